@@ -1,0 +1,63 @@
+# Thin wrapper around CMake. `make demo` and `make check` do all set-up on Debian 12.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+
+# Exact Debian 12 packages Parley needs to build, test, run the demo and benchmark.
+DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
+  libsodium-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev \
+  libcurl4-openssl-dev libcmocka-dev sqlite3 curl python3 postgresql nginx-light wrk \
+  python3-aiosmtpd
+
+.PHONY: all deps build check check-asan check-fuzz demo bench format soak clean
+
+all: build
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PACKAGES) 2>/dev/null | \
+	  awk '$$4 != "installed" {print $$1}'; \
+	  for p in $(DEB_PACKAGES); do dpkg-query -W $$p >/dev/null 2>&1 || echo $$p; done); \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DPARLEY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+check-fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DPARLEY_FUZZ=ON -DPARLEY_SANITIZE=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	for f in $(FUZZ_BUILD)/fuzz_*; do \
+	  n=$$(basename $$f | sed 's/^fuzz_//'); mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+demo: deps build
+	./scripts/demo.sh $(BUILD)
+
+bench: deps build
+	./bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
