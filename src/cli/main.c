@@ -1,5 +1,198 @@
-#include <stdio.h>
-int main(void) {
-  puts("parley: under construction");
-  return 0;
+/* parley: the command-line client of a Parley hub. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+cli_config cli;
+
+static const cli_command commands[] = {
+    {"keygen", cmd_keygen, "create a signing + encryption key pair"},
+    {"key show", cmd_key_show, "show a key file's public keys, key id and fingerprint"},
+    {"api", cmd_api, "send a signed request to the hub and print the answer"},
+    {"admin state add", cmd_admin_state_add, "operator: onboard a state and pin its root key"},
+    {"admin state suspend", cmd_admin_state_suspend, "operator: suspend a state"},
+    {"admin state activate", cmd_admin_state_activate, "operator: re-activate a state"},
+    {"state init", cmd_state_init, "start a new state record (unsigned)"},
+    {"state poc add", cmd_state_poc_add, "add or update a point of contact in a record"},
+    {"state sign", cmd_state_sign, "sign a record with the state's root key (local)"},
+    {"state publish", cmd_state_publish, "publish a signed record to the hub"},
+    {"directory list", cmd_directory_list, "list the states in the directory"},
+    {"directory show", cmd_directory_show, "show and verify a state's record"},
+    {"directory search", cmd_directory_search, "find POCs by state, region, role, language, name"},
+    {"directory export", cmd_directory_export, "export the directory (json, csv, vcard)"},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *f) {
+  fputs("Usage: parley [--hub URL] [--key FILE] [--config FILE] COMMAND [ARGS]\n"
+        "The command-line client of a Parley hub.\n\n"
+        "Options:\n"
+        "  --hub URL       the hub, e.g. http://127.0.0.1:8440 (config: hub = URL)\n"
+        "  --key FILE      your secret key file (config: key = FILE)\n"
+        "  --config FILE   settings file (default $PARLEY_CONFIG or\n"
+        "                  ~/.config/parley/config)\n"
+        "  --json          machine-readable output where a command supports it\n\n"
+        "Commands (each has --help):\n",
+        f);
+  for (size_t i = 0; i < n_commands; i++)
+    fprintf(f, "  %-22s %s\n", commands[i].name, commands[i].summary);
+  fputs("\nA key file's passphrase is read from PARLEY_PASSPHRASE or the terminal.\n", f);
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  size_t n = strlen(s);
+  while (n && strchr(" \t\r\n", s[n - 1]))
+    s[--n] = 0;
+  return s;
+}
+
+/* "hub = URL" and "key = FILE" lines; a missing default file is fine. */
+static int load_config(bool explicit) {
+  FILE *f = fopen(cli.config_file, "r");
+  if (!f) {
+    if (!explicit && errno == ENOENT)
+      return 0;
+    return cli_fail("%s: %s", cli.config_file, strerror(errno));
+  }
+  char line[1024];
+  int lineno = 0, rc = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *s = trim(line);
+    if (!*s || *s == '#')
+      continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      rc = cli_fail("%s:%d: expected key = value", cli.config_file, lineno);
+      break;
+    }
+    *eq = 0;
+    char *k = trim(s), *v = trim(eq + 1);
+    bool ok = true;
+    if (strcmp(k, "hub") == 0) {
+      if (!cli.hub[0])
+        ok = parley_strlcpy(cli.hub, v, sizeof cli.hub);
+    } else if (strcmp(k, "key") == 0) {
+      if (!cli.key_file[0])
+        ok = parley_strlcpy(cli.key_file, v, sizeof cli.key_file);
+    } else if (strcmp(k, "home") == 0) {
+      ok = parley_strlcpy(cli.home, v, sizeof cli.home);
+    } else {
+      rc = cli_fail("%s:%d: unknown setting '%s'", cli.config_file, lineno, k);
+      break;
+    }
+    if (!ok) {
+      rc = cli_fail("%s:%d: value too long", cli.config_file, lineno);
+      break;
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"hub", required_argument, 0, 'H'},  {"key", required_argument, 0, 'k'},
+      {"config", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
+      {"help", no_argument, 0, 'h'},       {0, 0, 0, 0},
+  };
+  bool explicit_config = false;
+  int ch;
+  /* '+': stop at the first non-option, which is the command. */
+  while ((ch = getopt_long(argc, argv, "+H:k:c:jh", opts, NULL)) != -1) {
+    bool ok = true;
+    switch (ch) {
+    case 'H':
+      ok = parley_strlcpy(cli.hub, optarg, sizeof cli.hub);
+      break;
+    case 'k':
+      ok = parley_strlcpy(cli.key_file, optarg, sizeof cli.key_file);
+      break;
+    case 'c':
+      ok = parley_strlcpy(cli.config_file, optarg, sizeof cli.config_file);
+      explicit_config = true;
+      break;
+    case 'j':
+      cli.json_output = true;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+    if (!ok)
+      return cli_fail("option value too long");
+  }
+  const char *home = getenv("HOME");
+  if (!cli.config_file[0]) {
+    const char *env = getenv("PARLEY_CONFIG");
+    if (env && *env) {
+      parley_strlcpy(cli.config_file, env, sizeof cli.config_file);
+      explicit_config = true;
+    } else {
+      snprintf(cli.config_file, sizeof cli.config_file, "%s/.config/parley/config",
+               home ? home : ".");
+    }
+  }
+  if (load_config(explicit_config))
+    return 1;
+  if (!cli.home[0]) {
+    /* State (pinned root keys, last checkpoint) lives beside the config file. */
+    parley_strlcpy(cli.home, cli.config_file, sizeof cli.home);
+    char *slash = strrchr(cli.home, '/');
+    if (slash)
+      *slash = 0;
+    else
+      parley_strlcpy(cli.home, ".", sizeof cli.home);
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  if (!parley_init())
+    return cli_fail("cannot initialise libsodium");
+  umask(077);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  /* Longest match of the command words ("key show", "admin state add"). */
+  const cli_command *best = NULL;
+  int best_words = 0;
+  for (size_t i = 0; i < n_commands; i++) {
+    char name[64];
+    parley_strlcpy(name, commands[i].name, sizeof name);
+    int words = 0;
+    bool match = true;
+    for (char *save = NULL, *w = strtok_r(name, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+      if (optind + words >= argc || strcmp(argv[optind + words], w) != 0) {
+        match = false;
+        break;
+      }
+      words++;
+    }
+    if (match && words > best_words) {
+      best = &commands[i];
+      best_words = words;
+    }
+  }
+  int rc;
+  if (!best) {
+    cli_fail("unknown command '%s'", argv[optind]);
+    usage(stderr);
+    rc = 2;
+  } else {
+    /* The command sees argv starting at its last word, as getopt expects. */
+    int first = optind + best_words - 1;
+    optind = 1;
+    rc = best->run(argc - first, argv + first);
+  }
+  curl_global_cleanup();
+  return rc;
 }

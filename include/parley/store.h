@@ -1,0 +1,162 @@
+/* libparley store: one interface over the hub's storage engines.
+ *
+ * A store is opened from a URL ("sqlite:PATH"; "postgresql://..." later). All reads and
+ * writes happen inside parley_store_run(), which runs a caller's function in one
+ * transaction and retries it when the engine reports a retryable conflict. Nothing
+ * engine-specific crosses this header: callers see rows as C structs and query
+ * statuses, never SQL. */
+#ifndef PARLEY_STORE_H
+#define PARLEY_STORE_H
+
+#include "parley/base.h"
+
+/* What a store operation tells its caller to do (after Taler's GNUNET_DB_QueryStatus). */
+typedef enum {
+  PARLEY_QS_HARD = -2,  /* give up: the store failed */
+  PARLEY_QS_RETRY = -1, /* roll back and run the whole transaction again */
+  PARLEY_QS_NONE = 0,   /* success, no row (not found / nothing changed / conflict) */
+  PARLEY_QS_ONE = 1     /* success, one row (or more for list calls) */
+} parley_qs;
+
+typedef struct parley_store parley_store;
+typedef struct parley_tx parley_tx;
+
+/* Opens the store and brings its schema up to date (versioned migrations). */
+parley_err parley_store_open(const char *url, parley_store **out, parley_error *err);
+/* Waits for running transactions and closes every connection. */
+void parley_store_close(parley_store *s);
+/* Engine name for logs and /healthz ("sqlite"). */
+const char *parley_store_engine(const parley_store *s);
+/* Schema version the store is at. */
+int parley_store_schema_version(parley_store *s);
+
+/* The transaction body. Return PARLEY_QS_ONE/NONE to commit, RETRY to retry, HARD to
+ * roll back. To roll back with a client error, set *err (parley_fail) and return HARD:
+ * parley_store_run then returns that code unchanged. */
+typedef parley_qs (*parley_tx_fn)(parley_tx *tx, void *cls, parley_error *err);
+
+/* Runs fn in one transaction (a write transaction when `write`), retrying on RETRY up
+ * to a bounded number of times. Returns OK once committed, which for a write means
+ * durable on disk; STORE_RETRY if retries ran out; STORE_HARD on a store failure; or
+ * the code fn set. */
+parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
+                            parley_error *err);
+
+/* Counters for /metrics. */
+typedef struct {
+  uint64_t transactions;
+  uint64_t retries;
+  uint64_t errors;
+} parley_store_stats;
+void parley_store_get_stats(parley_store *s, parley_store_stats *out);
+
+/* ---- rows ---------------------------------------------------------------- */
+
+#define PARLEY_STATE_CODE_LEN 4 /* ISO 3166-1 alpha-3 + NUL */
+
+typedef enum { PARLEY_STATE_ACTIVE = 0, PARLEY_STATE_SUSPENDED = 1 } parley_state_status;
+
+typedef struct {
+  char code[PARLEY_STATE_CODE_LEN];
+  char name[256];
+  char region[64];
+  uint8_t root_pk[32];
+  parley_state_status status;
+  int64_t current_version; /* 0 = no record published yet */
+  int64_t review_by;       /* of the current record; 0 if none */
+  int64_t created;
+  int64_t updated;
+} parley_state_row;
+
+typedef struct {
+  char state[PARLEY_STATE_CODE_LEN];
+  int64_t version;
+  char *body; /* the signed record as received (JSON text); owned by the row */
+  size_t body_len;
+  int64_t received;
+  int64_t leaf_index; /* position in the transparency log */
+} parley_record_row;
+void parley_record_row_clear(parley_record_row *r);
+
+/* Keys that may sign requests. */
+typedef enum {
+  PARLEY_ROLE_OPERATOR = 0,
+  PARLEY_ROLE_STATE_ROOT = 1,
+  PARLEY_ROLE_OFFICER = 2
+} parley_role;
+
+typedef struct {
+  char key_id[32];
+  uint8_t pk[32];
+  parley_role role;
+  char state[PARLEY_STATE_CODE_LEN]; /* empty for operators */
+  char poc_id[64];                    /* officers only */
+  char name[128];
+} parley_key_row;
+
+typedef struct {
+  uint64_t index;
+  uint8_t hash[32];
+  char kind[32]; /* "state-record", "envelope", "ack", "event" */
+  int64_t created;
+} parley_leaf_row;
+
+typedef struct {
+  uint64_t size;
+  char *note; /* signed checkpoint text; owned by the row */
+  int64_t created;
+} parley_checkpoint_row;
+void parley_checkpoint_row_clear(parley_checkpoint_row *r);
+
+/* ---- operations (only inside parley_store_run) ------------------------- */
+
+/* States. insert → NONE if the code exists. */
+parley_qs parley_store_state_insert(parley_tx *tx, const parley_state_row *row);
+parley_qs parley_store_state_get(parley_tx *tx, const char *code, parley_state_row *out);
+parley_qs parley_store_state_update(parley_tx *tx, const parley_state_row *row);
+/* Calls cb for each state in code order; cb returns false to stop. */
+parley_qs parley_store_state_list(parley_tx *tx,
+                                  bool (*cb)(void *cls, const parley_state_row *row),
+                                  void *cls);
+
+/* State records: every version is kept. insert → NONE if that version exists. */
+parley_qs parley_store_record_insert(parley_tx *tx, const parley_record_row *row);
+/* version 0 = the current (highest) version. */
+parley_qs parley_store_record_get(parley_tx *tx, const char *state, int64_t version,
+                                  parley_record_row *out);
+
+/* Request-signing keys. replace_officers deletes the state's officer keys and inserts
+ * the given ones (a new record replaces the old officers). */
+parley_qs parley_store_key_put(parley_tx *tx, const parley_key_row *row);
+parley_qs parley_store_key_get(parley_tx *tx, const char *key_id, parley_key_row *out);
+parley_qs parley_store_key_delete(parley_tx *tx, const char *key_id);
+parley_qs parley_store_officers_replace(parley_tx *tx, const char *state,
+                                        const parley_key_row *rows, size_t n);
+
+/* Request nonces for replay protection: NONE if (key_id, nonce) was already seen.
+ * Entries expire at `expires` and are purged by nonce_purge. */
+parley_qs parley_store_nonce_insert(parley_tx *tx, const char *key_id, const char *nonce,
+                                    int64_t expires);
+parley_qs parley_store_nonce_purge(parley_tx *tx, int64_t now);
+
+/* Transparency log. leaf_append assigns the next index (returned in *index). Interior
+ * hashes of complete subtrees are stored with node_put and read with node_get
+ * (level 0 = leaf hashes, served from the leaves). */
+parley_qs parley_store_leaf_append(parley_tx *tx, const uint8_t hash[32], const char *kind,
+                                   const void *entry, size_t entry_len, int64_t created,
+                                   uint64_t *index);
+parley_qs parley_store_log_size(parley_tx *tx, uint64_t *size);
+parley_qs parley_store_node_put(parley_tx *tx, unsigned level, uint64_t index,
+                                const uint8_t hash[32]);
+parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index,
+                                uint8_t hash[32]);
+/* Entry bytes of leaf `index` (what was hashed), malloc'd, caller frees. */
+parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry,
+                                  size_t *len);
+parley_qs parley_store_leaf_find(parley_tx *tx, const uint8_t hash[32], uint64_t *index);
+
+parley_qs parley_store_checkpoint_put(parley_tx *tx, const parley_checkpoint_row *row);
+/* size 0 = the latest checkpoint. */
+parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_checkpoint_row *out);
+
+#endif

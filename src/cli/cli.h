@@ -1,0 +1,83 @@
+/* parley, the command-line client: shared state and helpers of the subcommands. */
+#ifndef PARLEY_CLI_H
+#define PARLEY_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "parley/base.h"
+#include "parley/crypto.h"
+
+typedef struct {
+  char hub[512];       /* base URL of the hub, e.g. http://127.0.0.1:8440 */
+  char key_file[512];  /* the user's secret key file */
+  char config_file[512];
+  char home[512];      /* state directory: pinned keys, checkpoints (~/.config/parley) */
+  bool json_output;
+} cli_config;
+
+extern cli_config cli;
+
+typedef struct {
+  const char *name;   /* "keygen", "key show", "admin state add" */
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} cli_command;
+
+/* Prints "parley: <msg>" to stderr and returns the exit status 1. */
+int cli_fail(const char *fmt, ...) PARLEY_PRINTF(1, 2);
+/* Prints a libparley error as "parley: CODE: hint (detail)". */
+int cli_fail_err(const char *what, const parley_error *err);
+
+/* Loads the user's identity from cli.key_file; asks for a passphrase (PARLEY_PASSPHRASE,
+ * or the terminal) only if the file is encrypted. */
+int cli_load_identity(parley_identity *id);
+/* Reads a passphrase: PARLEY_PASSPHRASE, else the terminal without echo (twice when
+ * `confirm`). Returns false if none can be had. */
+bool cli_read_passphrase(const char *prompt, bool confirm, char *out, size_t cap);
+
+/* Reads a whole file (or stdin for "-"), at most max bytes. Caller frees. */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+parley_err cli_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* ---- HTTP to the hub ---------------------------------------------------- */
+
+typedef struct {
+  long status;
+  char *body; /* NUL-terminated, caller frees with cli_response_free */
+  size_t len;
+  char content_type[128];
+} cli_response;
+void cli_response_free(cli_response *r);
+
+/* Sends a request to cli.hub + path, signed with id (RFC 9421) unless id is NULL. A body
+ * is sent as application/json with its Content-Digest. Returns 0 when a response (any
+ * status) arrived, else prints the transport error and returns 1. */
+int cli_http(const char *method, const char *path, const void *body, size_t body_len,
+             const parley_identity *id, cli_response *out);
+/* For a non-2xx response: prints the hub's {"code","hint","detail"} and returns 1. */
+int cli_print_http_error(const cli_response *r);
+/* Parses a JSON response body; prints an error and returns NULL if it is not JSON. */
+json_t *cli_response_json(const cli_response *r);
+
+/* ---- subcommands -------------------------------------------------------- */
+
+int cmd_keygen(int argc, char **argv);
+int cmd_key_show(int argc, char **argv);
+int cmd_api(int argc, char **argv);
+int cmd_admin_state_add(int argc, char **argv);
+int cmd_admin_state_suspend(int argc, char **argv);
+int cmd_admin_state_activate(int argc, char **argv);
+int cmd_state_init(int argc, char **argv);
+int cmd_state_poc_add(int argc, char **argv);
+int cmd_state_sign(int argc, char **argv);
+int cmd_state_publish(int argc, char **argv);
+int cmd_directory_list(int argc, char **argv);
+int cmd_directory_show(int argc, char **argv);
+int cmd_directory_search(int argc, char **argv);
+int cmd_directory_export(int argc, char **argv);
+
+/* Sends a signed request (body may be NULL) and prints the JSON answer or the error. */
+int cli_request_print(const char *method, const char *path, json_t *body);
+
+#endif

@@ -1,0 +1,130 @@
+/* parley admin ...: the operator's commands. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "parley/proto.h"
+
+/* Sends a signed request with a JSON body and prints the JSON answer (or the error). */
+int cli_request_print(const char *method, const char *path, json_t *body) {
+  char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  if (body && !s)
+    return cli_fail("out of memory");
+  parley_identity id;
+  if (cli_load_identity(&id)) {
+    free(s);
+    return 1;
+  }
+  cli_response r;
+  int rc = cli_http(method, path, s, s ? strlen(s) : 0, &id, &r);
+  parley_identity_wipe(&id);
+  free(s);
+  if (rc)
+    return rc;
+  if (r.status < 200 || r.status > 299) {
+    rc = cli_print_http_error(&r);
+  } else {
+    json_t *v = cli_response_json(&r);
+    if (v) {
+      json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+      putchar('\n');
+      json_decref(v);
+    } else {
+      rc = 1;
+    }
+  }
+  cli_response_free(&r);
+  return rc;
+}
+
+/* A root key given as a .pub file or as base64url. */
+static int read_root_key(const char *arg, char out[PARLEY_KEY_B64_LEN]) {
+  parley_sign_pk pk;
+  if (parley_sign_pk_from_b64(arg, &pk) == PARLEY_E_OK) {
+    parley_sign_pk_to_b64(&pk, out);
+    return 0;
+  }
+  parley_public_identity pub;
+  parley_error err;
+  if (parley_public_load(arg, &pub, &err) != PARLEY_E_OK)
+    return cli_fail_err(arg, &err);
+  parley_sign_pk_to_b64(&pub.sign_pk, out);
+  return 0;
+}
+
+int cmd_admin_state_add(int argc, char **argv) {
+  static const struct option opts[] = {{"code", required_argument, 0, 'c'},
+                                       {"name", required_argument, 0, 'n'},
+                                       {"region", required_argument, 0, 'r'},
+                                       {"root-key", required_argument, 0, 'k'},
+                                       {"fingerprint", required_argument, 0, 'f'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *code = NULL, *name = NULL, *region = NULL, *root = NULL, *fpr = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': code = optarg; break;
+    case 'n': name = optarg; break;
+    case 'r': region = optarg; break;
+    case 'k': root = optarg; break;
+    case 'f': fpr = optarg; break;
+    default:
+      fputs("Usage: parley admin state add --code EST --name NAME --region REGION\n"
+            "                              --root-key FILE.pub|KEY --fingerprint HEX\n"
+            "Onboards a state. REGION: african, asia-pacific, eastern-european,\n"
+            "latin-american-and-caribbean, western-european-and-others.\n"
+            "--fingerprint is the root key's fingerprint as the state read it to you out\n"
+            "of band (spaces allowed); the command refuses a key that does not match.\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (!code || !name || !region || !root || !fpr)
+    return cli_fail("admin state add: --code, --name, --region, --root-key and --fingerprint "
+                    "are required (see --help)");
+  char b64[PARLEY_KEY_B64_LEN];
+  if (read_root_key(root, b64))
+    return 1;
+  /* Compare with the fingerprint confirmed out of band, ignoring spaces and case. */
+  parley_sign_pk pk;
+  parley_sign_pk_from_b64(b64, &pk);
+  char have[PARLEY_FINGERPRINT_HEX_LEN], want[PARLEY_FINGERPRINT_HEX_LEN];
+  parley_sign_pk_fingerprint(&pk, have);
+  size_t n = 0;
+  for (const char *p = fpr; *p && n + 1 < sizeof want; p++)
+    if (*p != ' ' && *p != ':')
+      want[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+  want[n] = 0;
+  if (strcmp(have, want) != 0)
+    return cli_fail("admin state add: the root key's fingerprint is %s, not the one given; "
+                    "do not onboard this key",
+                    have);
+  json_t *body =
+      json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", name, "region", region, "root_key", b64);
+  int rc = cli_request_print("POST", "/v1/states", body);
+  json_decref(body);
+  return rc;
+}
+
+static int state_action(int argc, char **argv, const char *action) {
+  if (argc != 2 || argv[1][0] == '-') {
+    printf("Usage: parley admin state %s CODE\n", action);
+    return argc == 2 ? 0 : 2;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/v1/states/%.3s/%s", argv[1], action);
+  json_t *empty = json_object();
+  int rc = cli_request_print("POST", path, empty);
+  json_decref(empty);
+  return rc;
+}
+
+int cmd_admin_state_suspend(int argc, char **argv) {
+  return state_action(argc, argv, "suspend");
+}
+
+int cmd_admin_state_activate(int argc, char **argv) {
+  return state_action(argc, argv, "activate");
+}

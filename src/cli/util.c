@@ -1,0 +1,153 @@
+/* parley: messages, passphrases and files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+int cli_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("parley: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return 1;
+}
+
+int cli_fail_err(const char *what, const parley_error *err) {
+  return cli_fail("%s: %s: %s%s%s%s", what, parley_err_name(err->code), parley_err_hint(err->code),
+                  err->detail[0] ? " (" : "", err->detail, err->detail[0] ? ")" : "");
+}
+
+static bool read_tty_line(const char *prompt, char *out, size_t cap) {
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct termios old, quiet;
+  bool ok = false;
+  if (tcgetattr(fd, &old) == 0) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (write(fd, prompt, strlen(prompt)) >= 0 && tcsetattr(fd, TCSAFLUSH, &quiet) == 0) {
+      size_t n = 0;
+      char c;
+      while (n + 1 < cap && read(fd, &c, 1) == 1 && c != '\n')
+        out[n++] = c;
+      out[n] = 0;
+      ok = n > 0;
+      tcsetattr(fd, TCSAFLUSH, &old);
+      if (write(fd, "\n", 1) < 0)
+        ok = false;
+    }
+  }
+  close(fd);
+  return ok;
+}
+
+bool cli_read_passphrase(const char *prompt, bool confirm, char *out, size_t cap) {
+  const char *env = getenv("PARLEY_PASSPHRASE");
+  if (env && *env)
+    return parley_strlcpy(out, env, cap);
+  if (!read_tty_line(prompt, out, cap))
+    return false;
+  if (confirm) {
+    char again[256];
+    bool same = read_tty_line("Repeat the passphrase: ", again, sizeof again) &&
+                strcmp(again, out) == 0;
+    sodium_memzero(again, sizeof again);
+    if (!same) {
+      sodium_memzero(out, cap);
+      fprintf(stderr, "parley: the passphrases differ\n");
+      return false;
+    }
+  }
+  return true;
+}
+
+int cli_load_identity(parley_identity *id) {
+  parley_error err;
+  if (!cli.key_file[0])
+    return cli_fail("no key file: give --key FILE or set key = FILE in %s", cli.config_file);
+  parley_err e = parley_identity_load(cli.key_file, NULL, id, &err);
+  if (e == PARLEY_E_KEYFILE_NEEDS_PASSPHRASE) {
+    char pass[256];
+    if (!cli_read_passphrase("Passphrase for the key file: ", false, pass, sizeof pass))
+      return cli_fail("%s is encrypted: set PARLEY_PASSPHRASE or run from a terminal",
+                      cli.key_file);
+    e = parley_identity_load(cli.key_file, pass, id, &err);
+    sodium_memzero(pass, sizeof pass);
+  }
+  if (e)
+    return cli_fail_err(cli.key_file, &err);
+  return 0;
+}
+
+char *cli_read_file(const char *path, size_t max, size_t *len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) {
+    cli_fail("%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  parley_buf b;
+  parley_buf_init(&b, max);
+  char chunk[8192];
+  size_t n;
+  bool ok = true;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (parley_buf_append(&b, chunk, n) != PARLEY_E_OK) {
+      ok = false;
+      cli_fail("%s: larger than %zu bytes", path, max);
+      break;
+    }
+  if (ferror(f)) {
+    ok = false;
+    cli_fail("%s: read error", path);
+  }
+  if (f != stdin)
+    fclose(f);
+  if (!ok) {
+    parley_buf_free(&b);
+    return NULL;
+  }
+  return parley_buf_steal(&b, len);
+}
+
+parley_err cli_write_file_atomic(const char *path, const void *data, size_t len, int mode) {
+  char tmp[1024];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  if (n < 0 || (size_t)n >= sizeof tmp)
+    return PARLEY_E_INVALID_ARGUMENT;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return PARLEY_E_IO;
+  const char *p = data;
+  size_t left = len;
+  while (left) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      close(fd);
+      unlink(tmp);
+      return PARLEY_E_IO;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  bool synced = fsync(fd) == 0;
+  if (close(fd) != 0 || !synced || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return PARLEY_E_IO;
+  }
+  return PARLEY_E_OK;
+}

@@ -1,0 +1,270 @@
+/* parleyd configuration: defaults, then a "key = value" file, then flags. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+void parleyd_config_defaults(parleyd_config *c) {
+  memset(c, 0, sizeof *c);
+  parley_strlcpy(c->listen_addr, "127.0.0.1", sizeof c->listen_addr);
+  c->port = 8440;
+  parley_strlcpy(c->data_dir, "parley-data", sizeof c->data_dir);
+  parley_strlcpy(c->origin, "parley.localhost", sizeof c->origin);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  c->threads = n > 0 && n < 64 ? (unsigned)n : 2;
+  c->max_body = 1 << 20;
+  c->max_url = 2048;
+  c->max_header = 32 * 1024;
+  c->max_conn_per_ip = 64;
+  c->max_connections = 1024;
+  c->timeout_s = 30;
+  c->sig_window_s = 300;
+  c->checkpoint_interval_s = 5;
+  c->log_level = PARLEY_LOG_INFO;
+}
+
+static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
+  uint64_t x;
+  if (!parley_parse_u64(v, &x) || x < lo || x > hi)
+    return false;
+  *out = x;
+  return true;
+}
+
+/* One setting; the same names serve the file ("max_body = 1048576") and the flags
+ * ("--max-body 1048576"). */
+static parley_err set_option(parleyd_config *c, const char *key, const char *v, parley_error *err) {
+  uint64_t x;
+#define STR(name, field)                                                                   \
+  if (strcmp(key, name) == 0) {                                                            \
+    if (!parley_strlcpy(c->field, v, sizeof c->field))                                     \
+      return parley_fail(err, PARLEY_E_CONFIG, "%s: value too long", name);               \
+    return PARLEY_E_OK;                                                                    \
+  }
+#define NUM(name, field, lo, hi)                                                           \
+  if (strcmp(key, name) == 0) {                                                            \
+    if (!parse_uint(v, lo, hi, &x))                                                        \
+      return parley_fail(err, PARLEY_E_CONFIG, "%s: expected an integer in %llu..%llu",   \
+                         name, (unsigned long long)(lo), (unsigned long long)(hi));        \
+    c->field = x;                                                                          \
+    return PARLEY_E_OK;                                                                    \
+  }
+  STR("listen", listen_addr)
+  NUM("port", port, 0, 65535)
+  STR("data_dir", data_dir)
+  STR("store", store_url)
+  STR("origin", origin)
+  STR("public_url", public_url)
+  STR("hub_key", hub_key_file)
+  NUM("threads", threads, 1, 64)
+  NUM("max_body", max_body, 1024, 64 << 20)
+  NUM("max_url", max_url, 64, 65536)
+  NUM("max_header", max_header, 4096, 1 << 20)
+  NUM("max_conn_per_ip", max_conn_per_ip, 1, 100000)
+  NUM("max_connections", max_connections, 1, 100000)
+  NUM("timeout", timeout_s, 1, 3600)
+  NUM("signature_window", sig_window_s, 5, 86400)
+  NUM("checkpoint_interval", checkpoint_interval_s, 1, 86400)
+#undef STR
+#undef NUM
+  if (strcmp(key, "operator_key") == 0) {
+    if (c->n_operator_keys >= sizeof c->operator_keys / sizeof c->operator_keys[0])
+      return parley_fail(err, PARLEY_E_CONFIG, "operator_key: at most 8");
+    if (!parley_strlcpy(c->operator_keys[c->n_operator_keys], v, sizeof c->operator_keys[0]))
+      return parley_fail(err, PARLEY_E_CONFIG, "operator_key: value too long");
+    c->n_operator_keys++;
+    return PARLEY_E_OK;
+  }
+  if (strcmp(key, "insecure_hub_key") == 0) {
+    c->insecure_hub_key = strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+    return PARLEY_E_OK;
+  }
+  if (strcmp(key, "log_level") == 0) {
+    static const char *levels[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+      if (strcmp(v, levels[i]) == 0) {
+        c->log_level = i;
+        return PARLEY_E_OK;
+      }
+    return parley_fail(err, PARLEY_E_CONFIG, "log_level: debug, info, warn or error");
+  }
+  return parley_fail(err, PARLEY_E_CONFIG, "unknown setting '%s'", key);
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+    s[--n] = 0;
+  return s;
+}
+
+parley_err parleyd_config_load_file(parleyd_config *c, const char *path, parley_error *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return parley_fail(err, PARLEY_E_CONFIG, "%s: %s", path, strerror(errno));
+  char line[1024];
+  unsigned lineno = 0;
+  parley_err e = PARLEY_E_OK;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    if (!strchr(line, '\n') && !feof(f)) {
+      e = parley_fail(err, PARLEY_E_CONFIG, "%s:%u: line too long", path, lineno);
+      break;
+    }
+    char *s = trim(line);
+    if (*s == 0 || *s == '#')
+      continue;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+      e = parley_fail(err, PARLEY_E_CONFIG, "%s:%u: expected key = value", path, lineno);
+      break;
+    }
+    *eq = 0;
+    parley_error sub;
+    if (set_option(c, trim(s), trim(eq + 1), &sub) != PARLEY_E_OK) {
+      e = parley_fail(err, PARLEY_E_CONFIG, "%s:%u: %s", path, lineno, sub.detail);
+      break;
+    }
+  }
+  fclose(f);
+  return e;
+}
+
+static const char usage[] =
+    "Usage: parleyd [OPTIONS]\n"
+    "The Parley hub: directory, messages, transparency log, over HTTP.\n"
+    "\n"
+    "  -c, --config FILE            read settings from FILE (\"key = value\" lines;\n"
+    "                               the keys are the long option names with '_')\n"
+    "  -l, --listen ADDR            address to listen on (default 127.0.0.1)\n"
+    "  -p, --port N                 TCP port (default 8440; 0 = pick a free one and\n"
+    "                               print it)\n"
+    "  -d, --data-dir DIR           data directory (default ./parley-data); the store\n"
+    "                               and the hub key live here unless set otherwise\n"
+    "      --store URL              store: sqlite:PATH (default sqlite:DIR/hub.db)\n"
+    "      --origin NAME            hub origin name; names the transparency log\n"
+    "      --public-url URL         base URL clients use (default http://LISTEN:PORT);\n"
+    "                               request signatures cover it\n"
+    "      --hub-key FILE           hub signing key (default DIR/hub.key; created if\n"
+    "                               missing). Passphrase from PARLEYD_KEY_PASSPHRASE.\n"
+    "      --operator-key PK        base64url Ed25519 public key of an operator\n"
+    "                               (repeatable, up to 8)\n"
+    "      --threads N              worker threads (default: number of cores)\n"
+    "      --max-body BYTES         largest request body (default 1048576)\n"
+    "      --max-url BYTES          longest request URL (default 2048)\n"
+    "      --max-header BYTES       memory for a request's headers (default 32768)\n"
+    "      --max-conn-per-ip N      concurrent connections per client IP (default 64)\n"
+    "      --max-connections N      concurrent connections in all (default 1024)\n"
+    "      --timeout SECONDS        idle connection timeout (default 30)\n"
+    "      --signature-window S     accepted age of a request signature (default 300)\n"
+    "      --checkpoint-interval S  most frequent checkpoint signing (default 5)\n"
+    "      --insecure-hub-key       keep the hub key without a passphrase (tests and\n"
+    "                               demo only)\n"
+    "      --log-level LEVEL        debug, info, warn or error (default info)\n"
+    "  -h, --help                   this help\n";
+
+int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
+  static const struct option opts[] = {
+      {"config", required_argument, 0, 'c'},
+      {"listen", required_argument, 0, 'l'},
+      {"port", required_argument, 0, 'p'},
+      {"data-dir", required_argument, 0, 'd'},
+      {"store", required_argument, 0, 1},
+      {"origin", required_argument, 0, 1},
+      {"public-url", required_argument, 0, 1},
+      {"hub-key", required_argument, 0, 1},
+      {"operator-key", required_argument, 0, 1},
+      {"threads", required_argument, 0, 1},
+      {"max-body", required_argument, 0, 1},
+      {"max-url", required_argument, 0, 1},
+      {"max-header", required_argument, 0, 1},
+      {"max-conn-per-ip", required_argument, 0, 1},
+      {"max-connections", required_argument, 0, 1},
+      {"timeout", required_argument, 0, 1},
+      {"signature-window", required_argument, 0, 1},
+      {"checkpoint-interval", required_argument, 0, 1},
+      {"log-level", required_argument, 0, 1},
+      {"insecure-hub-key", no_argument, 0, 2},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  /* A config file is read first, wherever -c appears, so that flags override it. */
+  for (int i = 1; i < argc - 1; i++) {
+    if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+      parley_error err;
+      if (parleyd_config_load_file(c, argv[i + 1], &err) != PARLEY_E_OK) {
+        fprintf(stderr, "parleyd: %s\n", err.detail);
+        return -1;
+      }
+    }
+  }
+  int ch, idx = 0;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "c:l:p:d:h", opts, &idx)) != -1) {
+    const char *key = NULL;
+    char name[64];
+    switch (ch) {
+    case 'c':
+      continue;
+    case 'l':
+      key = "listen";
+      break;
+    case 'p':
+      key = "port";
+      break;
+    case 'd':
+      key = "data_dir";
+      break;
+    case 1: {
+      parley_strlcpy(name, opts[idx].name, sizeof name);
+      for (char *q = name; *q; q++)
+        if (*q == '-')
+          *q = '_';
+      key = name;
+      break;
+    }
+    case 2:
+      c->insecure_hub_key = true;
+      continue;
+    case 'h':
+      fputs(usage, stdout);
+      return 1;
+    default:
+      fputs(usage, stderr);
+      return -1;
+    }
+    parley_error err;
+    if (set_option(c, key, optarg, &err) != PARLEY_E_OK) {
+      fprintf(stderr, "parleyd: %s\n", err.detail);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "parleyd: unexpected argument '%s'\n%s", argv[optind], usage);
+    return -1;
+  }
+  return 0;
+}
+
+parley_err parleyd_config_finish(parleyd_config *c, parley_error *err) {
+  if (!c->store_url[0]) {
+    int n = snprintf(c->store_url, sizeof c->store_url, "sqlite:%s/hub.db", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof c->store_url)
+      return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
+  }
+  if (!c->hub_key_file[0]) {
+    int n = snprintf(c->hub_key_file, sizeof c->hub_key_file, "%s/hub.key", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof c->hub_key_file)
+      return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
+  }
+  size_t n = strlen(c->public_url);
+  while (n && c->public_url[n - 1] == '/')
+    c->public_url[--n] = 0;
+  return PARLEY_E_OK;
+}

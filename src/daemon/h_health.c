@@ -1,0 +1,34 @@
+/* GET /healthz and GET /metrics: public, cheap, no secrets. */
+#include "handlers.h"
+
+static parley_qs read_log_size(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  return parley_store_log_size(tx, cls);
+}
+
+void h_healthz(parleyd_req *r) {
+  uint64_t size = 0;
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, read_log_size, &size, &err) != PARLEY_E_OK) {
+    parleyd_reply_error(r, PARLEY_E_UNAVAILABLE, "store unavailable");
+    return;
+  }
+  parleyd_reply_json(r, 200,
+                     json_pack("{s:s,s:s,s:i,s:I,s:s,s:I}", "status", "ok", "store",
+                               parley_store_engine(parleyd->store), "schema",
+                               parley_store_schema_version(parleyd->store), "log_size",
+                               (json_int_t)size, "origin", parleyd->cfg.origin, "uptime_s",
+                               (json_int_t)(parley_now() - parleyd->started)));
+}
+
+void h_metrics(parleyd_req *r) {
+  parley_buf out;
+  parley_buf_init(&out, 4 << 20);
+  if (parleyd_metrics_render(&out, parleyd->store) != PARLEY_E_OK) {
+    parley_buf_free(&out);
+    parleyd_reply_error(r, PARLEY_E_INTERNAL, "metrics");
+    return;
+  }
+  parleyd_reply_raw(r, 200, "text/plain; version=0.0.4", out.data, out.len);
+  parley_buf_free(&out);
+}

@@ -1,0 +1,38 @@
+/* Every HTTP handler parleyd has; one file per resource (h_<resource>.c). */
+#ifndef PARLEYD_HANDLERS_H
+#define PARLEYD_HANDLERS_H
+
+#include "hub.h"
+
+/* h_health.c */
+void h_healthz(parleyd_req *r);
+void h_metrics(parleyd_req *r);
+
+/* h_states.c */
+void h_state_add(parleyd_req *r);
+void h_state_suspend(parleyd_req *r);
+void h_state_activate(parleyd_req *r);
+void h_state_list(parleyd_req *r);
+void h_state_get(parleyd_req *r);
+void h_record_put(parleyd_req *r);
+void h_record_get(parleyd_req *r);
+void h_record_get_version(parleyd_req *r);
+
+/* h_directory.c */
+void h_directory_search(parleyd_req *r);
+void h_directory_export(parleyd_req *r);
+void h_report_stale(parleyd_req *r);
+
+/* log.c: transparency-log appends, in the caller's transaction. */
+parley_err parleyd_store_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]);
+/* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */
+parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
+                             uint64_t *leaf, parley_error *err);
+/* Appends an operator event {"event","subject","time"} in clear. */
+parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
+                            parley_error *err);
+/* Records the request's nonce durably in the write's transaction: a replayed write is
+ * refused (AUTH_REPLAY) even after a restart. */
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
+
+#endif

@@ -1,0 +1,147 @@
+/* parleyd internals shared by the HTTP layer, the route table and the handlers.
+ * A request flows one way: route table -> handler parses and validates input ->
+ * verifies signatures -> one store transaction -> JSON response. */
+#ifndef PARLEYD_HUB_H
+#define PARLEYD_HUB_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+
+#include "parley/base.h"
+#include "parley/crypto.h"
+#include "parley/store.h"
+
+/* ---- configuration ------------------------------------------------------ */
+
+typedef struct {
+  char listen_addr[64];
+  unsigned port;
+  char data_dir[512];
+  char store_url[600];
+  char origin[128];        /* hub origin name, e.g. "parley.example.org"; log origin */
+  char public_url[256];    /* base URL clients use; part of @target-uri */
+  char hub_key_file[512];
+  char operator_keys[8][64]; /* base64url Ed25519 public keys allowed to act as operator */
+  size_t n_operator_keys;
+  unsigned threads;
+  size_t max_body;         /* bytes */
+  size_t max_url;          /* bytes */
+  size_t max_header;       /* bytes of all headers (MHD connection memory) */
+  unsigned max_conn_per_ip;
+  unsigned max_connections;
+  unsigned timeout_s;      /* idle connection timeout */
+  int64_t sig_window_s;    /* accepted |now - created| for request signatures */
+  int64_t checkpoint_interval_s;
+  int log_level;
+  bool insecure_hub_key; /* hub key file without a passphrase: tests and demo only */
+} parleyd_config;
+
+void parleyd_config_defaults(parleyd_config *c);
+/* Reads "key = value" lines; unknown keys are an error naming the line. */
+parley_err parleyd_config_load_file(parleyd_config *c, const char *path, parley_error *err);
+/* Parses command-line flags (they override the file). Returns 0 to run, 1 if help was
+ * printed, -1 on a usage error (message printed). */
+int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv);
+parley_err parleyd_config_finish(parleyd_config *c, parley_error *err);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+void parleyd_metrics_init(size_t n_routes);
+void parleyd_metrics_record(int route_index, int status, uint64_t duration_ns);
+/* Appends the Prometheus text exposition. */
+parley_err parleyd_metrics_render(parley_buf *out, parley_store *store);
+
+/* ---- the hub ------------------------------------------------------------ */
+
+typedef struct {
+  parleyd_config cfg;
+  parley_store *store;
+  parley_identity hub_key; /* signs checkpoints; never leaves this process */
+  char hub_key_id[32];
+  struct MHD_Daemon *mhd;
+  atomic_bool stopping;
+  int64_t started;
+} parleyd_hub;
+
+extern parleyd_hub *parleyd;
+
+/* ---- requests ----------------------------------------------------------- */
+
+#define PARLEYD_MAX_PARAMS 4
+
+typedef struct parleyd_route parleyd_route;
+
+typedef struct {
+  struct MHD_Connection *conn;
+  const char *method;
+  const char *url; /* path only, as received */
+  char *raw_uri;   /* path and query exactly as received (for @target-uri) */
+  bool uri_too_long;
+  bool started;
+  const parleyd_route *route;
+  int route_index;
+  char params[PARLEYD_MAX_PARAMS][128]; /* path segments captured by {} */
+  size_t n_params;
+  parley_buf body;
+  bool body_refused; /* a response was queued before the body was read */
+  uint64_t t0;
+  int status; /* the status answered, for metrics and the access log */
+  bool replied;
+  /* Set by authentication before the handler runs. */
+  bool authenticated;
+  parley_key_row who;
+  char nonce[160];
+} parleyd_req;
+
+typedef void (*parleyd_handler)(parleyd_req *r);
+
+/* Who may call a route. */
+enum {
+  PARLEYD_AUTH_PUBLIC = 0,                        /* no signature needed */
+  PARLEYD_AUTH_OPERATOR = 1 << PARLEY_ROLE_OPERATOR,
+  PARLEYD_AUTH_ROOT = 1 << PARLEY_ROLE_STATE_ROOT,
+  PARLEYD_AUTH_OFFICER = 1 << PARLEY_ROLE_OFFICER,
+  PARLEYD_AUTH_ANY = PARLEYD_AUTH_OPERATOR | PARLEYD_AUTH_ROOT | PARLEYD_AUTH_OFFICER,
+};
+
+struct parleyd_route {
+  const char *method;
+  const char *pattern; /* "/v1/states/{}/records/{}": {} matches one non-empty segment */
+  parleyd_handler handler;
+  unsigned auth;       /* PARLEYD_AUTH_* mask */
+  const char *name;    /* metrics label */
+};
+
+extern const parleyd_route parleyd_routes[];
+extern const size_t parleyd_n_routes;
+
+/* Finds the route for method+path. Returns its index, -1 if no path matches (404), or
+ * -2 if the path matches with another method (405). */
+int parleyd_route_match(const char *method, const char *path, parleyd_req *r);
+
+/* ---- replies: a handler calls exactly one ------------------------------- */
+
+void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body /* stolen */);
+void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type,
+                       const void *data, size_t len);
+/* {"code": NAME, "hint": registry hint, "detail": detail} with the registry's status. */
+void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail);
+void parleyd_reply_err(parleyd_req *r, const parley_error *err);
+
+/* Parses the body as a JSON object within the hub's limits; on failure answers 400
+ * itself and returns NULL. */
+json_t *parleyd_parse_body(parleyd_req *r);
+
+const char *parleyd_header(parleyd_req *r, const char *name);
+const char *parleyd_query(parleyd_req *r, const char *name);
+
+/* ---- HTTP server -------------------------------------------------------- */
+
+parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);
+void parleyd_http_stop(parleyd_hub *hub);
+
+/* Request authentication (RFC 9421). On failure answers itself and returns false. */
+bool parleyd_authenticate(parleyd_req *r);
+
+#endif

@@ -1,0 +1,91 @@
+/* The hub's side of the transparency log: appends in the caller's transaction
+ * (so no write exists without its leaf, and no leaf without its write), stores the
+ * interior nodes each append completes, signs checkpoints. */
+#include <string.h>
+
+#include "handlers.h"
+#include "parley/json.h"
+#include "parley/tlog.h"
+
+parley_err parleyd_store_hash(void *ctx, unsigned level, uint64_t index, uint8_t out[32]) {
+  switch (parley_store_node_get(ctx, level, index, out)) {
+  case PARLEY_QS_ONE:
+    return PARLEY_E_OK;
+  case PARLEY_QS_NONE:
+    return PARLEY_E_TLOG_RANGE;
+  case PARLEY_QS_RETRY:
+    return PARLEY_E_STORE_RETRY;
+  default:
+    return PARLEY_E_STORE_HARD;
+  }
+}
+
+static parley_qs qs_of(parley_err e) {
+  return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+}
+
+/* Entry = kind || "\n" || payload, where payload is SHA-256 of the object for
+ * directory records, envelopes and acknowledgements (the log shows that something was
+ * written, never what or between whom) and the event itself for operator events. */
+static parley_qs append_entry(parley_tx *tx, const char *kind, const uint8_t *entry, size_t len,
+                              uint64_t *leaf, parley_error *err) {
+  uint8_t lh[32];
+  parley_tlog_leaf_hash(entry, len, lh);
+  parley_qs qs = parley_store_leaf_append(tx, lh, kind, entry, len, parley_now(), leaf);
+  if (qs != PARLEY_QS_ONE)
+    return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+  parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
+  size_t n = 0;
+  parley_err e = parley_tlog_append_nodes(parleyd_store_hash, tx, *leaf, lh, nodes, &n, err);
+  if (e)
+    return qs_of(e);
+  for (size_t i = 0; i < n; i++) {
+    if (nodes[i].level == 0)
+      continue; /* leaf hashes live in the leaves */
+    qs = parley_store_node_put(tx, nodes[i].level, nodes[i].index, nodes[i].hash);
+    if (qs < 0)
+      return qs;
+  }
+  return PARLEY_QS_ONE;
+}
+
+parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
+                             uint64_t *leaf, parley_error *err) {
+  uint8_t entry[64 + 32];
+  size_t k = strlen(kind);
+  if (k > 63)
+    return PARLEY_QS_HARD;
+  memcpy(entry, kind, k);
+  entry[k] = '\n';
+  parley_hash h;
+  parley_sha256(object, len, &h);
+  memcpy(entry + k + 1, h.b, 32);
+  return append_entry(tx, kind, entry, k + 1 + 32, leaf, err);
+}
+
+parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
+                            parley_error *err) {
+  char ts[PARLEY_TIME_LEN];
+  parley_time_format(parley_now(), ts);
+  json_t *o = json_pack("{s:s,s:s,s:s}", "event", event, "subject", subject, "time", ts);
+  parley_buf b;
+  parley_buf_init(&b, PARLEY_TILE_ENTRY_MAX);
+  parley_qs qs = PARLEY_QS_HARD;
+  if (o && parley_buf_puts(&b, "event\n") == PARLEY_E_OK && parley_jcs(o, &b, err) == PARLEY_E_OK)
+    qs = append_entry(tx, "event", b.data, b.len, leaf, err);
+  json_decref(o);
+  parley_buf_free(&b);
+  return qs;
+}
+
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
+  if (!r->authenticated)
+    return PARLEY_QS_ONE;
+  parley_qs qs = parley_store_nonce_insert(tx, r->who.key_id, r->nonce,
+                                           parley_now() + 2 * parleyd->cfg.sig_window_s + 1);
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_AUTH_REPLAY, "%s", r->nonce);
+    return PARLEY_QS_HARD;
+  }
+  return qs;
+}

@@ -1,0 +1,62 @@
+/* The route table: every resource parleyd serves, who may call it, and its handler. */
+#include <string.h>
+
+#include "handlers.h"
+#include "hub.h"
+
+const parleyd_route parleyd_routes[] = {
+    {"GET", "/healthz", h_healthz, PARLEYD_AUTH_PUBLIC, "healthz"},
+    {"GET", "/metrics", h_metrics, PARLEYD_AUTH_PUBLIC, "metrics"},
+    {"POST", "/v1/states", h_state_add, PARLEYD_AUTH_OPERATOR, "state_add"},
+    {"GET", "/v1/states", h_state_list, PARLEYD_AUTH_ANY, "state_list"},
+    {"GET", "/v1/states/{}", h_state_get, PARLEYD_AUTH_ANY, "state_get"},
+    {"POST", "/v1/states/{}/suspend", h_state_suspend, PARLEYD_AUTH_OPERATOR, "state_suspend"},
+    {"POST", "/v1/states/{}/activate", h_state_activate, PARLEYD_AUTH_OPERATOR, "state_activate"},
+    {"PUT", "/v1/states/{}/record", h_record_put, PARLEYD_AUTH_ROOT, "record_put"},
+    {"GET", "/v1/states/{}/record", h_record_get, PARLEYD_AUTH_ANY, "record_get"},
+    {"GET", "/v1/states/{}/records/{}", h_record_get_version, PARLEYD_AUTH_ANY, "record_version"},
+    {"GET", "/v1/directory/search", h_directory_search, PARLEYD_AUTH_ANY, "directory_search"},
+    {"GET", "/v1/directory/export", h_directory_export, PARLEYD_AUTH_ANY, "directory_export"},
+    {"GET", "/v1/reports/stale", h_report_stale, PARLEYD_AUTH_OPERATOR, "report_stale"},
+};
+const size_t parleyd_n_routes = sizeof parleyd_routes / sizeof parleyd_routes[0];
+
+/* Matches path against pattern, capturing {} segments into r->params. */
+static bool match(const char *pattern, const char *path, parleyd_req *r) {
+  size_t np = 0;
+  const char *p = pattern, *s = path;
+  while (*p && *s) {
+    if (p[0] == '{' && p[1] == '}') {
+      const char *end = strchr(s, '/');
+      size_t len = end ? (size_t)(end - s) : strlen(s);
+      if (len == 0 || len >= sizeof r->params[0] || np >= PARLEYD_MAX_PARAMS)
+        return false;
+      memcpy(r->params[np], s, len);
+      r->params[np][len] = 0;
+      np++;
+      s += len;
+      p += 2;
+      continue;
+    }
+    if (*p != *s)
+      return false;
+    p++;
+    s++;
+  }
+  if (*p || *s)
+    return false;
+  r->n_params = np;
+  return true;
+}
+
+int parleyd_route_match(const char *method, const char *path, parleyd_req *r) {
+  bool path_matched = false;
+  for (size_t i = 0; i < parleyd_n_routes; i++) {
+    if (!match(parleyd_routes[i].pattern, path, r))
+      continue;
+    if (strcmp(parleyd_routes[i].method, method) == 0)
+      return (int)i;
+    path_matched = true;
+  }
+  return path_matched ? -2 : -1;
+}
