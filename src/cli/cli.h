@@ -14,6 +14,7 @@ typedef struct {
   char config_file[512];
   char home[512];      /* state directory: pinned keys, checkpoints (~/.config/parley) */
   bool json_output;
+  bool headers_only; /* cli_http prints the signed headers instead of sending */
 } cli_config;
 
 extern cli_config cli;

@@ -8,6 +8,7 @@
 int cmd_api(int argc, char **argv) {
   static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                        {"unsigned", no_argument, 0, 'u'},
+                                       {"headers-only", no_argument, 0, 'H'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *data = NULL;
@@ -18,10 +19,14 @@ int cmd_api(int argc, char **argv) {
       data = optarg;
     else if (ch == 'u')
       sign = false;
+    else if (ch == 'H')
+      cli.headers_only = true;
     else {
-      fputs("Usage: parley api METHOD PATH [--data FILE|-] [--unsigned]\n"
+      fputs("Usage: parley api METHOD PATH [--data FILE|-] [--unsigned] [--headers-only]\n"
             "Sends METHOD PATH to the hub, signed with your key, with FILE as the JSON\n"
-            "body, and prints the answer. Exit status 0 for 2xx, 1 otherwise.\n",
+            "body, and prints the answer. Exit status 0 for 2xx, 1 otherwise.\n"
+            "--headers-only prints the Signature-Input, Signature and Content-Digest\n"
+            "headers instead of sending, for use with another HTTP client.\n",
             ch == 'h' ? stdout : stderr);
       return ch == 'h' ? 0 : 2;
     }
@@ -45,7 +50,7 @@ int cmd_api(int argc, char **argv) {
   if (sign)
     parley_identity_wipe(&id);
   free(body);
-  if (rc)
+  if (rc || cli.headers_only)
     return rc;
   if (r.status < 200 || r.status > 299) {
     fwrite(r.body, 1, r.len, stdout);

@@ -90,6 +90,14 @@ int cli_http(const char *method, const char *path, const void *body, size_t body
     hdrs = curl_slist_append(hdrs, line);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
   }
+  if (cli.headers_only) {
+    /* For use with other HTTP tools: the headers that authenticate this request. */
+    for (struct curl_slist *h = hdrs; h; h = h->next)
+      puts(h->data);
+    curl_slist_free_all(hdrs);
+    out->status = 0;
+    return 0;
+  }
   hdrs = curl_slist_append(hdrs, "Accept: application/json");
   hdrs = curl_slist_append(hdrs, "Expect:");
 

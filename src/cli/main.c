@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
   } else {
     /* The command sees argv starting at its last word, as getopt expects. */
     int first = optind + best_words - 1;
-    optind = 1;
+    optind = 0; /* 0, not 1: makes glibc's getopt reset its state (and permute again) */
     rc = best->run(argc - first, argv + first);
   }
   curl_global_cleanup();

@@ -8,6 +8,9 @@
 void h_healthz(parleyd_req *r);
 void h_metrics(parleyd_req *r);
 
+/* h_home.c */
+void h_home(parleyd_req *r);
+
 /* h_states.c */
 void h_state_add(parleyd_req *r);
 void h_state_suspend(parleyd_req *r);

@@ -5,6 +5,7 @@
 #include "hub.h"
 
 const parleyd_route parleyd_routes[] = {
+    {"GET", "/", h_home, PARLEYD_AUTH_PUBLIC, "home"},
     {"GET", "/healthz", h_healthz, PARLEYD_AUTH_PUBLIC, "healthz"},
     {"GET", "/metrics", h_metrics, PARLEYD_AUTH_PUBLIC, "metrics"},
     {"POST", "/v1/states", h_state_add, PARLEYD_AUTH_OPERATOR, "state_add"},

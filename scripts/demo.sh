@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make demo: a hub on the embedded SQLite store with three demo states, their
+# (fictional) officers' keys in demo-data/, and commands to try. Ctrl-C stops it.
+set -euo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+PARLEYD=$BUILD/parleyd
+PARLEY=$BUILD/parley
+PORT=${PARLEY_DEMO_PORT:-8440}
+DATA=demo-data
+rm -rf "$DATA"
+mkdir -p "$DATA/keys"
+HUB=http://127.0.0.1:$PORT
+
+key() { "$PARLEY" --config /dev/null keygen --insecure-no-passphrase --out "$DATA/keys/$1.key" >/dev/null; }
+pub() { "$PARLEY" --config /dev/null --json key show "$DATA/keys/$1.key" | sed "s/.*\"$2\":\"\([^\"]*\)\".*/\1/"; }
+conf() { printf 'hub = %s\nkey = %s\nhome = %s\n' "$HUB" "$PWD/$DATA/keys/$1.key" "$PWD/$DATA/home-$1" >"$DATA/$1.conf"; }
+as() { local who=$1; shift; "$PARLEY" --config "$DATA/$who.conf" "$@"; }
+
+users="operator est-root est-cert est-mfa gha-root gha-cert chl-root chl-pdi"
+for u in $users; do key "$u"; conf "$u"; done
+
+"$PARLEYD" --port "$PORT" --data-dir "$DATA/hub" --insecure-hub-key --origin demo.parley.localhost \
+  --operator-key "$(pub operator sign_pk)" >"$DATA/hub.out" 2>"$DATA/hub.log" &
+HUB_PID=$!
+trap 'kill -TERM $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; echo; echo "hub stopped"' EXIT INT TERM
+for _ in $(seq 1 50); do grep -q 'listening on' "$DATA/hub.out" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q 'listening on' "$DATA/hub.out"; then
+  echo "parleyd did not start:"; cat "$DATA/hub.log"; exit 1
+fi
+
+onboard() { # CODE NAME REGION
+  as operator admin state add --code "$1" --name "$2" --region "$3" \
+    --root-key "$DATA/keys/${1,,}-root.key.pub" --fingerprint "$(pub "${1,,}-root" fingerprint)" >/dev/null
+}
+onboard EST Estonia eastern-european
+onboard GHA Ghana african
+onboard CHL Chile latin-american-and-caribbean
+
+rec() { echo "$DATA/${1,,}-record.json"; }
+as est-root state init --state EST --out "$(rec EST)" >/dev/null
+as est-root state poc add "$(rec EST)" --id est-cert --name "Kati Kask (demo)" --position "CERT duty officer" \
+  --role technical --email duty@cert.ee.example --phone "+372 600 0000" --language et --language en \
+  --timezone Europe/Tallinn --poc-key "$DATA/keys/est-cert.key" >/dev/null
+as est-root state poc add "$(rec EST)" --id est-mfa --name "Mart Maasikas (demo)" --position "Cyber diplomacy desk" \
+  --role diplomatic --email cyber@mfa.ee.example --phone "+372 637 7000" --language en --language fr \
+  --availability "Mon-Fri 09:00-17:00" --timezone Europe/Tallinn --poc-key "$DATA/keys/est-mfa.key" >/dev/null
+as gha-root state init --state GHA --out "$(rec GHA)" >/dev/null
+as gha-root state poc add "$(rec GHA)" --id gha-cert --name "Ama Mensah (demo)" --position "National CERT lead" \
+  --role technical --role diplomatic --email cert@csa.gh.example --phone "+233 30 000 0000" --language en \
+  --timezone Africa/Accra --poc-key "$DATA/keys/gha-cert.key" >/dev/null
+as chl-root state init --state CHL --out "$(rec CHL)" >/dev/null
+as chl-root state poc add "$(rec CHL)" --id chl-pdi --name "Diego Rojas (demo)" --position "24/7 cybercrime unit" \
+  --role law-enforcement-24x7 --email 24x7@pdi.cl.example --phone "+56 2 0000 0000" --language es --language en \
+  --timezone America/Santiago --poc-key "$DATA/keys/chl-pdi.key" >/dev/null
+for s in EST GHA CHL; do
+  as "${s,,}-root" state sign "$(rec $s)" >/dev/null
+  as "${s,,}-root" state publish "$(rec $s)" >/dev/null
+done
+
+cat <<MSG
+
+Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
+
+  Point a browser at $HUB/ for the hub's public status page.
+
+Three states are onboarded (EST, GHA, CHL) with fictional officers; their keys and
+configs are in $DATA/. Try, in another terminal:
+
+  $PARLEY --config $DATA/est-cert.conf directory list
+  $PARLEY --config $DATA/est-cert.conf directory show GHA
+  $PARLEY --config $DATA/gha-cert.conf directory search --role technical
+  $PARLEY --config $DATA/chl-pdi.conf directory export --format csv
+  $PARLEY --config $DATA/operator.conf api GET /v1/reports/stale
+  curl -s $HUB/metrics | head
+
+Hub log: $DATA/hub.log. Ctrl-C stops the hub.
+MSG
+wait $HUB_PID

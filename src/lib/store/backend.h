@@ -1,0 +1,108 @@
+/* Private interface between the store front end (store.c) and its engines.
+ *
+ * Each engine fills one table of function pointers (after Taler's exchangedb plugin and
+ * Knot's knot_db_api_t). store.c owns transactions, retries, statistics and input
+ * checks; an engine only talks to its database. */
+#ifndef PARLEY_STORE_BACKEND_H
+#define PARLEY_STORE_BACKEND_H
+
+#include "parley/store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* Schema version this program knows. Both engines number their migration steps alike:
+ * step N of one engine creates the same tables as step N of the other. */
+#define PARLEY_STORE_SCHEMA_VERSION 1
+
+/* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
+#define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
+/* Upper bound on a request nonce. */
+#define PARLEY_STORE_MAX_NONCE 256
+
+/* Bounds of the connection pool (one connection per thread using the store). */
+#define PARLEY_STORE_MAX_CONNS 32
+
+struct parley_store_backend {
+  const char *name;
+  /* Connects to `url`, applies the migrations and sets *schema. */
+  parley_err (*open)(const char *url, void **backend, int *schema, parley_error *err);
+  /* Called once no transaction runs; closes every connection. */
+  void (*close)(void *backend);
+  /* Takes a connection from the pool and starts a transaction on it. On ONE the caller
+   * ends it with exactly one commit or rollback, which return the connection. */
+  parley_qs (*begin)(void *backend, bool write, void **conn);
+  /* ONE once durable; RETRY or HARD after rolling back. */
+  parley_qs (*commit)(void *backend, void *conn);
+  void (*rollback)(void *backend, void *conn);
+
+  parley_qs (*state_insert)(void *conn, const parley_state_row *row);
+  parley_qs (*state_get)(void *conn, const char *code, parley_state_row *out);
+  parley_qs (*state_update)(void *conn, const parley_state_row *row);
+  parley_qs (*state_list)(void *conn, bool (*cb)(void *cls, const parley_state_row *row),
+                          void *cls);
+  parley_qs (*record_insert)(void *conn, const parley_record_row *row);
+  parley_qs (*record_get)(void *conn, const char *state, int64_t version,
+                          parley_record_row *out);
+  parley_qs (*key_put)(void *conn, const parley_key_row *row);
+  parley_qs (*key_get)(void *conn, const char *key_id, parley_key_row *out);
+  parley_qs (*key_delete)(void *conn, const char *key_id);
+  parley_qs (*officers_replace)(void *conn, const char *state, const parley_key_row *rows,
+                                size_t n);
+  parley_qs (*nonce_insert)(void *conn, const char *key_id, const char *nonce,
+                            int64_t expires);
+  parley_qs (*nonce_purge)(void *conn, int64_t now);
+  parley_qs (*leaf_append)(void *conn, const uint8_t hash[32], const char *kind,
+                           const void *entry, size_t entry_len, int64_t created,
+                           uint64_t *index);
+  parley_qs (*log_size)(void *conn, uint64_t *size);
+  parley_qs (*node_put)(void *conn, unsigned level, uint64_t index, const uint8_t hash[32]);
+  parley_qs (*node_get)(void *conn, unsigned level, uint64_t index, uint8_t hash[32]);
+  parley_qs (*leaf_entry)(void *conn, uint64_t index, uint8_t **entry, size_t *len);
+  parley_qs (*leaf_find)(void *conn, const uint8_t hash[32], uint64_t *index);
+  parley_qs (*checkpoint_put)(void *conn, const parley_checkpoint_row *row);
+  parley_qs (*checkpoint_get)(void *conn, uint64_t size, parley_checkpoint_row *out);
+};
+
+struct parley_store {
+  const struct parley_store_backend *ops;
+  void *backend;
+  int schema;
+  /* close waits until `active` drops to zero */
+  pthread_mutex_t lock;
+  pthread_cond_t idle;
+  unsigned active;
+  bool closing;
+  _Atomic uint64_t transactions;
+  _Atomic uint64_t retries;
+  _Atomic uint64_t errors;
+};
+
+struct parley_tx {
+  parley_store *store;
+  void *conn;
+  bool write;
+  /* The worst status an operation returned in this attempt: a transaction in which an
+   * operation failed never commits, even if the caller's function ignores the failure. */
+  parley_qs failed;
+};
+
+extern const struct parley_store_backend parley_store_sqlite;
+#ifdef PARLEY_HAVE_PQ
+extern const struct parley_store_backend parley_store_postgres;
+#endif
+
+/* Copies a database string of `len` bytes into a fixed field. False if it does not fit
+ * or holds a NUL (the row would be silently different from the stored one). */
+static inline bool parley_store_copy_text(char *dst, size_t cap, const char *src,
+                                          size_t len) {
+  if (len >= cap || (len > 0 && memchr(src, '\0', len) != NULL))
+    return false;
+  if (len > 0)
+    memcpy(dst, src, len);
+  dst[len] = '\0';
+  return true;
+}
+
+#endif

@@ -1,0 +1,1072 @@
+/* PostgreSQL engine (libpq): a pool of connections, each statement prepared once per
+ * connection and run with bound binary parameters, binary results.
+ *
+ * Write transactions are SERIALIZABLE and begin by locking the table write_lock in
+ * EXCLUSIVE mode. The lock is taken before the transaction's first query, hence before
+ * its snapshot, so writers from every parleyd process run one after the other, each
+ * seeing all earlier commits: the log's indices stay contiguous and writers do not
+ * fail each other's serialization. Readers (REPEATABLE READ, READ ONLY) never wait.
+ * Serialization failures, deadlocks, lock timeouts and connections lost before COMMIT
+ * become RETRY. */
+#ifdef PARLEY_HAVE_PQ
+
+#include "store/backend.h"
+
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* pg_type OIDs (stable since PostgreSQL 7) */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_TEXT 25
+
+/* Serializes migrations of concurrent parleyd processes (pg_advisory_lock key). */
+#define MIGRATION_LOCK_KEY "7022344227815306604"
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/* Step N (1-based) creates what the SQLite engine's step N creates. Append only. */
+static const char *const migrations[] = {
+    /* 1: directory, request keys, nonces, transparency log */
+    "CREATE TABLE states ("
+    "  code TEXT COLLATE \"C\" PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 3),"
+    "  name TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  root_pk BYTEA NOT NULL CHECK (octet_length(root_pk) = 32),"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1)),"
+    "  current_version BIGINT NOT NULL CHECK (current_version >= 0),"
+    "  review_by BIGINT NOT NULL,"
+    "  created BIGINT NOT NULL,"
+    "  updated BIGINT NOT NULL"
+    ");"
+    "CREATE TABLE state_records ("
+    "  state TEXT COLLATE \"C\" NOT NULL REFERENCES states(code),"
+    "  version BIGINT NOT NULL CHECK (version > 0),"
+    "  body TEXT NOT NULL,"
+    "  received BIGINT NOT NULL,"
+    "  leaf_index BIGINT NOT NULL CHECK (leaf_index >= 0),"
+    "  PRIMARY KEY (state, version)"
+    ");"
+    "CREATE TABLE keys ("
+    "  key_id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  pk BYTEA NOT NULL CHECK (octet_length(pk) = 32),"
+    "  role INTEGER NOT NULL CHECK (role IN (0, 1, 2)),"
+    "  state TEXT COLLATE \"C\" REFERENCES states(code),"
+    "  poc_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL"
+    ");"
+    "CREATE INDEX keys_by_state ON keys(state);"
+    "CREATE TABLE nonces ("
+    "  key_id TEXT COLLATE \"C\" NOT NULL,"
+    "  nonce TEXT COLLATE \"C\" NOT NULL,"
+    "  expires BIGINT NOT NULL,"
+    "  PRIMARY KEY (key_id, nonce)"
+    ");"
+    "CREATE INDEX nonces_by_expiry ON nonces(expires);"
+    "CREATE TABLE log_leaves ("
+    "  idx BIGINT PRIMARY KEY CHECK (idx >= 0),"
+    "  hash BYTEA NOT NULL CHECK (octet_length(hash) = 32),"
+    "  kind TEXT NOT NULL,"
+    "  entry BYTEA NOT NULL,"
+    "  created BIGINT NOT NULL"
+    ");"
+    /* not unique: the same entry may be logged twice */
+    "CREATE INDEX log_leaves_by_hash ON log_leaves(hash);"
+    "CREATE TABLE log_nodes ("
+    "  level INTEGER NOT NULL CHECK (level > 0),"
+    "  idx BIGINT NOT NULL CHECK (idx >= 0),"
+    "  hash BYTEA NOT NULL CHECK (octet_length(hash) = 32),"
+    "  PRIMARY KEY (level, idx)"
+    ");"
+    "CREATE TABLE checkpoints ("
+    "  size BIGINT PRIMARY KEY CHECK (size >= 0),"
+    "  note TEXT NOT NULL,"
+    "  created BIGINT NOT NULL"
+    ");"
+    /* holds no rows: every write transaction locks it first */
+    "CREATE TABLE write_lock (id INTEGER PRIMARY KEY);",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements ------------------------------------------------------------------- */
+
+enum {
+  Q_STATE_INSERT,
+  Q_STATE_GET,
+  Q_STATE_UPDATE,
+  Q_STATE_LIST,
+  Q_RECORD_INSERT,
+  Q_RECORD_GET,
+  Q_RECORD_GET_LATEST,
+  Q_KEY_PUT,
+  Q_KEY_GET,
+  Q_KEY_DELETE,
+  Q_OFFICERS_DELETE,
+  Q_OFFICER_INSERT,
+  Q_NONCE_INSERT,
+  Q_NONCE_PURGE,
+  Q_LEAF_APPEND,
+  Q_LOG_SIZE,
+  Q_NODE_PUT,
+  Q_NODE_GET,
+  Q_LEAF_HASH,
+  Q_LEAF_ENTRY,
+  Q_LEAF_FIND,
+  Q_CHECKPOINT_PUT,
+  Q_CHECKPOINT_GET,
+  Q_CHECKPOINT_LATEST,
+  Q__COUNT
+};
+
+#define STATE_COLS "code, name, region, root_pk, status, current_version, review_by, created, updated"
+#define RECORD_COLS "state, version, body, received, leaf_index"
+#define KEY_COLS "key_id, pk, role, state, poc_id, name"
+
+/* Parameter types, one letter each: t text, b bytea, i integer, I bigint. */
+static const struct {
+  const char *sql;
+  const char *types;
+} stmts[Q__COUNT] = {
+    [Q_STATE_INSERT] = {"INSERT INTO states (" STATE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
+                        "$7, $8, $9) ON CONFLICT (code) DO NOTHING",
+                        "tttbiIIII"},
+    [Q_STATE_GET] = {"SELECT " STATE_COLS " FROM states WHERE code = $1", "t"},
+    [Q_STATE_UPDATE] = {"UPDATE states SET name = $2, region = $3, root_pk = $4, status = $5, "
+                        "current_version = $6, review_by = $7, updated = $8 WHERE code = $1",
+                        "tttbiIII"},
+    [Q_STATE_LIST] = {"SELECT " STATE_COLS " FROM states ORDER BY code", ""},
+    [Q_RECORD_INSERT] = {"INSERT INTO state_records (" RECORD_COLS ") VALUES ($1, $2, $3, $4, "
+                         "$5) ON CONFLICT (state, version) DO NOTHING",
+                         "tItII"},
+    [Q_RECORD_GET] = {"SELECT " RECORD_COLS " FROM state_records WHERE state = $1 AND "
+                      "version = $2",
+                      "tI"},
+    [Q_RECORD_GET_LATEST] = {"SELECT " RECORD_COLS " FROM state_records WHERE state = $1 "
+                             "ORDER BY version DESC LIMIT 1",
+                             "t"},
+    [Q_KEY_PUT] = {"INSERT INTO keys (" KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
+                   "ON CONFLICT (key_id) DO UPDATE SET pk = excluded.pk, role = excluded.role, "
+                   "state = excluded.state, poc_id = excluded.poc_id, name = excluded.name",
+                   "tbittt"},
+    [Q_KEY_GET] = {"SELECT " KEY_COLS " FROM keys WHERE key_id = $1", "t"},
+    [Q_KEY_DELETE] = {"DELETE FROM keys WHERE key_id = $1", "t"},
+    [Q_OFFICERS_DELETE] = {"DELETE FROM keys WHERE state = $1 AND role = 2", "t"},
+    [Q_OFFICER_INSERT] = {"INSERT INTO keys (" KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
+                          "ON CONFLICT (key_id) DO NOTHING",
+                          "tbittt"},
+    [Q_NONCE_INSERT] = {"INSERT INTO nonces (key_id, nonce, expires) VALUES ($1, $2, $3) "
+                        "ON CONFLICT (key_id, nonce) DO NOTHING",
+                        "ttI"},
+    [Q_NONCE_PURGE] = {"DELETE FROM nonces WHERE expires <= $1", "I"},
+    [Q_LEAF_APPEND] = {"INSERT INTO log_leaves (idx, hash, kind, entry, created) "
+                       "SELECT coalesce(max(idx) + 1, 0), $1, $2, $3, $4 FROM log_leaves "
+                       "RETURNING idx",
+                       "btbI"},
+    [Q_LOG_SIZE] = {"SELECT coalesce(max(idx) + 1, 0) FROM log_leaves", ""},
+    [Q_NODE_PUT] = {"INSERT INTO log_nodes (level, idx, hash) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash",
+                    "iIb"},
+    [Q_NODE_GET] = {"SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2", "iI"},
+    [Q_LEAF_HASH] = {"SELECT hash FROM log_leaves WHERE idx = $1", "I"},
+    [Q_LEAF_ENTRY] = {"SELECT entry FROM log_leaves WHERE idx = $1", "I"},
+    [Q_LEAF_FIND] = {"SELECT idx FROM log_leaves WHERE hash = $1 ORDER BY idx LIMIT 1", "b"},
+    [Q_CHECKPOINT_PUT] = {"INSERT INTO checkpoints (size, note, created) VALUES ($1, $2, $3) "
+                          "ON CONFLICT (size) DO UPDATE SET note = excluded.note, "
+                          "created = excluded.created",
+                          "ItI"},
+    [Q_CHECKPOINT_GET] = {"SELECT size, note, created FROM checkpoints WHERE size = $1", "I"},
+    [Q_CHECKPOINT_LATEST] = {"SELECT size, note, created FROM checkpoints "
+                             "ORDER BY size DESC LIMIT 1",
+                             ""},
+};
+
+/* ---- connections and pool ------------------------------------------------------ */
+
+typedef struct pg_conn {
+  PGconn *pg;
+  bool prepared[Q__COUNT];
+  bool broken;       /* drop instead of pooling */
+  char sqlstate[6];  /* of the last failed statement */
+  struct pg_conn *next;
+} pg_conn;
+
+typedef struct {
+  char *url; /* may hold a password: wiped on close, never logged */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pg_conn *idle;
+  unsigned total;
+} pg_backend;
+
+static void quiet_notices(void *arg, const char *message) {
+  (void)arg;
+  (void)message; /* NOTICEs of IF NOT EXISTS and the like: nothing to act on */
+}
+
+/* libpq's messages end in a newline; the log line must not. */
+static const char *one_line(const char *msg, char *buf, size_t cap) {
+  parley_strlcpy(buf, msg ? msg : "", cap);
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+  size_t n = strlen(buf);
+  while (n > 0 && buf[n - 1] == ' ')
+    buf[--n] = '\0';
+  return buf;
+}
+
+static void pg_conn_free(pg_conn *c) {
+  if (!c)
+    return;
+  PQfinish(c->pg);
+  free(c);
+}
+
+static pg_conn *pg_connect(const char *url, parley_error *err) {
+  pg_conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    parley_fail(err, PARLEY_E_NO_MEMORY, "postgres connection");
+    return NULL;
+  }
+  /* defaults first: what the URL says overrides them */
+  const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+  const char *const vals[] = {"10", "parley", url, NULL};
+  c->pg = PQconnectdbParams(keys, vals, 1);
+  char line[256];
+  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+    parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: %s",
+                one_line(c->pg ? PQerrorMessage(c->pg) : "out of memory", line, sizeof line));
+    pg_conn_free(c);
+    return NULL;
+  }
+  PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+  PGresult *r = NULL;
+  if (PQsetClientEncoding(c->pg, "UTF8") == 0)
+    r = PQexec(c->pg, "SET lock_timeout = '10s'");
+  if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+    parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: session setup: %s",
+                one_line(PQerrorMessage(c->pg), line, sizeof line));
+    PQclear(r);
+    pg_conn_free(c);
+    return NULL;
+  }
+  PQclear(r);
+  return c;
+}
+
+static pg_conn *pool_get(pg_backend *b) {
+  pthread_mutex_lock(&b->mu);
+  while (!b->idle && b->total >= PARLEY_STORE_MAX_CONNS)
+    pthread_cond_wait(&b->cv, &b->mu);
+  pg_conn *c = b->idle;
+  if (c) {
+    b->idle = c->next;
+    c->next = NULL;
+    pthread_mutex_unlock(&b->mu);
+    return c;
+  }
+  b->total++;
+  pthread_mutex_unlock(&b->mu);
+  parley_error err;
+  c = pg_connect(b->url, &err);
+  if (!c) {
+    parley_log(PARLEY_LOG_ERROR, "store.postgres_connect", "error=\"%s\"", err.detail);
+    pthread_mutex_lock(&b->mu);
+    b->total--;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+  }
+  return c;
+}
+
+/* A connection that broke, or is left inside a transaction, is closed, not pooled. */
+static void pool_put(pg_backend *b, pg_conn *c) {
+  bool drop = c->broken || PQstatus(c->pg) != CONNECTION_OK ||
+              PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+  pthread_mutex_lock(&b->mu);
+  if (drop) {
+    b->total--;
+  } else {
+    c->next = b->idle;
+    b->idle = c;
+  }
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+  if (drop)
+    pg_conn_free(c);
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static parley_qs pg_fail(pg_conn *c, const PGresult *r, const char *op) {
+  const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  parley_strlcpy(c->sqlstate, st ? st : "", sizeof c->sqlstate);
+  char line[256];
+  if (PQstatus(c->pg) != CONNECTION_OK) {
+    /* nothing was committed: a fresh connection may succeed */
+    c->broken = true;
+    parley_log(PARLEY_LOG_WARN, "store.postgres_connection_lost", "op=%s error=\"%s\"", op,
+               one_line(PQerrorMessage(c->pg), line, sizeof line));
+    return PARLEY_QS_RETRY;
+  }
+  if (st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+             strcmp(st, "55P03") == 0)) {
+    parley_log(PARLEY_LOG_DEBUG, "store.postgres_conflict", "op=%s sqlstate=%s", op, st);
+    return PARLEY_QS_RETRY;
+  }
+  /* the primary message names constraints and tables; DETAIL would show values */
+  const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  parley_log(PARLEY_LOG_ERROR, "store.postgres", "op=%s sqlstate=%s error=\"%s\"", op,
+             st ? st : "-", one_line(msg ? msg : PQerrorMessage(c->pg), line, sizeof line));
+  return PARLEY_QS_HARD;
+}
+
+/* Runs a statement without parameters or results (transaction control, migrations). */
+static parley_qs pg_simple(pg_conn *c, const char *text, const char *op) {
+  PGresult *r = PQexec(c->pg, text);
+  ExecStatusType st = PQresultStatus(r);
+  parley_qs qs = PARLEY_QS_ONE;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    qs = pg_fail(c, r, op);
+  PQclear(r);
+  return qs;
+}
+
+/* ---- parameters and results --------------------------------------------------------- */
+
+#define MAX_PARAMS 10
+
+typedef struct {
+  int n;
+  const char *val[MAX_PARAMS];
+  int len[MAX_PARAMS];
+  int fmt[MAX_PARAMS];
+  unsigned char num[MAX_PARAMS][8];
+} pg_params;
+
+static void p_raw(pg_params *p, const void *v, size_t n) {
+  if (p->n >= MAX_PARAMS)
+    return; /* caught by the count check in pg_exec */
+  /* a NULL pointer would be SQL NULL; empty values need a real one */
+  p->val[p->n] = v ? (n ? v : "") : NULL;
+  p->len[p->n] = (int)n; /* n is bounded by PARLEY_STORE_MAX_BLOB */
+  p->fmt[p->n] = 1;
+  p->n++;
+}
+
+static void p_text(pg_params *p, const char *s) {
+  p_raw(p, s, strlen(s));
+}
+
+static void p_text_or_null(pg_params *p, const char *s) {
+  p_raw(p, s[0] ? s : NULL, strlen(s));
+}
+
+static void p_int(pg_params *p, uint64_t v, int bytes) {
+  if (p->n >= MAX_PARAMS) {
+    p->n++;
+    return;
+  }
+  unsigned char *d = p->num[p->n];
+  for (int i = 0; i < bytes; i++)
+    d[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+  p_raw(p, d, (size_t)bytes);
+}
+
+static void p_i64(pg_params *p, int64_t v) {
+  p_int(p, (uint64_t)v, 8);
+}
+
+static void p_i32(pg_params *p, int32_t v) {
+  p_int(p, (uint64_t)(uint32_t)v, 4);
+}
+
+static Oid type_oid(char t) {
+  switch (t) {
+  case 't':
+    return OID_TEXT;
+  case 'b':
+    return OID_BYTEA;
+  case 'i':
+    return OID_INT4;
+  default:
+    return OID_INT8;
+  }
+}
+
+/* Prepares (once per connection) and runs statement q. On ONE the caller owns the
+ * result; otherwise there is none. */
+static PGresult *pg_exec(pg_conn *c, int q, const pg_params *p, const char *op,
+                         parley_qs *qs) {
+  int n = p ? p->n : 0;
+  size_t want = strlen(stmts[q].types);
+  if ((size_t)n != want || n > MAX_PARAMS) {
+    parley_log(PARLEY_LOG_ERROR, "store.postgres", "op=%s error=\"%d parameters, want %zu\"",
+               op, n, want);
+    *qs = PARLEY_QS_HARD;
+    return NULL;
+  }
+  char name[16];
+  snprintf(name, sizeof name, "parley_%d", q);
+  if (!c->prepared[q]) {
+    Oid types[MAX_PARAMS];
+    for (int i = 0; i < n; i++)
+      types[i] = type_oid(stmts[q].types[i]);
+    PGresult *r = PQprepare(c->pg, name, stmts[q].sql, n, types);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      *qs = pg_fail(c, r, op);
+      PQclear(r);
+      return NULL;
+    }
+    PQclear(r);
+    c->prepared[q] = true; /* prepared statements outlive transactions */
+  }
+  PGresult *r = PQexecPrepared(c->pg, name, n, p ? p->val : NULL, p ? p->len : NULL,
+                               p ? p->fmt : NULL, 1);
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    *qs = pg_fail(c, r, op);
+    PQclear(r);
+    return NULL;
+  }
+  *qs = PARLEY_QS_ONE;
+  return r;
+}
+
+/* Runs a statement that returns no rows: ONE if it changed a row, NONE if not. */
+static parley_qs pg_change(pg_conn *c, int q, const pg_params *p, const char *op) {
+  parley_qs qs;
+  PGresult *r = pg_exec(c, q, p, op, &qs);
+  if (!r)
+    return qs;
+  const char *tuples = PQcmdTuples(r);
+  qs = tuples[0] && strcmp(tuples, "0") != 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+  PQclear(r);
+  return qs;
+}
+
+static bool r_i64(const PGresult *r, int row, int col, int64_t *out) {
+  if (PQgetisnull(r, row, col))
+    return false;
+  int len = PQgetlength(r, row, col);
+  Oid t = PQftype(r, col);
+  int want = t == OID_INT8 ? 8 : t == OID_INT4 ? 4 : t == OID_INT2 ? 2 : -1;
+  if (len != want)
+    return false;
+  const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+  uint64_t u = (v[0] & 0x80) ? UINT64_MAX : 0; /* sign extension */
+  for (int i = 0; i < len; i++)
+    u = (u << 8) | v[i];
+  *out = (int64_t)u;
+  return true;
+}
+
+static bool r_text(const PGresult *r, int row, int col, char *dst, size_t cap) {
+  if (PQgetisnull(r, row, col)) {
+    dst[0] = '\0';
+    return true;
+  }
+  int len = PQgetlength(r, row, col);
+  return len >= 0 && parley_store_copy_text(dst, cap, PQgetvalue(r, row, col), (size_t)len);
+}
+
+static bool r_hash(const PGresult *r, int row, int col, uint8_t out[32]) {
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 32)
+    return false;
+  memcpy(out, PQgetvalue(r, row, col), 32);
+  return true;
+}
+
+static bool r_dup(const PGresult *r, int row, int col, char **out, size_t *len) {
+  if (PQgetisnull(r, row, col))
+    return false;
+  int n = PQgetlength(r, row, col);
+  if (n < 0)
+    return false;
+  char *d = malloc((size_t)n + 1);
+  if (!d)
+    return false;
+  memcpy(d, PQgetvalue(r, row, col), (size_t)n);
+  d[n] = '\0';
+  *out = d;
+  *len = (size_t)n;
+  return true;
+}
+
+static parley_qs corrupt(const char *op) {
+  parley_log(PARLEY_LOG_ERROR, "store.corrupt_row", "engine=postgres op=%s", op);
+  return PARLEY_QS_HARD;
+}
+
+/* A query that returns at most one row: ONE with the result, NONE, or a failure. */
+static PGresult *pg_row(pg_conn *c, int q, const pg_params *p, const char *op, parley_qs *qs) {
+  PGresult *r = pg_exec(c, q, p, op, qs);
+  if (r && PQntuples(r) == 0) {
+    PQclear(r);
+    *qs = PARLEY_QS_NONE;
+    return NULL;
+  }
+  return r;
+}
+
+/* ---- migrations --------------------------------------------------------------------- */
+
+static parley_err read_version(pg_conn *c, int *version, parley_error *err) {
+  PGresult *r = PQexec(c->pg, "SELECT version FROM schema_version WHERE id = 1");
+  uint64_t v = 0;
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+            parley_parse_u64(PQgetvalue(r, 0, 0), &v);
+  PQclear(r);
+  if (!ok)
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot read the schema version");
+  if (v > 1000000)
+    return parley_fail(err, PARLEY_E_STORE_SCHEMA, "schema version %llu is invalid",
+                       (unsigned long long)v);
+  *version = (int)v;
+  return PARLEY_E_OK;
+}
+
+static parley_err migrate_locked(pg_conn *c, int *schema, parley_error *err) {
+  if (pg_simple(c,
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
+                "INSERT INTO schema_version (id, version) VALUES (1, 0)"
+                "  ON CONFLICT (id) DO NOTHING",
+                "migrate") != PARLEY_QS_ONE)
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot create schema_version");
+  for (;;) {
+    int v = 0;
+    parley_err e = read_version(c, &v, err);
+    if (e != PARLEY_E_OK)
+      return e;
+    if (v > PARLEY_STORE_SCHEMA_VERSION)
+      return parley_fail(err, PARLEY_E_STORE_SCHEMA,
+                         "the store is at schema version %d; this program knows up to %d", v,
+                         PARLEY_STORE_SCHEMA_VERSION);
+    if (v == PARLEY_STORE_SCHEMA_VERSION) {
+      *schema = v;
+      return PARLEY_E_OK;
+    }
+    parley_qs qs = pg_simple(c, "BEGIN", "migrate");
+    if (qs == PARLEY_QS_ONE)
+      qs = pg_simple(c, migrations[v], "migrate");
+    if (qs == PARLEY_QS_ONE) {
+      char next[16];
+      snprintf(next, sizeof next, "%d", v + 1);
+      const char *vals[1] = {next};
+      PGresult *r = PQexecParams(c->pg, "UPDATE schema_version SET version = $1::integer",
+                                 1, NULL, vals, NULL, NULL, 0);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        qs = pg_fail(c, r, "migrate");
+      PQclear(r);
+    }
+    if (qs == PARLEY_QS_ONE)
+      qs = pg_simple(c, "COMMIT", "migrate");
+    if (qs != PARLEY_QS_ONE) {
+      if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        pg_simple(c, "ROLLBACK", "migrate");
+      return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: migration to version %d failed",
+                         v + 1);
+    }
+    parley_log(PARLEY_LOG_INFO, "store.migrated", "engine=postgres version=%d", v + 1);
+  }
+}
+
+/* A session advisory lock keeps two processes from migrating at once. */
+static parley_err migrate(pg_conn *c, int *schema, parley_error *err) {
+  if (pg_simple(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "migrate") !=
+      PARLEY_QS_ONE)
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot lock for migration");
+  parley_err e = migrate_locked(c, schema, err);
+  if (pg_simple(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", "migrate") !=
+      PARLEY_QS_ONE)
+    c->broken = true; /* drop the session, and its lock with it */
+  return e;
+}
+
+/* ---- open and close -------------------------------------------------------------------- */
+
+static void pg_close(void *backend) {
+  pg_backend *b = backend;
+  if (!b)
+    return;
+  while (b->idle) {
+    pg_conn *c = b->idle;
+    b->idle = c->next;
+    pg_conn_free(c);
+  }
+  pthread_cond_destroy(&b->cv);
+  pthread_mutex_destroy(&b->mu);
+  if (b->url) {
+    sodium_memzero(b->url, strlen(b->url));
+    free(b->url);
+  }
+  free(b);
+}
+
+static parley_err pg_open(const char *url, void **backend, int *schema, parley_error *err) {
+  /* refuse a malformed URL before connecting; libpq's message names the problem, and
+   * never the password */
+  char *msg = NULL;
+  PQconninfoOption *opts = PQconninfoParse(url, &msg);
+  if (!opts) {
+    char line[256];
+    parley_fail(err, PARLEY_E_STORE_URL, "postgres: %s",
+                one_line(msg ? msg : "invalid URL", line, sizeof line));
+    PQfreemem(msg);
+    return PARLEY_E_STORE_URL;
+  }
+  PQconninfoFree(opts);
+
+  pg_backend *b = calloc(1, sizeof *b);
+  if (!b)
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "postgres backend");
+  b->url = strdup(url);
+  if (!b->url || pthread_mutex_init(&b->mu, NULL) != 0) {
+    free(b->url);
+    free(b);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "postgres backend");
+  }
+  if (pthread_cond_init(&b->cv, NULL) != 0) {
+    pthread_mutex_destroy(&b->mu);
+    sodium_memzero(b->url, strlen(b->url));
+    free(b->url);
+    free(b);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "postgres backend");
+  }
+  pg_conn *c = pg_connect(b->url, err);
+  if (!c) {
+    pg_close(b);
+    return err ? err->code : PARLEY_E_STORE_OPEN;
+  }
+  parley_err e = migrate(c, schema, err);
+  if (e != PARLEY_E_OK) {
+    pg_conn_free(c);
+    pg_close(b);
+    return e;
+  }
+  b->total = 1;
+  pool_put(b, c);
+  *backend = b;
+  return PARLEY_E_OK;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static parley_qs pg_begin(void *backend, bool write, void **conn) {
+  pg_backend *b = backend;
+  pg_conn *c = pool_get(b);
+  if (!c)
+    return PARLEY_QS_RETRY; /* the server may be restarting; the runner bounds this */
+  /* LOCK TABLE takes no snapshot, so the snapshot follows the lock (see the top) */
+  parley_qs qs =
+      pg_simple(c,
+                write ? "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE;"
+                        "LOCK TABLE write_lock IN EXCLUSIVE MODE"
+                      : "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                "begin");
+  if (qs != PARLEY_QS_ONE) {
+    if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+      pg_simple(c, "ROLLBACK", "begin");
+    pool_put(b, c);
+    return qs;
+  }
+  *conn = c;
+  return PARLEY_QS_ONE;
+}
+
+static void pg_rollback(void *backend, void *conn) {
+  pg_conn *c = conn;
+  if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+    pg_simple(c, "ROLLBACK", "rollback");
+  pool_put(backend, c);
+}
+
+static parley_qs pg_commit(void *backend, void *conn) {
+  pg_conn *c = conn;
+  if (PQtransactionStatus(c->pg) != PQTRANS_INTRANS) {
+    /* a failed statement aborted the transaction: COMMIT would only roll it back */
+    pg_rollback(backend, conn);
+    return PARLEY_QS_HARD;
+  }
+  PGresult *r = PQexec(c->pg, "COMMIT");
+  parley_qs qs = PARLEY_QS_ONE;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+    bool lost = PQstatus(c->pg) != CONNECTION_OK;
+    qs = pg_fail(c, r, "commit");
+    /* a connection lost during COMMIT leaves the outcome unknown: never run again */
+    if (lost) {
+      parley_log(PARLEY_LOG_ERROR, "store.postgres_commit_unknown", "op=commit");
+      qs = PARLEY_QS_HARD;
+    }
+  }
+  PQclear(r);
+  if (qs != PARLEY_QS_ONE) {
+    pg_rollback(backend, conn);
+    return qs;
+  }
+  pool_put(backend, c);
+  return PARLEY_QS_ONE;
+}
+
+/* ---- states ------------------------------------------------------------------------------ */
+
+static void bind_state(pg_params *p, const parley_state_row *r, bool with_created) {
+  p_text(p, r->code);
+  p_text(p, r->name);
+  p_text(p, r->region);
+  p_raw(p, r->root_pk, 32);
+  p_i32(p, (int32_t)r->status);
+  p_i64(p, r->current_version);
+  p_i64(p, r->review_by);
+  if (with_created)
+    p_i64(p, r->created);
+  p_i64(p, r->updated);
+}
+
+static bool read_state(const PGresult *r, int row, parley_state_row *o) {
+  memset(o, 0, sizeof *o);
+  int64_t status = -1;
+  if (!r_text(r, row, 0, o->code, sizeof o->code) || !r_text(r, row, 1, o->name, sizeof o->name) ||
+      !r_text(r, row, 2, o->region, sizeof o->region) || !r_hash(r, row, 3, o->root_pk) ||
+      !r_i64(r, row, 4, &status) || !r_i64(r, row, 5, &o->current_version) ||
+      !r_i64(r, row, 6, &o->review_by) || !r_i64(r, row, 7, &o->created) ||
+      !r_i64(r, row, 8, &o->updated))
+    return false;
+  if (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED)
+    return false;
+  o->status = (parley_state_status)status;
+  return true;
+}
+
+static parley_qs pq_state_insert(void *conn, const parley_state_row *row) {
+  pg_params p = {0};
+  bind_state(&p, row, true);
+  return pg_change(conn, Q_STATE_INSERT, &p, "state_insert");
+}
+
+static parley_qs pq_state_get(void *conn, const char *code, parley_state_row *out) {
+  pg_params p = {0};
+  p_text(&p, code);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_STATE_GET, &p, "state_get", &qs);
+  if (!r)
+    return qs;
+  bool ok = read_state(r, 0, out);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("state_get");
+}
+
+static parley_qs pq_state_update(void *conn, const parley_state_row *row) {
+  pg_params p = {0};
+  bind_state(&p, row, false);
+  return pg_change(conn, Q_STATE_UPDATE, &p, "state_update");
+}
+
+/* The whole result is in memory, so the callback may use the transaction. */
+static parley_qs pq_state_list(void *conn, bool (*cb)(void *cls, const parley_state_row *row),
+                               void *cls) {
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_STATE_LIST, NULL, "state_list", &qs);
+  if (!r)
+    return qs;
+  int n = PQntuples(r);
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    if (!read_state(r, i, &(parley_state_row){0})) {
+      PQclear(r);
+      return corrupt("state_list");
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    parley_state_row row;
+    read_state(r, i, &row);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, &row))
+      break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+/* ---- state records -------------------------------------------------------------------- */
+
+static parley_qs pq_record_insert(void *conn, const parley_record_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->state);
+  p_i64(&p, row->version);
+  p_raw(&p, row->body, row->body_len);
+  p_i64(&p, row->received);
+  p_i64(&p, row->leaf_index);
+  return pg_change(conn, Q_RECORD_INSERT, &p, "record_insert");
+}
+
+static parley_qs pq_record_get(void *conn, const char *state, int64_t version,
+                               parley_record_row *out) {
+  pg_params p = {0};
+  p_text(&p, state);
+  if (version != 0)
+    p_i64(&p, version);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, version == 0 ? Q_RECORD_GET_LATEST : Q_RECORD_GET, &p,
+                       "record_get", &qs);
+  if (!r)
+    return qs;
+  memset(out, 0, sizeof *out);
+  bool ok = r_text(r, 0, 0, out->state, sizeof out->state) && r_i64(r, 0, 1, &out->version) &&
+            r_i64(r, 0, 3, &out->received) && r_i64(r, 0, 4, &out->leaf_index) &&
+            r_dup(r, 0, 2, &out->body, &out->body_len);
+  PQclear(r);
+  if (!ok) {
+    parley_record_row_clear(out);
+    return corrupt("record_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static void bind_key(pg_params *p, const parley_key_row *r) {
+  p_text(p, r->key_id);
+  p_raw(p, r->pk, 32);
+  p_i32(p, (int32_t)r->role);
+  p_text_or_null(p, r->state); /* operators: no state */
+  p_text(p, r->poc_id);
+  p_text(p, r->name);
+}
+
+static parley_qs pq_key_put(void *conn, const parley_key_row *row) {
+  pg_params p = {0};
+  bind_key(&p, row);
+  parley_qs qs = pg_change(conn, Q_KEY_PUT, &p, "key_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs pq_key_get(void *conn, const char *key_id, parley_key_row *out) {
+  pg_params p = {0};
+  p_text(&p, key_id);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_KEY_GET, &p, "key_get", &qs);
+  if (!r)
+    return qs;
+  memset(out, 0, sizeof *out);
+  int64_t role = -1;
+  bool ok = r_text(r, 0, 0, out->key_id, sizeof out->key_id) && r_hash(r, 0, 1, out->pk) &&
+            r_i64(r, 0, 2, &role) && role >= PARLEY_ROLE_OPERATOR &&
+            role <= PARLEY_ROLE_OFFICER && r_text(r, 0, 3, out->state, sizeof out->state) &&
+            r_text(r, 0, 4, out->poc_id, sizeof out->poc_id) &&
+            r_text(r, 0, 5, out->name, sizeof out->name);
+  out->role = (parley_role)role;
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("key_get");
+}
+
+static parley_qs pq_key_delete(void *conn, const char *key_id) {
+  pg_params p = {0};
+  p_text(&p, key_id);
+  return pg_change(conn, Q_KEY_DELETE, &p, "key_delete");
+}
+
+static parley_qs pq_officers_replace(void *conn, const char *state, const parley_key_row *rows,
+                                     size_t n) {
+  pg_params p = {0};
+  p_text(&p, state);
+  parley_qs qs = pg_change(conn, Q_OFFICERS_DELETE, &p, "officers_replace");
+  if (qs < 0)
+    return qs;
+  for (size_t i = 0; i < n; i++) {
+    pg_params k = {0};
+    bind_key(&k, &rows[i]);
+    qs = pg_change(conn, Q_OFFICER_INSERT, &k, "officers_replace");
+    if (qs != PARLEY_QS_ONE)
+      return qs; /* NONE: the key id is taken by another key */
+  }
+  return PARLEY_QS_ONE;
+}
+
+/* ---- nonces ---------------------------------------------------------------------------------- */
+
+static parley_qs pq_nonce_insert(void *conn, const char *key_id, const char *nonce,
+                                 int64_t expires) {
+  pg_params p = {0};
+  p_text(&p, key_id);
+  p_text(&p, nonce);
+  p_i64(&p, expires);
+  return pg_change(conn, Q_NONCE_INSERT, &p, "nonce_insert");
+}
+
+static parley_qs pq_nonce_purge(void *conn, int64_t now) {
+  pg_params p = {0};
+  p_i64(&p, now);
+  return pg_change(conn, Q_NONCE_PURGE, &p, "nonce_purge");
+}
+
+/* ---- transparency log -------------------------------------------------------------------------- */
+
+static parley_qs pq_leaf_append(void *conn, const uint8_t hash[32], const char *kind,
+                                const void *entry, size_t entry_len, int64_t created,
+                                uint64_t *index) {
+  pg_conn *c = conn;
+  pg_params p = {0};
+  p_raw(&p, hash, 32);
+  p_text(&p, kind);
+  p_raw(&p, entry ? entry : "", entry_len);
+  p_i64(&p, created);
+  parley_qs qs;
+  PGresult *r = pg_exec(c, Q_LEAF_APPEND, &p, "leaf_append", &qs);
+  if (!r) {
+    /* another writer took the index: only possible if it bypassed write_lock */
+    if (qs == PARLEY_QS_HARD && strcmp(c->sqlstate, "23505") == 0)
+      return PARLEY_QS_RETRY;
+    return qs;
+  }
+  int64_t idx = -1;
+  bool ok = PQntuples(r) == 1 && r_i64(r, 0, 0, &idx) && idx >= 0;
+  PQclear(r);
+  if (!ok)
+    return corrupt("leaf_append");
+  *index = (uint64_t)idx;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_log_size(void *conn, uint64_t *size) {
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_LOG_SIZE, NULL, "log_size", &qs);
+  if (!r)
+    return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
+  int64_t n = -1;
+  bool ok = r_i64(r, 0, 0, &n) && n >= 0;
+  PQclear(r);
+  if (!ok)
+    return corrupt("log_size");
+  *size = (uint64_t)n;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_node_put(void *conn, unsigned level, uint64_t index,
+                             const uint8_t hash[32]) {
+  pg_params p = {0};
+  p_i32(&p, (int32_t)level);
+  p_i64(&p, (int64_t)index);
+  p_raw(&p, hash, 32);
+  parley_qs qs = pg_change(conn, Q_NODE_PUT, &p, "node_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs pq_node_get(void *conn, unsigned level, uint64_t index, uint8_t hash[32]) {
+  pg_params p = {0};
+  if (level != 0)
+    p_i32(&p, (int32_t)level);
+  p_i64(&p, (int64_t)index);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, level == 0 ? Q_LEAF_HASH : Q_NODE_GET, &p, "node_get", &qs);
+  if (!r)
+    return qs;
+  bool ok = r_hash(r, 0, 0, hash);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("node_get");
+}
+
+static parley_qs pq_leaf_entry(void *conn, uint64_t index, uint8_t **entry, size_t *len) {
+  pg_params p = {0};
+  p_i64(&p, (int64_t)index);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_LEAF_ENTRY, &p, "leaf_entry", &qs);
+  if (!r)
+    return qs;
+  char *d = NULL;
+  bool ok = r_dup(r, 0, 0, &d, len);
+  PQclear(r);
+  if (!ok)
+    return corrupt("leaf_entry");
+  *entry = (uint8_t *)d;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_leaf_find(void *conn, const uint8_t hash[32], uint64_t *index) {
+  pg_params p = {0};
+  p_raw(&p, hash, 32);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_LEAF_FIND, &p, "leaf_find", &qs);
+  if (!r)
+    return qs;
+  int64_t idx = -1;
+  bool ok = r_i64(r, 0, 0, &idx) && idx >= 0;
+  PQclear(r);
+  if (!ok)
+    return corrupt("leaf_find");
+  *index = (uint64_t)idx;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_checkpoint_put(void *conn, const parley_checkpoint_row *row) {
+  pg_params p = {0};
+  p_i64(&p, (int64_t)row->size);
+  p_text(&p, row->note);
+  p_i64(&p, row->created);
+  parley_qs qs = pg_change(conn, Q_CHECKPOINT_PUT, &p, "checkpoint_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs pq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_row *out) {
+  pg_params p = {0};
+  if (size != 0)
+    p_i64(&p, (int64_t)size);
+  parley_qs qs;
+  PGresult *r =
+      pg_row(conn, size == 0 ? Q_CHECKPOINT_LATEST : Q_CHECKPOINT_GET, &p, "checkpoint_get", &qs);
+  if (!r)
+    return qs;
+  memset(out, 0, sizeof *out);
+  int64_t sz = -1;
+  size_t len = 0;
+  bool ok = r_i64(r, 0, 0, &sz) && sz >= 0 && r_i64(r, 0, 2, &out->created) &&
+            r_dup(r, 0, 1, &out->note, &len);
+  out->size = (uint64_t)sz;
+  PQclear(r);
+  if (!ok) {
+    parley_checkpoint_row_clear(out);
+    return corrupt("checkpoint_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+const struct parley_store_backend parley_store_postgres = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .state_insert = pq_state_insert,
+    .state_get = pq_state_get,
+    .state_update = pq_state_update,
+    .state_list = pq_state_list,
+    .record_insert = pq_record_insert,
+    .record_get = pq_record_get,
+    .key_put = pq_key_put,
+    .key_get = pq_key_get,
+    .key_delete = pq_key_delete,
+    .officers_replace = pq_officers_replace,
+    .nonce_insert = pq_nonce_insert,
+    .nonce_purge = pq_nonce_purge,
+    .leaf_append = pq_leaf_append,
+    .log_size = pq_log_size,
+    .node_put = pq_node_put,
+    .node_get = pq_node_get,
+    .leaf_entry = pq_leaf_entry,
+    .leaf_find = pq_leaf_find,
+    .checkpoint_put = pq_checkpoint_put,
+    .checkpoint_get = pq_checkpoint_get,
+};
+
+#else
+/* Built without libpq: store.c answers STORE_URL for postgresql:// URLs. ISO C wants
+ * a translation unit to declare something. */
+typedef int parley_store_postgres_absent;
+#endif

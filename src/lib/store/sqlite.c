@@ -1,0 +1,983 @@
+/* SQLite engine: WAL, synchronous=FULL, foreign keys, a small pool of connections each
+ * with its prepared statements cached; every value is a bound parameter. Writers take
+ * the database lock at BEGIN (BEGIN IMMEDIATE), so write transactions never conflict
+ * half-way; a lock that stays busy past the busy timeout becomes RETRY. */
+#include "store/backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/* Migration step N (1-based) brings the schema from version N-1 to N. Append only. */
+static const char *const migrations[] = {
+    /* 1: directory, request keys, nonces, transparency log */
+    "CREATE TABLE states ("
+    "  code TEXT PRIMARY KEY NOT NULL CHECK (length(code) BETWEEN 1 AND 3),"
+    "  name TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  root_pk BLOB NOT NULL CHECK (length(root_pk) = 32),"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1)),"
+    "  current_version INTEGER NOT NULL CHECK (current_version >= 0),"
+    "  review_by INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE state_records ("
+    "  state TEXT NOT NULL REFERENCES states(code),"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  body TEXT NOT NULL,"
+    "  received INTEGER NOT NULL,"
+    "  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),"
+    "  PRIMARY KEY (state, version)"
+    ") STRICT;"
+    "CREATE TABLE keys ("
+    "  key_id TEXT PRIMARY KEY NOT NULL,"
+    "  pk BLOB NOT NULL CHECK (length(pk) = 32),"
+    "  role INTEGER NOT NULL CHECK (role IN (0, 1, 2)),"
+    "  state TEXT REFERENCES states(code),"
+    "  poc_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX keys_by_state ON keys(state);"
+    "CREATE TABLE nonces ("
+    "  key_id TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  PRIMARY KEY (key_id, nonce)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX nonces_by_expiry ON nonces(expires);"
+    "CREATE TABLE log_leaves ("
+    "  idx INTEGER PRIMARY KEY CHECK (idx >= 0),"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    "  kind TEXT NOT NULL,"
+    "  entry BLOB NOT NULL,"
+    "  created INTEGER NOT NULL"
+    ") STRICT;"
+    /* not unique: the same entry may be logged twice */
+    "CREATE INDEX log_leaves_by_hash ON log_leaves(hash);"
+    "CREATE TABLE log_nodes ("
+    "  level INTEGER NOT NULL CHECK (level > 0),"
+    "  idx INTEGER NOT NULL CHECK (idx >= 0),"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    "  PRIMARY KEY (level, idx)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE checkpoints ("
+    "  size INTEGER PRIMARY KEY CHECK (size >= 0),"
+    "  note TEXT NOT NULL,"
+    "  created INTEGER NOT NULL"
+    ") STRICT;",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements ------------------------------------------------------------------- */
+
+enum {
+  Q_BEGIN,
+  Q_BEGIN_WRITE,
+  Q_COMMIT,
+  Q_ROLLBACK,
+  Q_STATE_INSERT,
+  Q_STATE_GET,
+  Q_STATE_UPDATE,
+  Q_STATE_LIST,
+  Q_RECORD_INSERT,
+  Q_RECORD_GET,
+  Q_RECORD_GET_LATEST,
+  Q_KEY_PUT,
+  Q_KEY_GET,
+  Q_KEY_DELETE,
+  Q_OFFICERS_DELETE,
+  Q_OFFICER_INSERT,
+  Q_NONCE_INSERT,
+  Q_NONCE_PURGE,
+  Q_LEAF_APPEND,
+  Q_LOG_SIZE,
+  Q_NODE_PUT,
+  Q_NODE_GET,
+  Q_LEAF_HASH,
+  Q_LEAF_ENTRY,
+  Q_LEAF_FIND,
+  Q_CHECKPOINT_PUT,
+  Q_CHECKPOINT_GET,
+  Q_CHECKPOINT_LATEST,
+  Q__COUNT
+};
+
+#define STATE_COLS "code, name, region, root_pk, status, current_version, review_by, created, updated"
+#define RECORD_COLS "state, version, body, received, leaf_index"
+#define KEY_COLS "key_id, pk, role, state, poc_id, name"
+
+static const char *const sql[Q__COUNT] = {
+    [Q_BEGIN] = "BEGIN DEFERRED",
+    [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_STATE_INSERT] = "INSERT INTO states (" STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8, ?9) ON CONFLICT (code) DO NOTHING",
+    [Q_STATE_GET] = "SELECT " STATE_COLS " FROM states WHERE code = ?1",
+    [Q_STATE_UPDATE] = "UPDATE states SET name = ?2, region = ?3, root_pk = ?4, status = ?5, "
+                       "current_version = ?6, review_by = ?7, updated = ?9 WHERE code = ?1",
+    [Q_STATE_LIST] = "SELECT " STATE_COLS " FROM states ORDER BY code",
+    [Q_RECORD_INSERT] = "INSERT INTO state_records (" RECORD_COLS ") VALUES (?1, ?2, ?3, ?4, "
+                        "?5) ON CONFLICT (state, version) DO NOTHING",
+    [Q_RECORD_GET] = "SELECT " RECORD_COLS " FROM state_records WHERE state = ?1 AND "
+                     "version = ?2",
+    [Q_RECORD_GET_LATEST] = "SELECT " RECORD_COLS " FROM state_records WHERE state = ?1 "
+                            "ORDER BY version DESC LIMIT 1",
+    [Q_KEY_PUT] = "INSERT INTO keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                  "ON CONFLICT (key_id) DO UPDATE SET pk = excluded.pk, role = excluded.role, "
+                  "state = excluded.state, poc_id = excluded.poc_id, name = excluded.name",
+    [Q_KEY_GET] = "SELECT " KEY_COLS " FROM keys WHERE key_id = ?1",
+    [Q_KEY_DELETE] = "DELETE FROM keys WHERE key_id = ?1",
+    [Q_OFFICERS_DELETE] = "DELETE FROM keys WHERE state = ?1 AND role = 2",
+    [Q_OFFICER_INSERT] = "INSERT INTO keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                         "ON CONFLICT (key_id) DO NOTHING",
+    [Q_NONCE_INSERT] = "INSERT INTO nonces (key_id, nonce, expires) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (key_id, nonce) DO NOTHING",
+    [Q_NONCE_PURGE] = "DELETE FROM nonces WHERE expires <= ?1",
+    /* the next index is taken inside the write transaction, which holds the database
+     * lock: indices stay contiguous */
+    [Q_LEAF_APPEND] = "INSERT INTO log_leaves (idx, hash, kind, entry, created) "
+                      "SELECT coalesce(max(idx) + 1, 0), ?1, ?2, ?3, ?4 FROM log_leaves "
+                      "RETURNING idx",
+    [Q_LOG_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM log_leaves",
+    [Q_NODE_PUT] = "INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash",
+    [Q_NODE_GET] = "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2",
+    [Q_LEAF_HASH] = "SELECT hash FROM log_leaves WHERE idx = ?1",
+    [Q_LEAF_ENTRY] = "SELECT entry FROM log_leaves WHERE idx = ?1",
+    [Q_LEAF_FIND] = "SELECT idx FROM log_leaves WHERE hash = ?1 ORDER BY idx LIMIT 1",
+    [Q_CHECKPOINT_PUT] = "INSERT INTO checkpoints (size, note, created) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT (size) DO UPDATE SET note = excluded.note, "
+                         "created = excluded.created",
+    [Q_CHECKPOINT_GET] = "SELECT size, note, created FROM checkpoints WHERE size = ?1",
+    [Q_CHECKPOINT_LATEST] = "SELECT size, note, created FROM checkpoints "
+                            "ORDER BY size DESC LIMIT 1",
+};
+
+/* ---- connections and pool ------------------------------------------------------ */
+
+typedef struct sq_conn {
+  sqlite3 *db;
+  sqlite3_stmt *st[Q__COUNT];
+  struct sq_conn *next;
+} sq_conn;
+
+typedef struct {
+  char *path;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  sq_conn *idle;
+  unsigned total;
+} sq_backend;
+
+static void sq_log(sqlite3 *db, int rc, const char *op) {
+  /* SQLite's messages name tables and columns, never bound values */
+  parley_log(PARLEY_LOG_ERROR, "store.sqlite", "op=%s rc=%d error=\"%s\"", op, rc,
+             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* Maps a failed step: lock conflicts are retried, everything else is a hard failure. */
+static parley_qs sq_fail(sq_conn *c, int rc, const char *op) {
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    parley_log(PARLEY_LOG_DEBUG, "store.sqlite_busy", "op=%s rc=%d", op, rc);
+    return PARLEY_QS_RETRY;
+  }
+  sq_log(c->db, rc, op);
+  return PARLEY_QS_HARD;
+}
+
+/* The cached statement, prepared on first use; reset and without bindings. */
+static sqlite3_stmt *sq_stmt(sq_conn *c, int q) {
+  if (!c->st[q]) {
+    int rc = sqlite3_prepare_v3(c->db, sql[q], -1, SQLITE_PREPARE_PERSISTENT, &c->st[q], NULL);
+    if (rc != SQLITE_OK) {
+      sq_log(c->db, rc, "prepare");
+      c->st[q] = NULL;
+      return NULL;
+    }
+  }
+  return c->st[q];
+}
+
+/* Every statement is reset after use so that it holds no read snapshot or lock. */
+static void sq_done(sqlite3_stmt *s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+static void sq_conn_free(sq_conn *c) {
+  if (!c)
+    return;
+  for (int i = 0; i < Q__COUNT; i++)
+    sqlite3_finalize(c->st[i]);
+  sqlite3_close_v2(c->db);
+  free(c);
+}
+
+static int sq_exec_sql(sqlite3 *db, const char *text, const char *op) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, text, NULL, NULL, &msg);
+  if (rc != SQLITE_OK)
+    parley_log(PARLEY_LOG_ERROR, "store.sqlite", "op=%s rc=%d error=\"%s\"", op, rc,
+               msg ? msg : sqlite3_errstr(rc));
+  sqlite3_free(msg);
+  return rc;
+}
+
+static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
+  sq_conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite connection");
+    return NULL;
+  }
+  /* one thread uses a connection at a time (the pool sees to it), so no SQLite mutex */
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s",
+                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    sq_conn_free(c);
+    return NULL;
+  }
+  sqlite3_extended_result_codes(c->db, 1);
+  sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+  /* no writes to sqlite_schema, no functions with side effects from the schema */
+  sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+  sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+  if (first) {
+    /* journal_mode is stored in the file; it answers the mode now in force */
+    sqlite3_stmt *s = NULL;
+    rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_step(s);
+    bool wal = rc == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (!wal) {
+      parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: cannot use WAL mode: %s",
+                  sqlite3_errmsg(c->db));
+      sq_conn_free(c);
+      return NULL;
+    }
+  }
+  rc = sq_exec_sql(c->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "pragma");
+  if (rc != SQLITE_OK) {
+    parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s", sqlite3_errstr(rc));
+    sq_conn_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static sq_conn *pool_get(sq_backend *b) {
+  pthread_mutex_lock(&b->mu);
+  while (!b->idle && b->total >= PARLEY_STORE_MAX_CONNS)
+    pthread_cond_wait(&b->cv, &b->mu);
+  sq_conn *c = b->idle;
+  if (c) {
+    b->idle = c->next;
+    c->next = NULL;
+    pthread_mutex_unlock(&b->mu);
+    return c;
+  }
+  b->total++;
+  pthread_mutex_unlock(&b->mu);
+  parley_error err;
+  c = sq_connect(b->path, false, &err);
+  if (!c) {
+    parley_log(PARLEY_LOG_ERROR, "store.sqlite_connect", "error=\"%s\"", err.detail);
+    pthread_mutex_lock(&b->mu);
+    b->total--;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+  }
+  return c;
+}
+
+static void pool_put(sq_backend *b, sq_conn *c) {
+  pthread_mutex_lock(&b->mu);
+  c->next = b->idle;
+  b->idle = c;
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+/* ---- migrations --------------------------------------------------------------------- */
+
+static parley_err read_version(sqlite3 *db, int *version, parley_error *err) {
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT version FROM schema_version WHERE id = 1", -1, &s,
+                              NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: cannot read the schema version: %s",
+                       sqlite3_errmsg(db));
+  }
+  int64_t v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  if (v < 0 || v > INT_MAX)
+    return parley_fail(err, PARLEY_E_STORE_SCHEMA, "schema version %lld is invalid",
+                       (long long)v);
+  *version = (int)v;
+  return PARLEY_E_OK;
+}
+
+/* Each step runs in its own write transaction; the version is read inside it, so two
+ * programs opening one file at once do not apply a step twice. */
+static parley_err migrate(sqlite3 *db, int *schema, parley_error *err) {
+  if (sq_exec_sql(db,
+                  "BEGIN IMMEDIATE;"
+                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                  "  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL) STRICT;"
+                  "INSERT INTO schema_version (id, version) VALUES (1, 0)"
+                  "  ON CONFLICT (id) DO NOTHING;"
+                  "COMMIT;",
+                  "migrate") != SQLITE_OK) {
+    sq_exec_sql(db, "ROLLBACK", "migrate");
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: cannot create schema_version: %s",
+                       sqlite3_errmsg(db));
+  }
+  for (;;) {
+    if (sq_exec_sql(db, "BEGIN IMMEDIATE", "migrate") != SQLITE_OK)
+      return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: cannot lock for migration: %s",
+                         sqlite3_errmsg(db));
+    int v = 0;
+    parley_err e = read_version(db, &v, err);
+    if (e == PARLEY_E_OK && v > PARLEY_STORE_SCHEMA_VERSION)
+      e = parley_fail(err, PARLEY_E_STORE_SCHEMA,
+                      "the store is at schema version %d; this program knows up to %d", v,
+                      PARLEY_STORE_SCHEMA_VERSION);
+    if (e != PARLEY_E_OK || v == PARLEY_STORE_SCHEMA_VERSION) {
+      sq_exec_sql(db, "ROLLBACK", "migrate");
+      if (e == PARLEY_E_OK)
+        *schema = v;
+      return e;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = sq_exec_sql(db, migrations[v], "migrate");
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?1 WHERE id = 1", -1,
+                              &s, NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_bind_int(s, 1, v + 1);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_OK)
+      rc = sq_exec_sql(db, "COMMIT", "migrate");
+    if (rc != SQLITE_OK) {
+      sq_exec_sql(db, "ROLLBACK", "migrate");
+      return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: migration to version %d failed",
+                         v + 1);
+    }
+    parley_log(PARLEY_LOG_INFO, "store.migrated", "engine=sqlite version=%d", v + 1);
+  }
+}
+
+/* ---- open and close -------------------------------------------------------------------- */
+
+static void sq_close(void *backend) {
+  sq_backend *b = backend;
+  if (!b)
+    return;
+  if (b->idle) {
+    /* fold the WAL back into the database so the file stands alone */
+    int rc = sq_exec_sql(b->idle->db, "PRAGMA wal_checkpoint(TRUNCATE)", "close");
+    if (rc != SQLITE_OK)
+      parley_log(PARLEY_LOG_WARN, "store.sqlite_checkpoint", "rc=%d", rc);
+  }
+  while (b->idle) {
+    sq_conn *c = b->idle;
+    b->idle = c->next;
+    sq_conn_free(c);
+  }
+  pthread_cond_destroy(&b->cv);
+  pthread_mutex_destroy(&b->mu);
+  free(b->path);
+  free(b);
+}
+
+static parley_err sq_open(const char *url, void **backend, int *schema, parley_error *err) {
+  const char *path = url + strlen("sqlite:");
+  if (!path[0])
+    return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: the URL names no file");
+  if (strlen(path) >= PATH_MAX)
+    return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: the path is too long");
+  /* every connection of the pool must see the same database */
+  if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+    return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: give a file path");
+  if (!sqlite3_threadsafe())
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: the library is not thread-safe");
+
+  /* create the file ourselves so that it is private from the start; SQLite gives the
+   * -wal and -shm files the database file's mode */
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s: %s", path, strerror(errno));
+  close(fd);
+
+  sq_backend *b = calloc(1, sizeof *b);
+  if (!b)
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
+  b->path = strdup(path);
+  if (!b->path || pthread_mutex_init(&b->mu, NULL) != 0) {
+    free(b->path);
+    free(b);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
+  }
+  if (pthread_cond_init(&b->cv, NULL) != 0) {
+    pthread_mutex_destroy(&b->mu);
+    free(b->path);
+    free(b);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
+  }
+  sq_conn *c = sq_connect(b->path, true, err);
+  if (!c) {
+    sq_close(b);
+    return err ? err->code : PARLEY_E_STORE_OPEN;
+  }
+  parley_err e = migrate(c->db, schema, err);
+  if (e != PARLEY_E_OK) {
+    sq_conn_free(c);
+    sq_close(b);
+    return e;
+  }
+  b->total = 1;
+  b->idle = c;
+  *backend = b;
+  return PARLEY_E_OK;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static parley_qs sq_begin(void *backend, bool write, void **conn) {
+  sq_backend *b = backend;
+  sq_conn *c = pool_get(b);
+  if (!c)
+    return PARLEY_QS_HARD;
+  sqlite3_stmt *s = sq_stmt(c, write ? Q_BEGIN_WRITE : Q_BEGIN);
+  if (!s) {
+    pool_put(b, c);
+    return PARLEY_QS_HARD;
+  }
+  int rc = sqlite3_step(s);
+  sq_done(s);
+  if (rc != SQLITE_DONE) {
+    parley_qs qs = sq_fail(c, rc, "begin");
+    pool_put(b, c);
+    return qs;
+  }
+  *conn = c;
+  return PARLEY_QS_ONE;
+}
+
+static void sq_rollback(void *backend, void *conn) {
+  sq_conn *c = conn;
+  if (!sqlite3_get_autocommit(c->db)) {
+    sqlite3_stmt *s = sq_stmt(c, Q_ROLLBACK);
+    int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+    if (s)
+      sq_done(s);
+    if (rc != SQLITE_DONE)
+      sq_log(c->db, rc, "rollback");
+  }
+  pool_put(backend, c);
+}
+
+static parley_qs sq_commit(void *backend, void *conn) {
+  sq_conn *c = conn;
+  sqlite3_stmt *s = sq_stmt(c, Q_COMMIT);
+  if (!s) {
+    sq_rollback(backend, conn);
+    return PARLEY_QS_HARD;
+  }
+  int rc = sqlite3_step(s);
+  sq_done(s);
+  if (rc != SQLITE_DONE) {
+    parley_qs qs = sq_fail(c, rc, "commit");
+    sq_rollback(backend, conn);
+    return qs;
+  }
+  pool_put(backend, c);
+  return PARLEY_QS_ONE;
+}
+
+/* ---- binding and reading ---------------------------------------------------------------- */
+
+static bool b_text(sqlite3_stmt *s, int i, const char *v) {
+  return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK;
+}
+
+static bool b_textn(sqlite3_stmt *s, int i, const char *v, size_t n) {
+  return n <= INT_MAX && sqlite3_bind_text(s, i, v, (int)n, SQLITE_STATIC) == SQLITE_OK;
+}
+
+/* An empty string is stored as NULL (a key without a state). */
+static bool b_text_or_null(sqlite3_stmt *s, int i, const char *v) {
+  return v[0] ? b_text(s, i, v) : sqlite3_bind_null(s, i) == SQLITE_OK;
+}
+
+static bool b_blob(sqlite3_stmt *s, int i, const void *v, size_t n) {
+  /* a NULL pointer would bind SQL NULL; an empty blob needs a real pointer */
+  return n <= INT_MAX &&
+         sqlite3_bind_blob(s, i, n ? v : "", (int)n, SQLITE_STATIC) == SQLITE_OK;
+}
+
+static bool b_i64(sqlite3_stmt *s, int i, int64_t v) {
+  return sqlite3_bind_int64(s, i, v) == SQLITE_OK;
+}
+
+static bool c_text(sqlite3_stmt *s, int i, char *dst, size_t cap) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+    dst[0] = '\0';
+    return true;
+  }
+  const char *t = (const char *)sqlite3_column_text(s, i);
+  int n = sqlite3_column_bytes(s, i);
+  return t && n >= 0 && parley_store_copy_text(dst, cap, t, (size_t)n);
+}
+
+static bool c_hash(sqlite3_stmt *s, int i, uint8_t out[32]) {
+  const void *p = sqlite3_column_blob(s, i);
+  if (!p || sqlite3_column_bytes(s, i) != 32)
+    return false;
+  memcpy(out, p, 32);
+  return true;
+}
+
+/* A malloc'd NUL-terminated copy of a text or blob column. */
+static bool c_dup(sqlite3_stmt *s, int i, char **out, size_t *len) {
+  const void *p = sqlite3_column_type(s, i) == SQLITE_TEXT ? (const void *)sqlite3_column_text(s, i)
+                                                           : sqlite3_column_blob(s, i);
+  int n = sqlite3_column_bytes(s, i);
+  if (n < 0 || (!p && n > 0))
+    return false;
+  char *d = malloc((size_t)n + 1);
+  if (!d)
+    return false;
+  if (n > 0)
+    memcpy(d, p, (size_t)n);
+  d[n] = '\0';
+  *out = d;
+  *len = (size_t)n;
+  return true;
+}
+
+static parley_qs corrupt(const char *op) {
+  parley_log(PARLEY_LOG_ERROR, "store.corrupt_row", "engine=sqlite op=%s", op);
+  return PARLEY_QS_HARD;
+}
+
+static parley_qs bind_failed(sq_conn *c, sqlite3_stmt *s, const char *op) {
+  sq_log(c->db, sqlite3_errcode(c->db), op);
+  sq_done(s);
+  return PARLEY_QS_HARD;
+}
+
+/* Runs a statement that returns no rows: ONE if it changed a row, NONE if not. */
+static parley_qs run_change(sq_conn *c, sqlite3_stmt *s, const char *op) {
+  int rc = sqlite3_step(s);
+  sq_done(s);
+  if (rc != SQLITE_DONE)
+    return sq_fail(c, rc, op);
+  return sqlite3_changes(c->db) > 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+}
+
+/* Steps a one-row query: ONE with the row ready to read, NONE (statement reset), or a
+ * failure (statement reset). On ONE the caller reads, then calls sq_done. */
+static parley_qs step_row(sq_conn *c, sqlite3_stmt *s, const char *op) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW)
+    return PARLEY_QS_ONE;
+  sq_done(s);
+  return rc == SQLITE_DONE ? PARLEY_QS_NONE : sq_fail(c, rc, op);
+}
+
+#define STMT(c, q)                                                                             \
+  sqlite3_stmt *s = sq_stmt(c, q);                                                             \
+  if (!s)                                                                                      \
+  return PARLEY_QS_HARD
+
+/* ---- states ------------------------------------------------------------------------------ */
+
+static bool bind_state(sqlite3_stmt *s, const parley_state_row *r) {
+  return b_text(s, 1, r->code) && b_text(s, 2, r->name) && b_text(s, 3, r->region) &&
+         b_blob(s, 4, r->root_pk, 32) && b_i64(s, 5, r->status) &&
+         b_i64(s, 6, r->current_version) && b_i64(s, 7, r->review_by) &&
+         b_i64(s, 8, r->created) && b_i64(s, 9, r->updated);
+}
+
+static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
+  memset(o, 0, sizeof *o);
+  int64_t status = sqlite3_column_int64(s, 4);
+  if (!c_text(s, 0, o->code, sizeof o->code) || !c_text(s, 1, o->name, sizeof o->name) ||
+      !c_text(s, 2, o->region, sizeof o->region) || !c_hash(s, 3, o->root_pk) ||
+      (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED))
+    return false;
+  o->status = (parley_state_status)status;
+  o->current_version = sqlite3_column_int64(s, 5);
+  o->review_by = sqlite3_column_int64(s, 6);
+  o->created = sqlite3_column_int64(s, 7);
+  o->updated = sqlite3_column_int64(s, 8);
+  return true;
+}
+
+static parley_qs sq_state_insert(void *conn, const parley_state_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_STATE_INSERT);
+  if (!bind_state(s, row))
+    return bind_failed(c, s, "state_insert");
+  return run_change(c, s, "state_insert");
+}
+
+static parley_qs sq_state_get(void *conn, const char *code, parley_state_row *out) {
+  sq_conn *c = conn;
+  STMT(c, Q_STATE_GET);
+  if (!b_text(s, 1, code))
+    return bind_failed(c, s, "state_get");
+  parley_qs qs = step_row(c, s, "state_get");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  bool ok = read_state(s, out);
+  sq_done(s);
+  return ok ? PARLEY_QS_ONE : corrupt("state_get");
+}
+
+static parley_qs sq_state_update(void *conn, const parley_state_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_STATE_UPDATE);
+  if (!bind_state(s, row))
+    return bind_failed(c, s, "state_update");
+  return run_change(c, s, "state_update");
+}
+
+/* Rows are collected before the callback runs, so that it may use the transaction. */
+static parley_qs sq_state_list(void *conn, bool (*cb)(void *cls, const parley_state_row *row),
+                               void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_STATE_LIST);
+  parley_state_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  parley_qs qs = PARLEY_QS_NONE;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 64;
+      parley_state_row *nr = realloc(rows, ncap * sizeof *rows);
+      if (!nr) {
+        qs = PARLEY_QS_HARD;
+        parley_log(PARLEY_LOG_ERROR, "store.no_memory", "op=state_list");
+        break;
+      }
+      rows = nr;
+      cap = ncap;
+    }
+    if (!read_state(s, &rows[n])) {
+      qs = corrupt("state_list");
+      break;
+    }
+    n++;
+  }
+  if (qs == PARLEY_QS_NONE && rc != SQLITE_DONE)
+    qs = sq_fail(c, rc, "state_list");
+  sq_done(s);
+  if (qs == PARLEY_QS_NONE) {
+    for (size_t i = 0; i < n; i++) {
+      qs = PARLEY_QS_ONE;
+      if (!cb(cls, &rows[i]))
+        break;
+    }
+  }
+  free(rows);
+  return qs;
+}
+
+/* ---- state records -------------------------------------------------------------------- */
+
+static parley_qs sq_record_insert(void *conn, const parley_record_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_RECORD_INSERT);
+  if (!b_text(s, 1, row->state) || !b_i64(s, 2, row->version) ||
+      !b_textn(s, 3, row->body, row->body_len) || !b_i64(s, 4, row->received) ||
+      !b_i64(s, 5, row->leaf_index))
+    return bind_failed(c, s, "record_insert");
+  return run_change(c, s, "record_insert");
+}
+
+static parley_qs sq_record_get(void *conn, const char *state, int64_t version,
+                               parley_record_row *out) {
+  sq_conn *c = conn;
+  STMT(c, version == 0 ? Q_RECORD_GET_LATEST : Q_RECORD_GET);
+  if (!b_text(s, 1, state) || (version != 0 && !b_i64(s, 2, version)))
+    return bind_failed(c, s, "record_get");
+  parley_qs qs = step_row(c, s, "record_get");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  memset(out, 0, sizeof *out);
+  bool ok = c_text(s, 0, out->state, sizeof out->state) &&
+            c_dup(s, 2, &out->body, &out->body_len);
+  out->version = sqlite3_column_int64(s, 1);
+  out->received = sqlite3_column_int64(s, 3);
+  out->leaf_index = sqlite3_column_int64(s, 4);
+  sq_done(s);
+  if (!ok) {
+    parley_record_row_clear(out);
+    return corrupt("record_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static bool bind_key(sqlite3_stmt *s, const parley_key_row *r) {
+  return b_text(s, 1, r->key_id) && b_blob(s, 2, r->pk, 32) && b_i64(s, 3, r->role) &&
+         b_text_or_null(s, 4, r->state) && b_text(s, 5, r->poc_id) && b_text(s, 6, r->name);
+}
+
+static parley_qs sq_key_put(void *conn, const parley_key_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_KEY_PUT);
+  if (!bind_key(s, row))
+    return bind_failed(c, s, "key_put");
+  parley_qs qs = run_change(c, s, "key_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs sq_key_get(void *conn, const char *key_id, parley_key_row *out) {
+  sq_conn *c = conn;
+  STMT(c, Q_KEY_GET);
+  if (!b_text(s, 1, key_id))
+    return bind_failed(c, s, "key_get");
+  parley_qs qs = step_row(c, s, "key_get");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  memset(out, 0, sizeof *out);
+  int64_t role = sqlite3_column_int64(s, 2);
+  bool ok = c_text(s, 0, out->key_id, sizeof out->key_id) && c_hash(s, 1, out->pk) &&
+            role >= PARLEY_ROLE_OPERATOR && role <= PARLEY_ROLE_OFFICER &&
+            c_text(s, 3, out->state, sizeof out->state) &&
+            c_text(s, 4, out->poc_id, sizeof out->poc_id) &&
+            c_text(s, 5, out->name, sizeof out->name);
+  out->role = (parley_role)role;
+  sq_done(s);
+  return ok ? PARLEY_QS_ONE : corrupt("key_get");
+}
+
+static parley_qs sq_key_delete(void *conn, const char *key_id) {
+  sq_conn *c = conn;
+  STMT(c, Q_KEY_DELETE);
+  if (!b_text(s, 1, key_id))
+    return bind_failed(c, s, "key_delete");
+  return run_change(c, s, "key_delete");
+}
+
+static parley_qs sq_officers_replace(void *conn, const char *state, const parley_key_row *rows,
+                                     size_t n) {
+  sq_conn *c = conn;
+  {
+    STMT(c, Q_OFFICERS_DELETE);
+    if (!b_text(s, 1, state))
+      return bind_failed(c, s, "officers_replace");
+    parley_qs qs = run_change(c, s, "officers_replace");
+    if (qs < 0)
+      return qs;
+  }
+  for (size_t i = 0; i < n; i++) {
+    STMT(c, Q_OFFICER_INSERT);
+    if (!bind_key(s, &rows[i]))
+      return bind_failed(c, s, "officers_replace");
+    parley_qs qs = run_change(c, s, "officers_replace");
+    if (qs != PARLEY_QS_ONE)
+      return qs; /* NONE: the key id is taken by another key */
+  }
+  return PARLEY_QS_ONE;
+}
+
+/* ---- nonces ---------------------------------------------------------------------------------- */
+
+static parley_qs sq_nonce_insert(void *conn, const char *key_id, const char *nonce,
+                                 int64_t expires) {
+  sq_conn *c = conn;
+  STMT(c, Q_NONCE_INSERT);
+  if (!b_text(s, 1, key_id) || !b_text(s, 2, nonce) || !b_i64(s, 3, expires))
+    return bind_failed(c, s, "nonce_insert");
+  return run_change(c, s, "nonce_insert");
+}
+
+static parley_qs sq_nonce_purge(void *conn, int64_t now) {
+  sq_conn *c = conn;
+  STMT(c, Q_NONCE_PURGE);
+  if (!b_i64(s, 1, now))
+    return bind_failed(c, s, "nonce_purge");
+  return run_change(c, s, "nonce_purge");
+}
+
+/* ---- transparency log -------------------------------------------------------------------------- */
+
+static parley_qs sq_leaf_append(void *conn, const uint8_t hash[32], const char *kind,
+                                const void *entry, size_t entry_len, int64_t created,
+                                uint64_t *index) {
+  sq_conn *c = conn;
+  STMT(c, Q_LEAF_APPEND);
+  if (!b_blob(s, 1, hash, 32) || !b_text(s, 2, kind) || !b_blob(s, 3, entry, entry_len) ||
+      !b_i64(s, 4, created))
+    return bind_failed(c, s, "leaf_append");
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    sq_done(s);
+    return sq_fail(c, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "leaf_append");
+  }
+  int64_t idx = sqlite3_column_int64(s, 0);
+  rc = sqlite3_step(s);
+  sq_done(s);
+  if (rc != SQLITE_DONE)
+    return sq_fail(c, rc, "leaf_append");
+  if (idx < 0)
+    return corrupt("leaf_append");
+  *index = (uint64_t)idx;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_log_size(void *conn, uint64_t *size) {
+  sq_conn *c = conn;
+  STMT(c, Q_LOG_SIZE);
+  parley_qs qs = step_row(c, s, "log_size");
+  if (qs != PARLEY_QS_ONE)
+    return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
+  int64_t n = sqlite3_column_int64(s, 0);
+  sq_done(s);
+  if (n < 0)
+    return corrupt("log_size");
+  *size = (uint64_t)n;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_node_put(void *conn, unsigned level, uint64_t index,
+                             const uint8_t hash[32]) {
+  sq_conn *c = conn;
+  STMT(c, Q_NODE_PUT);
+  if (!b_i64(s, 1, level) || !b_i64(s, 2, (int64_t)index) || !b_blob(s, 3, hash, 32))
+    return bind_failed(c, s, "node_put");
+  parley_qs qs = run_change(c, s, "node_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs sq_node_get(void *conn, unsigned level, uint64_t index, uint8_t hash[32]) {
+  sq_conn *c = conn;
+  STMT(c, level == 0 ? Q_LEAF_HASH : Q_NODE_GET);
+  bool bound = level == 0 ? b_i64(s, 1, (int64_t)index)
+                          : b_i64(s, 1, level) && b_i64(s, 2, (int64_t)index);
+  if (!bound)
+    return bind_failed(c, s, "node_get");
+  parley_qs qs = step_row(c, s, "node_get");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  bool ok = c_hash(s, 0, hash);
+  sq_done(s);
+  return ok ? PARLEY_QS_ONE : corrupt("node_get");
+}
+
+static parley_qs sq_leaf_entry(void *conn, uint64_t index, uint8_t **entry, size_t *len) {
+  sq_conn *c = conn;
+  STMT(c, Q_LEAF_ENTRY);
+  if (!b_i64(s, 1, (int64_t)index))
+    return bind_failed(c, s, "leaf_entry");
+  parley_qs qs = step_row(c, s, "leaf_entry");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  char *d = NULL;
+  bool ok = c_dup(s, 0, &d, len);
+  sq_done(s);
+  if (!ok)
+    return corrupt("leaf_entry");
+  *entry = (uint8_t *)d;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_leaf_find(void *conn, const uint8_t hash[32], uint64_t *index) {
+  sq_conn *c = conn;
+  STMT(c, Q_LEAF_FIND);
+  if (!b_blob(s, 1, hash, 32))
+    return bind_failed(c, s, "leaf_find");
+  parley_qs qs = step_row(c, s, "leaf_find");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  int64_t idx = sqlite3_column_int64(s, 0);
+  sq_done(s);
+  if (idx < 0)
+    return corrupt("leaf_find");
+  *index = (uint64_t)idx;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_checkpoint_put(void *conn, const parley_checkpoint_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_CHECKPOINT_PUT);
+  if (!b_i64(s, 1, (int64_t)row->size) || !b_text(s, 2, row->note) ||
+      !b_i64(s, 3, row->created))
+    return bind_failed(c, s, "checkpoint_put");
+  parley_qs qs = run_change(c, s, "checkpoint_put");
+  return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
+}
+
+static parley_qs sq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_row *out) {
+  sq_conn *c = conn;
+  STMT(c, size == 0 ? Q_CHECKPOINT_LATEST : Q_CHECKPOINT_GET);
+  if (size != 0 && !b_i64(s, 1, (int64_t)size))
+    return bind_failed(c, s, "checkpoint_get");
+  parley_qs qs = step_row(c, s, "checkpoint_get");
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  memset(out, 0, sizeof *out);
+  int64_t sz = sqlite3_column_int64(s, 0);
+  size_t len = 0;
+  bool ok = sz >= 0 && c_dup(s, 1, &out->note, &len);
+  out->size = (uint64_t)sz;
+  out->created = sqlite3_column_int64(s, 2);
+  sq_done(s);
+  if (!ok) {
+    parley_checkpoint_row_clear(out);
+    return corrupt("checkpoint_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+const struct parley_store_backend parley_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .state_insert = sq_state_insert,
+    .state_get = sq_state_get,
+    .state_update = sq_state_update,
+    .state_list = sq_state_list,
+    .record_insert = sq_record_insert,
+    .record_get = sq_record_get,
+    .key_put = sq_key_put,
+    .key_get = sq_key_get,
+    .key_delete = sq_key_delete,
+    .officers_replace = sq_officers_replace,
+    .nonce_insert = sq_nonce_insert,
+    .nonce_purge = sq_nonce_purge,
+    .leaf_append = sq_leaf_append,
+    .log_size = sq_log_size,
+    .node_put = sq_node_put,
+    .node_get = sq_node_get,
+    .leaf_entry = sq_leaf_entry,
+    .leaf_find = sq_leaf_find,
+    .checkpoint_put = sq_checkpoint_put,
+    .checkpoint_get = sq_checkpoint_get,
+};
