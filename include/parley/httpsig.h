@@ -18,17 +18,17 @@
 
 #include "parley/base.h"
 
-#define PARLEY_HTTPSIG_LABEL "parley"         /* the label our clients sign under */
-#define PARLEY_HTTPSIG_MAX_HEADER 8192        /* Signature(-Input), Content-Digest bytes */
-#define PARLEY_HTTPSIG_MAX_COMPONENTS 16      /* covered components per signature */
-#define PARLEY_HTTPSIG_COMPONENT_MAX 64       /* characters in one component name */
-#define PARLEY_HTTPSIG_MAX_VALUE 8192         /* bytes of one component value */
-#define PARLEY_HTTPSIG_LABEL_MAX 64           /* characters in a signature label */
-#define PARLEY_HTTPSIG_KEYID_MAX 128          /* characters in keyid */
-#define PARLEY_HTTPSIG_NONCE_MIN 16           /* characters in nonce */
+#define PARLEY_HTTPSIG_LABEL "parley"    /* the label our clients sign under */
+#define PARLEY_HTTPSIG_MAX_HEADER 8192   /* Signature(-Input), Content-Digest bytes */
+#define PARLEY_HTTPSIG_MAX_COMPONENTS 16 /* covered components per signature */
+#define PARLEY_HTTPSIG_COMPONENT_MAX 64  /* characters in one component name */
+#define PARLEY_HTTPSIG_MAX_VALUE 8192    /* bytes of one component value */
+#define PARLEY_HTTPSIG_LABEL_MAX 64      /* characters in a signature label */
+#define PARLEY_HTTPSIG_KEYID_MAX 128     /* characters in keyid */
+#define PARLEY_HTTPSIG_NONCE_MIN 16      /* characters in nonce */
 #define PARLEY_HTTPSIG_NONCE_MAX 128
 #define PARLEY_HTTPSIG_TAG_MAX 128
-#define PARLEY_HTTPSIG_SIGNATURE_LEN 64       /* Ed25519 */
+#define PARLEY_HTTPSIG_SIGNATURE_LEN 64 /* Ed25519 */
 /* Upper bound of a signature base built from bounded inputs; the size to give a
  * parley_buf passed to parley_httpsig_base(). */
 #define PARLEY_HTTPSIG_BASE_MAX                                                                    \
@@ -86,8 +86,7 @@ typedef struct {
  * "ed25519", expires before created, parameters not in canonical form, or a Signature
  * member that is not a byte sequence of exactly 64 bytes. */
 parley_err parley_httpsig_parse(const char *signature_input, const char *signature,
-                                const char *label, parley_httpsig_params *out,
-                                parley_error *err);
+                                const char *label, parley_httpsig_params *out, parley_error *err);
 
 /* The same, reading the "signature-input" and "signature" fields through req->header. */
 parley_err parley_httpsig_parse_request(const parley_httpsig_request *req, const char *label,
@@ -116,9 +115,9 @@ parley_err parley_httpsig_base(const parley_httpsig_request *req, const parley_h
  * On error both outputs are NULL. Errors: INVALID_ARGUMENT (bad component name, keyid,
  * nonce, created < 0), AUTH_MALFORMED (a component missing from req), NO_MEMORY. */
 parley_err parley_httpsig_sign(const parley_httpsig_request *req, const char *const *components,
-                               size_t n, const char *keyid, const uint8_t sk[64],
-                               int64_t created, const char *nonce, char **signature_input,
-                               char **signature, parley_error *err);
+                               size_t n, const char *keyid, const uint8_t sk[64], int64_t created,
+                               const char *nonce, char **signature_input, char **signature,
+                               parley_error *err);
 
 /* Server side: rebuilds the signature base of req for `parsed` and checks
  * parsed->signature with the Ed25519 public key pk. AUTH_BAD_SIGNATURE if it does not

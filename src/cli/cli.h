@@ -7,6 +7,7 @@
 
 #include "parley/base.h"
 #include "parley/crypto.h"
+#include "parley/tlog.h"
 
 typedef struct {
   char hub[512];       /* base URL of the hub, e.g. http://127.0.0.1:8440 */
@@ -77,6 +78,14 @@ int cmd_directory_list(int argc, char **argv);
 int cmd_directory_show(int argc, char **argv);
 int cmd_directory_search(int argc, char **argv);
 int cmd_directory_export(int argc, char **argv);
+
+int cmd_log_checkpoint(int argc, char **argv);
+int cmd_verify_record(int argc, char **argv);
+
+/* Transparency log (cmd_log.c). */
+int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out);
+int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint64_t *size_out);
+int cli_entry_leaf_hash(const char *kind, const json_t *obj, uint8_t out[32]);
 
 /* Sends a signed request (body may be NULL) and prints the JSON answer or the error. */
 int cli_request_print(const char *method, const char *path, json_t *body);

@@ -155,6 +155,17 @@ int cmd_directory_show(int argc, char **argv) {
     json_decref(st);
     return rc;
   }
+  /* Key transparency: the record must be in the log everyone sees, or the hub could be
+   * showing this client a record (and keys) that others never see. */
+  uint8_t leaf[32];
+  uint64_t log_index = 0, log_size = 0;
+  if (cli_entry_leaf_hash("state-record", rec, leaf) ||
+      cli_verify_inclusion(leaf, &log_index, &log_size)) {
+    free(info);
+    json_decref(rec);
+    json_decref(st);
+    return cli_fail("REFUSED: %s's record is not provably in the hub's transparency log", code);
+  }
   char fpr[PARLEY_FINGERPRINT_HEX_LEN], disp[PARLEY_FINGERPRINT_DISPLAY_LEN];
   parley_sign_pk_fingerprint(&root, fpr);
   parley_fingerprint_display(fpr, disp);
@@ -169,6 +180,8 @@ int cmd_directory_show(int argc, char **argv) {
            first ? " (pinned now, on first use: compare this fingerprint out of band)"
                  : " (matches the pinned key)",
            disp);
+    printf("VERIFIED: in the hub's transparency log as entry %llu (checkpoint of %llu entries)\n",
+           (unsigned long long)log_index, (unsigned long long)log_size);
     char upd[PARLEY_TIME_LEN], rb[PARLEY_TIME_LEN];
     parley_time_format(info->updated, upd);
     parley_time_format(info->review_by, rb);

@@ -25,6 +25,8 @@ static const cli_command commands[] = {
     {"directory show", cmd_directory_show, "show and verify a state's record"},
     {"directory search", cmd_directory_search, "find POCs by state, region, role, language, name"},
     {"directory export", cmd_directory_export, "export the directory (json, csv, vcard)"},
+    {"log checkpoint", cmd_log_checkpoint, "verify the hub's latest transparency-log checkpoint"},
+    {"verify record", cmd_verify_record, "prove a state record is in the transparency log"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -26,6 +26,16 @@ void h_directory_search(parleyd_req *r);
 void h_directory_export(parleyd_req *r);
 void h_report_stale(parleyd_req *r);
 
+/* h_log.c */
+void h_log_checkpoint(parleyd_req *r);
+void h_log_proof(parleyd_req *r);
+void h_log_consistency(parleyd_req *r);
+void h_log_tile(parleyd_req *r);
+void h_log_key(parleyd_req *r);
+/* Returns the latest checkpoint, signing a new one first if the log has grown and the
+ * last is older than the interval (or when force). Caller clears *out. */
+parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err);
+
 /* log.c: transparency-log appends, in the caller's transaction. */
 parley_err parleyd_store_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]);
 /* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */

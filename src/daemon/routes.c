@@ -19,14 +19,24 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/v1/directory/search", h_directory_search, PARLEYD_AUTH_ANY, "directory_search"},
     {"GET", "/v1/directory/export", h_directory_export, PARLEYD_AUTH_ANY, "directory_export"},
     {"GET", "/v1/reports/stale", h_report_stale, PARLEYD_AUTH_OPERATOR, "report_stale"},
+    {"GET", "/log/key", h_log_key, PARLEYD_AUTH_PUBLIC, "log_key"},
+    {"GET", "/log/checkpoint", h_log_checkpoint, PARLEYD_AUTH_PUBLIC, "log_checkpoint"},
+    {"GET", "/log/proof", h_log_proof, PARLEYD_AUTH_PUBLIC, "log_proof"},
+    {"GET", "/log/consistency", h_log_consistency, PARLEYD_AUTH_PUBLIC, "log_consistency"},
+    {"GET", "/log/tile/*", h_log_tile, PARLEYD_AUTH_PUBLIC, "log_tile"},
 };
 const size_t parleyd_n_routes = sizeof parleyd_routes / sizeof parleyd_routes[0];
 
-/* Matches path against pattern, capturing {} segments into r->params. */
+/* Matches path against pattern, capturing {} segments into r->params; a final '*'
+ * matches any non-empty rest. */
 static bool match(const char *pattern, const char *path, parleyd_req *r) {
   size_t np = 0;
   const char *p = pattern, *s = path;
   while (*p && *s) {
+    if (p[0] == '*' && p[1] == 0) {
+      r->n_params = np; /* the rest of the path, parsed by the handler */
+      return true;
+    }
     if (p[0] == '{' && p[1] == '}') {
       const char *end = strchr(s, '/');
       size_t len = end ? (size_t)(end - s) : strlen(s);

@@ -29,22 +29,18 @@ void parley_content_digest_header(const uint8_t *body, size_t len,
 
 parley_err parley_content_digest_check(const char *header_value, const uint8_t *body, size_t len,
                                        parley_error *err) {
-  if (!header_value)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, CD ": header missing");
-  if (!body && len != 0)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, CD ": no body");
+  if (!header_value) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, CD ": header missing");
+  if (!body && len != 0) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, CD ": no body");
   size_t n = strnlen(header_value, PARLEY_HTTPSIG_MAX_HEADER + 1);
   if (n > PARLEY_HTTPSIG_MAX_HEADER)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, CD ": longer than %d bytes",
                        PARLEY_HTTPSIG_MAX_HEADER);
   parley_sf_member m[PARLEY_SF_MAX_MEMBERS];
   size_t count = 0;
-  parley_err rc = parley_sf_parse_dictionary(header_value, n, CD, m, PARLEY_SF_MAX_MEMBERS,
-                                             &count, err);
-  if (rc)
-    return rc;
-  if (!body)
-    body = empty_body;
+  parley_err rc =
+      parley_sf_parse_dictionary(header_value, n, CD, m, PARLEY_SF_MAX_MEMBERS, &count, err);
+  if (rc) return rc;
+  if (!body) body = empty_body;
 
   /* Check syntax of every member we understand before comparing any digest, so a
    * malformed value is reported as such whatever the body. */
@@ -52,8 +48,7 @@ parley_err parley_content_digest_check(const char *header_value, const uint8_t *
   for (size_t i = 0; i < count; i++) {
     bool s256 = parley_sf_span_eq(m[i].key, "sha-256");
     bool s512 = parley_sf_span_eq(m[i].key, "sha-512");
-    if (!s256 && !s512)
-      continue; /* RFC 9530: ignore algorithms we do not support */
+    if (!s256 && !s512) continue; /* RFC 9530: ignore algorithms we do not support */
     size_t want = s256 ? crypto_hash_sha256_BYTES : crypto_hash_sha512_BYTES;
     parley_sf_item it;
     parley_sf_params ps;
@@ -72,12 +67,10 @@ parley_err parley_content_digest_check(const char *header_value, const uint8_t *
       crypto_hash_sha256(h, body, len);
     else
       crypto_hash_sha512(h, body, len);
-    if (sodium_memcmp(h, got, want) != 0)
-      mismatch = true;
+    if (sodium_memcmp(h, got, want) != 0) mismatch = true;
     any = true;
   }
-  if (!any)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, CD ": needs sha-256 or sha-512");
+  if (!any) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, CD ": needs sha-256 or sha-512");
   if (mismatch)
     return parley_fail(err, PARLEY_E_AUTH_DIGEST_MISMATCH, CD ": does not match the body");
   return PARLEY_E_OK;

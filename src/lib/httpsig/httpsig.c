@@ -11,6 +11,8 @@
 #define SI "Signature-Input"
 #define SIG "Signature"
 
+_Static_assert(PARLEY_SF_KEY_MAX <= PARLEY_HTTPSIG_LABEL_MAX, "a label must fit");
+
 static const char *const derived_components[] = {
     "@method", "@target-uri", "@authority", "@scheme", "@request-target", "@path", "@query",
 };
@@ -20,20 +22,17 @@ static const char *const derived_components[] = {
  * parameterised derived components (@status, @query-param) are not allowed. */
 static bool component_name_ok(const char *s) {
   size_t n = strlen(s);
-  if (n == 0 || n > PARLEY_HTTPSIG_COMPONENT_MAX)
-    return false;
+  if (n == 0 || n > PARLEY_HTTPSIG_COMPONENT_MAX) return false;
   if (s[0] == '@') {
     for (size_t i = 0; i < sizeof derived_components / sizeof derived_components[0]; i++)
-      if (strcmp(s, derived_components[i]) == 0)
-        return true;
+      if (strcmp(s, derived_components[i]) == 0) return true;
     return false;
   }
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
   return true;
 }
@@ -41,11 +40,9 @@ static bool component_name_ok(const char *s) {
 /* Printable ASCII, as an sf-string may hold. */
 static bool sf_string_ok(const char *s, size_t min, size_t max) {
   size_t n = strnlen(s, max + 1);
-  if (n < min || n > max)
-    return false;
+  if (n < min || n > max) return false;
   for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-      return false;
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) return false;
   return true;
 }
 
@@ -56,21 +53,19 @@ static bool integer_canonical(const parley_sf_item *it) {
   if (n > 0 && t[0] == '-') {
     t++;
     n--;
-    if (n == 1 && t[0] == '0')
-      return false;
+    if (n == 1 && t[0] == '0') return false;
   }
   return n == 1 || (n > 1 && t[0] != '0');
 }
 
-static parley_err string_param(const parley_sf_param *prm, const char *name, char *out,
-                               size_t min, size_t max, parley_error *err) {
+static parley_err string_param(const parley_sf_param *prm, const char *name, char *out, size_t min,
+                               size_t max, parley_error *err) {
   if (prm->value.type != PARLEY_SF_STRING)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": %s must be a string", name);
   size_t len = 0;
-  if (parley_sf_unescape(&prm->value, SI, out, max + 1, &len, NULL) != PARLEY_E_OK ||
-      len < min)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": %s must be %zu to %zu characters",
-                       name, min, max);
+  if (parley_sf_unescape(&prm->value, SI, out, max + 1, &len, NULL) != PARLEY_E_OK || len < min)
+    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": %s must be %zu to %zu characters", name,
+                       min, max);
   return PARLEY_E_OK;
 }
 
@@ -117,13 +112,10 @@ static parley_err fill_params(const parley_sf_params *ps, parley_httpsig_params 
       rc = parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": unknown signature parameter %.*s",
                        (int)prm->key.n, prm->key.p);
     }
-    if (rc)
-      return rc;
+    if (rc) return rc;
   }
-  if (!has_created)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": created is required");
-  if (!has_keyid)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": keyid is required");
+  if (!has_created) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": created is required");
+  if (!has_keyid) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": keyid is required");
   if (out->has_expires && out->expires < out->created)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": expires is before created");
   return PARLEY_E_OK;
@@ -152,8 +144,7 @@ static bool params_canonical(const parley_sf_inner_list *il, parley_sf_span raw)
   fixbuf b = {canon, 0, sizeof canon, true};
   fb_put(&b, "(", 1);
   for (size_t i = 0; i < il->n; i++) {
-    if (i)
-      fb_put(&b, " ", 1);
+    if (i) fb_put(&b, " ", 1);
     fb_put(&b, "\"", 1);
     fb_put(&b, il->items[i].item.text.p, il->items[i].item.text.n);
     fb_put(&b, "\"", 1);
@@ -166,8 +157,7 @@ static bool params_canonical(const parley_sf_inner_list *il, parley_sf_span raw)
     fb_put(&b, prm->key.p, prm->key.n);
     fb_put(&b, str ? "=\"" : "=", str ? 2 : 1);
     fb_put(&b, prm->value.text.p, prm->value.text.n);
-    if (str)
-      fb_put(&b, "\"", 1);
+    if (str) fb_put(&b, "\"", 1);
   }
   return b.ok && b.len == raw.n && memcmp(canon, raw.p, raw.n) == 0;
 }
@@ -184,8 +174,7 @@ static parley_err check_header(const char *v, const char *what, size_t *len, par
 /* Index of the member to use: `label`, else "parley", else the only member. */
 static parley_err select_member(const parley_sf_member *m, size_t count, const char *label,
                                 const char *what, size_t *idx, parley_error *err) {
-  if (count == 0)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: empty", what);
+  if (count == 0) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: empty", what);
   const char *want = label ? label : PARLEY_HTTPSIG_LABEL;
   for (size_t i = 0; i < count; i++)
     if (parley_sf_span_eq(m[i].key, want)) {
@@ -196,20 +185,16 @@ static parley_err select_member(const parley_sf_member *m, size_t count, const c
     *idx = 0;
     return PARLEY_E_OK;
   }
-  return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: no signature labelled \"%s\"", what,
-                     want);
+  return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: no signature labelled \"%s\"", what, want);
 }
 
 static parley_err parse_input(const char *v, size_t n, const char *label,
                               parley_httpsig_params *out, parley_error *err) {
   parley_sf_member members[PARLEY_SF_MAX_MEMBERS];
   size_t count = 0, idx = 0;
-  parley_err rc =
-      parley_sf_parse_dictionary(v, n, SI, members, PARLEY_SF_MAX_MEMBERS, &count, err);
-  if (!rc)
-    rc = select_member(members, count, label, SI, &idx, err);
-  if (rc)
-    return rc;
+  parley_err rc = parley_sf_parse_dictionary(v, n, SI, members, PARLEY_SF_MAX_MEMBERS, &count, err);
+  if (!rc) rc = select_member(members, count, label, SI, &idx, err);
+  if (rc) return rc;
   const parley_sf_member *m = &members[idx];
   if (!m->inner_list)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": member is not an inner list");
@@ -219,8 +204,7 @@ static parley_err parse_input(const char *v, size_t n, const char *label,
 
   parley_sf_inner_list il;
   rc = parley_sf_parse_inner_list(m->value, SI, &il, err);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (il.n > PARLEY_HTTPSIG_MAX_COMPONENTS)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": more than %d components",
                        PARLEY_HTTPSIG_MAX_COMPONENTS);
@@ -241,8 +225,7 @@ static parley_err parse_input(const char *v, size_t n, const char *label,
   }
   out->n_components = il.n;
   rc = fill_params(&il.params, out, err);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (!params_canonical(&il, m->value))
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": not in canonical serialization");
   memcpy(out->params_raw, m->value.p, m->value.n); /* n <= PARLEY_HTTPSIG_MAX_HEADER */
@@ -257,34 +240,28 @@ static parley_err parse_signature(const char *v, size_t n, const char *label,
   size_t count = 0, idx = 0;
   parley_err rc =
       parley_sf_parse_dictionary(v, n, SIG, members, PARLEY_SF_MAX_MEMBERS, &count, err);
-  if (!rc)
-    rc = select_member(members, count, label, SIG, &idx, err);
-  if (rc)
-    return rc;
+  if (!rc) rc = select_member(members, count, label, SIG, &idx, err);
+  if (rc) return rc;
   if (members[idx].inner_list || members[idx].bare_key)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SIG ": member is not a byte sequence");
   parley_sf_item it;
   parley_sf_params ps;
   rc = parley_sf_parse_item(members[idx].value, SIG, &it, &ps, err);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (it.type != PARLEY_SF_BYTES || ps.n != 0)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SIG ": member is not a byte sequence");
   size_t got = 0;
   if (parley_b64_decode(it.text.p, it.text.n, sig, PARLEY_HTTPSIG_SIGNATURE_LEN, &got) !=
           PARLEY_E_OK ||
       got != PARLEY_HTTPSIG_SIGNATURE_LEN)
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED,
-                       SIG ": not the base64 of a %d-byte signature",
+    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SIG ": not the base64 of a %d-byte signature",
                        PARLEY_HTTPSIG_SIGNATURE_LEN);
   return PARLEY_E_OK;
 }
 
 parley_err parley_httpsig_parse(const char *signature_input, const char *signature,
-                                const char *label, parley_httpsig_params *out,
-                                parley_error *err) {
-  if (!out)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig: no output");
+                                const char *label, parley_httpsig_params *out, parley_error *err) {
+  if (!out) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig: no output");
   memset(out, 0, sizeof *out);
   if (!signature_input && !signature)
     return parley_fail(err, PARLEY_E_AUTH_MISSING, "no Signature-Input or Signature header");
@@ -294,21 +271,16 @@ parley_err parley_httpsig_parse(const char *signature_input, const char *signatu
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "Signature-Input without Signature");
   size_t ni = 0, ns = 0;
   parley_err rc = check_header(signature_input, SI, &ni, err);
-  if (!rc)
-    rc = check_header(signature, SIG, &ns, err);
-  if (!rc)
-    rc = parse_input(signature_input, ni, label, out, err);
-  if (!rc)
-    rc = parse_signature(signature, ns, out->label, out->signature, err);
-  if (rc)
-    memset(out, 0, sizeof *out);
+  if (!rc) rc = check_header(signature, SIG, &ns, err);
+  if (!rc) rc = parse_input(signature_input, ni, label, out, err);
+  if (!rc) rc = parse_signature(signature, ns, out->label, out->signature, err);
+  if (rc) memset(out, 0, sizeof *out);
   return rc;
 }
 
 parley_err parley_httpsig_parse_request(const parley_httpsig_request *req, const char *label,
                                         parley_httpsig_params *out, parley_error *err) {
-  if (!req)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig: no request");
+  if (!req) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig: no request");
   const char *si = req->header ? req->header(req->ctx, "signature-input") : NULL;
   const char *sig = req->header ? req->header(req->ctx, "signature") : NULL;
   return parley_httpsig_parse(si, sig, label, out, err);
@@ -328,36 +300,29 @@ static parley_err emit(parley_buf *out, const char *name, const char *v, size_t 
   /* A CR or LF would let a value forge extra lines of the signature base. */
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)v[i];
-    if (c == 0x7f)
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
       return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "component %s holds a control character",
                          name);
   }
   parley_err rc = parley_buf_printf(out, "\"%s\": ", name);
-  if (!rc)
-    rc = parley_buf_append(out, v, n);
-  if (!rc)
-    rc = parley_buf_puts(out, "\n");
-  if (rc)
-    return parley_fail(err, rc, "signature base too large");
+  if (!rc) rc = parley_buf_append(out, v, n);
+  if (!rc) rc = parley_buf_puts(out, "\n");
+  if (rc) return parley_fail(err, rc, "signature base too large");
   return PARLEY_E_OK;
 }
 
 /* Lower-cased scheme of an absolute URI into out, or false. */
 static bool uri_scheme(const char *uri, char *out, size_t cap) {
-  if (!uri)
-    return false;
+  if (!uri) return false;
   const char *sep = strstr(uri, "://");
-  if (!sep || sep == uri || (size_t)(sep - uri) >= cap)
-    return false;
+  if (!sep || sep == uri || (size_t)(sep - uri) >= cap) return false;
   size_t n = (size_t)(sep - uri);
   for (size_t i = 0; i < n; i++) {
     char c = uri[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (char)(c - 'A' + 'a');
-    bool ok = (c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '+' ||
-                                                   c == '-' || c == '.'));
-    if (!ok)
-      return false;
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    bool ok = (c >= 'a' && c <= 'z') ||
+              (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+    if (!ok) return false;
     out[i] = c;
   }
   out[n] = '\0';
@@ -369,32 +334,27 @@ static bool ends_with(const char *s, size_t n, const char *suffix) {
   return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
-static parley_err emit_derived(const parley_httpsig_request *req, const char *name,
-                               parley_buf *out, parley_error *err) {
+static parley_err emit_derived(const parley_httpsig_request *req, const char *name, parley_buf *out,
+                               parley_error *err) {
   char tmp[PARLEY_HTTPSIG_MAX_VALUE + 1];
   char scheme[32];
   if (strcmp(name, "@method") == 0) {
-    if (!req->method || !req->method[0])
-      return not_in_request(name, err);
+    if (!req->method || !req->method[0]) return not_in_request(name, err);
     return emit(out, name, req->method, strlen(req->method), err);
   }
   if (strcmp(name, "@target-uri") == 0) {
-    if (!req->target_uri || !req->target_uri[0])
-      return not_in_request(name, err);
+    if (!req->target_uri || !req->target_uri[0]) return not_in_request(name, err);
     return emit(out, name, req->target_uri, strlen(req->target_uri), err);
   }
   if (strcmp(name, "@scheme") == 0) {
-    if (!uri_scheme(req->target_uri, scheme, sizeof scheme))
-      return not_in_request(name, err);
+    if (!uri_scheme(req->target_uri, scheme, sizeof scheme)) return not_in_request(name, err);
     return emit(out, name, scheme, strlen(scheme), err);
   }
   if (strcmp(name, "@authority") == 0) {
     /* RFC 9421 2.2.3: normalised per RFC 9110 4.2.3 (lower case, no default port). */
-    if (!req->authority || !req->authority[0])
-      return not_in_request(name, err);
+    if (!req->authority || !req->authority[0]) return not_in_request(name, err);
     size_t n = strnlen(req->authority, sizeof tmp);
-    if (n >= sizeof tmp)
-      return emit(out, name, req->authority, n, err); /* fails as too long */
+    if (n >= sizeof tmp) return emit(out, name, req->authority, n, err); /* fails as too long */
     for (size_t i = 0; i < n; i++) {
       char c = req->authority[i];
       tmp[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -408,12 +368,10 @@ static parley_err emit_derived(const parley_httpsig_request *req, const char *na
     return emit(out, name, tmp, n, err);
   }
   if (strcmp(name, "@path") == 0 || strcmp(name, "@request-target") == 0) {
-    if (!req->path)
-      return not_in_request(name, err);
+    if (!req->path) return not_in_request(name, err);
     const char *path = req->path[0] ? req->path : "/";
     const char *query = req->query ? req->query : "";
-    if (strcmp(name, "@path") == 0)
-      query = "";
+    if (strcmp(name, "@path") == 0) query = "";
     size_t np = strnlen(path, sizeof tmp), nq = strnlen(query, sizeof tmp);
     if (np + nq >= sizeof tmp)
       return emit(out, name, path, sizeof tmp, err); /* fails as too long */
@@ -445,10 +403,12 @@ parley_err parley_httpsig_base(const parley_httpsig_request *req, const parley_h
       rc = emit_derived(req, name, out, err);
     } else {
       const char *v = req->header ? req->header(req->ctx, name) : NULL;
-      if (!v)
-        return not_in_request(name, err);
-      /* RFC 9421 2.1: strip leading and trailing whitespace. */
+      if (!v) return not_in_request(name, err);
+      /* The limit applies to the raw value: trimming a value cut at the limit would
+       * sign a prefix and leave the rest of the field unprotected. */
       size_t n = strnlen(v, PARLEY_HTTPSIG_MAX_VALUE + 1);
+      if (n > PARLEY_HTTPSIG_MAX_VALUE) return emit(out, name, v, n, err); /* fails: too long */
+      /* RFC 9421 2.1: strip leading and trailing whitespace. */
       while (n > 0 && (*v == ' ' || *v == '\t')) {
         v++;
         n--;
@@ -457,14 +417,11 @@ parley_err parley_httpsig_base(const parley_httpsig_request *req, const parley_h
         n--;
       rc = emit(out, name, v, n, err);
     }
-    if (rc)
-      return rc;
+    if (rc) return rc;
   }
   parley_err rc = parley_buf_puts(out, "\"@signature-params\": ");
-  if (!rc)
-    rc = parley_buf_append(out, p->params_raw, p->params_raw_len);
-  if (rc)
-    return parley_fail(err, rc, "signature base too large");
+  if (!rc) rc = parley_buf_append(out, p->params_raw, p->params_raw_len);
+  if (rc) return parley_fail(err, rc, "signature base too large");
   return PARLEY_E_OK;
 }
 
@@ -473,10 +430,8 @@ parley_err parley_httpsig_base(const parley_httpsig_request *req, const parley_h
 static parley_err put_string(parley_buf *b, const char *s) {
   parley_err rc = parley_buf_puts(b, "\"");
   for (; !rc && *s; s++) {
-    if (*s == '"' || *s == '\\')
-      rc = parley_buf_puts(b, "\\");
-    if (!rc)
-      rc = parley_buf_append(b, s, 1);
+    if (*s == '"' || *s == '\\') rc = parley_buf_puts(b, "\\");
+    if (!rc) rc = parley_buf_append(b, s, 1);
   }
   return rc ? rc : parley_buf_puts(b, "\"");
 }
@@ -486,21 +441,14 @@ static parley_err build_input(parley_buf *in, const char *const *components, siz
                               const char *keyid, int64_t created, const char *nonce) {
   parley_err rc = parley_buf_puts(in, PARLEY_HTTPSIG_LABEL "=(");
   for (size_t i = 0; !rc && i < n; i++) {
-    if (i)
-      rc = parley_buf_puts(in, " ");
-    if (!rc)
-      rc = put_string(in, components[i]);
+    if (i) rc = parley_buf_puts(in, " ");
+    if (!rc) rc = put_string(in, components[i]);
   }
-  if (!rc)
-    rc = parley_buf_printf(in, ");created=%lld;keyid=", (long long)created);
-  if (!rc)
-    rc = put_string(in, keyid);
-  if (!rc)
-    rc = parley_buf_puts(in, ";nonce=");
-  if (!rc)
-    rc = put_string(in, nonce);
-  if (!rc)
-    rc = parley_buf_puts(in, ";alg=\"ed25519\"");
+  if (!rc) rc = parley_buf_printf(in, ");created=%lld;keyid=", (long long)created);
+  if (!rc) rc = put_string(in, keyid);
+  if (!rc) rc = parley_buf_puts(in, ";nonce=");
+  if (!rc) rc = put_string(in, nonce);
+  if (!rc) rc = parley_buf_puts(in, ";alg=\"ed25519\"");
   return rc;
 }
 
@@ -519,19 +467,16 @@ static parley_err sign_parsed(const parley_httpsig_request *req, const parley_ht
   crypto_sign_detached(s, NULL, base.data, base.len, sk);
   parley_buf_free(&base);
   rc = parley_b64_encode(s, sizeof s, b64, sizeof b64);
-  if (!rc)
-    rc = parley_buf_printf(sig, "%s=:%s:", p->label, b64);
+  if (!rc) rc = parley_buf_printf(sig, "%s=:%s:", p->label, b64);
   return rc ? parley_fail(err, rc, "httpsig sign: encoding the signature") : PARLEY_E_OK;
 }
 
 parley_err parley_httpsig_sign(const parley_httpsig_request *req, const char *const *components,
-                               size_t n, const char *keyid, const uint8_t sk[64],
-                               int64_t created, const char *nonce, char **signature_input,
-                               char **signature, parley_error *err) {
-  if (signature_input)
-    *signature_input = NULL;
-  if (signature)
-    *signature = NULL;
+                               size_t n, const char *keyid, const uint8_t sk[64], int64_t created,
+                               const char *nonce, char **signature_input, char **signature,
+                               parley_error *err) {
+  if (signature_input) *signature_input = NULL;
+  if (signature) *signature = NULL;
   if (!req || !components || !keyid || !sk || !signature_input || !signature)
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: missing argument");
   if (n == 0 || n > PARLEY_HTTPSIG_MAX_COMPONENTS)
@@ -542,8 +487,7 @@ parley_err parley_httpsig_sign(const parley_httpsig_request *req, const char *co
       return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: bad component %zu", i);
   if (!sf_string_ok(keyid, 1, PARLEY_HTTPSIG_KEYID_MAX))
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: bad keyid");
-  if (created < 0)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: created < 0");
+  if (created < 0) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: created < 0");
   char fresh[48];
   if (!nonce) {
     uint8_t rnd[24];
@@ -556,20 +500,17 @@ parley_err parley_httpsig_sign(const parley_httpsig_request *req, const char *co
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: bad nonce");
 
   parley_httpsig_params *p = calloc(1, sizeof *p);
-  if (!p)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "httpsig sign: out of memory");
+  if (!p) return parley_fail(err, PARLEY_E_NO_MEMORY, "httpsig sign: out of memory");
   parley_buf in, sig;
   parley_buf_init(&in, PARLEY_HTTPSIG_MAX_HEADER);
   parley_buf_init(&sig, PARLEY_HTTPSIG_MAX_HEADER);
   parley_err rc = build_input(&in, components, n, keyid, created, nonce);
-  if (rc)
-    rc = parley_fail(err, rc, "httpsig sign: Signature-Input too large");
+  if (rc) rc = parley_fail(err, rc, "httpsig sign: Signature-Input too large");
   /* Parse what we produced: the server runs exactly this code on it, so both sides
    * build the signature base from the same parsed form. */
   if (!rc && parse_input((const char *)in.data, in.len, PARLEY_HTTPSIG_LABEL, p, err))
     rc = parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig sign: invalid parameters");
-  if (!rc)
-    rc = sign_parsed(req, p, sk, &sig, err);
+  if (!rc) rc = sign_parsed(req, p, sk, &sig, err);
   if (!rc) {
     *signature_input = parley_buf_steal(&in, NULL);
     *signature = parley_buf_steal(&sig, NULL);
@@ -589,8 +530,7 @@ parley_err parley_httpsig_sign(const parley_httpsig_request *req, const char *co
 parley_err parley_httpsig_verify(const parley_httpsig_request *req,
                                  const parley_httpsig_params *parsed, const uint8_t pk[32],
                                  parley_error *err) {
-  if (!pk)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig verify: no key");
+  if (!pk) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig verify: no key");
   parley_buf base;
   parley_buf_init(&base, PARLEY_HTTPSIG_BASE_MAX);
   parley_err rc = parley_httpsig_base(req, parsed, &base, err);
@@ -604,8 +544,7 @@ parley_err parley_httpsig_verify(const parley_httpsig_request *req,
 
 static bool covers(const parley_httpsig_params *p, const char *name) {
   for (size_t i = 0; i < p->n_components && i < PARLEY_HTTPSIG_MAX_COMPONENTS; i++)
-    if (strcmp(p->components[i], name) == 0)
-      return true;
+    if (strcmp(p->components[i], name) == 0) return true;
   return false;
 }
 
@@ -624,8 +563,8 @@ parley_err parley_httpsig_check_policy(const parley_httpsig_params *parsed, int6
   uint64_t diff = c >= now ? (uint64_t)c - (uint64_t)now : (uint64_t)now - (uint64_t)c;
   if (diff > (uint64_t)window_seconds)
     return parley_fail(err, PARLEY_E_AUTH_STALE,
-                       "created %lld is more than %lld s from the server's time %lld",
-                       (long long)c, (long long)window_seconds, (long long)now);
+                       "created %lld is more than %lld s from the server's time %lld", (long long)c,
+                       (long long)window_seconds, (long long)now);
   if (parsed->has_expires && now > parsed->expires)
     return parley_fail(err, PARLEY_E_AUTH_STALE, "the signature expired at %lld",
                        (long long)parsed->expires);

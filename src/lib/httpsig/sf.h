@@ -80,8 +80,8 @@ parley_err parley_sf_parse_dictionary(const char *s, size_t n, const char *what,
                                       parley_error *err);
 
 /* Parses a member value span that must be exactly one inner list with parameters. */
-parley_err parley_sf_parse_inner_list(parley_sf_span v, const char *what,
-                                      parley_sf_inner_list *out, parley_error *err);
+parley_err parley_sf_parse_inner_list(parley_sf_span v, const char *what, parley_sf_inner_list *out,
+                                      parley_error *err);
 
 /* Parses a member value span that must be exactly one bare item with parameters. */
 parley_err parley_sf_parse_item(parley_sf_span v, const char *what, parley_sf_item *item,

@@ -13,6 +13,7 @@
 #define PARLEY_TEST_STORE_SUITE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1114,13 +1115,13 @@ static void test_durability(void **state) {
 
 static parley_qs tx_slow(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
-  volatile int *phase = cls;
-  *phase = 1;
+  _Atomic int *phase = cls;
+  atomic_store(phase, 1);
   struct timespec ts = {0, 200 * 1000 * 1000};
   nanosleep(&ts, NULL);
   uint64_t n;
   parley_qs qs = parley_store_log_size(tx, &n);
-  *phase = 2;
+  atomic_store(phase, 2);
   return qs;
 }
 
@@ -1133,18 +1134,18 @@ static void *slow_thread(void *p) {
 
 static void test_close_waits(void **state) {
   fixture *f = *state;
-  volatile int phase = 0;
+  _Atomic int phase = 0;
   parley_err rc = PARLEY_E_INTERNAL;
   void *a[3] = {f->s, (void *)&phase, &rc};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, slow_thread, a), 0);
-  while (phase == 0) {
+  while (atomic_load(&phase) == 0) {
     struct timespec ts = {0, 1000 * 1000};
     nanosleep(&ts, NULL);
   }
   parley_store_close(f->s);
   f->s = NULL;
-  assert_int_equal(phase, 2);
+  assert_int_equal(atomic_load(&phase), 2);
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_int_equal(rc, PARLEY_E_OK);
   f->s = open_ok(f->url);

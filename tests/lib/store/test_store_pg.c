@@ -160,8 +160,11 @@ static void stop_server(void) {
  * the directory: also after a crash or a failed assertion outside a test. */
 static bool start_reaper(void) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
+  /* close-on-exec: the server's processes must not hold the pipe open */
+  if (pipe(fds) != 0)
     return false;
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0)
@@ -234,13 +237,14 @@ static bool start_server(void) {
       return false;
     }
   }
+  snprintf(datadir, sizeof datadir, "%s/data", tmpdir);
+  /* the socket lives in our own directory: the port only names it, and cannot clash */
+  port = 20000 + (int)(getpid() % 20000);
+  /* after everything the reaper needs to know is set */
   if (!start_reaper()) {
     fprintf(stderr, "FAIL: cannot start the cleanup process\n");
     return false;
   }
-  snprintf(datadir, sizeof datadir, "%s/data", tmpdir);
-  /* the socket lives in our own directory: the port only names it, and cannot clash */
-  port = 20000 + (int)(getpid() % 20000);
   char *initdb[] = {"initdb", "-D", datadir, "-U", "parley", "-A", "trust", "-E", "UTF8",
                     "--locale=C", "--no-sync", NULL};
   if (run(initdb) != 0) {
@@ -362,9 +366,14 @@ static parley_qs tx_backend_pid(parley_tx *tx, void *cls, parley_error *err) {
 static void test_pg_connection_lost(void **state) {
   fixture *f = *state;
   run_ok(f->s, false, tx_backend_pid, NULL);
-  suite_raw_exec(f->url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+  /* waits (up to 5 s) until the pooled connection's server process is gone */
+  suite_raw_exec(f->url, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                          "WHERE application_name = 'parley' AND datname = current_database()");
+  parley_store_stats a, b;
+  parley_store_get_stats(f->s, &a);
   run_ok(f->s, false, tx_backend_pid, NULL);
+  parley_store_get_stats(f->s, &b);
+  assert_int_equal(b.retries - a.retries, 1); /* the dead connection cost one attempt */
   run_ok(f->s, true, tx_durable_write, NULL);
 }
 

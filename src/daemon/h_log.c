@@ -1,0 +1,313 @@
+/* The transparency log, public to anyone (it holds only hashes and operator events):
+ *   GET /log/checkpoint                 C2SP checkpoint signed by the hub (+ cosignatures)
+ *   GET /log/proof?index=N | ?leaf=B64  C2SP tlog-proof for an entry, offline-verifiable
+ *   GET /log/consistency?from=A&to=B    consistency proof between two tree sizes
+ *   GET /log/tile/...                   C2SP tlog-tiles (hash tiles and entry bundles) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "parley/tlog.h"
+
+/* Signs a new checkpoint when the log has grown and the last one is older than the
+ * configured interval (or when `force`). Runs inside a write transaction. */
+static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_row *out,
+                                   parley_error *err) {
+  uint64_t size;
+  parley_qs qs = parley_store_log_size(tx, &size);
+  if (qs < 0)
+    return qs;
+  qs = parley_store_checkpoint_get(tx, 0, out);
+  if (qs < 0)
+    return qs;
+  int64_t now = parley_now();
+  if (qs == PARLEY_QS_ONE &&
+      (out->size == size || (!force && now - out->created < parleyd->cfg.checkpoint_interval_s)))
+    return PARLEY_QS_ONE;
+  parley_checkpoint_row_clear(out);
+  parley_checkpoint cp;
+  memset(&cp, 0, sizeof cp);
+  parley_strlcpy(cp.origin, parleyd->cfg.origin, sizeof cp.origin);
+  cp.size = size;
+  parley_err e = parley_tlog_root(parleyd_store_hash, tx, size, cp.root, err);
+  if (e)
+    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  parley_buf text, note;
+  parley_buf_init(&text, 4096);
+  parley_buf_init(&note, 8192);
+  parley_note_signer *signer = NULL;
+  e = parley_checkpoint_format(&cp, &text, err);
+  if (!e)
+    e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &signer, err);
+  if (!e)
+    e = parley_note_sign(signer, (const char *)text.data, text.len, &note, err);
+  parley_note_signer_free(signer);
+  parley_buf_free(&text);
+  if (e) {
+    parley_buf_free(&note);
+    return PARLEY_QS_HARD;
+  }
+  out->size = size;
+  out->created = now;
+  out->note = parley_buf_steal(&note, NULL);
+  if (!out->note)
+    return PARLEY_QS_HARD;
+  qs = parley_store_checkpoint_put(tx, out);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
+}
+
+typedef struct {
+  bool force;
+  parley_checkpoint_row cp;
+} cp_ctx;
+
+static parley_qs checkpoint_tx(parley_tx *tx, void *cls, parley_error *err) {
+  cp_ctx *c = cls;
+  parley_checkpoint_row_clear(&c->cp);
+  return ensure_checkpoint(tx, c->force, &c->cp, err);
+}
+
+parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err) {
+  cp_ctx c;
+  memset(&c, 0, sizeof c);
+  c.force = force;
+  parley_err e = parley_store_run(parleyd->store, true, checkpoint_tx, &c, err);
+  if (e) {
+    parley_checkpoint_row_clear(&c.cp);
+    return e;
+  }
+  *out = c.cp;
+  return PARLEY_E_OK;
+}
+
+void h_log_checkpoint(parleyd_req *r) {
+  parley_checkpoint_row cp;
+  parley_error err;
+  if (parleyd_checkpoint(false, &cp, &err) != PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parleyd_reply_raw(r, 200, "text/plain; charset=utf-8", cp.note, strlen(cp.note));
+  parley_checkpoint_row_clear(&cp);
+}
+
+/* ---- proofs --------------------------------------------------------------- */
+
+typedef struct {
+  uint64_t index;
+  bool by_leaf;
+  uint8_t leaf[32];
+  parley_checkpoint_row cp;
+  uint8_t proof[PARLEY_TLOG_MAX_PROOF][PARLEY_TLOG_HASH_LEN];
+  size_t n;
+} proof_ctx;
+
+static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
+  proof_ctx *c = cls;
+  parley_checkpoint_row_clear(&c->cp);
+  if (c->by_leaf) {
+    parley_qs qs = parley_store_leaf_find(tx, c->leaf, &c->index);
+    if (qs == PARLEY_QS_NONE) {
+      parley_fail(err, PARLEY_E_NOT_FOUND, "no entry with that leaf hash");
+      return PARLEY_QS_HARD;
+    }
+    if (qs < 0)
+      return qs;
+  }
+  /* Prove against a checkpoint that includes the entry: a fresh one if needed. */
+  parley_qs qs = ensure_checkpoint(tx, false, &c->cp, err);
+  if (qs < 0)
+    return qs;
+  if (c->index >= c->cp.size) {
+    parley_checkpoint_row_clear(&c->cp);
+    if ((qs = ensure_checkpoint(tx, true, &c->cp, err)) < 0)
+      return qs;
+  }
+  if (c->index >= c->cp.size) {
+    parley_fail(err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",
+                (unsigned long long)c->index, (unsigned long long)c->cp.size);
+    return PARLEY_QS_HARD;
+  }
+  parley_err e =
+      parley_tlog_inclusion_proof(parleyd_store_hash, tx, c->index, c->cp.size, c->proof, &c->n, err);
+  if (e)
+    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  return PARLEY_QS_ONE;
+}
+
+void h_log_proof(parleyd_req *r) {
+  proof_ctx *c = calloc(1, sizeof *c);
+  if (!c) {
+    parleyd_reply_error(r, PARLEY_E_NO_MEMORY, NULL);
+    return;
+  }
+  const char *idx = parleyd_query(r, "index"), *leaf = parleyd_query(r, "leaf");
+  if ((idx != NULL) == (leaf != NULL) || (idx && !parley_parse_u64(idx, &c->index)) ||
+      (leaf && parley_b64url_decode_exact(leaf, c->leaf, 32) != PARLEY_E_OK)) {
+    free(c);
+    parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT,
+                        "give index=N or leaf=<base64url leaf hash>, not both");
+    return;
+  }
+  c->by_leaf = leaf != NULL;
+  parley_error err;
+  /* A write transaction: it may have to sign a checkpoint covering the entry. */
+  if (parley_store_run(parleyd->store, true, proof_tx, c, &err) != PARLEY_E_OK) {
+    parley_checkpoint_row_clear(&c->cp);
+    free(c);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parley_buf b;
+  parley_buf_init(&b, 1 << 20);
+  parley_err e = parley_buf_printf(&b, "c2sp.org/tlog-proof@v1\nindex %llu\n",
+                                   (unsigned long long)c->index);
+  for (size_t i = 0; i < c->n && !e; i++) {
+    char h[64];
+    parley_b64_encode(c->proof[i], 32, h, sizeof h);
+    e = parley_buf_printf(&b, "%s\n", h);
+  }
+  if (!e)
+    e = parley_buf_printf(&b, "\n%s", c->cp.note);
+  parley_checkpoint_row_clear(&c->cp);
+  free(c);
+  if (e)
+    parleyd_reply_error(r, e, "proof");
+  else
+    parleyd_reply_raw(r, 200, "text/plain; charset=utf-8", b.data, b.len);
+  parley_buf_free(&b);
+}
+
+typedef struct {
+  uint64_t from, to;
+  uint8_t proof[PARLEY_TLOG_MAX_PROOF][PARLEY_TLOG_HASH_LEN];
+  size_t n;
+} cons_ctx;
+
+static parley_qs consistency_tx(parley_tx *tx, void *cls, parley_error *err) {
+  cons_ctx *c = cls;
+  uint64_t size;
+  parley_qs qs = parley_store_log_size(tx, &size);
+  if (qs < 0)
+    return qs;
+  if (c->to > size || c->from > c->to) {
+    parley_fail(err, PARLEY_E_TLOG_RANGE, "need from <= to <= %llu", (unsigned long long)size);
+    return PARLEY_QS_HARD;
+  }
+  parley_err e =
+      parley_tlog_consistency_proof(parleyd_store_hash, tx, c->from, c->to, c->proof, &c->n, err);
+  if (e)
+    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  return PARLEY_QS_ONE;
+}
+
+void h_log_consistency(parleyd_req *r) {
+  cons_ctx *c = calloc(1, sizeof *c);
+  const char *from = parleyd_query(r, "from"), *to = parleyd_query(r, "to");
+  if (!c || !from || !to || !parley_parse_u64(from, &c->from) || !parley_parse_u64(to, &c->to)) {
+    free(c);
+    parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "give from=A&to=B (tree sizes)");
+    return;
+  }
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, consistency_tx, c, &err) != PARLEY_E_OK) {
+    free(c);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < c->n; i++) {
+    char h[64];
+    parley_b64_encode(c->proof[i], 32, h, sizeof h);
+    json_array_append_new(arr, json_string(h));
+  }
+  parleyd_reply_json(r, 200,
+                     json_pack("{s:I,s:I,s:o}", "from", (json_int_t)c->from, "to", (json_int_t)c->to,
+                               "proof", arr));
+  free(c);
+}
+
+/* ---- tiles ---------------------------------------------------------------- */
+
+typedef struct {
+  parley_tile t;
+  parley_buf *out;
+} tile_ctx;
+
+static parley_qs tile_tx(parley_tx *tx, void *cls, parley_error *err) {
+  tile_ctx *c = cls;
+  parley_buf_reset(c->out);
+  /* Tiles are served for the latest checkpoint's tree, so that they match it. */
+  parley_checkpoint_row cp;
+  parley_qs qs = parley_store_checkpoint_get(tx, 0, &cp);
+  if (qs < 0)
+    return qs;
+  uint64_t size = qs == PARLEY_QS_ONE ? cp.size : 0;
+  if (qs == PARLEY_QS_ONE)
+    parley_checkpoint_row_clear(&cp);
+  if (parley_tile_check(&c->t, size, err) != PARLEY_E_OK)
+    return PARLEY_QS_HARD;
+  if (!c->t.entries) {
+    static _Thread_local uint8_t hashes[PARLEY_TILE_WIDTH * PARLEY_TLOG_HASH_LEN];
+    size_t n = 0;
+    parley_err e = parley_tile_hashes(parleyd_store_hash, tx, &c->t, size, hashes, &n, err);
+    if (e)
+      return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+    return parley_buf_append(c->out, hashes, n) ? PARLEY_QS_HARD : PARLEY_QS_ONE;
+  }
+  for (unsigned i = 0; i < c->t.width; i++) {
+    uint8_t *entry = NULL;
+    size_t len = 0;
+    qs = parley_store_leaf_entry(tx, c->t.index * PARLEY_TILE_WIDTH + i, &entry, &len);
+    if (qs != PARLEY_QS_ONE)
+      return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+    parley_err e = parley_tile_bundle_append(c->out, entry, len, err);
+    free(entry);
+    if (e)
+      return PARLEY_QS_HARD;
+  }
+  return PARLEY_QS_ONE;
+}
+
+void h_log_tile(parleyd_req *r) {
+  const char *path = r->url + strlen("/log/");
+  tile_ctx c;
+  parley_error err;
+  if (parley_tile_parse_path(path, strlen(path), &c.t, &err) != PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parley_buf out;
+  parley_buf_init(&out, PARLEY_TILE_WIDTH * (PARLEY_TILE_ENTRY_MAX + 2));
+  c.out = &out;
+  if (parley_store_run(parleyd->store, false, tile_tx, &c, &err) != PARLEY_E_OK) {
+    parley_buf_free(&out);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parleyd_reply_raw(r, 200, "application/octet-stream", out.data, out.len);
+  parley_buf_free(&out);
+}
+
+/* GET /log/key: the hub's note verifier key ("<origin>+<key id>+<base64 key>"), which
+ * clients pin on first use and which witnesses are configured with. */
+void h_log_key(parleyd_req *r) {
+  parley_note_signer *s = NULL;
+  parley_error err;
+  if (parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &s, &err) !=
+      PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parley_note_verifier v;
+  parley_note_signer_verifier(s, &v);
+  parley_note_signer_free(s);
+  char vkey[PARLEY_NOTE_VKEY_MAX + 1];
+  if (parley_note_verifier_format(&v, vkey, sizeof vkey, &err) != PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  size_t n = strlen(vkey);
+  vkey[n] = '\n';
+  parleyd_reply_raw(r, 200, "text/plain; charset=utf-8", vkey, n + 1);
+}
