@@ -25,7 +25,7 @@ typedef struct parley_tx parley_tx;
 parley_err parley_store_open(const char *url, parley_store **out, parley_error *err);
 /* Waits for running transactions and closes every connection. */
 void parley_store_close(parley_store *s);
-/* Engine name for logs and /healthz ("sqlite"). */
+/* Engine name for logs and /healthz ("sqlite" or "postgres"). */
 const char *parley_store_engine(const parley_store *s);
 /* Schema version the store is at. */
 int parley_store_schema_version(parley_store *s);
@@ -38,11 +38,17 @@ typedef parley_qs (*parley_tx_fn)(parley_tx *tx, void *cls, parley_error *err);
 /* Runs fn in one transaction (a write transaction when `write`), retrying on RETRY up
  * to a bounded number of times. Returns OK once committed, which for a write means
  * durable on disk; STORE_RETRY if retries ran out; STORE_HARD on a store failure; or
- * the code fn set. */
+ * the code fn set.
+ * An attempt in which any operation returned RETRY or HARD never commits, even if fn
+ * returns ONE; later operations in it return that status without running. Write
+ * operations in a read transaction fail (HARD). fn may not call parley_store_run
+ * (INVALID_ARGUMENT); after close it answers UNAVAILABLE. Malformed arguments (a string
+ * not NUL-terminated within its field, not UTF-8, or a text holding NUL) are HARD. */
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err);
 
-/* Counters for /metrics. */
+/* Counters for /metrics: runs finished, extra attempts, runs that ended in STORE_HARD
+ * or STORE_RETRY (a client error set by fn is not a store error). */
 typedef struct {
   uint64_t transactions;
   uint64_t retries;
@@ -126,7 +132,12 @@ parley_qs parley_store_record_get(parley_tx *tx, const char *state, int64_t vers
                                   parley_record_row *out);
 
 /* Request-signing keys. replace_officers deletes the state's officer keys and inserts
- * the given ones (a new record replaces the old officers). */
+ * the given ones (a new record replaces the old officers).
+ * key_put inserts or replaces the row with that key_id (ONE). An operator key has an
+ * empty state; every other key names an onboarded state (else HARD).
+ * officers_replace: every row must have role OFFICER and that state (else HARD); NONE
+ * if a key_id is already used by another key — the old officers are already deleted
+ * then, so the caller rolls back (returns HARD with an error). */
 parley_qs parley_store_key_put(parley_tx *tx, const parley_key_row *row);
 parley_qs parley_store_key_get(parley_tx *tx, const char *key_id, parley_key_row *out);
 parley_qs parley_store_key_delete(parley_tx *tx, const char *key_id);
@@ -141,7 +152,10 @@ parley_qs parley_store_nonce_purge(parley_tx *tx, int64_t now);
 
 /* Transparency log. leaf_append assigns the next index (returned in *index). Interior
  * hashes of complete subtrees are stored with node_put and read with node_get
- * (level 0 = leaf hashes, served from the leaves). */
+ * (level 0 = leaf hashes, served from the leaves).
+ * Indices are contiguous from 0 also with several processes on one store. node_put
+ * inserts or replaces (ONE); level 0 and levels above 63 are refused (HARD).
+ * leaf_find answers the lowest index holding that hash. */
 parley_qs parley_store_leaf_append(parley_tx *tx, const uint8_t hash[32], const char *kind,
                                    const void *entry, size_t entry_len, int64_t created,
                                    uint64_t *index);
@@ -155,8 +169,105 @@ parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry
                                   size_t *len);
 parley_qs parley_store_leaf_find(parley_tx *tx, const uint8_t hash[32], uint64_t *index);
 
+/* Inserts or replaces the checkpoint of that size (a note gains cosignatures). */
 parley_qs parley_store_checkpoint_put(parley_tx *tx, const parley_checkpoint_row *row);
 /* size 0 = the latest checkpoint. */
 parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_checkpoint_row *out);
+
+/* ---- messages ------------------------------------------------------------- */
+
+typedef enum {
+  PARLEY_MSG_SUBMITTED = 0,    /* accepted by the hub */
+  PARLEY_MSG_DELIVERED = 1,    /* fetched by at least one recipient */
+  PARLEY_MSG_ACKNOWLEDGED = 2, /* a recipient sent a signed receipt */
+  PARLEY_MSG_ANSWERED = 3,     /* a response referencing it arrived */
+  PARLEY_MSG_CLOSED = 4
+} parley_msg_status;
+
+typedef struct {
+  int64_t seq; /* assigned by the store on insert, increasing: the inbox cursor */
+  char id[PARLEY_UUID_LEN];
+  char kind[32];
+  char priority[16];
+  char tlp[24];
+  char from_state[PARLEY_STATE_CODE_LEN];
+  char from_poc[64];
+  char case_id[PARLEY_UUID_LEN];     /* "" if none */
+  char in_reply_to[PARLEY_UUID_LEN]; /* "" if none */
+  int64_t created;                   /* as the sender signed it */
+  int64_t received;                  /* when the hub accepted it */
+  int64_t ack_deadline;              /* 0: no deadline */
+  int escalation_level;              /* how many escalation steps were taken */
+  int64_t next_escalation;           /* when the next step is due; 0: none */
+  bool overdue;
+  parley_msg_status status;
+  uint8_t envelope_hash[32];
+  int64_t leaf_index;
+  char *envelope; /* signed envelope JSON; owned; NULL in listings */
+  size_t envelope_len;
+} parley_message_row;
+void parley_message_row_clear(parley_message_row *r);
+
+typedef struct {
+  char message_id[PARLEY_UUID_LEN];
+  char state[PARLEY_STATE_CODE_LEN];
+  char poc[64];
+  char key_id[32]; /* the recipient's encryption key id */
+  int64_t delivered; /* 0: not yet fetched */
+  int64_t acked;     /* 0: not acknowledged */
+} parley_recipient_row;
+
+typedef struct {
+  char message_id[PARLEY_UUID_LEN];
+  char state[PARLEY_STATE_CODE_LEN];
+  char poc[64];
+  int64_t time;
+  char *ack; /* signed ack JSON; owned */
+  size_t ack_len;
+  int64_t leaf_index;
+} parley_ack_row;
+void parley_ack_row_clear(parley_ack_row *r);
+
+/* Inserts a message (seq assigned, written back to row->seq) and its recipients.
+ * NONE if the id exists (a replayed envelope). */
+parley_qs parley_store_message_insert(parley_tx *tx, parley_message_row *row,
+                                      const parley_recipient_row *rcpts, size_t n);
+/* With the envelope. */
+parley_qs parley_store_message_get(parley_tx *tx, const char *id, parley_message_row *out);
+/* Updates status, overdue, escalation_level, next_escalation, ack_deadline. */
+parley_qs parley_store_message_update(parley_tx *tx, const parley_message_row *row);
+parley_qs parley_store_recipients_get(parley_tx *tx, const char *message_id,
+                                      bool (*cb)(void *cls, const parley_recipient_row *r),
+                                      void *cls);
+/* Updates delivered and acked of (message_id, state, poc). */
+parley_qs parley_store_recipient_update(parley_tx *tx, const parley_recipient_row *r);
+/* Messages addressed to (state, poc) with seq > after, oldest first, at most limit;
+ * rows without the envelope. */
+parley_qs parley_store_inbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
+                             size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                             void *cls);
+/* Messages sent by (state, poc) with seq > after, oldest first. */
+parley_qs parley_store_outbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
+                              size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                              void *cls);
+/* Messages of a case, oldest first, without envelopes. */
+parley_qs parley_store_case_messages(parley_tx *tx, const char *case_id,
+                                     bool (*cb)(void *cls, const parley_message_row *m),
+                                     void *cls);
+/* Unacknowledged messages (status SUBMITTED or DELIVERED) whose next_escalation is due
+ * (0 < next_escalation <= now), at most limit, without envelopes. */
+parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
+                                    bool (*cb)(void *cls, const parley_message_row *m),
+                                    void *cls);
+parley_qs parley_store_ack_insert(parley_tx *tx, const parley_ack_row *row);
+parley_qs parley_store_acks_get(parley_tx *tx, const char *message_id,
+                                bool (*cb)(void *cls, const parley_ack_row *a), void *cls);
+/* Appends to a message's history: transitions, deliveries, escalation alerts. */
+parley_qs parley_store_message_event(parley_tx *tx, const char *message_id, const char *event,
+                                     const char *detail, int64_t at);
+parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
+                                      bool (*cb)(void *cls, const char *event, const char *detail,
+                                                 int64_t at),
+                                      void *cls);
 
 #endif

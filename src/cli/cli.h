@@ -71,6 +71,8 @@ int cmd_admin_state_add(int argc, char **argv);
 int cmd_admin_state_suspend(int argc, char **argv);
 int cmd_admin_state_activate(int argc, char **argv);
 int cmd_state_init(int argc, char **argv);
+int cmd_state_rotate_root(int argc, char **argv);
+int cmd_admin_state_set_root(int argc, char **argv);
 int cmd_state_poc_add(int argc, char **argv);
 int cmd_state_sign(int argc, char **argv);
 int cmd_state_publish(int argc, char **argv);

@@ -53,6 +53,23 @@ static int read_root_key(const char *arg, char out[PARLEY_KEY_B64_LEN]) {
   return 0;
 }
 
+/* Compares a key with the fingerprint confirmed out of band, ignoring spaces and case. */
+static int check_fingerprint(const char *b64, const char *fpr) {
+  parley_sign_pk pk;
+  parley_sign_pk_from_b64(b64, &pk);
+  char have[PARLEY_FINGERPRINT_HEX_LEN], want[PARLEY_FINGERPRINT_HEX_LEN];
+  parley_sign_pk_fingerprint(&pk, have);
+  size_t n = 0;
+  for (const char *p = fpr; *p && n + 1 < sizeof want; p++)
+    if (*p != ' ' && *p != ':')
+      want[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+  want[n] = 0;
+  if (strcmp(have, want) != 0)
+    return cli_fail("the key's fingerprint is %s, not the one given; do not accept this key",
+                    have);
+  return 0;
+}
+
 int cmd_admin_state_add(int argc, char **argv) {
   static const struct option opts[] = {{"code", required_argument, 0, 'c'},
                                        {"name", required_argument, 0, 'n'},
@@ -87,20 +104,8 @@ int cmd_admin_state_add(int argc, char **argv) {
   char b64[PARLEY_KEY_B64_LEN];
   if (read_root_key(root, b64))
     return 1;
-  /* Compare with the fingerprint confirmed out of band, ignoring spaces and case. */
-  parley_sign_pk pk;
-  parley_sign_pk_from_b64(b64, &pk);
-  char have[PARLEY_FINGERPRINT_HEX_LEN], want[PARLEY_FINGERPRINT_HEX_LEN];
-  parley_sign_pk_fingerprint(&pk, have);
-  size_t n = 0;
-  for (const char *p = fpr; *p && n + 1 < sizeof want; p++)
-    if (*p != ' ' && *p != ':')
-      want[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
-  want[n] = 0;
-  if (strcmp(have, want) != 0)
-    return cli_fail("admin state add: the root key's fingerprint is %s, not the one given; "
-                    "do not onboard this key",
-                    have);
+  if (check_fingerprint(b64, fpr))
+    return 1;
   json_t *body =
       json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", name, "region", region, "root_key", b64);
   int rc = cli_request_print("POST", "/v1/states", body);
@@ -127,4 +132,44 @@ int cmd_admin_state_suspend(int argc, char **argv) {
 
 int cmd_admin_state_activate(int argc, char **argv) {
   return state_action(argc, argv, "activate");
+}
+
+/* The operator replaces a state's root key (the state lost it): recorded in the log
+ * with the reason, for every state to see. */
+int cmd_admin_state_set_root(int argc, char **argv) {
+  static const struct option opts[] = {{"root-key", required_argument, 0, 'k'},
+                                       {"fingerprint", required_argument, 0, 'f'},
+                                       {"reason", required_argument, 0, 'r'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *root = NULL, *fpr = NULL, *reason = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (ch == 'k')
+      root = optarg;
+    else if (ch == 'f')
+      fpr = optarg;
+    else if (ch == 'r')
+      reason = optarg;
+    else {
+      fputs("Usage: parley admin state set-root CODE --root-key FILE.pub|KEY --fingerprint HEX\n"
+            "                                    --reason TEXT\n"
+            "Replaces a state's root key by operator action (when the state lost its key).\n"
+            "The action, the reason and the new fingerprint go into the transparency log.\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (argc - optind != 1 || !root || !fpr || !reason)
+    return cli_fail("admin state set-root: CODE, --root-key, --fingerprint and --reason are "
+                    "required");
+  char b64[PARLEY_KEY_B64_LEN];
+  if (read_root_key(root, b64) || check_fingerprint(b64, fpr))
+    return 1;
+  char path[64];
+  snprintf(path, sizeof path, "/v1/states/%.3s/root-key", argv[optind]);
+  json_t *body = json_pack("{s:s,s:s}", "new_root_key", b64, "reason", reason);
+  int rc = cli_request_print("POST", path, body);
+  json_decref(body);
+  return rc;
 }

@@ -287,3 +287,41 @@ int cmd_state_publish(int argc, char **argv) {
   json_decref(rec);
   return rc;
 }
+
+/* The state rotates its own root key: a statement signed by the current root key
+ * (--key), naming the new one. */
+int cmd_state_rotate_root(int argc, char **argv) {
+  if (argc != 3 || argv[1][0] == '-') {
+    puts("Usage: parley [--key CURRENT-ROOT-KEY] state rotate-root CODE NEW-ROOT-KEY.pub\n"
+         "Replaces the state's root key. The statement is signed by the current root key and\n"
+         "logged; read the new fingerprint to the operator and to the states that pinned the\n"
+         "old key.");
+    return argc == 2 ? 0 : 2;
+  }
+  parley_public_identity pub;
+  parley_error err;
+  if (parley_public_load(argv[2], &pub, &err) != PARLEY_E_OK)
+    return cli_fail_err(argv[2], &err);
+  char nk[PARLEY_KEY_B64_LEN], now[PARLEY_TIME_LEN];
+  parley_sign_pk_to_b64(&pub.sign_pk, nk);
+  parley_time_format(parley_now(), now);
+  json_t *st = json_pack("{s:s,s:s,s:s,s:s}", "format", "parley-root-rotation-v1", "state",
+                         argv[1], "new_root_key", nk, "time", now);
+  parley_identity root;
+  if (!st || cli_load_identity(&root)) {
+    json_decref(st);
+    return 1;
+  }
+  parley_err e = parley_signed_json_sign(st, PARLEY_PURPOSE_ROOT_ROTATION, &root.sign_sk, &err);
+  parley_identity_wipe(&root);
+  if (e) {
+    json_decref(st);
+    return cli_fail_err("signing the rotation", &err);
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/v1/states/%.3s/root-key", argv[1]);
+  json_t *body = json_pack("{s:o}", "rotation", st);
+  int rc = cli_request_print("POST", path, body);
+  json_decref(body);
+  return rc;
+}

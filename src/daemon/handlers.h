@@ -21,6 +21,9 @@ void h_record_put(parleyd_req *r);
 void h_record_get(parleyd_req *r);
 void h_record_get_version(parleyd_req *r);
 
+/* h_rotation.c */
+void h_state_root_key(parleyd_req *r);
+
 /* h_directory.c */
 void h_directory_search(parleyd_req *r);
 void h_directory_export(parleyd_req *r);

@@ -13,6 +13,8 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/v1/states/{}", h_state_get, PARLEYD_AUTH_ANY, "state_get"},
     {"POST", "/v1/states/{}/suspend", h_state_suspend, PARLEYD_AUTH_OPERATOR, "state_suspend"},
     {"POST", "/v1/states/{}/activate", h_state_activate, PARLEYD_AUTH_OPERATOR, "state_activate"},
+    {"POST", "/v1/states/{}/root-key", h_state_root_key, PARLEYD_AUTH_OPERATOR | PARLEYD_AUTH_ROOT,
+     "state_root_key"},
     {"PUT", "/v1/states/{}/record", h_record_put, PARLEYD_AUTH_ROOT, "record_put"},
     {"GET", "/v1/states/{}/record", h_record_get, PARLEYD_AUTH_ANY, "record_get"},
     {"GET", "/v1/states/{}/records/{}", h_record_get_version, PARLEYD_AUTH_ANY, "record_version"},

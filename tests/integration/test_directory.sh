@@ -147,6 +147,35 @@ check "matrix: GET /v1/states/EST/records/1" matrix GET /v1/states/EST/records/1
 check "matrix: GET /v1/directory/search"     matrix GET /v1/directory/search "" U U P P P
 check "matrix: GET /v1/directory/export"     matrix GET /v1/directory/export "" U U P P P
 check "matrix: GET /v1/reports/stale"        matrix GET /v1/reports/stale "" U U P F F
+check "matrix: POST /v1/states/X/root-key"   matrix POST /v1/states/XXX/root-key "$WORK/empty.json" U U P P F
+check "matrix: GET / (status page)"          matrix GET / "" P P P P P
+check "matrix: GET /log/key"                 matrix GET /log/key "" P P P P P
+check "matrix: GET /log/checkpoint"          matrix GET /log/checkpoint "" P P P P P
+check "matrix: GET /log/proof"               matrix GET "/log/proof?index=0" "" P P P P P
+check "matrix: GET /log/consistency"         matrix GET "/log/consistency?from=1&to=2" "" P P P P P
+check "matrix: GET /log/tile/..."            matrix GET /log/tile/0/000.p/1 "" P P P P P
+check "every route is in the matrix" sh -c "[ \$(grep -c '^    {\"' '$PARLEY_SRC/src/daemon/routes.c') -le \$(grep -c '^check \"matrix:' '$0') ]"
+
+# --- root keys ------------------------------------------------------------------
+new_user est-root2
+sed -i "s|^hub = .*|hub = $HUB|" "$WORK/est-root2.conf"
+check "FIN's root cannot rotate EST's root key" expect_fail AUTH_FORBIDDEN \
+  as fin-root state rotate-root EST "$WORK/est-root2.key.pub"
+check "EST rotates its root key with a statement signed by the old key" \
+  as est-root state rotate-root EST "$WORK/est-root2.key.pub"
+check "the old root key is no longer accepted" expect_fail AUTH_UNKNOWN_KEY as est-root state publish "$R"
+as est-root2 state sign "$R" >/dev/null
+check "the new root key publishes" as est-root2 state publish "$R"
+check "a client that pinned the old key refuses loudly" expect_fail "REFUSED: the hub now shows a different root key" \
+  as fin-cert directory show EST
+new_user fin-root2
+sed -i "s|^hub = .*|hub = $HUB|" "$WORK/fin-root2.conf"
+check "the operator replaces a lost root key, with a reason" as op admin state set-root FIN \
+  --root-key "$WORK/fin-root2.key.pub" --fingerprint "$(fingerprint fin-root2)" --reason "key lost, confirmed by phone"
+sleep 5.2 # the checkpoint interval: the next checkpoint covers the action
+N=$(curl -s "$HUB/log/checkpoint" | sed -n 2p)
+check "the operator's action is in the log, in clear" \
+  sh -c "curl -s '$HUB/log/tile/entries/000.p/$N' | grep -a -q 'key lost, confirmed by phone'"
 
 check "every version is kept" as est-cert api GET /v1/states/EST/records/1
 check "the daemon is still healthy" expect_code 200 "" "$(http GET /healthz)"
