@@ -42,8 +42,9 @@ typedef parley_qs (*parley_tx_fn)(parley_tx *tx, void *cls, parley_error *err);
  * An attempt in which any operation returned RETRY or HARD never commits, even if fn
  * returns ONE; later operations in it return that status without running. Write
  * operations in a read transaction fail (HARD). fn may not call parley_store_run
- * (INVALID_ARGUMENT); after close it answers UNAVAILABLE. Malformed arguments (a string
- * not NUL-terminated within its field, not UTF-8, or a text holding NUL) are HARD. */
+ * (INVALID_ARGUMENT); while parley_store_close waits, new runs answer UNAVAILABLE.
+ * Malformed arguments (a string not NUL-terminated within its field, not UTF-8, or a
+ * text holding NUL) are HARD. */
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err);
 

@@ -43,19 +43,16 @@ struct parley_store_backend {
   parley_qs (*state_list)(void *conn, bool (*cb)(void *cls, const parley_state_row *row),
                           void *cls);
   parley_qs (*record_insert)(void *conn, const parley_record_row *row);
-  parley_qs (*record_get)(void *conn, const char *state, int64_t version,
-                          parley_record_row *out);
+  parley_qs (*record_get)(void *conn, const char *state, int64_t version, parley_record_row *out);
   parley_qs (*key_put)(void *conn, const parley_key_row *row);
   parley_qs (*key_get)(void *conn, const char *key_id, parley_key_row *out);
   parley_qs (*key_delete)(void *conn, const char *key_id);
   parley_qs (*officers_replace)(void *conn, const char *state, const parley_key_row *rows,
                                 size_t n);
-  parley_qs (*nonce_insert)(void *conn, const char *key_id, const char *nonce,
-                            int64_t expires);
+  parley_qs (*nonce_insert)(void *conn, const char *key_id, const char *nonce, int64_t expires);
   parley_qs (*nonce_purge)(void *conn, int64_t now);
-  parley_qs (*leaf_append)(void *conn, const uint8_t hash[32], const char *kind,
-                           const void *entry, size_t entry_len, int64_t created,
-                           uint64_t *index);
+  parley_qs (*leaf_append)(void *conn, const uint8_t hash[32], const char *kind, const void *entry,
+                           size_t entry_len, int64_t created, uint64_t *index);
   parley_qs (*log_size)(void *conn, uint64_t *size);
   parley_qs (*node_put)(void *conn, unsigned level, uint64_t index, const uint8_t hash[32]);
   parley_qs (*node_get)(void *conn, unsigned level, uint64_t index, uint8_t hash[32]);
@@ -95,12 +92,9 @@ extern const struct parley_store_backend parley_store_postgres;
 
 /* Copies a database string of `len` bytes into a fixed field. False if it does not fit
  * or holds a NUL (the row would be silently different from the stored one). */
-static inline bool parley_store_copy_text(char *dst, size_t cap, const char *src,
-                                          size_t len) {
-  if (len >= cap || (len > 0 && memchr(src, '\0', len) != NULL))
-    return false;
-  if (len > 0)
-    memcpy(dst, src, len);
+static inline bool parley_store_copy_text(char *dst, size_t cap, const char *src, size_t len) {
+  if (len >= cap || (len > 0 && memchr(src, '\0', len) != NULL)) return false;
+  if (len > 0) memcpy(dst, src, len);
   dst[len] = '\0';
   return true;
 }

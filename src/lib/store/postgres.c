@@ -123,7 +123,8 @@ enum {
   Q__COUNT
 };
 
-#define STATE_COLS "code, name, region, root_pk, status, current_version, review_by, created, updated"
+#define STATE_COLS                                                                                 \
+  "code, name, region, root_pk, status, current_version, review_by, created, updated"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
 
@@ -190,8 +191,8 @@ static const struct {
 typedef struct pg_conn {
   PGconn *pg;
   bool prepared[Q__COUNT];
-  bool broken;       /* drop instead of pooling */
-  char sqlstate[6];  /* of the last failed statement */
+  bool broken;      /* drop instead of pooling */
+  char sqlstate[6]; /* of the last failed statement */
   struct pg_conn *next;
 } pg_conn;
 
@@ -212,8 +213,7 @@ static void quiet_notices(void *arg, const char *message) {
 static const char *one_line(const char *msg, char *buf, size_t cap) {
   parley_strlcpy(buf, msg ? msg : "", cap);
   for (char *p = buf; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = ' ';
+    if (*p == '\n' || *p == '\r') *p = ' ';
   size_t n = strlen(buf);
   while (n > 0 && buf[n - 1] == ' ')
     buf[--n] = '\0';
@@ -221,8 +221,7 @@ static const char *one_line(const char *msg, char *buf, size_t cap) {
 }
 
 static void pg_conn_free(pg_conn *c) {
-  if (!c)
-    return;
+  if (!c) return;
   PQfinish(c->pg);
   free(c);
 }
@@ -246,8 +245,7 @@ static pg_conn *pg_connect(const char *url, parley_error *err) {
   }
   PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
   PGresult *r = NULL;
-  if (PQsetClientEncoding(c->pg, "UTF8") == 0)
-    r = PQexec(c->pg, "SET lock_timeout = '10s'");
+  if (PQsetClientEncoding(c->pg, "UTF8") == 0) r = PQexec(c->pg, "SET lock_timeout = '10s'");
   if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
     parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: session setup: %s",
                 one_line(PQerrorMessage(c->pg), line, sizeof line));
@@ -286,8 +284,8 @@ static pg_conn *pool_get(pg_backend *b) {
 
 /* A connection that broke, or is left inside a transaction, is closed, not pooled. */
 static void pool_put(pg_backend *b, pg_conn *c) {
-  bool drop = c->broken || PQstatus(c->pg) != CONNECTION_OK ||
-              PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+  bool drop =
+      c->broken || PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE;
   pthread_mutex_lock(&b->mu);
   if (drop) {
     b->total--;
@@ -297,8 +295,7 @@ static void pool_put(pg_backend *b, pg_conn *c) {
   }
   pthread_cond_signal(&b->cv);
   pthread_mutex_unlock(&b->mu);
-  if (drop)
-    pg_conn_free(c);
+  if (drop) pg_conn_free(c);
 }
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -314,8 +311,7 @@ static parley_qs pg_fail(pg_conn *c, const PGresult *r, const char *op) {
                one_line(PQerrorMessage(c->pg), line, sizeof line));
     return PARLEY_QS_RETRY;
   }
-  if (st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-             strcmp(st, "55P03") == 0)) {
+  if (st && (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0)) {
     parley_log(PARLEY_LOG_DEBUG, "store.postgres_conflict", "op=%s sqlstate=%s", op, st);
     return PARLEY_QS_RETRY;
   }
@@ -331,8 +327,7 @@ static parley_qs pg_simple(pg_conn *c, const char *text, const char *op) {
   PGresult *r = PQexec(c->pg, text);
   ExecStatusType st = PQresultStatus(r);
   parley_qs qs = PARLEY_QS_ONE;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    qs = pg_fail(c, r, op);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) qs = pg_fail(c, r, op);
   PQclear(r);
   return qs;
 }
@@ -350,8 +345,7 @@ typedef struct {
 } pg_params;
 
 static void p_raw(pg_params *p, const void *v, size_t n) {
-  if (p->n >= MAX_PARAMS)
-    return; /* caught by the count check in pg_exec */
+  if (p->n >= MAX_PARAMS) return; /* caught by the count check in pg_exec */
   /* a NULL pointer would be SQL NULL; empty values need a real one */
   p->val[p->n] = v ? (n ? v : "") : NULL;
   p->len[p->n] = (int)n; /* n is bounded by PARLEY_STORE_MAX_BLOB */
@@ -401,13 +395,12 @@ static Oid type_oid(char t) {
 
 /* Prepares (once per connection) and runs statement q. On ONE the caller owns the
  * result; otherwise there is none. */
-static PGresult *pg_exec(pg_conn *c, int q, const pg_params *p, const char *op,
-                         parley_qs *qs) {
+static PGresult *pg_exec(pg_conn *c, int q, const pg_params *p, const char *op, parley_qs *qs) {
   int n = p ? p->n : 0;
   size_t want = strlen(stmts[q].types);
   if ((size_t)n != want || n > MAX_PARAMS) {
-    parley_log(PARLEY_LOG_ERROR, "store.postgres", "op=%s error=\"%d parameters, want %zu\"",
-               op, n, want);
+    parley_log(PARLEY_LOG_ERROR, "store.postgres", "op=%s error=\"%d parameters, want %zu\"", op, n,
+               want);
     *qs = PARLEY_QS_HARD;
     return NULL;
   }
@@ -426,8 +419,8 @@ static PGresult *pg_exec(pg_conn *c, int q, const pg_params *p, const char *op,
     PQclear(r);
     c->prepared[q] = true; /* prepared statements outlive transactions */
   }
-  PGresult *r = PQexecPrepared(c->pg, name, n, p ? p->val : NULL, p ? p->len : NULL,
-                               p ? p->fmt : NULL, 1);
+  PGresult *r =
+      PQexecPrepared(c->pg, name, n, p ? p->val : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
   ExecStatusType st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     *qs = pg_fail(c, r, op);
@@ -442,8 +435,7 @@ static PGresult *pg_exec(pg_conn *c, int q, const pg_params *p, const char *op,
 static parley_qs pg_change(pg_conn *c, int q, const pg_params *p, const char *op) {
   parley_qs qs;
   PGresult *r = pg_exec(c, q, p, op, &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   const char *tuples = PQcmdTuples(r);
   qs = tuples[0] && strcmp(tuples, "0") != 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
   PQclear(r);
@@ -451,13 +443,11 @@ static parley_qs pg_change(pg_conn *c, int q, const pg_params *p, const char *op
 }
 
 static bool r_i64(const PGresult *r, int row, int col, int64_t *out) {
-  if (PQgetisnull(r, row, col))
-    return false;
+  if (PQgetisnull(r, row, col)) return false;
   int len = PQgetlength(r, row, col);
   Oid t = PQftype(r, col);
   int want = t == OID_INT8 ? 8 : t == OID_INT4 ? 4 : t == OID_INT2 ? 2 : -1;
-  if (len != want)
-    return false;
+  if (len != want) return false;
   const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
   uint64_t u = (v[0] & 0x80) ? UINT64_MAX : 0; /* sign extension */
   for (int i = 0; i < len; i++)
@@ -476,21 +466,17 @@ static bool r_text(const PGresult *r, int row, int col, char *dst, size_t cap) {
 }
 
 static bool r_hash(const PGresult *r, int row, int col, uint8_t out[32]) {
-  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 32)
-    return false;
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 32) return false;
   memcpy(out, PQgetvalue(r, row, col), 32);
   return true;
 }
 
 static bool r_dup(const PGresult *r, int row, int col, char **out, size_t *len) {
-  if (PQgetisnull(r, row, col))
-    return false;
+  if (PQgetisnull(r, row, col)) return false;
   int n = PQgetlength(r, row, col);
-  if (n < 0)
-    return false;
+  if (n < 0) return false;
   char *d = malloc((size_t)n + 1);
-  if (!d)
-    return false;
+  if (!d) return false;
   memcpy(d, PQgetvalue(r, row, col), (size_t)n);
   d[n] = '\0';
   *out = d;
@@ -522,8 +508,7 @@ static parley_err read_version(pg_conn *c, int *version, parley_error *err) {
   bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
             parley_parse_u64(PQgetvalue(r, 0, 0), &v);
   PQclear(r);
-  if (!ok)
-    return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot read the schema version");
+  if (!ok) return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot read the schema version");
   if (v > 1000000)
     return parley_fail(err, PARLEY_E_STORE_SCHEMA, "schema version %llu is invalid",
                        (unsigned long long)v);
@@ -542,8 +527,7 @@ static parley_err migrate_locked(pg_conn *c, int *schema, parley_error *err) {
   for (;;) {
     int v = 0;
     parley_err e = read_version(c, &v, err);
-    if (e != PARLEY_E_OK)
-      return e;
+    if (e != PARLEY_E_OK) return e;
     if (v > PARLEY_STORE_SCHEMA_VERSION)
       return parley_fail(err, PARLEY_E_STORE_SCHEMA,
                          "the store is at schema version %d; this program knows up to %d", v,
@@ -553,23 +537,19 @@ static parley_err migrate_locked(pg_conn *c, int *schema, parley_error *err) {
       return PARLEY_E_OK;
     }
     parley_qs qs = pg_simple(c, "BEGIN", "migrate");
-    if (qs == PARLEY_QS_ONE)
-      qs = pg_simple(c, migrations[v], "migrate");
+    if (qs == PARLEY_QS_ONE) qs = pg_simple(c, migrations[v], "migrate");
     if (qs == PARLEY_QS_ONE) {
       char next[16];
       snprintf(next, sizeof next, "%d", v + 1);
       const char *vals[1] = {next};
-      PGresult *r = PQexecParams(c->pg, "UPDATE schema_version SET version = $1::integer",
-                                 1, NULL, vals, NULL, NULL, 0);
-      if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        qs = pg_fail(c, r, "migrate");
+      PGresult *r = PQexecParams(c->pg, "UPDATE schema_version SET version = $1::integer", 1, NULL,
+                                 vals, NULL, NULL, 0);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) qs = pg_fail(c, r, "migrate");
       PQclear(r);
     }
-    if (qs == PARLEY_QS_ONE)
-      qs = pg_simple(c, "COMMIT", "migrate");
+    if (qs == PARLEY_QS_ONE) qs = pg_simple(c, "COMMIT", "migrate");
     if (qs != PARLEY_QS_ONE) {
-      if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-        pg_simple(c, "ROLLBACK", "migrate");
+      if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) pg_simple(c, "ROLLBACK", "migrate");
       return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: migration to version %d failed",
                          v + 1);
     }
@@ -579,12 +559,10 @@ static parley_err migrate_locked(pg_conn *c, int *schema, parley_error *err) {
 
 /* A session advisory lock keeps two processes from migrating at once. */
 static parley_err migrate(pg_conn *c, int *schema, parley_error *err) {
-  if (pg_simple(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "migrate") !=
-      PARLEY_QS_ONE)
+  if (pg_simple(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "migrate") != PARLEY_QS_ONE)
     return parley_fail(err, PARLEY_E_STORE_OPEN, "postgres: cannot lock for migration");
   parley_err e = migrate_locked(c, schema, err);
-  if (pg_simple(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", "migrate") !=
-      PARLEY_QS_ONE)
+  if (pg_simple(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", "migrate") != PARLEY_QS_ONE)
     c->broken = true; /* drop the session, and its lock with it */
   return e;
 }
@@ -593,8 +571,7 @@ static parley_err migrate(pg_conn *c, int *schema, parley_error *err) {
 
 static void pg_close(void *backend) {
   pg_backend *b = backend;
-  if (!b)
-    return;
+  if (!b) return;
   while (b->idle) {
     pg_conn *c = b->idle;
     b->idle = c->next;
@@ -624,8 +601,7 @@ static parley_err pg_open(const char *url, void **backend, int *schema, parley_e
   PQconninfoFree(opts);
 
   pg_backend *b = calloc(1, sizeof *b);
-  if (!b)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "postgres backend");
+  if (!b) return parley_fail(err, PARLEY_E_NO_MEMORY, "postgres backend");
   b->url = strdup(url);
   if (!b->url || pthread_mutex_init(&b->mu, NULL) != 0) {
     free(b->url);
@@ -661,15 +637,13 @@ static parley_err pg_open(const char *url, void **backend, int *schema, parley_e
 static parley_qs pg_begin(void *backend, bool write, void **conn) {
   pg_backend *b = backend;
   pg_conn *c = pool_get(b);
-  if (!c)
-    return PARLEY_QS_RETRY; /* the server may be restarting; the runner bounds this */
+  if (!c) return PARLEY_QS_RETRY; /* the server may be restarting; the runner bounds this */
   /* LOCK TABLE takes no snapshot, so the snapshot follows the lock (see the top) */
-  parley_qs qs =
-      pg_simple(c,
-                write ? "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE;"
-                        "LOCK TABLE write_lock IN EXCLUSIVE MODE"
-                      : "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-                "begin");
+  parley_qs qs = pg_simple(c,
+                           write ? "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE;"
+                                   "LOCK TABLE write_lock IN EXCLUSIVE MODE"
+                                 : "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                           "begin");
   if (qs != PARLEY_QS_ONE) {
     if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
       pg_simple(c, "ROLLBACK", "begin");
@@ -724,8 +698,7 @@ static void bind_state(pg_params *p, const parley_state_row *r, bool with_create
   p_i32(p, (int32_t)r->status);
   p_i64(p, r->current_version);
   p_i64(p, r->review_by);
-  if (with_created)
-    p_i64(p, r->created);
+  if (with_created) p_i64(p, r->created);
   p_i64(p, r->updated);
 }
 
@@ -738,8 +711,7 @@ static bool read_state(const PGresult *r, int row, parley_state_row *o) {
       !r_i64(r, row, 6, &o->review_by) || !r_i64(r, row, 7, &o->created) ||
       !r_i64(r, row, 8, &o->updated))
     return false;
-  if (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED)
-    return false;
+  if (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED) return false;
   o->status = (parley_state_status)status;
   return true;
 }
@@ -755,8 +727,7 @@ static parley_qs pq_state_get(void *conn, const char *code, parley_state_row *ou
   p_text(&p, code);
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_STATE_GET, &p, "state_get", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   bool ok = read_state(r, 0, out);
   PQclear(r);
   return ok ? PARLEY_QS_ONE : corrupt("state_get");
@@ -773,8 +744,7 @@ static parley_qs pq_state_list(void *conn, bool (*cb)(void *cls, const parley_st
                                void *cls) {
   parley_qs qs;
   PGresult *r = pg_exec(conn, Q_STATE_LIST, NULL, "state_list", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   int n = PQntuples(r);
   qs = PARLEY_QS_NONE;
   for (int i = 0; i < n; i++) {
@@ -787,8 +757,7 @@ static parley_qs pq_state_list(void *conn, bool (*cb)(void *cls, const parley_st
     parley_state_row row;
     read_state(r, i, &row);
     qs = PARLEY_QS_ONE;
-    if (!cb(cls, &row))
-      break;
+    if (!cb(cls, &row)) break;
   }
   PQclear(r);
   return qs;
@@ -810,13 +779,11 @@ static parley_qs pq_record_get(void *conn, const char *state, int64_t version,
                                parley_record_row *out) {
   pg_params p = {0};
   p_text(&p, state);
-  if (version != 0)
-    p_i64(&p, version);
+  if (version != 0) p_i64(&p, version);
   parley_qs qs;
-  PGresult *r = pg_row(conn, version == 0 ? Q_RECORD_GET_LATEST : Q_RECORD_GET, &p,
-                       "record_get", &qs);
-  if (!r)
-    return qs;
+  PGresult *r =
+      pg_row(conn, version == 0 ? Q_RECORD_GET_LATEST : Q_RECORD_GET, &p, "record_get", &qs);
+  if (!r) return qs;
   memset(out, 0, sizeof *out);
   bool ok = r_text(r, 0, 0, out->state, sizeof out->state) && r_i64(r, 0, 1, &out->version) &&
             r_i64(r, 0, 3, &out->received) && r_i64(r, 0, 4, &out->leaf_index) &&
@@ -852,13 +819,12 @@ static parley_qs pq_key_get(void *conn, const char *key_id, parley_key_row *out)
   p_text(&p, key_id);
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_KEY_GET, &p, "key_get", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   memset(out, 0, sizeof *out);
   int64_t role = -1;
   bool ok = r_text(r, 0, 0, out->key_id, sizeof out->key_id) && r_hash(r, 0, 1, out->pk) &&
-            r_i64(r, 0, 2, &role) && role >= PARLEY_ROLE_OPERATOR &&
-            role <= PARLEY_ROLE_OFFICER && r_text(r, 0, 3, out->state, sizeof out->state) &&
+            r_i64(r, 0, 2, &role) && role >= PARLEY_ROLE_OPERATOR && role <= PARLEY_ROLE_OFFICER &&
+            r_text(r, 0, 3, out->state, sizeof out->state) &&
             r_text(r, 0, 4, out->poc_id, sizeof out->poc_id) &&
             r_text(r, 0, 5, out->name, sizeof out->name);
   out->role = (parley_role)role;
@@ -877,14 +843,12 @@ static parley_qs pq_officers_replace(void *conn, const char *state, const parley
   pg_params p = {0};
   p_text(&p, state);
   parley_qs qs = pg_change(conn, Q_OFFICERS_DELETE, &p, "officers_replace");
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   for (size_t i = 0; i < n; i++) {
     pg_params k = {0};
     bind_key(&k, &rows[i]);
     qs = pg_change(conn, Q_OFFICER_INSERT, &k, "officers_replace");
-    if (qs != PARLEY_QS_ONE)
-      return qs; /* NONE: the key id is taken by another key */
+    if (qs != PARLEY_QS_ONE) return qs; /* NONE: the key id is taken by another key */
   }
   return PARLEY_QS_ONE;
 }
@@ -906,7 +870,8 @@ static parley_qs pq_nonce_purge(void *conn, int64_t now) {
   return pg_change(conn, Q_NONCE_PURGE, &p, "nonce_purge");
 }
 
-/* ---- transparency log -------------------------------------------------------------------------- */
+/* ---- transparency log --------------------------------------------------------------------------
+ */
 
 static parley_qs pq_leaf_append(void *conn, const uint8_t hash[32], const char *kind,
                                 const void *entry, size_t entry_len, int64_t created,
@@ -921,15 +886,13 @@ static parley_qs pq_leaf_append(void *conn, const uint8_t hash[32], const char *
   PGresult *r = pg_exec(c, Q_LEAF_APPEND, &p, "leaf_append", &qs);
   if (!r) {
     /* another writer took the index: only possible if it bypassed write_lock */
-    if (qs == PARLEY_QS_HARD && strcmp(c->sqlstate, "23505") == 0)
-      return PARLEY_QS_RETRY;
+    if (qs == PARLEY_QS_HARD && strcmp(c->sqlstate, "23505") == 0) return PARLEY_QS_RETRY;
     return qs;
   }
   int64_t idx = -1;
   bool ok = PQntuples(r) == 1 && r_i64(r, 0, 0, &idx) && idx >= 0;
   PQclear(r);
-  if (!ok)
-    return corrupt("leaf_append");
+  if (!ok) return corrupt("leaf_append");
   *index = (uint64_t)idx;
   return PARLEY_QS_ONE;
 }
@@ -937,19 +900,16 @@ static parley_qs pq_leaf_append(void *conn, const uint8_t hash[32], const char *
 static parley_qs pq_log_size(void *conn, uint64_t *size) {
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_LOG_SIZE, NULL, "log_size", &qs);
-  if (!r)
-    return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
+  if (!r) return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
   int64_t n = -1;
   bool ok = r_i64(r, 0, 0, &n) && n >= 0;
   PQclear(r);
-  if (!ok)
-    return corrupt("log_size");
+  if (!ok) return corrupt("log_size");
   *size = (uint64_t)n;
   return PARLEY_QS_ONE;
 }
 
-static parley_qs pq_node_put(void *conn, unsigned level, uint64_t index,
-                             const uint8_t hash[32]) {
+static parley_qs pq_node_put(void *conn, unsigned level, uint64_t index, const uint8_t hash[32]) {
   pg_params p = {0};
   p_i32(&p, (int32_t)level);
   p_i64(&p, (int64_t)index);
@@ -960,13 +920,11 @@ static parley_qs pq_node_put(void *conn, unsigned level, uint64_t index,
 
 static parley_qs pq_node_get(void *conn, unsigned level, uint64_t index, uint8_t hash[32]) {
   pg_params p = {0};
-  if (level != 0)
-    p_i32(&p, (int32_t)level);
+  if (level != 0) p_i32(&p, (int32_t)level);
   p_i64(&p, (int64_t)index);
   parley_qs qs;
   PGresult *r = pg_row(conn, level == 0 ? Q_LEAF_HASH : Q_NODE_GET, &p, "node_get", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   bool ok = r_hash(r, 0, 0, hash);
   PQclear(r);
   return ok ? PARLEY_QS_ONE : corrupt("node_get");
@@ -977,13 +935,11 @@ static parley_qs pq_leaf_entry(void *conn, uint64_t index, uint8_t **entry, size
   p_i64(&p, (int64_t)index);
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_LEAF_ENTRY, &p, "leaf_entry", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   char *d = NULL;
   bool ok = r_dup(r, 0, 0, &d, len);
   PQclear(r);
-  if (!ok)
-    return corrupt("leaf_entry");
+  if (!ok) return corrupt("leaf_entry");
   *entry = (uint8_t *)d;
   return PARLEY_QS_ONE;
 }
@@ -993,13 +949,11 @@ static parley_qs pq_leaf_find(void *conn, const uint8_t hash[32], uint64_t *inde
   p_raw(&p, hash, 32);
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_LEAF_FIND, &p, "leaf_find", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   int64_t idx = -1;
   bool ok = r_i64(r, 0, 0, &idx) && idx >= 0;
   PQclear(r);
-  if (!ok)
-    return corrupt("leaf_find");
+  if (!ok) return corrupt("leaf_find");
   *index = (uint64_t)idx;
   return PARLEY_QS_ONE;
 }
@@ -1015,13 +969,11 @@ static parley_qs pq_checkpoint_put(void *conn, const parley_checkpoint_row *row)
 
 static parley_qs pq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_row *out) {
   pg_params p = {0};
-  if (size != 0)
-    p_i64(&p, (int64_t)size);
+  if (size != 0) p_i64(&p, (int64_t)size);
   parley_qs qs;
   PGresult *r =
       pg_row(conn, size == 0 ? Q_CHECKPOINT_LATEST : Q_CHECKPOINT_GET, &p, "checkpoint_get", &qs);
-  if (!r)
-    return qs;
+  if (!r) return qs;
   memset(out, 0, sizeof *out);
   int64_t sz = -1;
   size_t len = 0;

@@ -111,7 +111,8 @@ enum {
   Q__COUNT
 };
 
-#define STATE_COLS "code, name, region, root_pk, status, current_version, review_by, created, updated"
+#define STATE_COLS                                                                                 \
+  "code, name, region, root_pk, status, current_version, review_by, created, updated"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
 
@@ -216,8 +217,7 @@ static void sq_done(sqlite3_stmt *s) {
 }
 
 static void sq_conn_free(sq_conn *c) {
-  if (!c)
-    return;
+  if (!c) return;
   for (int i = 0; i < Q__COUNT; i++)
     sqlite3_finalize(c->st[i]);
   sqlite3_close_v2(c->db);
@@ -257,8 +257,7 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
     /* journal_mode is stored in the file; it answers the mode now in force */
     sqlite3_stmt *s = NULL;
     rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_step(s);
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
     bool wal = rc == SQLITE_ROW && sqlite3_column_text(s, 0) &&
                strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
@@ -315,10 +314,8 @@ static void pool_put(sq_backend *b, sq_conn *c) {
 
 static parley_err read_version(sqlite3 *db, int *version, parley_error *err) {
   sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db, "SELECT version FROM schema_version WHERE id = 1", -1, &s,
-                              NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(s);
+  int rc = sqlite3_prepare_v2(db, "SELECT version FROM schema_version WHERE id = 1", -1, &s, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(s);
   if (rc != SQLITE_ROW) {
     sqlite3_finalize(s);
     return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: cannot read the schema version: %s",
@@ -327,8 +324,7 @@ static parley_err read_version(sqlite3 *db, int *version, parley_error *err) {
   int64_t v = sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
   if (v < 0 || v > INT_MAX)
-    return parley_fail(err, PARLEY_E_STORE_SCHEMA, "schema version %lld is invalid",
-                       (long long)v);
+    return parley_fail(err, PARLEY_E_STORE_SCHEMA, "schema version %lld is invalid", (long long)v);
   *version = (int)v;
   return PARLEY_E_OK;
 }
@@ -360,26 +356,21 @@ static parley_err migrate(sqlite3 *db, int *schema, parley_error *err) {
                       PARLEY_STORE_SCHEMA_VERSION);
     if (e != PARLEY_E_OK || v == PARLEY_STORE_SCHEMA_VERSION) {
       sq_exec_sql(db, "ROLLBACK", "migrate");
-      if (e == PARLEY_E_OK)
-        *schema = v;
+      if (e == PARLEY_E_OK) *schema = v;
       return e;
     }
     sqlite3_stmt *s = NULL;
     int rc = sq_exec_sql(db, migrations[v], "migrate");
     if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?1 WHERE id = 1", -1,
-                              &s, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_bind_int(s, 1, v + 1);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+      rc = sqlite3_prepare_v2(db, "UPDATE schema_version SET version = ?1 WHERE id = 1", -1, &s,
+                              NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_int(s, 1, v + 1);
+    if (rc == SQLITE_OK) rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
     sqlite3_finalize(s);
-    if (rc == SQLITE_OK)
-      rc = sq_exec_sql(db, "COMMIT", "migrate");
+    if (rc == SQLITE_OK) rc = sq_exec_sql(db, "COMMIT", "migrate");
     if (rc != SQLITE_OK) {
       sq_exec_sql(db, "ROLLBACK", "migrate");
-      return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: migration to version %d failed",
-                         v + 1);
+      return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: migration to version %d failed", v + 1);
     }
     parley_log(PARLEY_LOG_INFO, "store.migrated", "engine=sqlite version=%d", v + 1);
   }
@@ -389,13 +380,11 @@ static parley_err migrate(sqlite3 *db, int *schema, parley_error *err) {
 
 static void sq_close(void *backend) {
   sq_backend *b = backend;
-  if (!b)
-    return;
+  if (!b) return;
   if (b->idle) {
     /* fold the WAL back into the database so the file stands alone */
     int rc = sq_exec_sql(b->idle->db, "PRAGMA wal_checkpoint(TRUNCATE)", "close");
-    if (rc != SQLITE_OK)
-      parley_log(PARLEY_LOG_WARN, "store.sqlite_checkpoint", "rc=%d", rc);
+    if (rc != SQLITE_OK) parley_log(PARLEY_LOG_WARN, "store.sqlite_checkpoint", "rc=%d", rc);
   }
   while (b->idle) {
     sq_conn *c = b->idle;
@@ -410,8 +399,7 @@ static void sq_close(void *backend) {
 
 static parley_err sq_open(const char *url, void **backend, int *schema, parley_error *err) {
   const char *path = url + strlen("sqlite:");
-  if (!path[0])
-    return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: the URL names no file");
+  if (!path[0]) return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: the URL names no file");
   if (strlen(path) >= PATH_MAX)
     return parley_fail(err, PARLEY_E_STORE_URL, "sqlite: the path is too long");
   /* every connection of the pool must see the same database */
@@ -423,13 +411,11 @@ static parley_err sq_open(const char *url, void **backend, int *schema, parley_e
   /* create the file ourselves so that it is private from the start; SQLite gives the
    * -wal and -shm files the database file's mode */
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s: %s", path, strerror(errno));
+  if (fd < 0) return parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s: %s", path, strerror(errno));
   close(fd);
 
   sq_backend *b = calloc(1, sizeof *b);
-  if (!b)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
+  if (!b) return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
   b->path = strdup(path);
   if (!b->path || pthread_mutex_init(&b->mu, NULL) != 0) {
     free(b->path);
@@ -464,8 +450,7 @@ static parley_err sq_open(const char *url, void **backend, int *schema, parley_e
 static parley_qs sq_begin(void *backend, bool write, void **conn) {
   sq_backend *b = backend;
   sq_conn *c = pool_get(b);
-  if (!c)
-    return PARLEY_QS_HARD;
+  if (!c) return PARLEY_QS_HARD;
   sqlite3_stmt *s = sq_stmt(c, write ? Q_BEGIN_WRITE : Q_BEGIN);
   if (!s) {
     pool_put(b, c);
@@ -487,10 +472,8 @@ static void sq_rollback(void *backend, void *conn) {
   if (!sqlite3_get_autocommit(c->db)) {
     sqlite3_stmt *s = sq_stmt(c, Q_ROLLBACK);
     int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (s)
-      sq_done(s);
-    if (rc != SQLITE_DONE)
-      sq_log(c->db, rc, "rollback");
+    if (s) sq_done(s);
+    if (rc != SQLITE_DONE) sq_log(c->db, rc, "rollback");
   }
   pool_put(backend, c);
 }
@@ -530,8 +513,7 @@ static bool b_text_or_null(sqlite3_stmt *s, int i, const char *v) {
 
 static bool b_blob(sqlite3_stmt *s, int i, const void *v, size_t n) {
   /* a NULL pointer would bind SQL NULL; an empty blob needs a real pointer */
-  return n <= INT_MAX &&
-         sqlite3_bind_blob(s, i, n ? v : "", (int)n, SQLITE_STATIC) == SQLITE_OK;
+  return n <= INT_MAX && sqlite3_bind_blob(s, i, n ? v : "", (int)n, SQLITE_STATIC) == SQLITE_OK;
 }
 
 static bool b_i64(sqlite3_stmt *s, int i, int64_t v) {
@@ -550,8 +532,7 @@ static bool c_text(sqlite3_stmt *s, int i, char *dst, size_t cap) {
 
 static bool c_hash(sqlite3_stmt *s, int i, uint8_t out[32]) {
   const void *p = sqlite3_column_blob(s, i);
-  if (!p || sqlite3_column_bytes(s, i) != 32)
-    return false;
+  if (!p || sqlite3_column_bytes(s, i) != 32) return false;
   memcpy(out, p, 32);
   return true;
 }
@@ -561,13 +542,10 @@ static bool c_dup(sqlite3_stmt *s, int i, char **out, size_t *len) {
   const void *p = sqlite3_column_type(s, i) == SQLITE_TEXT ? (const void *)sqlite3_column_text(s, i)
                                                            : sqlite3_column_blob(s, i);
   int n = sqlite3_column_bytes(s, i);
-  if (n < 0 || (!p && n > 0))
-    return false;
+  if (n < 0 || (!p && n > 0)) return false;
   char *d = malloc((size_t)n + 1);
-  if (!d)
-    return false;
-  if (n > 0)
-    memcpy(d, p, (size_t)n);
+  if (!d) return false;
+  if (n > 0) memcpy(d, p, (size_t)n);
   d[n] = '\0';
   *out = d;
   *len = (size_t)n;
@@ -589,8 +567,7 @@ static parley_qs bind_failed(sq_conn *c, sqlite3_stmt *s, const char *op) {
 static parley_qs run_change(sq_conn *c, sqlite3_stmt *s, const char *op) {
   int rc = sqlite3_step(s);
   sq_done(s);
-  if (rc != SQLITE_DONE)
-    return sq_fail(c, rc, op);
+  if (rc != SQLITE_DONE) return sq_fail(c, rc, op);
   return sqlite3_changes(c->db) > 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
 }
 
@@ -598,24 +575,22 @@ static parley_qs run_change(sq_conn *c, sqlite3_stmt *s, const char *op) {
  * failure (statement reset). On ONE the caller reads, then calls sq_done. */
 static parley_qs step_row(sq_conn *c, sqlite3_stmt *s, const char *op) {
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW)
-    return PARLEY_QS_ONE;
+  if (rc == SQLITE_ROW) return PARLEY_QS_ONE;
   sq_done(s);
   return rc == SQLITE_DONE ? PARLEY_QS_NONE : sq_fail(c, rc, op);
 }
 
-#define STMT(c, q)                                                                             \
-  sqlite3_stmt *s = sq_stmt(c, q);                                                             \
-  if (!s)                                                                                      \
-  return PARLEY_QS_HARD
+#define STMT(c, q)                                                                                 \
+  sqlite3_stmt *s = sq_stmt(c, q);                                                                 \
+  if (!s) return PARLEY_QS_HARD
 
 /* ---- states ------------------------------------------------------------------------------ */
 
 static bool bind_state(sqlite3_stmt *s, const parley_state_row *r) {
   return b_text(s, 1, r->code) && b_text(s, 2, r->name) && b_text(s, 3, r->region) &&
          b_blob(s, 4, r->root_pk, 32) && b_i64(s, 5, r->status) &&
-         b_i64(s, 6, r->current_version) && b_i64(s, 7, r->review_by) &&
-         b_i64(s, 8, r->created) && b_i64(s, 9, r->updated);
+         b_i64(s, 6, r->current_version) && b_i64(s, 7, r->review_by) && b_i64(s, 8, r->created) &&
+         b_i64(s, 9, r->updated);
 }
 
 static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
@@ -636,19 +611,16 @@ static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
 static parley_qs sq_state_insert(void *conn, const parley_state_row *row) {
   sq_conn *c = conn;
   STMT(c, Q_STATE_INSERT);
-  if (!bind_state(s, row))
-    return bind_failed(c, s, "state_insert");
+  if (!bind_state(s, row)) return bind_failed(c, s, "state_insert");
   return run_change(c, s, "state_insert");
 }
 
 static parley_qs sq_state_get(void *conn, const char *code, parley_state_row *out) {
   sq_conn *c = conn;
   STMT(c, Q_STATE_GET);
-  if (!b_text(s, 1, code))
-    return bind_failed(c, s, "state_get");
+  if (!b_text(s, 1, code)) return bind_failed(c, s, "state_get");
   parley_qs qs = step_row(c, s, "state_get");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   bool ok = read_state(s, out);
   sq_done(s);
   return ok ? PARLEY_QS_ONE : corrupt("state_get");
@@ -657,8 +629,7 @@ static parley_qs sq_state_get(void *conn, const char *code, parley_state_row *ou
 static parley_qs sq_state_update(void *conn, const parley_state_row *row) {
   sq_conn *c = conn;
   STMT(c, Q_STATE_UPDATE);
-  if (!bind_state(s, row))
-    return bind_failed(c, s, "state_update");
+  if (!bind_state(s, row)) return bind_failed(c, s, "state_update");
   return run_change(c, s, "state_update");
 }
 
@@ -689,14 +660,12 @@ static parley_qs sq_state_list(void *conn, bool (*cb)(void *cls, const parley_st
     }
     n++;
   }
-  if (qs == PARLEY_QS_NONE && rc != SQLITE_DONE)
-    qs = sq_fail(c, rc, "state_list");
+  if (qs == PARLEY_QS_NONE && rc != SQLITE_DONE) qs = sq_fail(c, rc, "state_list");
   sq_done(s);
   if (qs == PARLEY_QS_NONE) {
     for (size_t i = 0; i < n; i++) {
       qs = PARLEY_QS_ONE;
-      if (!cb(cls, &rows[i]))
-        break;
+      if (!cb(cls, &rows[i])) break;
     }
   }
   free(rows);
@@ -722,11 +691,9 @@ static parley_qs sq_record_get(void *conn, const char *state, int64_t version,
   if (!b_text(s, 1, state) || (version != 0 && !b_i64(s, 2, version)))
     return bind_failed(c, s, "record_get");
   parley_qs qs = step_row(c, s, "record_get");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
-  bool ok = c_text(s, 0, out->state, sizeof out->state) &&
-            c_dup(s, 2, &out->body, &out->body_len);
+  bool ok = c_text(s, 0, out->state, sizeof out->state) && c_dup(s, 2, &out->body, &out->body_len);
   out->version = sqlite3_column_int64(s, 1);
   out->received = sqlite3_column_int64(s, 3);
   out->leaf_index = sqlite3_column_int64(s, 4);
@@ -748,8 +715,7 @@ static bool bind_key(sqlite3_stmt *s, const parley_key_row *r) {
 static parley_qs sq_key_put(void *conn, const parley_key_row *row) {
   sq_conn *c = conn;
   STMT(c, Q_KEY_PUT);
-  if (!bind_key(s, row))
-    return bind_failed(c, s, "key_put");
+  if (!bind_key(s, row)) return bind_failed(c, s, "key_put");
   parley_qs qs = run_change(c, s, "key_put");
   return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
 }
@@ -757,11 +723,9 @@ static parley_qs sq_key_put(void *conn, const parley_key_row *row) {
 static parley_qs sq_key_get(void *conn, const char *key_id, parley_key_row *out) {
   sq_conn *c = conn;
   STMT(c, Q_KEY_GET);
-  if (!b_text(s, 1, key_id))
-    return bind_failed(c, s, "key_get");
+  if (!b_text(s, 1, key_id)) return bind_failed(c, s, "key_get");
   parley_qs qs = step_row(c, s, "key_get");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
   int64_t role = sqlite3_column_int64(s, 2);
   bool ok = c_text(s, 0, out->key_id, sizeof out->key_id) && c_hash(s, 1, out->pk) &&
@@ -777,8 +741,7 @@ static parley_qs sq_key_get(void *conn, const char *key_id, parley_key_row *out)
 static parley_qs sq_key_delete(void *conn, const char *key_id) {
   sq_conn *c = conn;
   STMT(c, Q_KEY_DELETE);
-  if (!b_text(s, 1, key_id))
-    return bind_failed(c, s, "key_delete");
+  if (!b_text(s, 1, key_id)) return bind_failed(c, s, "key_delete");
   return run_change(c, s, "key_delete");
 }
 
@@ -787,19 +750,15 @@ static parley_qs sq_officers_replace(void *conn, const char *state, const parley
   sq_conn *c = conn;
   {
     STMT(c, Q_OFFICERS_DELETE);
-    if (!b_text(s, 1, state))
-      return bind_failed(c, s, "officers_replace");
+    if (!b_text(s, 1, state)) return bind_failed(c, s, "officers_replace");
     parley_qs qs = run_change(c, s, "officers_replace");
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
   }
   for (size_t i = 0; i < n; i++) {
     STMT(c, Q_OFFICER_INSERT);
-    if (!bind_key(s, &rows[i]))
-      return bind_failed(c, s, "officers_replace");
+    if (!bind_key(s, &rows[i])) return bind_failed(c, s, "officers_replace");
     parley_qs qs = run_change(c, s, "officers_replace");
-    if (qs != PARLEY_QS_ONE)
-      return qs; /* NONE: the key id is taken by another key */
+    if (qs != PARLEY_QS_ONE) return qs; /* NONE: the key id is taken by another key */
   }
   return PARLEY_QS_ONE;
 }
@@ -818,12 +777,12 @@ static parley_qs sq_nonce_insert(void *conn, const char *key_id, const char *non
 static parley_qs sq_nonce_purge(void *conn, int64_t now) {
   sq_conn *c = conn;
   STMT(c, Q_NONCE_PURGE);
-  if (!b_i64(s, 1, now))
-    return bind_failed(c, s, "nonce_purge");
+  if (!b_i64(s, 1, now)) return bind_failed(c, s, "nonce_purge");
   return run_change(c, s, "nonce_purge");
 }
 
-/* ---- transparency log -------------------------------------------------------------------------- */
+/* ---- transparency log --------------------------------------------------------------------------
+ */
 
 static parley_qs sq_leaf_append(void *conn, const uint8_t hash[32], const char *kind,
                                 const void *entry, size_t entry_len, int64_t created,
@@ -841,10 +800,8 @@ static parley_qs sq_leaf_append(void *conn, const uint8_t hash[32], const char *
   int64_t idx = sqlite3_column_int64(s, 0);
   rc = sqlite3_step(s);
   sq_done(s);
-  if (rc != SQLITE_DONE)
-    return sq_fail(c, rc, "leaf_append");
-  if (idx < 0)
-    return corrupt("leaf_append");
+  if (rc != SQLITE_DONE) return sq_fail(c, rc, "leaf_append");
+  if (idx < 0) return corrupt("leaf_append");
   *index = (uint64_t)idx;
   return PARLEY_QS_ONE;
 }
@@ -853,18 +810,15 @@ static parley_qs sq_log_size(void *conn, uint64_t *size) {
   sq_conn *c = conn;
   STMT(c, Q_LOG_SIZE);
   parley_qs qs = step_row(c, s, "log_size");
-  if (qs != PARLEY_QS_ONE)
-    return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
+  if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? corrupt("log_size") : qs;
   int64_t n = sqlite3_column_int64(s, 0);
   sq_done(s);
-  if (n < 0)
-    return corrupt("log_size");
+  if (n < 0) return corrupt("log_size");
   *size = (uint64_t)n;
   return PARLEY_QS_ONE;
 }
 
-static parley_qs sq_node_put(void *conn, unsigned level, uint64_t index,
-                             const uint8_t hash[32]) {
+static parley_qs sq_node_put(void *conn, unsigned level, uint64_t index, const uint8_t hash[32]) {
   sq_conn *c = conn;
   STMT(c, Q_NODE_PUT);
   if (!b_i64(s, 1, level) || !b_i64(s, 2, (int64_t)index) || !b_blob(s, 3, hash, 32))
@@ -876,13 +830,11 @@ static parley_qs sq_node_put(void *conn, unsigned level, uint64_t index,
 static parley_qs sq_node_get(void *conn, unsigned level, uint64_t index, uint8_t hash[32]) {
   sq_conn *c = conn;
   STMT(c, level == 0 ? Q_LEAF_HASH : Q_NODE_GET);
-  bool bound = level == 0 ? b_i64(s, 1, (int64_t)index)
-                          : b_i64(s, 1, level) && b_i64(s, 2, (int64_t)index);
-  if (!bound)
-    return bind_failed(c, s, "node_get");
+  bool bound =
+      level == 0 ? b_i64(s, 1, (int64_t)index) : b_i64(s, 1, level) && b_i64(s, 2, (int64_t)index);
+  if (!bound) return bind_failed(c, s, "node_get");
   parley_qs qs = step_row(c, s, "node_get");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   bool ok = c_hash(s, 0, hash);
   sq_done(s);
   return ok ? PARLEY_QS_ONE : corrupt("node_get");
@@ -891,16 +843,13 @@ static parley_qs sq_node_get(void *conn, unsigned level, uint64_t index, uint8_t
 static parley_qs sq_leaf_entry(void *conn, uint64_t index, uint8_t **entry, size_t *len) {
   sq_conn *c = conn;
   STMT(c, Q_LEAF_ENTRY);
-  if (!b_i64(s, 1, (int64_t)index))
-    return bind_failed(c, s, "leaf_entry");
+  if (!b_i64(s, 1, (int64_t)index)) return bind_failed(c, s, "leaf_entry");
   parley_qs qs = step_row(c, s, "leaf_entry");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   char *d = NULL;
   bool ok = c_dup(s, 0, &d, len);
   sq_done(s);
-  if (!ok)
-    return corrupt("leaf_entry");
+  if (!ok) return corrupt("leaf_entry");
   *entry = (uint8_t *)d;
   return PARLEY_QS_ONE;
 }
@@ -908,15 +857,12 @@ static parley_qs sq_leaf_entry(void *conn, uint64_t index, uint8_t **entry, size
 static parley_qs sq_leaf_find(void *conn, const uint8_t hash[32], uint64_t *index) {
   sq_conn *c = conn;
   STMT(c, Q_LEAF_FIND);
-  if (!b_blob(s, 1, hash, 32))
-    return bind_failed(c, s, "leaf_find");
+  if (!b_blob(s, 1, hash, 32)) return bind_failed(c, s, "leaf_find");
   parley_qs qs = step_row(c, s, "leaf_find");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   int64_t idx = sqlite3_column_int64(s, 0);
   sq_done(s);
-  if (idx < 0)
-    return corrupt("leaf_find");
+  if (idx < 0) return corrupt("leaf_find");
   *index = (uint64_t)idx;
   return PARLEY_QS_ONE;
 }
@@ -924,8 +870,7 @@ static parley_qs sq_leaf_find(void *conn, const uint8_t hash[32], uint64_t *inde
 static parley_qs sq_checkpoint_put(void *conn, const parley_checkpoint_row *row) {
   sq_conn *c = conn;
   STMT(c, Q_CHECKPOINT_PUT);
-  if (!b_i64(s, 1, (int64_t)row->size) || !b_text(s, 2, row->note) ||
-      !b_i64(s, 3, row->created))
+  if (!b_i64(s, 1, (int64_t)row->size) || !b_text(s, 2, row->note) || !b_i64(s, 3, row->created))
     return bind_failed(c, s, "checkpoint_put");
   parley_qs qs = run_change(c, s, "checkpoint_put");
   return qs == PARLEY_QS_NONE ? PARLEY_QS_ONE : qs;
@@ -934,11 +879,9 @@ static parley_qs sq_checkpoint_put(void *conn, const parley_checkpoint_row *row)
 static parley_qs sq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_row *out) {
   sq_conn *c = conn;
   STMT(c, size == 0 ? Q_CHECKPOINT_LATEST : Q_CHECKPOINT_GET);
-  if (size != 0 && !b_i64(s, 1, (int64_t)size))
-    return bind_failed(c, s, "checkpoint_get");
+  if (size != 0 && !b_i64(s, 1, (int64_t)size)) return bind_failed(c, s, "checkpoint_get");
   parley_qs qs = step_row(c, s, "checkpoint_get");
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
   int64_t sz = sqlite3_column_int64(s, 0);
   size_t len = 0;

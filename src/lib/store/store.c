@@ -16,12 +16,9 @@ static bool has_prefix(const char *s, const char *p) {
 }
 
 parley_err parley_store_open(const char *url, parley_store **out, parley_error *err) {
-  if (out)
-    *out = NULL;
-  if (!out)
-    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no output handle");
-  if (!url || !url[0])
-    return parley_fail(err, PARLEY_E_STORE_URL, "empty store URL");
+  if (out) *out = NULL;
+  if (!out) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no output handle");
+  if (!url || !url[0]) return parley_fail(err, PARLEY_E_STORE_URL, "empty store URL");
   const struct parley_store_backend *ops = NULL;
   if (has_prefix(url, "sqlite:")) {
     ops = &parley_store_sqlite;
@@ -37,8 +34,7 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
   }
 
   parley_store *s = calloc(1, sizeof *s);
-  if (!s)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "store handle");
+  if (!s) return parley_fail(err, PARLEY_E_NO_MEMORY, "store handle");
   if (pthread_mutex_init(&s->lock, NULL) != 0) {
     free(s);
     return parley_fail(err, PARLEY_E_NO_MEMORY, "store mutex");
@@ -65,8 +61,7 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
 }
 
 void parley_store_close(parley_store *s) {
-  if (!s)
-    return;
+  if (!s) return;
   pthread_mutex_lock(&s->lock);
   s->closing = true;
   while (s->active > 0)
@@ -87,11 +82,9 @@ int parley_store_schema_version(parley_store *s) {
 }
 
 void parley_store_get_stats(parley_store *s, parley_store_stats *out) {
-  if (!out)
-    return;
+  if (!out) return;
   memset(out, 0, sizeof *out);
-  if (!s)
-    return;
+  if (!s) return;
   out->transactions = atomic_load_explicit(&s->transactions, memory_order_relaxed);
   out->retries = atomic_load_explicit(&s->retries, memory_order_relaxed);
   out->errors = atomic_load_explicit(&s->errors, memory_order_relaxed);
@@ -108,6 +101,10 @@ static void backoff(int attempt) {
   }
 }
 
+/* Set while this thread runs a transaction function: a nested run would wait for the
+ * lock its own outer transaction holds (SQLite) or see none of its writes. */
+static _Thread_local bool in_run;
+
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err) {
   parley_error local;
@@ -115,6 +112,10 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
   parley_error_clear(e);
   if (!s || !fn)
     return parley_fail(e, PARLEY_E_INVALID_ARGUMENT, "store or transaction function missing");
+  if (in_run) {
+    parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s", s->ops->name);
+    return parley_fail(e, PARLEY_E_INVALID_ARGUMENT, "parley_store_run inside a transaction");
+  }
 
   pthread_mutex_lock(&s->lock);
   if (s->closing) {
@@ -134,19 +135,18 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
     parley_error_clear(e);
     void *conn = NULL;
     parley_qs qs = s->ops->begin(s->backend, write, &conn);
-    if (qs == PARLEY_QS_RETRY)
-      continue;
+    if (qs == PARLEY_QS_RETRY) continue;
     if (qs != PARLEY_QS_ONE) {
       rc = parley_fail(e, PARLEY_E_STORE_HARD, "cannot start a transaction");
       break;
     }
     parley_tx tx = {.store = s, .conn = conn, .write = write, .failed = PARLEY_QS_NONE};
+    in_run = true;
     qs = fn(&tx, cls, e);
-    if (qs < PARLEY_QS_HARD)
-      qs = PARLEY_QS_HARD;
+    in_run = false;
+    if (qs < PARLEY_QS_HARD) qs = PARLEY_QS_HARD;
     /* an operation's failure overrides a success the function reported */
-    if (qs >= 0 && tx.failed < 0)
-      qs = tx.failed;
+    if (qs >= 0 && tx.failed < 0) qs = tx.failed;
     /* a function that turns any failure into HARD still gets its retry */
     if (qs == PARLEY_QS_HARD && e->code == PARLEY_E_OK && tx.failed == PARLEY_QS_RETRY)
       qs = PARLEY_QS_RETRY;
@@ -161,8 +161,7 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
       break;
     }
     qs = s->ops->commit(s->backend, conn);
-    if (qs == PARLEY_QS_RETRY)
-      continue;
+    if (qs == PARLEY_QS_RETRY) continue;
     if (qs != PARLEY_QS_ONE) {
       rc = parley_fail(e, PARLEY_E_STORE_HARD, "commit failed");
       break;
@@ -181,8 +180,7 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
     atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
 
   pthread_mutex_lock(&s->lock);
-  if (--s->active == 0)
-    pthread_cond_broadcast(&s->idle);
+  if (--s->active == 0) pthread_cond_broadcast(&s->idle);
   pthread_mutex_unlock(&s->lock);
   return rc;
 }
@@ -201,41 +199,31 @@ static bool bad(const char *op, const char *what) {
 
 /* NUL-terminated inside its field, valid UTF-8, and non-empty when required. */
 static bool text_ok(const char *s, size_t cap, bool required) {
-  if (!s)
-    return false;
+  if (!s) return false;
   size_t n = strnlen(s, cap);
-  if (n == cap || (required && n == 0))
-    return false;
+  if (n == cap || (required && n == 0)) return false;
   return parley_utf8_valid(s, n);
 }
 
 /* Stored text: no NUL (PostgreSQL's text cannot hold one) and valid UTF-8. */
 static bool blob_text_ok(const char *s, size_t n) {
-  return s && n <= PARLEY_STORE_MAX_BLOB && memchr(s, '\0', n) == NULL &&
-         parley_utf8_valid(s, n);
+  return s && n <= PARLEY_STORE_MAX_BLOB && memchr(s, '\0', n) == NULL && parley_utf8_valid(s, n);
 }
 
 static bool state_row_ok(const char *op, const parley_state_row *r) {
-  if (!r)
-    return bad(op, "row");
-  if (!text_ok(r->code, sizeof r->code, true))
-    return bad(op, "code");
-  if (!text_ok(r->name, sizeof r->name, false))
-    return bad(op, "name");
-  if (!text_ok(r->region, sizeof r->region, false))
-    return bad(op, "region");
+  if (!r) return bad(op, "row");
+  if (!text_ok(r->code, sizeof r->code, true)) return bad(op, "code");
+  if (!text_ok(r->name, sizeof r->name, false)) return bad(op, "name");
+  if (!text_ok(r->region, sizeof r->region, false)) return bad(op, "region");
   if (r->status != PARLEY_STATE_ACTIVE && r->status != PARLEY_STATE_SUSPENDED)
     return bad(op, "status");
-  if (r->current_version < 0)
-    return bad(op, "current_version");
+  if (r->current_version < 0) return bad(op, "current_version");
   return true;
 }
 
 static bool key_row_ok(const char *op, const parley_key_row *r) {
-  if (!r)
-    return bad(op, "row");
-  if (!text_ok(r->key_id, sizeof r->key_id, true))
-    return bad(op, "key_id");
+  if (!r) return bad(op, "row");
+  if (!text_ok(r->key_id, sizeof r->key_id, true)) return bad(op, "key_id");
   if (r->role != PARLEY_ROLE_OPERATOR && r->role != PARLEY_ROLE_STATE_ROOT &&
       r->role != PARLEY_ROLE_OFFICER)
     return bad(op, "role");
@@ -243,20 +231,16 @@ static bool key_row_ok(const char *op, const parley_key_row *r) {
   if (!text_ok(r->state, sizeof r->state, r->role != PARLEY_ROLE_OPERATOR) ||
       (r->role == PARLEY_ROLE_OPERATOR && r->state[0]))
     return bad(op, "state");
-  if (!text_ok(r->poc_id, sizeof r->poc_id, false))
-    return bad(op, "poc_id");
-  if (!text_ok(r->name, sizeof r->name, false))
-    return bad(op, "name");
+  if (!text_ok(r->poc_id, sizeof r->poc_id, false)) return bad(op, "poc_id");
+  if (!text_ok(r->name, sizeof r->name, false)) return bad(op, "name");
   return true;
 }
 
 /* Short-circuits an operation in a transaction that already failed, and refuses writes
  * in a read transaction (SQLite would upgrade the lock, PostgreSQL would refuse). */
 static parley_qs tx_enter(parley_tx *tx, const char *op, bool writes) {
-  if (!tx)
-    return invalid(op, "tx");
-  if (tx->failed < 0)
-    return tx->failed;
+  if (!tx) return invalid(op, "tx");
+  if (tx->failed < 0) return tx->failed;
   if (writes && !tx->write) {
     parley_log(PARLEY_LOG_ERROR, "store.write_in_read_tx", "op=%s", op);
     return tx->failed = PARLEY_QS_HARD;
@@ -265,16 +249,14 @@ static parley_qs tx_enter(parley_tx *tx, const char *op, bool writes) {
 }
 
 static parley_qs tx_leave(parley_tx *tx, parley_qs qs) {
-  if (qs < 0 && tx->failed == PARLEY_QS_NONE)
-    tx->failed = qs;
+  if (qs < 0 && tx->failed == PARLEY_QS_NONE) tx->failed = qs;
   return qs;
 }
 
-#define ENTER(tx, op, writes)                                                                  \
-  do {                                                                                         \
-    parley_qs enter_qs_ = tx_enter(tx, op, writes);                                            \
-    if (enter_qs_ < 0)                                                                         \
-      return enter_qs_;                                                                        \
+#define ENTER(tx, op, writes)                                                                      \
+  do {                                                                                             \
+    parley_qs enter_qs_ = tx_enter(tx, op, writes);                                                \
+    if (enter_qs_ < 0) return enter_qs_;                                                           \
   } while (0)
 
 #define REFUSE(tx, op, what) return tx_leave(tx, invalid(op, what))
@@ -284,31 +266,27 @@ static parley_qs tx_leave(parley_tx *tx, parley_qs qs) {
 /* ---- operations ------------------------------------------------------------ */
 
 void parley_record_row_clear(parley_record_row *r) {
-  if (!r)
-    return;
+  if (!r) return;
   free(r->body);
   r->body = NULL;
   r->body_len = 0;
 }
 
 void parley_checkpoint_row_clear(parley_checkpoint_row *r) {
-  if (!r)
-    return;
+  if (!r) return;
   free(r->note);
   r->note = NULL;
 }
 
 parley_qs parley_store_state_insert(parley_tx *tx, const parley_state_row *row) {
   ENTER(tx, "state_insert", true);
-  if (!state_row_ok("state_insert", row))
-    return tx_leave(tx, PARLEY_QS_HARD);
+  if (!state_row_ok("state_insert", row)) return tx_leave(tx, PARLEY_QS_HARD);
   return tx_leave(tx, OPS(tx)->state_insert(tx->conn, row));
 }
 
 parley_qs parley_store_state_get(parley_tx *tx, const char *code, parley_state_row *out) {
   ENTER(tx, "state_get", false);
-  if (!code || !out)
-    REFUSE(tx, "state_get", "code");
+  if (!code || !out) REFUSE(tx, "state_get", "code");
   if (!text_ok(code, PARLEY_STATE_CODE_LEN, true))
     return PARLEY_QS_NONE; /* no stored code has that form */
   return tx_leave(tx, OPS(tx)->state_get(tx->conn, code, out));
@@ -316,65 +294,51 @@ parley_qs parley_store_state_get(parley_tx *tx, const char *code, parley_state_r
 
 parley_qs parley_store_state_update(parley_tx *tx, const parley_state_row *row) {
   ENTER(tx, "state_update", true);
-  if (!state_row_ok("state_update", row))
-    return tx_leave(tx, PARLEY_QS_HARD);
+  if (!state_row_ok("state_update", row)) return tx_leave(tx, PARLEY_QS_HARD);
   return tx_leave(tx, OPS(tx)->state_update(tx->conn, row));
 }
 
-parley_qs parley_store_state_list(parley_tx *tx,
-                                  bool (*cb)(void *cls, const parley_state_row *row),
+parley_qs parley_store_state_list(parley_tx *tx, bool (*cb)(void *cls, const parley_state_row *row),
                                   void *cls) {
   ENTER(tx, "state_list", false);
-  if (!cb)
-    REFUSE(tx, "state_list", "cb");
+  if (!cb) REFUSE(tx, "state_list", "cb");
   return tx_leave(tx, OPS(tx)->state_list(tx->conn, cb, cls));
 }
 
 parley_qs parley_store_record_insert(parley_tx *tx, const parley_record_row *row) {
   ENTER(tx, "record_insert", true);
-  if (!row || !text_ok(row->state, sizeof row->state, true))
-    REFUSE(tx, "record_insert", "state");
-  if (row->version <= 0)
-    REFUSE(tx, "record_insert", "version");
-  if (!blob_text_ok(row->body, row->body_len))
-    REFUSE(tx, "record_insert", "body");
-  if (row->leaf_index < 0)
-    REFUSE(tx, "record_insert", "leaf_index");
+  if (!row || !text_ok(row->state, sizeof row->state, true)) REFUSE(tx, "record_insert", "state");
+  if (row->version <= 0) REFUSE(tx, "record_insert", "version");
+  if (!blob_text_ok(row->body, row->body_len)) REFUSE(tx, "record_insert", "body");
+  if (row->leaf_index < 0) REFUSE(tx, "record_insert", "leaf_index");
   return tx_leave(tx, OPS(tx)->record_insert(tx->conn, row));
 }
 
 parley_qs parley_store_record_get(parley_tx *tx, const char *state, int64_t version,
                                   parley_record_row *out) {
   ENTER(tx, "record_get", false);
-  if (!state || !out || version < 0)
-    REFUSE(tx, "record_get", "argument");
-  if (!text_ok(state, PARLEY_STATE_CODE_LEN, true))
-    return PARLEY_QS_NONE;
+  if (!state || !out || version < 0) REFUSE(tx, "record_get", "argument");
+  if (!text_ok(state, PARLEY_STATE_CODE_LEN, true)) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->record_get(tx->conn, state, version, out));
 }
 
 parley_qs parley_store_key_put(parley_tx *tx, const parley_key_row *row) {
   ENTER(tx, "key_put", true);
-  if (!key_row_ok("key_put", row))
-    return tx_leave(tx, PARLEY_QS_HARD);
+  if (!key_row_ok("key_put", row)) return tx_leave(tx, PARLEY_QS_HARD);
   return tx_leave(tx, OPS(tx)->key_put(tx->conn, row));
 }
 
 parley_qs parley_store_key_get(parley_tx *tx, const char *key_id, parley_key_row *out) {
   ENTER(tx, "key_get", false);
-  if (!key_id || !out)
-    REFUSE(tx, "key_get", "argument");
-  if (!text_ok(key_id, sizeof out->key_id, true))
-    return PARLEY_QS_NONE;
+  if (!key_id || !out) REFUSE(tx, "key_get", "argument");
+  if (!text_ok(key_id, sizeof out->key_id, true)) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->key_get(tx->conn, key_id, out));
 }
 
 parley_qs parley_store_key_delete(parley_tx *tx, const char *key_id) {
   ENTER(tx, "key_delete", true);
-  if (!key_id)
-    REFUSE(tx, "key_delete", "key_id");
-  if (!text_ok(key_id, sizeof((parley_key_row *)0)->key_id, true))
-    return PARLEY_QS_NONE;
+  if (!key_id) REFUSE(tx, "key_delete", "key_id");
+  if (!text_ok(key_id, sizeof((parley_key_row *)0)->key_id, true)) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->key_delete(tx->conn, key_id));
 }
 
@@ -383,11 +347,9 @@ parley_qs parley_store_officers_replace(parley_tx *tx, const char *state,
   ENTER(tx, "officers_replace", true);
   if (!state || !text_ok(state, PARLEY_STATE_CODE_LEN, true))
     REFUSE(tx, "officers_replace", "state");
-  if (n > 0 && !rows)
-    REFUSE(tx, "officers_replace", "rows");
+  if (n > 0 && !rows) REFUSE(tx, "officers_replace", "rows");
   for (size_t i = 0; i < n; i++) {
-    if (!key_row_ok("officers_replace", &rows[i]))
-      return tx_leave(tx, PARLEY_QS_HARD);
+    if (!key_row_ok("officers_replace", &rows[i])) return tx_leave(tx, PARLEY_QS_HARD);
     if (rows[i].role != PARLEY_ROLE_OFFICER || strcmp(rows[i].state, state) != 0)
       REFUSE(tx, "officers_replace", "role or state of a row");
   }
@@ -399,8 +361,7 @@ parley_qs parley_store_nonce_insert(parley_tx *tx, const char *key_id, const cha
   ENTER(tx, "nonce_insert", true);
   if (!text_ok(key_id, sizeof((parley_key_row *)0)->key_id, true))
     REFUSE(tx, "nonce_insert", "key_id");
-  if (!text_ok(nonce, PARLEY_STORE_MAX_NONCE + 1, true))
-    REFUSE(tx, "nonce_insert", "nonce");
+  if (!text_ok(nonce, PARLEY_STORE_MAX_NONCE + 1, true)) REFUSE(tx, "nonce_insert", "nonce");
   return tx_leave(tx, OPS(tx)->nonce_insert(tx->conn, key_id, nonce, expires));
 }
 
@@ -413,20 +374,16 @@ parley_qs parley_store_leaf_append(parley_tx *tx, const uint8_t hash[32], const 
                                    const void *entry, size_t entry_len, int64_t created,
                                    uint64_t *index) {
   ENTER(tx, "leaf_append", true);
-  if (!hash || !index)
-    REFUSE(tx, "leaf_append", "hash");
-  if (!text_ok(kind, sizeof((parley_leaf_row *)0)->kind, true))
-    REFUSE(tx, "leaf_append", "kind");
+  if (!hash || !index) REFUSE(tx, "leaf_append", "hash");
+  if (!text_ok(kind, sizeof((parley_leaf_row *)0)->kind, true)) REFUSE(tx, "leaf_append", "kind");
   if ((!entry && entry_len > 0) || entry_len > PARLEY_STORE_MAX_BLOB)
     REFUSE(tx, "leaf_append", "entry");
-  return tx_leave(tx,
-                  OPS(tx)->leaf_append(tx->conn, hash, kind, entry, entry_len, created, index));
+  return tx_leave(tx, OPS(tx)->leaf_append(tx->conn, hash, kind, entry, entry_len, created, index));
 }
 
 parley_qs parley_store_log_size(parley_tx *tx, uint64_t *size) {
   ENTER(tx, "log_size", false);
-  if (!size)
-    REFUSE(tx, "log_size", "size");
+  if (!size) REFUSE(tx, "log_size", "size");
   return tx_leave(tx, OPS(tx)->log_size(tx->conn, size));
 }
 
@@ -434,39 +391,30 @@ parley_qs parley_store_node_put(parley_tx *tx, unsigned level, uint64_t index,
                                 const uint8_t hash[32]) {
   ENTER(tx, "node_put", true);
   /* level 0 is the leaves themselves, appended with leaf_append */
-  if (level == 0 || level > 63)
-    REFUSE(tx, "node_put", "level");
-  if (!hash || index > (uint64_t)INT64_MAX)
-    REFUSE(tx, "node_put", "index");
+  if (level == 0 || level > 63) REFUSE(tx, "node_put", "level");
+  if (!hash || index > (uint64_t)INT64_MAX) REFUSE(tx, "node_put", "index");
   return tx_leave(tx, OPS(tx)->node_put(tx->conn, level, index, hash));
 }
 
-parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index,
-                                uint8_t hash[32]) {
+parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index, uint8_t hash[32]) {
   ENTER(tx, "node_get", false);
-  if (!hash)
-    REFUSE(tx, "node_get", "hash");
-  if (level > 63 || index > (uint64_t)INT64_MAX)
-    return PARLEY_QS_NONE;
+  if (!hash) REFUSE(tx, "node_get", "hash");
+  if (level > 63 || index > (uint64_t)INT64_MAX) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->node_get(tx->conn, level, index, hash));
 }
 
-parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry,
-                                  size_t *len) {
+parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry, size_t *len) {
   ENTER(tx, "leaf_entry", false);
-  if (!entry || !len)
-    REFUSE(tx, "leaf_entry", "entry");
+  if (!entry || !len) REFUSE(tx, "leaf_entry", "entry");
   *entry = NULL;
   *len = 0;
-  if (index > (uint64_t)INT64_MAX)
-    return PARLEY_QS_NONE;
+  if (index > (uint64_t)INT64_MAX) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->leaf_entry(tx->conn, index, entry, len));
 }
 
 parley_qs parley_store_leaf_find(parley_tx *tx, const uint8_t hash[32], uint64_t *index) {
   ENTER(tx, "leaf_find", false);
-  if (!hash || !index)
-    REFUSE(tx, "leaf_find", "hash");
+  if (!hash || !index) REFUSE(tx, "leaf_find", "hash");
   return tx_leave(tx, OPS(tx)->leaf_find(tx->conn, hash, index));
 }
 
@@ -474,17 +422,13 @@ parley_qs parley_store_checkpoint_put(parley_tx *tx, const parley_checkpoint_row
   ENTER(tx, "checkpoint_put", true);
   if (!row || !row->note || !blob_text_ok(row->note, strnlen(row->note, PARLEY_STORE_MAX_BLOB + 1)))
     REFUSE(tx, "checkpoint_put", "note");
-  if (row->size > (uint64_t)INT64_MAX)
-    REFUSE(tx, "checkpoint_put", "size");
+  if (row->size > (uint64_t)INT64_MAX) REFUSE(tx, "checkpoint_put", "size");
   return tx_leave(tx, OPS(tx)->checkpoint_put(tx->conn, row));
 }
 
-parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size,
-                                      parley_checkpoint_row *out) {
+parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_checkpoint_row *out) {
   ENTER(tx, "checkpoint_get", false);
-  if (!out)
-    REFUSE(tx, "checkpoint_get", "out");
-  if (size > (uint64_t)INT64_MAX)
-    return PARLEY_QS_NONE;
+  if (!out) REFUSE(tx, "checkpoint_get", "out");
+  if (size > (uint64_t)INT64_MAX) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->checkpoint_get(tx->conn, size, out));
 }

@@ -33,8 +33,7 @@ static parley_store *open_ok(const char *url) {
   parley_store *s = NULL;
   parley_error err;
   parley_err e = parley_store_open(url, &s, &err);
-  if (e != PARLEY_E_OK)
-    print_error("open failed: %s: %s\n", parley_err_name(e), err.detail);
+  if (e != PARLEY_E_OK) print_error("open failed: %s: %s\n", parley_err_name(e), err.detail);
   assert_int_equal(e, PARLEY_E_OK);
   assert_non_null(s);
   return s;
@@ -42,8 +41,7 @@ static parley_store *open_ok(const char *url) {
 
 static int fx_setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  if (!f)
-    return -1;
+  if (!f) return -1;
   f->url = suite_fresh_url();
   if (!f->url) {
     free(f);
@@ -89,8 +87,7 @@ static parley_key_row mk_key(const char *id, parley_role role, const char *state
     k.pk[i] = (uint8_t)(id[i % strlen(id)] + i);
   k.role = role;
   parley_strlcpy(k.state, state, sizeof k.state);
-  if (role == PARLEY_ROLE_OFFICER)
-    snprintf(k.poc_id, sizeof k.poc_id, "poc-%s", id);
+  if (role == PARLEY_ROLE_OFFICER) snprintf(k.poc_id, sizeof k.poc_id, "poc-%s", id);
   snprintf(k.name, sizeof k.name, "Officer %s", id);
   return k;
 }
@@ -117,8 +114,7 @@ typedef struct {
 static void run_ok(parley_store *s, bool write, parley_tx_fn fn, void *cls) {
   parley_error err;
   parley_err e = parley_store_run(s, write, fn, cls, &err);
-  if (e != PARLEY_E_OK)
-    print_error("run failed: %s: %s\n", parley_err_name(e), err.detail);
+  if (e != PARLEY_E_OK) print_error("run failed: %s: %s\n", parley_err_name(e), err.detail);
   assert_int_equal(e, PARLEY_E_OK);
 }
 
@@ -157,8 +153,9 @@ static void test_url_errors(void **state) {
   parley_store *s = (parley_store *)&err; /* must be reset to NULL */
   assert_int_equal(parley_store_open(NULL, &s, &err), PARLEY_E_STORE_URL);
   assert_null(s);
-  const char *bad[] = {"", "mysql://localhost/parley", "sqlite:", "sqlite::memory:",
-                       "SQLITE:/tmp/x.db", "sqlite", "file:/tmp/x.db", "postgresql:x"};
+  const char *bad[] = {
+      "",       "mysql://localhost/parley", "sqlite:",     "sqlite::memory:", "SQLITE:/tmp/x.db",
+      "sqlite", "file:/tmp/x.db",           "postgresql:x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     parley_error_clear(&err);
     assert_int_equal(parley_store_open(bad[i], &s, &err), PARLEY_E_STORE_URL);
@@ -173,8 +170,7 @@ static void test_url_errors(void **state) {
 #else
   assert_int_equal(parley_store_open("postgresql://localhost/parley", &s, &err),
                    PARLEY_E_STORE_URL);
-  assert_int_equal(parley_store_open("postgres://localhost/parley", &s, &err),
-                   PARLEY_E_STORE_URL);
+  assert_int_equal(parley_store_open("postgres://localhost/parley", &s, &err), PARLEY_E_STORE_URL);
 #endif
   assert_null(s);
 }
@@ -218,8 +214,7 @@ static parley_qs tx_states_write(parley_tx *tx, void *cls, parley_error *err) {
 
 static bool list_cb(void *cls, const parley_state_row *row) {
   states_ctx *c = cls;
-  if (c->nlisted < 8)
-    memcpy(c->listed[c->nlisted], row->code, PARLEY_STATE_CODE_LEN);
+  if (c->nlisted < 8) memcpy(c->listed[c->nlisted], row->code, PARLEY_STATE_CODE_LEN);
   c->nlisted++;
   /* the callback may use the transaction */
   parley_record_row rec;
@@ -236,11 +231,11 @@ static parley_qs tx_states_read(parley_tx *tx, void *cls, parley_error *err) {
   c->t.n = 0;
   c->nlisted = 0;
   c->tx = tx;
-  REC(&c->t, parley_store_state_get(tx, "EST", &c->got[0]));  /* 0: ONE */
-  REC(&c->t, parley_store_state_get(tx, "AAA", &c->got[1]));  /* 1: ONE */
-  REC(&c->t, parley_store_state_get(tx, "XYZ", &c->got[2]));  /* 2: NONE */
+  REC(&c->t, parley_store_state_get(tx, "EST", &c->got[0]));     /* 0: ONE */
+  REC(&c->t, parley_store_state_get(tx, "AAA", &c->got[1]));     /* 1: ONE */
+  REC(&c->t, parley_store_state_get(tx, "XYZ", &c->got[2]));     /* 2: NONE */
   REC(&c->t, parley_store_state_get(tx, "TOOLONG", &c->got[2])); /* 3: NONE */
-  REC(&c->t, parley_store_state_list(tx, list_cb, c));        /* 4: ONE */
+  REC(&c->t, parley_store_state_list(tx, list_cb, c));           /* 4: ONE */
   return PARLEY_QS_ONE;
 }
 
@@ -395,8 +390,7 @@ static void test_records(void **state) {
     parley_record_row_clear(&c.got[i]);
   /* a record of a state that is not onboarded is a store failure, not a silent write */
   parley_error err;
-  assert_int_equal(parley_store_run(f->s, true, tx_record_orphan, NULL, &err),
-                   PARLEY_E_STORE_HARD);
+  assert_int_equal(parley_store_run(f->s, true, tx_record_orphan, NULL, &err), PARLEY_E_STORE_HARD);
 }
 
 /* ---- keys ------------------------------------------------------------------------- */
@@ -462,20 +456,20 @@ static parley_qs tx_officers(parley_tx *tx, void *cls, parley_error *err) {
                                mk_key("e2", PARLEY_ROLE_OFFICER, "EST")};
   parley_key_row fin_off[1] = {mk_key("f1", PARLEY_ROLE_OFFICER, "FIN")};
   parley_key_row root = mk_key("root-est", PARLEY_ROLE_STATE_ROOT, "EST");
-  REC(&c->t, parley_store_key_put(tx, &root));                        /* 2 */
-  REC(&c->t, parley_store_officers_replace(tx, "EST", est_old, 2));   /* 3: ONE */
-  REC(&c->t, parley_store_officers_replace(tx, "FIN", fin_off, 1));   /* 4: ONE */
+  REC(&c->t, parley_store_key_put(tx, &root));                      /* 2 */
+  REC(&c->t, parley_store_officers_replace(tx, "EST", est_old, 2)); /* 3: ONE */
+  REC(&c->t, parley_store_officers_replace(tx, "FIN", fin_off, 1)); /* 4: ONE */
   parley_key_row est_new[2] = {mk_key("e2", PARLEY_ROLE_OFFICER, "EST"),
                                mk_key("e3", PARLEY_ROLE_OFFICER, "EST")};
   parley_strlcpy(est_new[0].name, "kept, renamed", sizeof est_new[0].name);
-  REC(&c->t, parley_store_officers_replace(tx, "EST", est_new, 2));   /* 5: ONE */
-  REC(&c->t, parley_store_key_get(tx, "e1", &c->got[0]));             /* 6: NONE, removed */
-  REC(&c->t, parley_store_key_get(tx, "e2", &c->got[1]));             /* 7: ONE */
-  REC(&c->t, parley_store_key_get(tx, "e3", &c->got[2]));             /* 8: ONE */
-  REC(&c->t, parley_store_key_get(tx, "f1", &c->got[3]));             /* 9: ONE, other state */
-  REC(&c->t, parley_store_key_get(tx, "root-est", &c->got[4]));       /* 10: ONE, not officer */
-  REC(&c->t, parley_store_officers_replace(tx, "FIN", NULL, 0));      /* 11: ONE, none left */
-  REC(&c->t, parley_store_key_get(tx, "f1", &c->got[5]));             /* 12: NONE */
+  REC(&c->t, parley_store_officers_replace(tx, "EST", est_new, 2)); /* 5: ONE */
+  REC(&c->t, parley_store_key_get(tx, "e1", &c->got[0]));           /* 6: NONE, removed */
+  REC(&c->t, parley_store_key_get(tx, "e2", &c->got[1]));           /* 7: ONE */
+  REC(&c->t, parley_store_key_get(tx, "e3", &c->got[2]));           /* 8: ONE */
+  REC(&c->t, parley_store_key_get(tx, "f1", &c->got[3]));           /* 9: ONE, other state */
+  REC(&c->t, parley_store_key_get(tx, "root-est", &c->got[4]));     /* 10: ONE, not officer */
+  REC(&c->t, parley_store_officers_replace(tx, "FIN", NULL, 0));    /* 11: ONE, none left */
+  REC(&c->t, parley_store_key_get(tx, "f1", &c->got[5]));           /* 12: NONE */
   return PARLEY_QS_ONE;
 }
 
@@ -601,20 +595,20 @@ static parley_qs tx_log_read(parley_tx *tx, void *cls, parley_error *err) {
     c->entry[i] = NULL;
   }
   uint8_t h[32];
-  REC(&c->t, parley_store_log_size(tx, &c->size));                                /* 0 */
+  REC(&c->t, parley_store_log_size(tx, &c->size)); /* 0 */
   mk_hash(h, 1, 3);
-  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[0]));                        /* 1: ONE */
+  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[0])); /* 1: ONE */
   mk_hash(h, 1, 0);
-  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[1]));                        /* 2: lowest */
+  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[1])); /* 2: lowest */
   mk_hash(h, 9, 9);
-  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[2]));                        /* 3: NONE */
-  REC(&c->t, parley_store_leaf_entry(tx, 4, &c->entry[0], &c->entry_len[0]));    /* 4: ONE */
-  REC(&c->t, parley_store_leaf_entry(tx, 10, &c->entry[1], &c->entry_len[1]));   /* 5: empty */
-  REC(&c->t, parley_store_leaf_entry(tx, 22, &c->entry[2], &c->entry_len[2]));   /* 6: NONE */
-  REC(&c->t, parley_store_node_get(tx, 0, 5, c->hash[0]));                        /* 7: leaf */
-  REC(&c->t, parley_store_node_get(tx, 0, 21, c->hash[1]));                       /* 8: ONE */
+  REC(&c->t, parley_store_leaf_find(tx, h, &c->found[2]));                     /* 3: NONE */
+  REC(&c->t, parley_store_leaf_entry(tx, 4, &c->entry[0], &c->entry_len[0]));  /* 4: ONE */
+  REC(&c->t, parley_store_leaf_entry(tx, 10, &c->entry[1], &c->entry_len[1])); /* 5: empty */
+  REC(&c->t, parley_store_leaf_entry(tx, 22, &c->entry[2], &c->entry_len[2])); /* 6: NONE */
+  REC(&c->t, parley_store_node_get(tx, 0, 5, c->hash[0]));                     /* 7: leaf */
+  REC(&c->t, parley_store_node_get(tx, 0, 21, c->hash[1]));                    /* 8: ONE */
   REC(&c->t, parley_store_leaf_entry(tx, UINT64_MAX, &c->entry[3], &c->entry_len[3])); /* 9 */
-  REC(&c->t, parley_store_node_get(tx, 0, 22, c->hash[2]));                      /* 10: NONE */
+  REC(&c->t, parley_store_node_get(tx, 0, 22, c->hash[2])); /* 10: NONE */
   return PARLEY_QS_ONE;
 }
 
@@ -663,17 +657,17 @@ static parley_qs tx_nodes(parley_tx *tx, void *cls, parley_error *err) {
   c->t.n = 0;
   uint8_t h[32];
   mk_hash(h, 100, 1);
-  REC(&c->t, parley_store_node_put(tx, 1, 0, h));               /* 0: ONE */
+  REC(&c->t, parley_store_node_put(tx, 1, 0, h)); /* 0: ONE */
   mk_hash(h, 100, 2);
-  REC(&c->t, parley_store_node_put(tx, 3, 1ull << 40, h));      /* 1: ONE */
-  REC(&c->t, parley_store_node_get(tx, 1, 0, c->hash[0]));      /* 2: ONE */
+  REC(&c->t, parley_store_node_put(tx, 3, 1ull << 40, h));          /* 1: ONE */
+  REC(&c->t, parley_store_node_get(tx, 1, 0, c->hash[0]));          /* 2: ONE */
   REC(&c->t, parley_store_node_get(tx, 3, 1ull << 40, c->hash[1])); /* 3: ONE */
-  REC(&c->t, parley_store_node_get(tx, 2, 0, c->hash[2]));      /* 4: NONE */
-  REC(&c->t, parley_store_node_get(tx, 1, 1, c->hash[2]));      /* 5: NONE */
+  REC(&c->t, parley_store_node_get(tx, 2, 0, c->hash[2]));          /* 4: NONE */
+  REC(&c->t, parley_store_node_get(tx, 1, 1, c->hash[2]));          /* 5: NONE */
   mk_hash(h, 100, 3);
-  REC(&c->t, parley_store_node_put(tx, 1, 0, h));               /* 6: ONE, replaced */
-  REC(&c->t, parley_store_node_get(tx, 1, 0, c->hash[3]));      /* 7: ONE */
-  REC(&c->t, parley_store_node_get(tx, 0, 0, c->hash[2]));      /* 8: NONE, no leaves */
+  REC(&c->t, parley_store_node_put(tx, 1, 0, h));          /* 6: ONE, replaced */
+  REC(&c->t, parley_store_node_get(tx, 1, 0, c->hash[3])); /* 7: ONE */
+  REC(&c->t, parley_store_node_get(tx, 0, 0, c->hash[2])); /* 8: NONE, no leaves */
   return PARLEY_QS_ONE;
 }
 
@@ -700,8 +694,7 @@ static void test_nodes(void **state) {
   mk_hash(h, 100, 3);
   assert_memory_equal(c.hash[3], h, 32);
   parley_error err;
-  assert_int_equal(parley_store_run(f->s, true, tx_node_level0, NULL, &err),
-                   PARLEY_E_STORE_HARD);
+  assert_int_equal(parley_store_run(f->s, true, tx_node_level0, NULL, &err), PARLEY_E_STORE_HARD);
 }
 
 typedef struct {
@@ -808,8 +801,7 @@ static void test_run_retry(void **state) {
 
   memset(&t, 0, sizeof t);
   parley_error err;
-  assert_int_equal(parley_store_run(f->s, true, tx_always_retry, &t, &err),
-                   PARLEY_E_STORE_RETRY);
+  assert_int_equal(parley_store_run(f->s, true, tx_always_retry, &t, &err), PARLEY_E_STORE_RETRY);
   assert_int_equal(err.code, PARLEY_E_STORE_RETRY);
   assert_int_equal(t.attempts, 8);
   assert_int_equal(log_size(f->s), 1);
@@ -822,8 +814,7 @@ static void test_run_retry(void **state) {
 static parley_qs tx_client_error(parley_tx *tx, void *cls, parley_error *err) {
   (void)cls;
   parley_state_row r = mk_state("EST", 1);
-  if (parley_store_state_insert(tx, &r) != PARLEY_QS_ONE)
-    return PARLEY_QS_HARD;
+  if (parley_store_state_insert(tx, &r) != PARLEY_QS_ONE) return PARLEY_QS_HARD;
   uint64_t idx;
   if (parley_store_leaf_append(tx, r.root_pk, "state-record", "{}", 2, 1, &idx) < 0)
     return PARLEY_QS_HARD;
@@ -869,6 +860,16 @@ static parley_qs tx_write_in_read(parley_tx *tx, void *cls, parley_error *err) {
   return parley_store_state_insert(tx, &r);
 }
 
+static parley_qs tx_nested(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  trace *t = cls;
+  (void)tx;
+  t->r[0] = parley_store_run(t->p, true, tx_write_in_read, NULL, NULL) == PARLEY_E_INVALID_ARGUMENT
+                ? PARLEY_QS_ONE
+                : PARLEY_QS_HARD;
+  return PARLEY_QS_ONE;
+}
+
 static void test_run_errors(void **state) {
   fixture *f = *state;
   parley_store_stats st0, st1;
@@ -884,12 +885,10 @@ static void test_run_errors(void **state) {
   parley_store_get_stats(f->s, &st1);
   assert_int_equal(st1.errors, st0.errors); /* a client error is not a store error */
 
-  assert_int_equal(parley_store_run(f->s, true, tx_plain_hard, NULL, &err),
-                   PARLEY_E_STORE_HARD);
+  assert_int_equal(parley_store_run(f->s, true, tx_plain_hard, NULL, &err), PARLEY_E_STORE_HARD);
   trace t;
   memset(&t, 0, sizeof t);
-  assert_int_equal(parley_store_run(f->s, true, tx_ignores_failure, &t, &err),
-                   PARLEY_E_STORE_HARD);
+  assert_int_equal(parley_store_run(f->s, true, tx_ignores_failure, &t, &err), PARLEY_E_STORE_HARD);
   assert_int_equal(t.r[0], PARLEY_QS_ONE);
   assert_int_equal(t.r[1], PARLEY_QS_HARD);
   assert_int_equal(t.r[2], PARLEY_QS_HARD);
@@ -905,9 +904,14 @@ static void test_run_errors(void **state) {
   assert_int_equal(t.r[1], PARLEY_QS_NONE);
   assert_int_equal(log_size(f->s), 0);
 
+  /* a transaction function may not start another transaction */
+  memset(&t, 0, sizeof t);
+  t.p = f->s;
+  run_ok(f->s, true, tx_nested, &t);
+  assert_int_equal(t.r[0], PARLEY_QS_ONE);
+
   assert_int_equal(parley_store_run(f->s, true, NULL, NULL, &err), PARLEY_E_INVALID_ARGUMENT);
-  assert_int_equal(parley_store_run(NULL, true, tx_get_est, &t, &err),
-                   PARLEY_E_INVALID_ARGUMENT);
+  assert_int_equal(parley_store_run(NULL, true, tx_get_est, &t, &err), PARLEY_E_INVALID_ARGUMENT);
 }
 
 /* What the store refuses to keep, identically in every engine. */
@@ -919,8 +923,7 @@ static parley_qs tx_bad_input(parley_tx *tx, void *cls, parley_error *err) {
     st.name[3] = (char)0xff; /* not UTF-8 */
     return parley_store_state_insert(tx, &st);
   }
-  if (parley_store_state_insert(tx, &st) != PARLEY_QS_ONE)
-    return PARLEY_QS_HARD;
+  if (parley_store_state_insert(tx, &st) != PARLEY_QS_ONE) return PARLEY_QS_HARD;
   if (which == 1) {
     static const char nul_body[] = "{\"a\":\"\0\"}";
     parley_record_row r = mk_record("EST", 1, nul_body, 0);
@@ -951,8 +954,7 @@ static void test_bad_input(void **state) {
   fixture *f = *state;
   for (int which = 0; which <= 6; which++) {
     parley_error err;
-    assert_int_equal(parley_store_run(f->s, true, tx_bad_input, &which, &err),
-                     PARLEY_E_STORE_HARD);
+    assert_int_equal(parley_store_run(f->s, true, tx_bad_input, &which, &err), PARLEY_E_STORE_HARD);
   }
   trace t;
   memset(&t, 0, sizeof t);
@@ -1054,8 +1056,7 @@ static void test_concurrency(void **state) {
       assert_int_equal(seen[idx], 0);
       seen[idx] = 1;
       /* each thread's own appends are ordered */
-      if (i > 0)
-        assert_true(idx > args[t].idx[i - 1]);
+      if (i > 0) assert_true(idx > args[t].idx[i - 1]);
     }
   }
   assert_int_equal(log_size(f->s), TOTAL);
@@ -1066,7 +1067,8 @@ static void test_concurrency(void **state) {
   assert_int_equal(a.errors + b.errors, 0);
 }
 
-/* ---- durability ------------------------------------------------------------------------------- */
+/* ---- durability -------------------------------------------------------------------------------
+ */
 
 static parley_qs tx_durable_write(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
@@ -1075,8 +1077,8 @@ static parley_qs tx_durable_write(parley_tx *tx, void *cls, parley_error *err) {
   parley_record_row rec = mk_record("EST", 1, body1, 0);
   uint64_t idx;
   if (parley_store_state_insert(tx, &st) != PARLEY_QS_ONE ||
-      parley_store_leaf_append(tx, st.root_pk, "state-record", body1, strlen(body1), 42,
-                               &idx) != PARLEY_QS_ONE ||
+      parley_store_leaf_append(tx, st.root_pk, "state-record", body1, strlen(body1), 42, &idx) !=
+          PARLEY_QS_ONE ||
       parley_store_record_insert(tx, &rec) != PARLEY_QS_ONE)
     return PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
@@ -1153,12 +1155,12 @@ static void test_close_waits(void **state) {
 
 #define SUITE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
-#define SUITE_TESTS                                                                            \
-  SUITE_TEST(test_open_reopen), SUITE_TEST(test_schema_newer), cmocka_unit_test(test_url_errors), \
-      SUITE_TEST(test_states), SUITE_TEST(test_states_empty), SUITE_TEST(test_records),          \
-      SUITE_TEST(test_keys), SUITE_TEST(test_officers_replace), SUITE_TEST(test_nonces),        \
-      SUITE_TEST(test_log_leaves), SUITE_TEST(test_nodes), SUITE_TEST(test_checkpoints),        \
-      SUITE_TEST(test_run_retry), SUITE_TEST(test_run_errors), SUITE_TEST(test_bad_input),      \
+#define SUITE_TESTS                                                                                \
+  SUITE_TEST(test_open_reopen), SUITE_TEST(test_schema_newer), cmocka_unit_test(test_url_errors),  \
+      SUITE_TEST(test_states), SUITE_TEST(test_states_empty), SUITE_TEST(test_records),            \
+      SUITE_TEST(test_keys), SUITE_TEST(test_officers_replace), SUITE_TEST(test_nonces),           \
+      SUITE_TEST(test_log_leaves), SUITE_TEST(test_nodes), SUITE_TEST(test_checkpoints),           \
+      SUITE_TEST(test_run_retry), SUITE_TEST(test_run_errors), SUITE_TEST(test_bad_input),         \
       SUITE_TEST(test_concurrency), SUITE_TEST(test_durability), SUITE_TEST(test_close_waits)
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the four above first */
 #include <cmocka.h>
 
 #include <errno.h>
@@ -25,8 +26,7 @@ static unsigned counter;
 
 static char *suite_fresh_url(void) {
   char *url = malloc(256);
-  if (!url)
-    return NULL;
+  if (!url) return NULL;
   int n = snprintf(url, 256, "sqlite:%s/store-%u.db", tmpdir, ++counter);
   if (n < 0 || n >= 256) {
     free(url);
@@ -41,8 +41,7 @@ static void suite_raw_exec(const char *url, const char *sql) {
                    SQLITE_OK);
   char *msg = NULL;
   int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK)
-    print_error("sqlite: %s\n", msg ? msg : "?");
+  if (rc != SQLITE_OK) print_error("sqlite: %s\n", msg ? msg : "?");
   sqlite3_free(msg);
   sqlite3_close(db);
   assert_int_equal(rc, SQLITE_OK);
@@ -148,8 +147,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static int group_setup(void **state) {
   (void)state;
-  if (!parley_init())
-    return -1;
+  if (!parley_init()) return -1;
   /* expected failures still log their errors; the rest is noise here */
   parley_log_set_level(PARLEY_LOG_ERROR);
   return mkdtemp(tmpdir) ? 0 : -1;

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the four above first */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -22,12 +23,11 @@
 #ifndef PARLEY_HAVE_PQ
 
 int main(void) {
-  fprintf(stderr,
-          "FAIL: libparley was built without PostgreSQL support, so the postgres store\n"
-          "engine is untested. Add to CMakeLists.txt:\n"
-          "  pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)\n"
-          "  target_link_libraries(parley PUBLIC PkgConfig::PQ)\n"
-          "  target_compile_definitions(parley PUBLIC PARLEY_HAVE_PQ)\n");
+  fprintf(stderr, "FAIL: libparley was built without PostgreSQL support, so the postgres store\n"
+                  "engine is untested. Add to CMakeLists.txt:\n"
+                  "  pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)\n"
+                  "  target_link_libraries(parley PUBLIC PkgConfig::PQ)\n"
+                  "  target_compile_definitions(parley PUBLIC PARLEY_HAVE_PQ)\n");
   return 1;
 }
 
@@ -69,14 +69,12 @@ static bool executable(const char *dir, const char *prog) {
 }
 
 static bool has_server(const char *dir) {
-  return executable(dir, "initdb") && executable(dir, "pg_ctl") &&
-         executable(dir, "postgres");
+  return executable(dir, "initdb") && executable(dir, "pg_ctl") && executable(dir, "postgres");
 }
 
 static bool find_bindir(void) {
   const char *env = getenv("PARLEY_PG_BINDIR");
-  if (env && env[0])
-    return has_server(env) && parley_strlcpy(bindir, env, sizeof bindir);
+  if (env && env[0]) return has_server(env) && parley_strlcpy(bindir, env, sizeof bindir);
   int best = -1;
   DIR *d = opendir("/usr/lib/postgresql");
   if (d) {
@@ -84,8 +82,7 @@ static bool find_bindir(void) {
     while ((e = readdir(d)) != NULL) {
       uint64_t v;
       char dir[300];
-      if (!parley_parse_u64(e->d_name, &v) || v > 1000)
-        continue;
+      if (!parley_parse_u64(e->d_name, &v) || v > 1000) continue;
       snprintf(dir, sizeof dir, "/usr/lib/postgresql/%s/bin", e->d_name);
       if ((int)v > best && has_server(dir)) {
         best = (int)v;
@@ -94,8 +91,7 @@ static bool find_bindir(void) {
     }
     closedir(d);
   }
-  if (best >= 0)
-    return true;
+  if (best >= 0) return true;
   if (has_server("/usr/local/pgsql/bin"))
     return parley_strlcpy(bindir, "/usr/local/pgsql/bin", sizeof bindir);
   const char *path = getenv("PATH");
@@ -105,8 +101,7 @@ static bool find_bindir(void) {
     if (n > 0 && n < sizeof bindir) {
       memcpy(bindir, path, n);
       bindir[n] = '\0';
-      if (has_server(bindir))
-        return true;
+      if (has_server(bindir)) return true;
     }
     path = end ? end + 1 : NULL;
   }
@@ -122,8 +117,7 @@ static int run(char *const argv[]) {
   char logpath[700];
   snprintf(logpath, sizeof logpath, "%s/tools.log", tmpdir);
   pid_t pid = fork();
-  if (pid < 0)
-    return -1;
+  if (pid < 0) return -1;
   if (pid == 0) {
     int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
@@ -139,8 +133,7 @@ static int run(char *const argv[]) {
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
+    if (errno != EINTR) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -161,14 +154,12 @@ static void stop_server(void) {
 static bool start_reaper(void) {
   int fds[2];
   /* close-on-exec: the server's processes must not hold the pipe open */
-  if (pipe(fds) != 0)
-    return false;
+  if (pipe(fds) != 0) return false;
   fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   fcntl(fds[1], F_SETFD, FD_CLOEXEC);
   fflush(NULL);
   pid_t pid = fork();
-  if (pid < 0)
-    return false;
+  if (pid < 0) return false;
   if (pid == 0) {
     close(fds[1]);
     signal(SIGINT, SIG_IGN);
@@ -186,8 +177,7 @@ static bool start_reaper(void) {
 }
 
 static void finish_reaper(void) {
-  if (reaper_pipe < 0)
-    return;
+  if (reaper_pipe < 0) return;
   close(reaper_pipe);
   reaper_pipe = -1;
   int status;
@@ -199,8 +189,7 @@ static void show_server_log(void) {
   char path[700];
   snprintf(path, sizeof path, "%s/tools.log", tmpdir);
   FILE *f = fopen(path, "r");
-  if (!f)
-    return;
+  if (!f) return;
   char line[512];
   while (fgets(line, sizeof line, f))
     fprintf(stderr, "  | %s", line);
@@ -209,11 +198,10 @@ static void show_server_log(void) {
 
 static bool start_server(void) {
   if (!find_bindir()) {
-    fprintf(stderr,
-            "FAIL: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in\n"
-            "$PARLEY_PG_BINDIR, /usr/lib/postgresql/*/bin, /usr/local/pgsql/bin or $PATH.\n"
-            "Install the server (Debian: apt-get install postgresql) or set "
-            "PARLEY_PG_BINDIR.\n");
+    fprintf(stderr, "FAIL: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in\n"
+                    "$PARLEY_PG_BINDIR, /usr/lib/postgresql/*/bin, /usr/local/pgsql/bin or $PATH.\n"
+                    "Install the server (Debian: apt-get install postgresql) or set "
+                    "PARLEY_PG_BINDIR.\n");
     return false;
   }
   if (!mkdtemp(tmpdir)) {
@@ -223,8 +211,7 @@ static bool start_server(void) {
   /* initdb and postgres refuse to run as root */
   if (geteuid() == 0) {
     struct passwd *pw = getpwnam("postgres");
-    if (!pw)
-      pw = getpwnam("nobody");
+    if (!pw) pw = getpwnam("nobody");
     if (!pw) {
       fprintf(stderr, "FAIL: running as root and neither user postgres nor nobody exists\n");
       return false;
@@ -245,8 +232,8 @@ static bool start_server(void) {
     fprintf(stderr, "FAIL: cannot start the cleanup process\n");
     return false;
   }
-  char *initdb[] = {"initdb", "-D", datadir, "-U", "parley", "-A", "trust", "-E", "UTF8",
-                    "--locale=C", "--no-sync", NULL};
+  char *initdb[] = {"initdb", "-D", datadir, "-U",         "parley",    "-A",
+                    "trust",  "-E", "UTF8",  "--locale=C", "--no-sync", NULL};
   if (run(initdb) != 0) {
     fprintf(stderr, "FAIL: initdb failed:\n");
     show_server_log();
@@ -261,8 +248,8 @@ static bool start_server(void) {
            tmpdir, port);
   char logfile[700];
   snprintf(logfile, sizeof logfile, "%s/server.log", tmpdir);
-  char *start[] = {"pg_ctl", "-D", datadir, "-l", logfile, "-o", opts, "-w", "-t", "30",
-                   "start", NULL};
+  char *start[] = {"pg_ctl", "-D", datadir, "-l", logfile, "-o",
+                   opts,     "-w", "-t",    "30", "start", NULL};
   if (run(start) != 0) {
     fprintf(stderr, "FAIL: pg_ctl start failed:\n");
     show_server_log();
@@ -298,21 +285,17 @@ static char *suite_fresh_url(void) {
   char db[32];
   snprintf(db, sizeof db, "t_%u", ++counter);
   PGconn *c = admin_connect("postgres");
-  if (!c)
-    return NULL;
+  if (!c) return NULL;
   char create[64];
   snprintf(create, sizeof create, "CREATE DATABASE %s", db); /* db is our own counter */
   PGresult *r = PQexec(c, create);
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  if (!ok)
-    print_error("%s: %s", create, PQerrorMessage(c));
+  if (!ok) print_error("%s: %s", create, PQerrorMessage(c));
   PQclear(r);
   PQfinish(c);
-  if (!ok)
-    return NULL;
+  if (!ok) return NULL;
   char *url = malloc(256);
-  if (!url)
-    return NULL;
+  if (!url) return NULL;
   /* alternate the two schemes libpq accepts */
   int n = snprintf(url, 256, "%s:///%s?host=%s&port=%d&user=parley",
                    counter % 2 ? "postgresql" : "postgres", db, tmpdir, port);
@@ -328,8 +311,7 @@ static void suite_raw_exec(const char *url, const char *sql) {
   assert_int_equal(PQstatus(c), CONNECTION_OK);
   PGresult *r = PQexec(c, sql);
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-  if (!ok)
-    print_error("%s: %s", sql, PQerrorMessage(c));
+  if (!ok) print_error("%s: %s", sql, PQerrorMessage(c));
   PQclear(r);
   PQfinish(c);
   assert_true(ok);
@@ -343,15 +325,13 @@ static void test_pg_unreachable(void **state) {
   (void)state;
   /* a well-formed URL naming a server that is not there: STORE_OPEN, quickly */
   char url[256];
-  snprintf(url, sizeof url, "postgresql:///nodb?host=%s/nowhere&port=1&connect_timeout=2",
-           tmpdir);
+  snprintf(url, sizeof url, "postgresql:///nodb?host=%s/nowhere&port=1&connect_timeout=2", tmpdir);
   parley_error err;
   parley_store *s = NULL;
   assert_int_equal(parley_store_open(url, &s, &err), PARLEY_E_STORE_OPEN);
   assert_null(s);
   /* and a database that does not exist */
-  snprintf(url, sizeof url, "postgresql:///no_such_db?host=%s&port=%d&user=parley", tmpdir,
-           port);
+  snprintf(url, sizeof url, "postgresql:///no_such_db?host=%s&port=%d&user=parley", tmpdir, port);
   assert_int_equal(parley_store_open(url, &s, &err), PARLEY_E_STORE_OPEN);
 }
 
@@ -397,8 +377,7 @@ static void test_pg_types(void **state) {
 }
 
 int main(void) {
-  if (!parley_init())
-    return 1;
+  if (!parley_init()) return 1;
   parley_log_set_level(PARLEY_LOG_ERROR);
   uint64_t t0 = parley_mono_ns();
   if (!start_server()) {
