@@ -4,12 +4,14 @@
  * server is not hidden by the client waiting for it). Requests are plain GETs or RFC
  * 9421-signed GET/POST/PUT built with libparley, all signed BEFORE the timed run so that
  * client signing does not compete with the server for CPU. Prints one JSON line. */
+#define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,7 @@ enum { C_CONNECTING, C_IDLE, C_BUSY, C_DEAD };
 typedef struct {
   int fd;
   int state;
+  uint32_t index, gen; /* epoll tag: events of an earlier socket of this slot are stale */
   const request *req;
   size_t woff;
   uint64_t t_sched; /* latency origin: scheduled (rate mode) or send time (max mode) */
@@ -60,6 +63,10 @@ static struct {
   unsigned connections;
   double duration, warmup, rate, timeout, drain;
   size_t presign;
+  bool cycle;
+  const char *ready_file;
+  long pids[16];
+  unsigned n_pids;
 } opt;
 
 static request *reqs;
@@ -72,12 +79,16 @@ static uint64_t n_non2xx, n_errors, n_timeouts, n_bytes_body, n_reconnects, last
 static uint64_t status_count[600];
 
 static int ep;
+static conn *conns;
 static struct sockaddr_in target;
 
-static void die(const char *fmt, const char *arg) {
-  fprintf(stderr, "loadgen: ");
-  fprintf(stderr, fmt, arg ? arg : "");
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("loadgen: ", stderr);
+  vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  va_end(ap);
   exit(2);
 }
 
@@ -85,20 +96,17 @@ static double parse_double(const char *s, const char *what) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (errno || end == s || *end || v < 0 || v > 1e9)
-    die("bad number for %s", what);
+  if (errno || end == s || *end || v < 0 || v > 1e9) die("bad number for %s", what);
   return v;
 }
 
 /* Splits http://AUTHORITY/PATH[?QUERY] into its authority and its path with the query;
  * *query points at the '?' inside path_query, or is NULL. */
-static bool split_url(const char *url, char *authority, size_t acap, char *path_query,
-                      size_t pcap, const char **query) {
-  if (strncmp(url, "http://", 7) != 0)
-    return false;
+static bool split_url(const char *url, char *authority, size_t acap, char *path_query, size_t pcap,
+                      const char **query) {
+  if (strncmp(url, "http://", 7) != 0) return false;
   const char *a = url + 7, *p = strchr(a, '/');
-  if (!p || p == a || (size_t)(p - a) >= acap || !parley_strlcpy(path_query, p, pcap))
-    return false;
+  if (!p || p == a || (size_t)(p - a) >= acap || !parley_strlcpy(path_query, p, pcap)) return false;
   memcpy(authority, a, (size_t)(p - a));
   authority[p - a] = 0;
   *query = strchr(path_query, '?');
@@ -121,23 +129,19 @@ static void parse_url(const char *url) {
     char *end;
     errno = 0;
     port = strtoul(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || port == 0 || port > 65535)
-      die("bad port in %s", url);
+    if (errno || end == colon + 1 || *end || port == 0 || port > 65535) die("bad port in %s", url);
   }
   opt.port = (uint16_t)port;
 }
 
 static char *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  if (!f)
-    die("cannot open %s", path);
+  if (!f) die("cannot open %s", path);
   char *buf = malloc(MAX_BODY_FILE + 1);
-  if (!buf)
-    die("out of memory%s", NULL);
+  if (!buf) die("out of memory");
   size_t n = fread(buf, 1, MAX_BODY_FILE + 1, f);
   fclose(f);
-  if (n > MAX_BODY_FILE)
-    die("body file over 1 MiB: %s", path);
+  if (n > MAX_BODY_FILE) die("body file over 1 MiB: %s", path);
   *len = n;
   return buf;
 }
@@ -168,8 +172,7 @@ static void build_request(request *r, const parley_identity *id, const char *key
     const char *query;
     if (!split_url(su, sign_auth, sizeof sign_auth, sign_path, sizeof sign_path, &query))
       die("bad URL to sign: %s", su);
-    if (query)
-      sign_path[query - sign_path] = 0; /* path without the query; query keeps its '?' */
+    if (query) sign_path[query - sign_path] = 0; /* path without the query; query keeps its '?' */
     query = query ? strchr(su, '?') : NULL;
     parley_httpsig_request req = {opt.method, su, sign_auth, sign_path, query, lookup, &h};
     const char *comps[] = {"@method", "@target-uri", "content-digest"};
@@ -186,35 +189,33 @@ static void build_request(request *r, const parley_identity *id, const char *key
                    "Accept: application/json\r\n",
                    opt.method, opt.path, opt.authority);
   if (n < 0 || (size_t)n >= sizeof line || parley_buf_append(&b, line, (size_t)n) != PARLEY_E_OK)
-    die("request line too long%s", NULL);
+    die("request line too long");
   if (body) {
     n = snprintf(line, sizeof line,
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                  "Content-Digest: %s\r\n",
                  body_len, digest);
     if (n < 0 || (size_t)n >= sizeof line || parley_buf_append(&b, line, (size_t)n))
-      die("header too long%s", NULL);
+      die("header too long");
   }
   if (id) {
     n = snprintf(line, sizeof line, "Signature-Input: %s\r\nSignature: %s\r\n", si, sg);
     if (n < 0 || (size_t)n >= sizeof line || parley_buf_append(&b, line, (size_t)n))
-      die("signature header too long%s", NULL);
+      die("signature header too long");
     free(si);
     free(sg);
   }
   if (parley_buf_append(&b, "\r\n", 2) ||
       (body && body_len && parley_buf_append(&b, body, body_len)))
-    die("request too large%s", NULL);
+    die("request too large");
   r->data = parley_buf_steal(&b, &r->len);
-  if (!r->data)
-    die("out of memory%s", NULL);
+  if (!r->data) die("out of memory");
 }
 
 static void prepare_requests(void) {
   char *body = NULL;
   size_t body_len = 0;
-  if (opt.body_file)
-    body = read_file(opt.body_file, &body_len);
+  if (opt.body_file) body = read_file(opt.body_file, &body_len);
   parley_identity id;
   char keyid[PARLEY_KEY_ID_LEN];
   if (opt.key_file) {
@@ -233,22 +234,19 @@ static void prepare_requests(void) {
   } else {
     n_reqs = 200000;
   }
-  if (n_reqs > MAX_PRESIGN)
-    die("too many requests to pre-sign (max 2000000)%s", NULL);
+  if (n_reqs > MAX_PRESIGN) die("too many requests to pre-sign (max 2000000)");
   reqs = calloc(n_reqs, sizeof *reqs);
-  if (!reqs)
-    die("out of memory%s", NULL);
+  if (!reqs) die("out of memory");
   for (size_t i = 0; i < n_reqs; i++)
     build_request(&reqs[i], signed_mode ? &id : NULL, keyid, body, body_len);
-  if (signed_mode)
-    parley_identity_wipe(&id);
+  if (signed_mode) parley_identity_wipe(&id);
   free(body);
 }
 
 /* Next request to send, or NULL once the pre-signed pool is used up. */
 static const request *take_request(void) {
-  if (!signed_mode)
-    return &reqs[0];
+  if (!signed_mode) return &reqs[0];
+  if (opt.cycle) return &reqs[next_req++ % n_reqs];
   if (next_req >= n_reqs) {
     exhausted = true;
     return NULL;
@@ -260,8 +258,7 @@ static void record_latency(uint64_t ns) {
   if (n_lat == cap_lat) {
     size_t nc = cap_lat ? cap_lat * 2 : 65536;
     uint64_t *p = realloc(lat, nc * sizeof *p);
-    if (!p)
-      die("out of memory%s", NULL);
+    if (!p) die("out of memory");
     lat = p;
     cap_lat = nc;
   }
@@ -270,8 +267,7 @@ static void record_latency(uint64_t ns) {
 
 static void conn_open(conn *c) {
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c->fd < 0)
-    die("socket: %s", strerror(errno));
+  if (c->fd < 0) die("socket: %s", strerror(errno));
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->state = C_CONNECTING;
@@ -279,9 +275,10 @@ static void conn_open(conn *c) {
   c->req = NULL;
   if (connect(c->fd, (struct sockaddr *)&target, sizeof target) != 0 && errno != EINPROGRESS)
     die("connect: %s", strerror(errno));
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.ptr = c};
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0)
-    die("epoll_ctl: %s", strerror(errno));
+  c->gen++;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP,
+                           .data.u64 = ((uint64_t)c->gen << 32 | c->index) + 1};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) die("epoll_ctl: %s", strerror(errno));
 }
 
 static void conn_close(conn *c) {
@@ -295,6 +292,9 @@ static void conn_close(conn *c) {
 
 /* A failed request: counted, and the connection is replaced. */
 static void conn_fail(conn *c, bool timeout) {
+  if (getenv("LOADGEN_DEBUG"))
+    fprintf(stderr, "loadgen: fail state=%d timeout=%d errno=%s rlen=%zu hdr=%d\n", c->state,
+            timeout, strerror(errno), c->rlen, c->hdr_done);
   if (c->state == C_BUSY && c->record) {
     if (timeout)
       n_timeouts++;
@@ -312,10 +312,8 @@ static void conn_write(conn *c) {
   while (c->woff < c->req->len) {
     ssize_t n = send(c->fd, c->req->data + c->woff, c->req->len - c->woff, MSG_NOSIGNAL);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return;
-      if (errno == EINTR)
-        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
       conn_fail(c, false);
       return;
     }
@@ -339,8 +337,7 @@ static void conn_send(conn *c, const request *r, uint64_t t_sched, bool record) 
 static bool header_is(const char *line, size_t len, const char *name, const char **value,
                       size_t *vlen) {
   size_t n = strlen(name);
-  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-    return false;
+  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':') return false;
   const char *v = line + n + 1, *e = line + len;
   while (v < e && (*v == ' ' || *v == '\t'))
     v++;
@@ -355,48 +352,37 @@ static bool header_is(const char *line, size_t len, const char *name, const char
  * response, 0 when more bytes are needed, 1 when parsed. */
 static int parse_head(conn *c) {
   char *end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
-  if (!end)
-    return c->rlen > MAX_HEADER ? -1 : 0;
+  if (!end) return c->rlen > MAX_HEADER ? -1 : 0;
   c->hdr_len = (size_t)(end - c->rbuf) + 4;
-  if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.", 7) != 0 || c->rbuf[8] != ' ')
-    return -1;
+  if (c->rlen < 12 || memcmp(c->rbuf, "HTTP/1.", 7) != 0 || c->rbuf[8] != ' ') return -1;
   int st = 0;
   for (int i = 9; i < 12; i++) {
-    if (c->rbuf[i] < '0' || c->rbuf[i] > '9')
-      return -1;
+    if (c->rbuf[i] < '0' || c->rbuf[i] > '9') return -1;
     st = st * 10 + (c->rbuf[i] - '0');
   }
-  if (st < 100 || st > 599)
-    return -1;
+  if (st < 100 || st > 599) return -1;
   c->status = st;
   bool has_len = false;
-  if (c->rbuf[7] == '0')
-    c->close_after = true; /* HTTP/1.0 without keep-alive */
+  if (c->rbuf[7] == '0') c->close_after = true; /* HTTP/1.0 without keep-alive */
   const char *p = memchr(c->rbuf, '\n', c->hdr_len) + 1;
   while (p < end) {
     const char *nl = memchr(p, '\r', (size_t)(end + 2 - p));
-    if (!nl)
-      return -1;
+    if (!nl) return -1;
     size_t len = (size_t)(nl - p);
     const char *v;
     size_t vl;
     if (header_is(p, len, "content-length", &v, &vl)) {
       char tmp[24];
-      if (vl == 0 || vl >= sizeof tmp)
-        return -1;
+      if (vl == 0 || vl >= sizeof tmp) return -1;
       memcpy(tmp, v, vl);
       tmp[vl] = 0;
-      if (!parley_parse_u64(tmp, &c->clen) || c->clen > MAX_RESPONSE)
-        return -1;
+      if (!parley_parse_u64(tmp, &c->clen) || c->clen > MAX_RESPONSE) return -1;
       has_len = true;
     } else if (header_is(p, len, "transfer-encoding", &v, &vl)) {
-      if (vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0)
-        c->chunked = true;
+      if (vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0) c->chunked = true;
     } else if (header_is(p, len, "connection", &v, &vl)) {
-      if (vl == 5 && strncasecmp(v, "close", 5) == 0)
-        c->close_after = true;
-      if (vl == 10 && strncasecmp(v, "keep-alive", 10) == 0)
-        c->close_after = false;
+      if (vl == 5 && strncasecmp(v, "close", 5) == 0) c->close_after = true;
+      if (vl == 10 && strncasecmp(v, "keep-alive", 10) == 0) c->close_after = false;
     }
     p = nl + 2;
   }
@@ -413,11 +399,9 @@ static int parse_head(conn *c) {
 /* Where the response ends (offset past it), 0 if incomplete, -1 if malformed; *body gets
  * the number of body bytes. */
 static long long response_end(conn *c, uint64_t *body) {
-  if (c->until_eof)
-    return 0;
+  if (c->until_eof) return 0;
   if (!c->chunked) {
-    if (c->rlen - c->hdr_len < c->clen)
-      return 0;
+    if (c->rlen - c->hdr_len < c->clen) return 0;
     *body = c->clen;
     return (long long)(c->hdr_len + c->clen);
   }
@@ -425,13 +409,11 @@ static long long response_end(conn *c, uint64_t *body) {
   uint64_t total = 0;
   for (;;) {
     char *nl = memmem(c->rbuf + p, c->rlen - p, "\r\n", 2);
-    if (!nl)
-      return c->rlen - p > 64 ? -1 : 0;
+    if (!nl) return c->rlen - p > 64 ? -1 : 0;
     char *e;
     errno = 0;
     unsigned long long sz = strtoull(c->rbuf + p, &e, 16);
-    if (errno || e == c->rbuf + p || sz > MAX_RESPONSE)
-      return -1;
+    if (errno || e == c->rbuf + p || sz > MAX_RESPONSE) return -1;
     p = (size_t)(nl - c->rbuf) + 2;
     if (sz == 0) {
       if (c->rlen - p >= 2 && memcmp(c->rbuf + p, "\r\n", 2) == 0) {
@@ -439,13 +421,11 @@ static long long response_end(conn *c, uint64_t *body) {
         return (long long)(p + 2);
       }
       char *t = memmem(c->rbuf + p - 2, c->rlen - (p - 2), "\r\n\r\n", 4);
-      if (!t)
-        return 0;
+      if (!t) return 0;
       *body = total;
       return (long long)((size_t)(t - c->rbuf) + 4);
     }
-    if (c->rlen - p < sz + 2)
-      return 0;
+    if (c->rlen - p < sz + 2) return 0;
     total += sz;
     p += sz + 2;
   }
@@ -455,8 +435,7 @@ static void complete(conn *c, uint64_t now, uint64_t body) {
   last_done = now;
   if (c->record) {
     record_latency(now - c->t_sched);
-    if (c->status < 200 || c->status > 299)
-      n_non2xx++;
+    if (c->status < 200 || c->status > 299) n_non2xx++;
     status_count[c->status]++;
     n_bytes_body += body;
   }
@@ -470,7 +449,10 @@ static void complete(conn *c, uint64_t now, uint64_t body) {
   }
 }
 
+/* Reads what is there, then parses: a response and the server's close can arrive in
+ * the same batch (HTTP/1.0, Connection: close), so EOF is looked at after parsing. */
 static void conn_read(conn *c) {
+  bool eof = false;
   for (;;) {
     if (c->rcap - c->rlen < 16384) {
       size_t nc = c->rcap ? c->rcap * 2 : 65536;
@@ -479,59 +461,63 @@ static void conn_read(conn *c) {
         return;
       }
       char *p = realloc(c->rbuf, nc);
-      if (!p)
-        die("out of memory%s", NULL);
+      if (!p) die("out of memory");
       c->rbuf = p;
       c->rcap = nc;
     }
     ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        break;
-      if (errno == EINTR)
-        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
       conn_fail(c, false);
       return;
     }
     if (n == 0) {
-      if (c->state == C_BUSY && c->hdr_done && c->until_eof) {
+      eof = true;
+      break;
+    }
+    c->rlen += (size_t)n;
+  }
+  if (c->state == C_BUSY) {
+    if (!c->hdr_done) {
+      int h = parse_head(c);
+      if (h < 0) {
+        conn_fail(c, false);
+        return;
+      }
+    }
+    if (c->hdr_done) {
+      uint64_t body = 0;
+      long long e = c->until_eof ? 0 : response_end(c, &body);
+      if (e < 0) {
+        conn_fail(c, false);
+        return;
+      }
+      if (e == 0 && eof && c->until_eof) {
         c->close_after = true; /* the body ended with the connection */
         complete(c, parley_mono_ns(), c->rlen - c->hdr_len);
         return;
       }
-      if (c->state == C_BUSY)
-        conn_fail(c, false);
-      else { /* idle keep-alive closed by the server: reconnect quietly */
-        conn_close(c);
-        conn_open(c);
-        n_reconnects++;
+      if (e > 0) {
+        if (eof) c->close_after = true;
+        complete(c, parley_mono_ns(), body);
+        return;
       }
-      return;
     }
-    c->rlen += (size_t)n;
   }
-  if (c->state != C_BUSY)
-    return;
-  if (!c->hdr_done) {
-    int h = parse_head(c);
-    if (h < 0) {
-      conn_fail(c, false);
-      return;
-    }
-    if (h == 0)
-      return;
+  if (!eof) return;
+  if (c->state == C_BUSY) {
+    conn_fail(c, false); /* closed before a whole response */
+  } else if (c->state == C_IDLE) {
+    conn_close(c); /* an idle keep-alive closed by the server: reconnect quietly */
+    conn_open(c);
+    n_reconnects++;
   }
-  uint64_t body = 0;
-  long long e = response_end(c, &body);
-  if (e < 0) {
-    conn_fail(c, false);
-    return;
-  }
-  if (e > 0)
-    complete(c, parley_mono_ns(), body);
 }
 
-static void on_event(conn *c, uint32_t events) {
+static void on_event(uint64_t tag, uint32_t events) {
+  conn *c = &conns[(uint32_t)(tag - 1)];
+  if ((uint32_t)((tag - 1) >> 32) != c->gen) return; /* for a socket already closed in this batch */
   int fd = c->fd;
   if (c->state == C_CONNECTING) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -546,21 +532,70 @@ static void on_event(conn *c, uint32_t events) {
     }
     return;
   }
-  if ((events & EPOLLOUT) && c->state == C_BUSY && c->woff < c->req->len)
-    conn_write(c);
-  if (c->fd == fd && (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
-    conn_read(c);
+  if ((events & EPOLLOUT) && c->state == C_BUSY && c->woff < c->req->len) conn_write(c);
+  if (c->fd == fd && (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))) conn_read(c);
 }
 
 static void arm(int tfd, uint64_t at_ns) {
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   /* parley_mono_ns() reads CLOCK_MONOTONIC; the timer uses the same clock. */
-  if (at_ns == 0)
-    at_ns = 1;
+  if (at_ns == 0) at_ns = 1;
   its.it_value.tv_sec = (time_t)(at_ns / 1000000000u);
   its.it_value.tv_nsec = (long)(at_ns % 1000000000u);
   timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* CPU seconds (user + system, all threads) used so far by the --pid processes. */
+static double server_cpu(void) {
+  static long tick;
+  if (!tick) tick = sysconf(_SC_CLK_TCK);
+  double total = 0;
+  for (unsigned i = 0; i < opt.n_pids; i++) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", opt.pids[i]);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p) continue;
+    p++;
+    /* After ") ": state is field 3; utime and stime are fields 14 and 15. */
+    unsigned long long v[2] = {0, 0};
+    for (int field = 3; field <= 15 && p; field++) {
+      p += strspn(p, " ");
+      if (field >= 14) v[field - 14] = strtoull(p, NULL, 10);
+      p = strchr(p, ' ');
+    }
+    total += (double)(v[0] + v[1]) / (double)tick;
+  }
+  return total;
+}
+
+/* Machine-wide CPU seconds so far, from /proc/stat: busy in processes (user, nice,
+ * system), in interrupts (irq, softirq: loopback TCP is mostly here), and stolen. */
+static void machine_cpu(double *busy, double *irq, double *steal) {
+  *busy = *irq = *steal = 0;
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                 &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n < 8) return;
+  double tick = (double)sysconf(_SC_CLK_TCK);
+  /* user nice system idle iowait irq softirq steal */
+  *busy = (double)(v[0] + v[1] + v[2]) / tick;
+  *irq = (double)(v[5] + v[6]) / tick;
+  *steal = (double)v[7] / tick;
+}
+
+static double self_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -569,8 +604,7 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 static double pct_ms(double p) {
-  if (!n_lat)
-    return 0;
+  if (!n_lat) return 0;
   size_t i = (size_t)(p * (double)(n_lat - 1) + 0.5);
   return (double)lat[i] / 1e6;
 }
@@ -587,7 +621,11 @@ static void usage(void) {
           "  --key FILE        sign every request (RFC 9421) with this unprotected key file\n"
           "  --sign-url URL    target URI to sign (default: --url)\n"
           "  --presign N       signed requests to prepare (default: rate x time, or 200000)\n"
+          "  --cycle           reuse the pre-signed requests in a loop (for servers that do\n"
+          "                    not check signatures: nonces repeat)\n"
           "  --timeout S       per-request timeout (default 10)\n"
+          "  --ready FILE      create FILE when the load starts (after pre-signing)\n"
+          "  --pid PID         a server process whose CPU time to report (repeatable)\n"
           "  --label NAME      name echoed in the JSON result\n");
   exit(2);
 }
@@ -612,6 +650,9 @@ int main(int argc, char **argv) {
                                      {"presign", required_argument, 0, 'p'},
                                      {"timeout", required_argument, 0, 't'},
                                      {"label", required_argument, 0, 'l'},
+                                     {"cycle", no_argument, 0, 'y'},
+                                     {"ready", required_argument, 0, 'R'},
+                                     {"pid", required_argument, 0, 'P'},
                                      {"help", no_argument, 0, 'h'},
                                      {0, 0, 0, 0}};
   const char *url = NULL;
@@ -623,8 +664,7 @@ int main(int argc, char **argv) {
       break;
     case 'c': {
       double v = parse_double(optarg, "--connections");
-      if (v < 1 || v > MAX_CONNECTIONS)
-        die("--connections must be 1..1024%s", NULL);
+      if (v < 1 || v > MAX_CONNECTIONS) die("--connections must be 1..1024");
       opt.connections = (unsigned)v;
       break;
     }
@@ -639,7 +679,7 @@ int main(int argc, char **argv) {
       break;
     case 'm':
       if (strcmp(optarg, "GET") && strcmp(optarg, "POST") && strcmp(optarg, "PUT"))
-        die("--method must be GET, POST or PUT%s", NULL);
+        die("--method must be GET, POST or PUT");
       opt.method = optarg;
       break;
     case 'b':
@@ -649,7 +689,8 @@ int main(int argc, char **argv) {
       opt.key_file = optarg;
       break;
     case 's':
-      if (strncmp(optarg, "http://", 7) != 0 || !parley_strlcpy(opt.sign_url, optarg, sizeof opt.sign_url))
+      if (strncmp(optarg, "http://", 7) != 0 ||
+          !parley_strlcpy(opt.sign_url, optarg, sizeof opt.sign_url))
         die("bad --sign-url %s", optarg);
       break;
     case 'p':
@@ -661,17 +702,26 @@ int main(int argc, char **argv) {
     case 'l':
       opt.label = optarg;
       break;
+    case 'y':
+      opt.cycle = true;
+      break;
+    case 'R':
+      opt.ready_file = optarg;
+      break;
+    case 'P': {
+      double v = parse_double(optarg, "--pid");
+      if (v < 1 || opt.n_pids == 16) die("--pid: a process id, at most 16 of them");
+      opt.pids[opt.n_pids++] = (long)v;
+      break;
+    }
     default:
       usage();
     }
   }
-  if (!url || optind != argc || opt.duration <= 0 || opt.timeout <= 0)
-    usage();
-  if (opt.body_file && strcmp(opt.method, "GET") == 0)
-    die("--body needs --method POST or PUT%s", NULL);
+  if (!url || optind != argc || opt.duration <= 0 || opt.timeout <= 0) usage();
+  if (opt.body_file && strcmp(opt.method, "GET") == 0) die("--body needs --method POST or PUT");
   parse_url(url);
-  if (!parley_init())
-    die("cannot initialise libsodium%s", NULL);
+  if (!parley_init()) die("cannot initialise libsodium");
 
   uint64_t t_prep = parley_mono_ns();
   prepare_requests();
@@ -683,33 +733,35 @@ int main(int argc, char **argv) {
   target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ep = epoll_create1(EPOLL_CLOEXEC);
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (ep < 0 || tfd < 0)
-    die("epoll/timerfd: %s", strerror(errno));
-  struct epoll_event tev = {.events = EPOLLIN, .data.ptr = NULL};
+  if (ep < 0 || tfd < 0) die("epoll/timerfd: %s", strerror(errno));
+  struct epoll_event tev = {.events = EPOLLIN, .data.u64 = 0};
   epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
 
-  conn *conns = calloc(opt.connections, sizeof *conns);
-  if (!conns)
-    die("out of memory%s", NULL);
-  for (unsigned i = 0; i < opt.connections; i++)
+  conns = calloc(opt.connections, sizeof *conns);
+  if (!conns) die("out of memory");
+  for (unsigned i = 0; i < opt.connections; i++) {
+    conns[i].index = i;
     conn_open(&conns[i]);
+  }
   /* Wait (bounded) until every connection is up, so connects are not measured. */
   uint64_t t_conn = parley_mono_ns();
   for (;;) {
     unsigned up = 0;
     for (unsigned i = 0; i < opt.connections; i++)
       up += conns[i].state == C_IDLE;
-    if (up == opt.connections)
-      break;
-    if (parley_mono_ns() - t_conn > 5000000000ull)
-      die("connections not established in 5 s%s", NULL);
+    if (up == opt.connections) break;
+    if (parley_mono_ns() - t_conn > 5000000000ull) die("connections not established in 5 s");
     struct epoll_event evs[256];
     int n = epoll_wait(ep, evs, 256, 100);
     for (int i = 0; i < n; i++)
-      if (evs[i].data.ptr)
-        on_event(evs[i].data.ptr, evs[i].events);
+      if (evs[i].data.u64) on_event(evs[i].data.u64, evs[i].events);
   }
 
+  if (opt.ready_file) {
+    FILE *rf = fopen(opt.ready_file, "w");
+    if (!rf) die("cannot create %s", opt.ready_file);
+    fclose(rf);
+  }
   const uint64_t start = parley_mono_ns();
   const uint64_t m_start = start + (uint64_t)(opt.warmup * 1e9);
   const uint64_t m_end = m_start + (uint64_t)(opt.duration * 1e9);
@@ -719,23 +771,41 @@ int main(int argc, char **argv) {
   uint64_t scheduled = 0; /* rate mode: requests scheduled so far */
   uint64_t late_sends = 0;
   struct epoll_event evs[256];
+  /* CPU of the server(s) and of this process over the measured window. */
+  double cpu_s0 = 0, cpu_s1 = 0, cpu_c0 = 0, cpu_c1 = 0, m_b0 = 0, m_b1 = 0, m_st0 = 0, m_st1 = 0,
+         m_i0 = 0, m_i1 = 0;
+  uint64_t cpu_t0 = 0, cpu_t1 = 0;
 
   for (;;) {
     uint64_t now = parley_mono_ns();
-    if (now >= hard_end)
-      break;
+    if (!cpu_t0 && now >= m_start) {
+      cpu_t0 = now;
+      cpu_s0 = server_cpu();
+      cpu_c0 = self_cpu();
+      machine_cpu(&m_b0, &m_i0, &m_st0);
+    }
+    if (cpu_t0 && !cpu_t1 && now >= m_end) {
+      cpu_t1 = now;
+      cpu_s1 = server_cpu();
+      cpu_c1 = self_cpu();
+      machine_cpu(&m_b1, &m_i1, &m_st1);
+    }
+    if (now >= hard_end) break;
     /* Issue what is due. */
     bool more = !exhausted;
     if (opt.rate > 0) {
       for (unsigned i = 0; i < opt.connections && more; i++) {
-        if (conns[i].state != C_IDLE)
-          continue;
+        if (conns[i].state != C_IDLE) continue;
         uint64_t t = start + (uint64_t)((double)scheduled * interval);
-        if (t > now || t >= m_end)
-          break;
+        /* Slots whose time ran out while no connection was free: timeouts, not sent. */
+        while (t <= now && t < m_end && now - t > timeout_ns) {
+          if (t >= m_start) n_timeouts++;
+          scheduled++;
+          t = start + (uint64_t)((double)scheduled * interval);
+        }
+        if (t > now || t >= m_end) break;
         const request *r = take_request();
-        if (!r)
-          break;
+        if (!r) break;
         if (now - t > 1000000)
           late_sends++; /* sent over 1 ms after its slot: waited for a connection */
         conn_send(&conns[i], r, t, t >= m_start);
@@ -743,11 +813,9 @@ int main(int argc, char **argv) {
       }
     } else if (now < m_end) {
       for (unsigned i = 0; i < opt.connections; i++) {
-        if (conns[i].state != C_IDLE)
-          continue;
+        if (conns[i].state != C_IDLE) continue;
         const request *r = take_request();
-        if (!r)
-          break;
+        if (!r) break;
         conn_send(&conns[i], r, now, now >= m_start);
       }
     }
@@ -762,31 +830,34 @@ int main(int argc, char **argv) {
     }
     uint64_t next_sched = opt.rate > 0 ? start + (uint64_t)((double)scheduled * interval) : 0;
     bool sending_over = exhausted || (opt.rate > 0 ? next_sched >= m_end : now >= m_end);
-    if (sending_over && busy == 0)
-      break;
+    if (sending_over && busy == 0) break;
     uint64_t wake = now + 50000000ull; /* at least every 50 ms, for timeouts */
     if (!sending_over) {
-      if (opt.rate > 0 && next_sched < wake)
-        wake = next_sched > now ? next_sched : now + 1000;
-      if (opt.rate <= 0 && m_end < wake)
-        wake = m_end;
+      if (opt.rate > 0 && next_sched < wake) wake = next_sched > now ? next_sched : now + 1000;
+      if (opt.rate <= 0 && m_end < wake) wake = m_end;
     }
     arm(tfd, wake);
     int n = epoll_wait(ep, evs, 256, 100);
     for (int i = 0; i < n; i++) {
-      if (!evs[i].data.ptr) {
+      if (!evs[i].data.u64) {
         uint64_t x;
         ssize_t r = read(tfd, &x, sizeof x);
         (void)r;
         continue;
       }
-      on_event(evs[i].data.ptr, evs[i].events);
+      on_event(evs[i].data.u64, evs[i].events);
     }
   }
+  if (cpu_t0 && !cpu_t1) {
+    cpu_t1 = parley_mono_ns();
+    cpu_s1 = server_cpu();
+    cpu_c1 = self_cpu();
+    machine_cpu(&m_b1, &m_i1, &m_st1);
+  }
+  double cpu_window = cpu_t1 > cpu_t0 ? (double)(cpu_t1 - cpu_t0) / 1e9 : 0;
   unsigned unfinished = 0;
   for (unsigned i = 0; i < opt.connections; i++)
-    if (conns[i].state == C_BUSY && conns[i].record)
-      unfinished++;
+    if (conns[i].state == C_BUSY && conns[i].record) unfinished++;
   n_timeouts += unfinished;
   /* Rate mode: slots of the measured window never sent before the drain ran out. */
   uint64_t unsent = 0;
@@ -802,32 +873,44 @@ int main(int argc, char **argv) {
 
   /* Throughput over the measured window, or until the last answer if that is later. */
   double elapsed = opt.duration;
-  if (last_done > m_end)
-    elapsed = (double)(last_done - m_start) / 1e9;
+  if (last_done > m_end) elapsed = (double)(last_done - m_start) / 1e9;
   if (exhausted && last_done > m_start && last_done < m_end)
     elapsed = (double)(last_done - m_start) / 1e9;
-  qsort(lat, n_lat, sizeof *lat, cmp_u64);
+  if (n_lat) qsort(lat, n_lat, sizeof *lat, cmp_u64);
   json_t *st = json_object();
   for (int i = 0; i < 600; i++)
     if (status_count[i]) {
-      char k[8];
+      char k[16];
       snprintf(k, sizeof k, "%d", i);
       json_object_set_new(st, k, json_integer((json_int_t)status_count[i]));
     }
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:b,s:i,s:f,s:f,s:I,s:f,s:{s:f,s:f,s:f,s:f,s:f},s:I,s:I,s:I,s:I,s:o,"
-      "s:f,s:b,s:I,s:I}",
+      "s:f,s:I,s:b,s:I,s:I,s:I}",
       "label", opt.label, "url", opt.url, "method", opt.method, "mode",
       opt.rate > 0 ? "rate" : "max", "signed", signed_mode, "connections", (int)opt.connections,
       "rate_target", opt.rate, "duration_s", elapsed, "requests", (json_int_t)n_lat, "rps",
       elapsed > 0 ? (double)n_lat / elapsed : 0.0, "latency_ms", "p50", pct_ms(0.50), "p90",
-      pct_ms(0.90), "p99", pct_ms(0.99), "max", n_lat ? (double)lat[n_lat - 1] / 1e6 : 0.0,
-      "mean", n_lat ? sum / (double)n_lat / 1e6 : 0.0, "non2xx", (json_int_t)n_non2xx, "errors", (json_int_t)n_errors, "timeouts",
-      (json_int_t)n_timeouts, "body_bytes_avg",
+      pct_ms(0.90), "p99", pct_ms(0.99), "max", n_lat ? (double)lat[n_lat - 1] / 1e6 : 0.0, "mean",
+      n_lat ? sum / (double)n_lat / 1e6 : 0.0, "non2xx", (json_int_t)n_non2xx, "errors",
+      (json_int_t)n_errors, "timeouts", (json_int_t)n_timeouts, "body_bytes_avg",
       (json_int_t)(n_lat ? n_bytes_body / n_lat : 0), "status", st, "presign_s", prep_s,
-      "presigned_exhausted", exhausted, "late_sends", (json_int_t)late_sends, "unsent", (json_int_t)unsent);
-  if (!o)
-    die("cannot build the JSON result%s", NULL);
+      "presigned", (json_int_t)(signed_mode ? n_reqs : 0), "presigned_exhausted", exhausted,
+      "late_sends", (json_int_t)late_sends, "unsent", (json_int_t)unsent, "reconnects",
+      (json_int_t)n_reconnects);
+  if (!o) die("cannot build the JSON result");
+  json_object_set_new(o, "server_cpu_s", json_real(cpu_s1 - cpu_s0));
+  json_object_set_new(o, "client_cpu_s", json_real(cpu_c1 - cpu_c0));
+  json_object_set_new(o, "cpu_window_s", json_real(cpu_window));
+  /* Everything else that ran meanwhile (other processes on a shared machine): a run
+   * with a large value here was disturbed. */
+  double other = (m_b1 - m_b0) - (cpu_s1 - cpu_s0) - (cpu_c1 - cpu_c0);
+  json_object_set_new(o, "other_cpu_s", json_real(opt.n_pids && other > 0 ? other : 0));
+  json_object_set_new(o, "irq_s", json_real(m_i1 - m_i0));
+  json_object_set_new(o, "steal_s", json_real(m_st1 - m_st0));
+  /* Requests sent in the window over the CPU spent in it: CPU per request. */
+  double per = n_lat && opt.n_pids ? (cpu_s1 - cpu_s0) * 1e6 / (double)n_lat : 0;
+  json_object_set_new(o, "server_cpu_us_per_req", json_real(per));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   puts(s ? s : "{}");
   free(s);

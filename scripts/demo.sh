@@ -17,11 +17,13 @@ pub() { "$PARLEY" --config /dev/null --json key show "$DATA/keys/$1.key" | sed "
 conf() { printf 'hub = %s\nkey = %s\nhome = %s\n' "$HUB" "$PWD/$DATA/keys/$1.key" "$PWD/$DATA/home-$1" >"$DATA/$1.conf"; }
 as() { local who=$1; shift; "$PARLEY" --config "$DATA/$who.conf" "$@"; }
 
-users="operator est-root est-cert est-mfa gha-root gha-cert chl-root chl-pdi"
+users="operator est-root est-cert est-mfa gha-root gha-cert gha-duty chl-root chl-pdi"
 for u in $users; do key "$u"; conf "$u"; done
 
+# A short critical deadline so that the demo shows an overdue message and escalation.
 "$PARLEYD" --port "$PORT" --data-dir "$DATA/hub" --insecure-hub-key --origin demo.parley.localhost \
-  --operator-key "$(pub operator sign_pk)" >"$DATA/hub.out" 2>"$DATA/hub.log" &
+  --operator-key "$(pub operator sign_pk)" --ack-critical 20 --escalation-step 30 \
+  >"$DATA/hub.out" 2>"$DATA/hub.log" &
 HUB_PID=$!
 trap 'kill -TERM $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; echo; echo "hub stopped"' EXIT INT TERM
 for _ in $(seq 1 50); do grep -q 'listening on' "$DATA/hub.out" 2>/dev/null && break; sleep 0.1; done
@@ -49,6 +51,9 @@ as gha-root state init --state GHA --out "$(rec GHA)" >/dev/null
 as gha-root state poc add "$(rec GHA)" --id gha-cert --name "Ama Mensah (demo)" --position "National CERT lead" \
   --role technical --role diplomatic --email cert@csa.gh.example --phone "+233 30 000 0000" --language en \
   --timezone Africa/Accra --poc-key "$DATA/keys/gha-cert.key" >/dev/null
+as gha-root state poc add "$(rec GHA)" --id gha-duty --name "Kofi Boateng (demo)" --position "CERT night duty" \
+  --role technical --email duty@csa.gh.example --phone "+233 30 000 0001" --language en \
+  --timezone Africa/Accra --poc-key "$DATA/keys/gha-duty.key" >/dev/null
 as chl-root state init --state CHL --out "$(rec CHL)" >/dev/null
 as chl-root state poc add "$(rec CHL)" --id chl-pdi --name "Diego Rojas (demo)" --position "24/7 cybercrime unit" \
   --role law-enforcement-24x7 --email 24x7@pdi.cl.example --phone "+56 2 0000 0000" --language es --language en \
@@ -57,6 +62,26 @@ for s in EST GHA CHL; do
   as "${s,,}-root" state sign "$(rec $s)" >/dev/null
   as "${s,,}-root" state publish "$(rec $s)" >/dev/null
 done
+
+# Messages: one acknowledged, one answered, one left to become overdue.
+sent() { sed -n 's/^sent [a-z]* [a-z-]* \([0-9a-f-]*\) to.*/\1/p'; }
+M1=$(as est-cert send --kind notification --to GHA:gha-cert --priority urgent --tlp AMBER \
+  --field incident_class=malicious-code --field summary="Ransomware campaign against port operators" \
+  --field affected_sectors="transport, ports" --field indicators="hxxp://203.0.113.9/payload" \
+  --field first_seen=2026-11-20 | sent)
+as gha-cert ack "$M1" >/dev/null
+M2=$(as chl-pdi send --kind preservation-request --to EST:technical --priority urgent --tlp AMBER+STRICT \
+  --field requesting_authority="Fiscalía Regional Metropolitana (demo)" \
+  --field offences='["computer-related-fraud"]' --field facts="Phishing site hosted in Estonia" \
+  --field data_to_preserve="Subscriber and access logs of the hosting account" \
+  --field relationship_to_offence="The account hosts the phishing site" \
+  --field custodian_or_location="A hosting provider in Tallinn (demo)" \
+  --field necessity="Logs are kept 30 days" --field mutual_assistance_intended=true \
+  --field status=new --field preservation_days=90 --language es | sent)
+as est-cert ack "$M2" >/dev/null
+as est-cert reply "$M2" --field summary="Preservation ordered for 90 days" --field status=complete >/dev/null
+M3=$(as gha-cert send --kind request-for-assistance --to CHL:law-enforcement-24x7 --priority critical \
+  --field subject="Extortion e-mails to a hospital" --field details="We need help tracing the sender" | sent)
 
 cat <<MSG
 
@@ -72,6 +97,15 @@ configs are in $DATA/. Try, in another terminal:
   $PARLEY --config $DATA/gha-cert.conf directory search --role technical
   $PARLEY --config $DATA/chl-pdi.conf directory export --format csv
   $PARLEY --config $DATA/operator.conf api GET /v1/reports/stale
+
+Messages are waiting:
+  $PARLEY --config $DATA/gha-cert.conf inbox            # an urgent notification, acknowledged
+  $PARLEY --config $DATA/est-cert.conf read $M2 --lang fr   # a preservation request (answered)
+  $PARLEY --config $DATA/chl-pdi.conf inbox             # a critical request: overdue in 20 s
+  $PARLEY --config $DATA/chl-pdi.conf read $M3
+  $PARLEY --config $DATA/chl-pdi.conf ack $M3
+  $PARLEY --config $DATA/chl-pdi.conf reply $M3 --field summary="On it" --field status=in-progress
+  $PARLEY --config $DATA/gha-cert.conf verify record CHL
   curl -s $HUB/metrics | head
 
 Hub log: $DATA/hub.log. Ctrl-C stops the hub.

@@ -229,21 +229,35 @@ typedef struct {
 } parley_ack_row;
 void parley_ack_row_clear(parley_ack_row *r);
 
+/* Message listings call cb for each row in the order stated; cb returns false to stop,
+ * may use the transaction, and may not keep pointers into the row. They answer ONE if
+ * cb saw a row, NONE if there was none (also for a key no stored row can have, or a
+ * limit of 0). Listed message rows carry no envelope. */
+
 /* Inserts a message (seq assigned, written back to row->seq) and its recipients.
- * NONE if the id exists (a replayed envelope). */
+ * NONE if the id exists (a replayed envelope): then nothing is written and row->seq is
+ * left alone. A recipient's message_id is empty or row->id (else HARD); a recipient
+ * listed twice is HARD. An empty case_id or in_reply_to is stored as none. */
 parley_qs parley_store_message_insert(parley_tx *tx, parley_message_row *row,
                                       const parley_recipient_row *rcpts, size_t n);
-/* With the envelope. */
+/* With the envelope, owned by *out. *out is overwritten first, so
+ * parley_message_row_clear is safe after any answer. */
 parley_qs parley_store_message_get(parley_tx *tx, const char *id, parley_message_row *out);
-/* Updates status, overdue, escalation_level, next_escalation, ack_deadline. */
+/* Updates status, overdue, escalation_level, next_escalation, ack_deadline of row->id;
+ * the other fields are kept. NONE if there is no such id. */
 parley_qs parley_store_message_update(parley_tx *tx, const parley_message_row *row);
+/* In (state, poc) byte order. */
 parley_qs parley_store_recipients_get(parley_tx *tx, const char *message_id,
                                       bool (*cb)(void *cls, const parley_recipient_row *r),
                                       void *cls);
-/* Updates delivered and acked of (message_id, state, poc). */
+/* Updates delivered and acked of (message_id, state, poc). Each keeps its earliest
+ * non-zero time: 0 leaves a column as stored, and a later time never replaces an earlier
+ * one, so a recorded delivery or acknowledgement is never undone. key_id is not
+ * changed. NONE if there is no such recipient. */
 parley_qs parley_store_recipient_update(parley_tx *tx, const parley_recipient_row *r);
 /* Messages addressed to (state, poc) with seq > after, oldest first, at most limit;
- * rows without the envelope. */
+ * rows without the envelope. A reader that has seen seq N misses no message committed
+ * later: seqs become visible in increasing order. */
 parley_qs parley_store_inbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
                              size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
                              void *cls);
@@ -251,21 +265,30 @@ parley_qs parley_store_inbox(parley_tx *tx, const char *state, const char *poc, 
 parley_qs parley_store_outbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
                               size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
                               void *cls);
-/* Messages of a case, oldest first, without envelopes. */
+/* Messages of a case, oldest first, without envelopes: those whose case_id is case_id,
+ * and the message whose id is case_id (a case is named by the message that opened it,
+ * which may carry no case_id itself). */
 parley_qs parley_store_case_messages(parley_tx *tx, const char *case_id,
                                      bool (*cb)(void *cls, const parley_message_row *m),
                                      void *cls);
 /* Unacknowledged messages (status SUBMITTED or DELIVERED) whose next_escalation is due
- * (0 < next_escalation <= now), at most limit, without envelopes. */
+ * (0 < next_escalation <= now), most overdue first (then by seq), at most limit, without
+ * envelopes. */
 parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
                                     bool (*cb)(void *cls, const parley_message_row *m),
                                     void *cls);
+/* NONE if (message_id, state, poc) already has an ack (the first one stays); HARD if it
+ * is not a recipient of that message. */
 parley_qs parley_store_ack_insert(parley_tx *tx, const parley_ack_row *row);
+/* In (time, state, poc) order; a->ack is freed when cb returns. */
 parley_qs parley_store_acks_get(parley_tx *tx, const char *message_id,
                                 bool (*cb)(void *cls, const parley_ack_row *a), void *cls);
-/* Appends to a message's history: transitions, deliveries, escalation alerts. */
+/* Appends to a message's history: transitions, deliveries, escalation alerts. event is
+ * 1 to 63 bytes, detail (NULL: "") at most 1023; longer is HARD, and so is an unknown
+ * message. */
 parley_qs parley_store_message_event(parley_tx *tx, const char *message_id, const char *event,
                                      const char *detail, int64_t at);
+/* In the order appended. */
 parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
                                       bool (*cb)(void *cls, const char *event, const char *detail,
                                                  int64_t at),

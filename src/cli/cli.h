@@ -7,6 +7,7 @@
 
 #include "parley/base.h"
 #include "parley/crypto.h"
+#include "parley/proto.h"
 #include "parley/tlog.h"
 
 typedef struct {
@@ -82,6 +83,18 @@ int cmd_directory_search(int argc, char **argv);
 int cmd_directory_export(int argc, char **argv);
 
 int cmd_log_checkpoint(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_inbox(int argc, char **argv);
+int cmd_read(int argc, char **argv);
+int cmd_ack(int argc, char **argv);
+int cmd_reply(int argc, char **argv);
+int cmd_case(int argc, char **argv);
+
+/* A state's record, trusted only if it matches the pinned root key, verifies, and is
+ * in the transparency log (cmd_directory.c). The caller owns *st and *rec. */
+int cli_verified_record(const char *code, const char *version, json_t **st, json_t **rec,
+                        parley_record_info *info, parley_sign_pk *root, bool *first,
+                        uint64_t *log_index, uint64_t *log_size);
 int cmd_verify_record(int argc, char **argv);
 
 /* Transparency log (cmd_log.c). */

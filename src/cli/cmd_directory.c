@@ -94,6 +94,57 @@ static int check_pin(const char *state, const char *root_b64, bool *first_use) {
   return rc;
 }
 
+/* Fetches a state's record (current, or `version`) and trusts it only if: the root
+ * key matches the pin (set on first use), the record verifies with it, and it is
+ * provably in the hub's transparency log. On success the caller owns *st and *rec. */
+int cli_verified_record(const char *code, const char *version, json_t **st_out, json_t **rec_out,
+                        parley_record_info *info, parley_sign_pk *root, bool *first,
+                        uint64_t *log_index, uint64_t *log_size) {
+  char path[96];
+  snprintf(path, sizeof path, "/v1/states/%.3s", code);
+  json_t *st = get_json(path);
+  if (!st)
+    return 1;
+  const char *root_b64 = json_string_value(json_object_get(st, "root_key"));
+  if (!root_b64 || parley_sign_pk_from_b64(root_b64, root) != PARLEY_E_OK) {
+    json_decref(st);
+    return cli_fail("the hub sent no valid root key for %s", code);
+  }
+  if (check_pin(code, root_b64, first)) {
+    json_decref(st);
+    return 1;
+  }
+  if (version)
+    snprintf(path, sizeof path, "/v1/states/%.3s/records/%.20s", code, version);
+  else
+    snprintf(path, sizeof path, "/v1/states/%.3s/record", code);
+  json_t *rec = get_json(path);
+  if (!rec) {
+    json_decref(st);
+    return 1;
+  }
+  parley_error err;
+  int rc = 0;
+  if (parley_record_verify(rec, root, parley_now(), info, &err) != PARLEY_E_OK)
+    rc = cli_fail_err("REFUSED: the record does not verify", &err);
+  else if (strcmp(info->state, code) != 0)
+    rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
+  /* Key transparency: the record must be in the log everyone sees, or the hub could be
+   * showing this client a record (and keys) that others never see. */
+  uint8_t leaf[32];
+  if (!rc && (cli_entry_leaf_hash("state-record", rec, leaf) ||
+              cli_verify_inclusion(leaf, log_index, log_size)))
+    rc = cli_fail("REFUSED: %s's record is not provably in the hub's transparency log", code);
+  if (rc) {
+    json_decref(rec);
+    json_decref(st);
+    return rc;
+  }
+  *st_out = st;
+  *rec_out = rec;
+  return 0;
+}
+
 int cmd_directory_show(int argc, char **argv) {
   static const struct option opts[] = {{"version", required_argument, 0, 'v'},
                                        {"help", no_argument, 0, 'h'},
@@ -115,56 +166,16 @@ int cmd_directory_show(int argc, char **argv) {
   if (argc - optind != 1 || !parley_state_code_valid(argv[optind]))
     return cli_fail("directory show: give a state code, e.g. EST");
   const char *code = argv[optind];
-  char path[96];
-  snprintf(path, sizeof path, "/v1/states/%s", code);
-  json_t *st = get_json(path);
-  if (!st)
-    return 1;
-  const char *root_b64 = json_string_value(json_object_get(st, "root_key"));
-  parley_sign_pk root;
-  if (!root_b64 || parley_sign_pk_from_b64(root_b64, &root) != PARLEY_E_OK) {
-    json_decref(st);
-    return cli_fail("the hub sent no valid root key for %s", code);
-  }
-  bool first = false;
-  if (check_pin(code, root_b64, &first)) {
-    json_decref(st);
-    return 1;
-  }
-  if (version)
-    snprintf(path, sizeof path, "/v1/states/%s/records/%.20s", code, version);
-  else
-    snprintf(path, sizeof path, "/v1/states/%s/record", code);
-  json_t *rec = get_json(path);
-  if (!rec) {
-    json_decref(st);
-    return 1;
-  }
+  json_t *st = NULL, *rec = NULL;
   parley_record_info *info = malloc(sizeof *info);
-  parley_error err;
-  int rc = 0;
-  if (!info)
-    rc = cli_fail("out of memory");
-  else if (parley_record_verify(rec, &root, parley_now(), info, &err) != PARLEY_E_OK)
-    rc = cli_fail_err("REFUSED: the record does not verify", &err);
-  else if (strcmp(info->state, code) != 0)
-    rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
-  if (rc) {
-    free(info);
-    json_decref(rec);
-    json_decref(st);
-    return rc;
-  }
-  /* Key transparency: the record must be in the log everyone sees, or the hub could be
-   * showing this client a record (and keys) that others never see. */
-  uint8_t leaf[32];
+  parley_sign_pk root;
+  bool first = false;
   uint64_t log_index = 0, log_size = 0;
-  if (cli_entry_leaf_hash("state-record", rec, leaf) ||
-      cli_verify_inclusion(leaf, &log_index, &log_size)) {
+  if (!info)
+    return cli_fail("out of memory");
+  if (cli_verified_record(code, version, &st, &rec, info, &root, &first, &log_index, &log_size)) {
     free(info);
-    json_decref(rec);
-    json_decref(st);
-    return cli_fail("REFUSED: %s's record is not provably in the hub's transparency log", code);
+    return 1;
   }
   char fpr[PARLEY_FINGERPRINT_HEX_LEN], disp[PARLEY_FINGERPRINT_DISPLAY_LEN];
   parley_sign_pk_fingerprint(&root, fpr);

@@ -28,6 +28,12 @@ static const cli_command commands[] = {
     {"directory show", cmd_directory_show, "show and verify a state's record"},
     {"directory search", cmd_directory_search, "find POCs by state, region, role, language, name"},
     {"directory export", cmd_directory_export, "export the directory (json, csv, vcard)"},
+    {"send", cmd_send, "seal, sign and send a message"},
+    {"inbox", cmd_inbox, "list messages addressed to you (--sent: sent by you)"},
+    {"read", cmd_read, "verify, decrypt and show a message, in your language"},
+    {"ack", cmd_ack, "acknowledge a message with a signed receipt"},
+    {"reply", cmd_reply, "answer a message, in the same case"},
+    {"case", cmd_case, "list the messages of a case"},
     {"log checkpoint", cmd_log_checkpoint, "verify the hub's latest transparency-log checkpoint"},
     {"verify record", cmd_verify_record, "prove a state record is in the transparency log"},
 };

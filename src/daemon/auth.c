@@ -73,7 +73,8 @@ bool parleyd_authenticate(parleyd_req *r) {
     return false;
   }
   int64_t now = parley_now();
-  switch (parleyd_nonce_check(sp.keyid, sp.nonce, now, now + 2 * parleyd->cfg.sig_window_s + 1)) {
+  /* After created + window the signature is refused as stale: no need to remember it. */
+  switch (parleyd_nonce_check(sp.keyid, sp.nonce, now, sp.created + parleyd->cfg.sig_window_s + 1)) {
   case PARLEYD_NONCE_NEW:
     break;
   case PARLEYD_NONCE_SEEN:

@@ -16,7 +16,7 @@ void parleyd_config_defaults(parleyd_config *c) {
   parley_strlcpy(c->origin, "parley.localhost", sizeof c->origin);
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   c->threads = n > 0 && n < 64 ? (unsigned)n : 2;
-  c->max_body = 1 << 20;
+  c->max_body = 2 << 20; /* an envelope may carry up to 1 MiB of ciphertext */
   c->max_url = 2048;
   c->max_header = 32 * 1024;
   c->max_conn_per_ip = 64;
@@ -25,6 +25,12 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->sig_window_s = 300;
   c->checkpoint_interval_s = 5;
   c->log_level = PARLEY_LOG_INFO;
+  parley_strlcpy(c->smtp_from, "parley-hub@localhost", sizeof c->smtp_from);
+  c->ack_deadline_s[0] = 24 * 3600; /* routine */
+  c->ack_deadline_s[1] = 4 * 3600;  /* urgent */
+  c->ack_deadline_s[2] = 3600;      /* critical */
+  c->escalation_step_s = 900;
+  c->scheduler_tick_ms = 1000;
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -69,6 +75,13 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("timeout", timeout_s, 1, 3600)
   NUM("signature_window", sig_window_s, 5, 86400)
   NUM("checkpoint_interval", checkpoint_interval_s, 1, 86400)
+  STR("smtp_url", smtp_url)
+  STR("smtp_from", smtp_from)
+  NUM("ack_routine", ack_deadline_s[0], 1, 30 * 86400)
+  NUM("ack_urgent", ack_deadline_s[1], 1, 30 * 86400)
+  NUM("ack_critical", ack_deadline_s[2], 1, 30 * 86400)
+  NUM("escalation_step", escalation_step_s, 1, 86400)
+  NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -156,7 +169,7 @@ static const char usage[] =
     "      --operator-key PK        base64url Ed25519 public key of an operator\n"
     "                               (repeatable, up to 8)\n"
     "      --threads N              worker threads (default: number of cores)\n"
-    "      --max-body BYTES         largest request body (default 1048576)\n"
+    "      --max-body BYTES         largest request body (default 2097152)\n"
     "      --max-url BYTES          longest request URL (default 2048)\n"
     "      --max-header BYTES       memory for a request's headers (default 32768)\n"
     "      --max-conn-per-ip N      concurrent connections per client IP (default 64)\n"
@@ -164,6 +177,16 @@ static const char usage[] =
     "      --timeout SECONDS        idle connection timeout (default 30)\n"
     "      --signature-window S     accepted age of a request signature (default 300)\n"
     "      --checkpoint-interval S  most frequent checkpoint signing (default 5)\n"
+    "      --smtp-url URL           mail server for alerts, e.g. smtp://127.0.0.1:25\n"
+    "                               (default: none, no e-mail alerts)\n"
+    "      --smtp-from ADDR         sender address of alerts\n"
+    "      --ack-routine S          acknowledgement deadline of routine messages\n"
+    "                               (default 86400)\n"
+    "      --ack-urgent S           ... of urgent messages (default 14400)\n"
+    "      --ack-critical S         ... of critical messages (default 3600)\n"
+    "      --escalation-step S      time between escalation alerts once a deadline\n"
+    "                               has passed (default 900)\n"
+    "      --scheduler-tick-ms MS   how often deadlines are checked (default 1000)\n"
     "      --insecure-hub-key       keep the hub key without a passphrase (tests and\n"
     "                               demo only)\n"
     "      --log-level LEVEL        debug, info, warn or error (default info)\n"
@@ -190,6 +213,13 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"signature-window", required_argument, 0, 1},
       {"checkpoint-interval", required_argument, 0, 1},
       {"log-level", required_argument, 0, 1},
+      {"smtp-url", required_argument, 0, 1},
+      {"smtp-from", required_argument, 0, 1},
+      {"ack-routine", required_argument, 0, 1},
+      {"ack-urgent", required_argument, 0, 1},
+      {"ack-critical", required_argument, 0, 1},
+      {"escalation-step", required_argument, 0, 1},
+      {"scheduler-tick-ms", required_argument, 0, 1},
       {"insecure-hub-key", no_argument, 0, 2},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},

@@ -7,6 +7,7 @@
 /* h_health.c */
 void h_healthz(parleyd_req *r);
 void h_metrics(parleyd_req *r);
+void h_whoami(parleyd_req *r);
 
 /* h_home.c */
 void h_home(parleyd_req *r);
@@ -20,6 +21,14 @@ void h_state_get(parleyd_req *r);
 void h_record_put(parleyd_req *r);
 void h_record_get(parleyd_req *r);
 void h_record_get_version(parleyd_req *r);
+
+/* h_messages.c */
+void h_message_submit(parleyd_req *r);
+void h_inbox(parleyd_req *r);
+void h_outbox(parleyd_req *r);
+void h_message_get(parleyd_req *r);
+void h_message_ack(parleyd_req *r);
+void h_case_get(parleyd_req *r);
 
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
@@ -50,5 +59,15 @@ parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subjec
 /* Records the request's nonce durably in the write's transaction: a replayed write is
  * refused (AUTH_REPLAY) even after a restart. */
 parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
+
+/* scheduler.c: deadlines, escalation, checkpoints, nonce purge. */
+void parleyd_scheduler_start(void);
+void parleyd_scheduler_stop(void);
+
+/* notify.c: e-mail alerts (metadata only), queued and sent by a worker thread. */
+void parleyd_notify_start(void);
+void parleyd_notify_stop(void);
+void parleyd_notify_email(const char *to, const char *subject, const char *body);
+void parleyd_notify_stats(uint64_t *sent, uint64_t *failed);
 
 #endif

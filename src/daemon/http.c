@@ -57,7 +57,7 @@ void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail) {
   json_t *o = json_pack("{s:s,s:s,s:s}", "code", parley_err_name(code), "hint",
                         parley_err_hint(code), "detail", detail ? detail : "");
-  if (parley_err_status(code) >= 500)
+  if (parley_err_status(code) >= 500 && code != PARLEY_E_UNAVAILABLE) /* 503s are load, not faults */
     parley_log(PARLEY_LOG_ERROR, "http.server_error", "code=%s detail=\"%s\"",
                parley_err_name(code), detail ? detail : "");
   parleyd_reply_json(r, (unsigned)parley_err_status(code), o);

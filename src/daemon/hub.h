@@ -34,7 +34,12 @@ typedef struct {
   int64_t sig_window_s;    /* accepted |now - created| for request signatures */
   int64_t checkpoint_interval_s;
   int log_level;
-  bool insecure_hub_key; /* hub key file without a passphrase: tests and demo only */
+  bool insecure_hub_key;
+  char smtp_url[256];  /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
+  char smtp_from[128];
+  int64_t ack_deadline_s[3]; /* per priority: routine, urgent, critical */
+  int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
+  unsigned scheduler_tick_ms; /* hub key file without a passphrase: tests and demo only */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

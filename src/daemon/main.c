@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "handlers.h"
 #include "nonce_cache.h"
 
 parleyd_hub *parleyd;
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   parleyd_metrics_init(parleyd_n_routes);
-  if (!parleyd_nonce_cache_init(1u << 20)) {
+  if (!parleyd_nonce_cache_init(1u << 22)) {
     fprintf(stderr, "parleyd: out of memory\n");
     return 1;
   }
@@ -117,6 +118,8 @@ int main(int argc, char **argv) {
     parley_store_close(hub.store);
     return 1;
   }
+  parleyd_notify_start();
+  parleyd_scheduler_start();
   if (!hub.cfg.public_url[0])
     snprintf(hub.cfg.public_url, sizeof hub.cfg.public_url, "http://%s:%u", hub.cfg.listen_addr,
              hub.cfg.port);
@@ -131,6 +134,8 @@ int main(int argc, char **argv) {
   sigwait(&stop, &sig);
   parley_log(PARLEY_LOG_INFO, "hub.stopping", "signal=%d", sig);
   parleyd_http_stop(&hub);
+  parleyd_scheduler_stop();
+  parleyd_notify_stop();
   parley_store_close(hub.store);
   parley_identity_wipe(&hub.hub_key);
   parleyd_nonce_cache_free();

@@ -148,6 +148,7 @@ check "matrix: GET /v1/directory/search"     matrix GET /v1/directory/search "" 
 check "matrix: GET /v1/directory/export"     matrix GET /v1/directory/export "" U U P P P
 check "matrix: GET /v1/reports/stale"        matrix GET /v1/reports/stale "" U U P F F
 check "matrix: POST /v1/states/X/root-key"   matrix POST /v1/states/XXX/root-key "$WORK/empty.json" U U P P F
+check "matrix: GET /v1/whoami"               matrix GET /v1/whoami "" U U P P P
 check "matrix: GET / (status page)"          matrix GET / "" P P P P P
 check "matrix: GET /log/key"                 matrix GET /log/key "" P P P P P
 check "matrix: GET /log/checkpoint"          matrix GET /log/checkpoint "" P P P P P

@@ -14,12 +14,16 @@
 
 /* Schema version this program knows. Both engines number their migration steps alike:
  * step N of one engine creates the same tables as step N of the other. */
-#define PARLEY_STORE_SCHEMA_VERSION 1
+#define PARLEY_STORE_SCHEMA_VERSION 2
 
 /* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
 #define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
 /* Upper bound on a request nonce. */
 #define PARLEY_STORE_MAX_NONCE 256
+
+/* Sizes (with the NUL) of a message event's name and detail; longer ones are refused. */
+#define PARLEY_STORE_EVENT_LEN 64
+#define PARLEY_STORE_DETAIL_LEN 1024
 
 /* Bounds of the connection pool (one connection per thread using the store). */
 #define PARLEY_STORE_MAX_CONNS 32
@@ -60,6 +64,32 @@ struct parley_store_backend {
   parley_qs (*leaf_find)(void *conn, const uint8_t hash[32], uint64_t *index);
   parley_qs (*checkpoint_put)(void *conn, const parley_checkpoint_row *row);
   parley_qs (*checkpoint_get)(void *conn, uint64_t size, parley_checkpoint_row *out);
+  /* Messages. Listings collect their rows before calling cb, so that cb may use the
+   * transaction; limit is at least 1 and at most INT64_MAX. */
+  parley_qs (*message_insert)(void *conn, parley_message_row *row,
+                              const parley_recipient_row *rcpts, size_t n);
+  parley_qs (*message_get)(void *conn, const char *id, parley_message_row *out);
+  parley_qs (*message_update)(void *conn, const parley_message_row *row);
+  parley_qs (*recipients_get)(void *conn, const char *message_id,
+                              bool (*cb)(void *cls, const parley_recipient_row *r), void *cls);
+  parley_qs (*recipient_update)(void *conn, const parley_recipient_row *r);
+  parley_qs (*inbox)(void *conn, const char *state, const char *poc, int64_t after, size_t limit,
+                     bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+  parley_qs (*outbox)(void *conn, const char *state, const char *poc, int64_t after, size_t limit,
+                      bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+  parley_qs (*case_messages)(void *conn, const char *case_id,
+                             bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+  parley_qs (*due_messages)(void *conn, int64_t now, size_t limit,
+                            bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+  parley_qs (*ack_insert)(void *conn, const parley_ack_row *row);
+  parley_qs (*acks_get)(void *conn, const char *message_id,
+                        bool (*cb)(void *cls, const parley_ack_row *a), void *cls);
+  parley_qs (*message_event)(void *conn, const char *message_id, const char *event,
+                             const char *detail, int64_t at);
+  parley_qs (*message_events)(void *conn, const char *message_id,
+                              bool (*cb)(void *cls, const char *event, const char *detail,
+                                         int64_t at),
+                              void *cls);
 };
 
 struct parley_store {

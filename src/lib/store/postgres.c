@@ -89,6 +89,69 @@ static const char *const migrations[] = {
     ");"
     /* holds no rows: every write transaction locks it first */
     "CREATE TABLE write_lock (id INTEGER PRIMARY KEY);",
+
+    /* 2: messages, their recipients, acknowledgements and history.
+     * seq is the inbox cursor. Identity values are taken while the write transaction
+     * holds write_lock, so they become visible in order: a reader past seq N never
+     * misses a later commit below N (a rolled-back insert only leaves a gap). */
+    "CREATE TABLE messages ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  id TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL,"
+    "  priority TEXT NOT NULL,"
+    "  tlp TEXT NOT NULL,"
+    "  from_state TEXT COLLATE \"C\" NOT NULL,"
+    "  from_poc TEXT COLLATE \"C\" NOT NULL,"
+    "  case_id TEXT COLLATE \"C\"," /* NULL: none */
+    "  in_reply_to TEXT COLLATE \"C\","
+    "  created BIGINT NOT NULL,"
+    "  received BIGINT NOT NULL,"
+    "  ack_deadline BIGINT NOT NULL CHECK (ack_deadline >= 0),"
+    "  escalation_level INTEGER NOT NULL CHECK (escalation_level >= 0),"
+    "  next_escalation BIGINT NOT NULL CHECK (next_escalation >= 0),"
+    "  overdue INTEGER NOT NULL CHECK (overdue IN (0, 1)),"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),"
+    "  envelope_hash BYTEA NOT NULL CHECK (octet_length(envelope_hash) = 32),"
+    "  leaf_index BIGINT NOT NULL CHECK (leaf_index >= 0),"
+    "  envelope TEXT NOT NULL"
+    ");"
+    "CREATE INDEX messages_by_case ON messages(case_id, seq);"
+    "CREATE INDEX messages_by_sender ON messages(from_state, from_poc, seq);"
+    /* the scheduler's query repeats this WHERE so that the index serves it */
+    "CREATE INDEX messages_due ON messages(next_escalation, seq) "
+    "  WHERE status < 2 AND next_escalation > 0;"
+    /* message_seq copies the message's seq: the inbox is one range of this index */
+    "CREATE TABLE message_recipients ("
+    "  message_id TEXT COLLATE \"C\" NOT NULL REFERENCES messages(id),"
+    "  message_seq BIGINT NOT NULL,"
+    "  state TEXT COLLATE \"C\" NOT NULL,"
+    "  poc TEXT COLLATE \"C\" NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  delivered BIGINT NOT NULL CHECK (delivered >= 0),"
+    "  acked BIGINT NOT NULL CHECK (acked >= 0),"
+    "  PRIMARY KEY (message_id, state, poc)"
+    ");"
+    "CREATE INDEX message_recipients_inbox ON message_recipients(state, poc, message_seq);"
+    /* only a recipient acknowledges */
+    "CREATE TABLE acks ("
+    "  message_id TEXT COLLATE \"C\" NOT NULL,"
+    "  state TEXT COLLATE \"C\" NOT NULL,"
+    "  poc TEXT COLLATE \"C\" NOT NULL,"
+    "  time BIGINT NOT NULL,"
+    "  ack TEXT NOT NULL,"
+    "  leaf_index BIGINT NOT NULL CHECK (leaf_index >= 0),"
+    "  PRIMARY KEY (message_id, state, poc),"
+    "  FOREIGN KEY (message_id, state, poc) "
+    "    REFERENCES message_recipients(message_id, state, poc)"
+    ");"
+    "CREATE TABLE message_events ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  message_id TEXT COLLATE \"C\" NOT NULL REFERENCES messages(id),"
+    "  event TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  at BIGINT NOT NULL"
+    ");"
+    "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -120,6 +183,20 @@ enum {
   Q_CHECKPOINT_PUT,
   Q_CHECKPOINT_GET,
   Q_CHECKPOINT_LATEST,
+  Q_MESSAGE_INSERT,
+  Q_RECIPIENT_INSERT,
+  Q_MESSAGE_GET,
+  Q_MESSAGE_UPDATE,
+  Q_RECIPIENTS_GET,
+  Q_RECIPIENT_UPDATE,
+  Q_INBOX,
+  Q_OUTBOX,
+  Q_CASE_MESSAGES,
+  Q_DUE_MESSAGES,
+  Q_ACK_INSERT,
+  Q_ACKS_GET,
+  Q_EVENT_INSERT,
+  Q_EVENTS_GET,
   Q__COUNT
 };
 
@@ -127,6 +204,25 @@ enum {
   "code, name, region, root_pk, status, current_version, review_by, created, updated"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
+/* A message without its envelope, columns prefixed with p ("" or "m."). */
+#define MSG_COLS_AS(p)                                                                             \
+  p "seq, " p "id, " p "kind, " p "priority, " p "tlp, " p "from_state, " p "from_poc, " p         \
+    "case_id, " p "in_reply_to, " p "created, " p "received, " p "ack_deadline, " p                \
+    "escalation_level, " p "next_escalation, " p "overdue, " p "status, " p "envelope_hash, " p    \
+    "leaf_index"
+#define MSG_COLS MSG_COLS_AS("")
+#define MSG_COLS_M MSG_COLS_AS("m.")
+#define MSG_INSERT_COLS                                                                            \
+  "id, kind, priority, tlp, from_state, from_poc, case_id, in_reply_to, created, received, "       \
+  "ack_deadline, escalation_level, next_escalation, overdue, status, envelope_hash, leaf_index, "  \
+  "envelope"
+#define RCPT_COLS "message_id, state, poc, key_id, delivered, acked"
+#define ACK_COLS "message_id, state, poc, time, ack, leaf_index"
+/* Keeps the earliest non-zero time of column c and parameter p. */
+#define EARLIEST(c, p)                                                                             \
+  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
+#define RCPT_SET_TIMES                                                                             \
+  "delivered = " EARLIEST("delivered", "$4") ", acked = " EARLIEST("acked", "$5")
 
 /* Parameter types, one letter each: t text, b bytea, i integer, I bigint. */
 static const struct {
@@ -184,6 +280,51 @@ static const struct {
     [Q_CHECKPOINT_LATEST] = {"SELECT size, note, created FROM checkpoints "
                              "ORDER BY size DESC LIMIT 1",
                              ""},
+    /* a replayed id inserts nothing and returns no row */
+    [Q_MESSAGE_INSERT] = {"INSERT INTO messages (" MSG_INSERT_COLS ") VALUES ($1, $2, $3, $4, $5, "
+                          "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+                          "ON CONFLICT (id) DO NOTHING RETURNING seq",
+                          "ttttttttIIIiIiibIt"},
+    [Q_RECIPIENT_INSERT] = {"INSERT INTO message_recipients (message_id, message_seq, state, poc, "
+                            "key_id, delivered, acked) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            "tItttII"},
+    [Q_MESSAGE_GET] = {"SELECT " MSG_COLS ", envelope FROM messages WHERE id = $1", "t"},
+    [Q_MESSAGE_UPDATE] = {"UPDATE messages SET status = $2, overdue = $3, escalation_level = $4, "
+                          "next_escalation = $5, ack_deadline = $6 WHERE id = $1",
+                          "tiiiII"},
+    [Q_RECIPIENTS_GET] = {"SELECT " RCPT_COLS " FROM message_recipients WHERE message_id = $1 "
+                          "ORDER BY state, poc",
+                          "t"},
+    [Q_RECIPIENT_UPDATE] = {"UPDATE message_recipients SET " RCPT_SET_TIMES " WHERE "
+                            "message_id = $1 AND state = $2 AND poc = $3",
+                            "tttII"},
+    [Q_INBOX] = {"SELECT " MSG_COLS_M " FROM message_recipients r JOIN messages m ON "
+                 "m.seq = r.message_seq WHERE r.state = $1 AND r.poc = $2 AND r.message_seq > $3 "
+                 "ORDER BY r.message_seq LIMIT $4",
+                 "ttII"},
+    [Q_OUTBOX] = {"SELECT " MSG_COLS " FROM messages WHERE from_state = $1 AND from_poc = $2 "
+                  "AND seq > $3 ORDER BY seq LIMIT $4",
+                  "ttII"},
+    /* a case is named by the id of the message that opened it */
+    [Q_CASE_MESSAGES] = {"SELECT " MSG_COLS
+                         " FROM messages WHERE case_id = $1 OR id = $1 ORDER BY seq",
+                         "t"},
+    [Q_DUE_MESSAGES] = {"SELECT " MSG_COLS " FROM messages WHERE status < 2 AND "
+                        "next_escalation > 0 AND next_escalation <= $1 "
+                        "ORDER BY next_escalation, seq LIMIT $2",
+                        "II"},
+    [Q_ACK_INSERT] = {"INSERT INTO acks (" ACK_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
+                      "ON CONFLICT (message_id, state, poc) DO NOTHING",
+                      "tttItI"},
+    [Q_ACKS_GET] = {"SELECT " ACK_COLS " FROM acks WHERE message_id = $1 "
+                    "ORDER BY time, state, poc",
+                    "t"},
+    [Q_EVENT_INSERT] = {"INSERT INTO message_events (message_id, event, detail, at) "
+                        "VALUES ($1, $2, $3, $4)",
+                        "tttI"},
+    [Q_EVENTS_GET] = {"SELECT event, detail, at FROM message_events WHERE message_id = $1 "
+                      "ORDER BY seq",
+                      "t"},
 };
 
 /* ---- connections and pool ------------------------------------------------------ */
@@ -334,7 +475,7 @@ static parley_qs pg_simple(pg_conn *c, const char *text, const char *op) {
 
 /* ---- parameters and results --------------------------------------------------------- */
 
-#define MAX_PARAMS 10
+#define MAX_PARAMS 18
 
 typedef struct {
   int n;
@@ -988,6 +1129,316 @@ static parley_qs pq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_
   return PARLEY_QS_ONE;
 }
 
+/* ---- messages ----------------------------------------------------------------------------------
+ */
+
+static void bind_message(pg_params *p, const parley_message_row *r) {
+  p_text(p, r->id);
+  p_text(p, r->kind);
+  p_text(p, r->priority);
+  p_text(p, r->tlp);
+  p_text(p, r->from_state);
+  p_text(p, r->from_poc);
+  p_text_or_null(p, r->case_id); /* NULL: none */
+  p_text_or_null(p, r->in_reply_to);
+  p_i64(p, r->created);
+  p_i64(p, r->received);
+  p_i64(p, r->ack_deadline);
+  p_i32(p, r->escalation_level);
+  p_i64(p, r->next_escalation);
+  p_i32(p, r->overdue ? 1 : 0);
+  p_i32(p, (int32_t)r->status);
+  p_raw(p, r->envelope_hash, 32);
+  p_i64(p, r->leaf_index);
+  p_raw(p, r->envelope, r->envelope_len);
+}
+
+/* The MSG_COLS columns of one row; the envelope is left NULL. */
+static bool read_message(const PGresult *r, int row, parley_message_row *o) {
+  memset(o, 0, sizeof *o);
+  int64_t level = -1, overdue = -1, status = -1;
+  if (!r_i64(r, row, 0, &o->seq) || !r_text(r, row, 1, o->id, sizeof o->id) ||
+      !r_text(r, row, 2, o->kind, sizeof o->kind) ||
+      !r_text(r, row, 3, o->priority, sizeof o->priority) ||
+      !r_text(r, row, 4, o->tlp, sizeof o->tlp) ||
+      !r_text(r, row, 5, o->from_state, sizeof o->from_state) ||
+      !r_text(r, row, 6, o->from_poc, sizeof o->from_poc) ||
+      !r_text(r, row, 7, o->case_id, sizeof o->case_id) ||
+      !r_text(r, row, 8, o->in_reply_to, sizeof o->in_reply_to) || !r_i64(r, row, 9, &o->created) ||
+      !r_i64(r, row, 10, &o->received) || !r_i64(r, row, 11, &o->ack_deadline) ||
+      !r_i64(r, row, 12, &level) || !r_i64(r, row, 13, &o->next_escalation) ||
+      !r_i64(r, row, 14, &overdue) || !r_i64(r, row, 15, &status) ||
+      !r_hash(r, row, 16, o->envelope_hash) || !r_i64(r, row, 17, &o->leaf_index))
+    return false;
+  if (level < 0 || level > INT32_MAX || (overdue != 0 && overdue != 1) ||
+      status < PARLEY_MSG_SUBMITTED || status > PARLEY_MSG_CLOSED)
+    return false;
+  o->escalation_level = (int)level;
+  o->overdue = overdue == 1;
+  o->status = (parley_msg_status)status;
+  return true;
+}
+
+static bool read_recipient(const PGresult *r, int row, parley_recipient_row *o) {
+  memset(o, 0, sizeof *o);
+  return r_text(r, row, 0, o->message_id, sizeof o->message_id) &&
+         r_text(r, row, 1, o->state, sizeof o->state) && r_text(r, row, 2, o->poc, sizeof o->poc) &&
+         r_text(r, row, 3, o->key_id, sizeof o->key_id) && r_i64(r, row, 4, &o->delivered) &&
+         r_i64(r, row, 5, &o->acked);
+}
+
+/* Without the ack text, which the caller copies. */
+static bool read_ack(const PGresult *r, int row, parley_ack_row *o) {
+  memset(o, 0, sizeof *o);
+  return r_text(r, row, 0, o->message_id, sizeof o->message_id) &&
+         r_text(r, row, 1, o->state, sizeof o->state) && r_text(r, row, 2, o->poc, sizeof o->poc) &&
+         r_i64(r, row, 3, &o->time) && !PQgetisnull(r, row, 4) && r_i64(r, row, 5, &o->leaf_index);
+}
+
+static bool read_event(const PGresult *r, int row, char event[PARLEY_STORE_EVENT_LEN],
+                       char detail[PARLEY_STORE_DETAIL_LEN], int64_t *at) {
+  return !PQgetisnull(r, row, 0) && r_text(r, row, 0, event, PARLEY_STORE_EVENT_LEN) &&
+         !PQgetisnull(r, row, 1) && r_text(r, row, 1, detail, PARLEY_STORE_DETAIL_LEN) &&
+         r_i64(r, row, 2, at);
+}
+
+/* Runs a message listing; every row is checked before cb sees the first one. The whole
+ * result is in memory, so cb may use the transaction. */
+static parley_qs message_list(pg_conn *c, int q, const pg_params *p,
+                              bool (*cb)(void *cls, const parley_message_row *m), void *cls,
+                              const char *op) {
+  parley_qs qs;
+  PGresult *r = pg_exec(c, q, p, op, &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_message_row row;
+  for (int i = 0; i < n; i++) {
+    if (!read_message(r, i, &row)) {
+      PQclear(r);
+      return corrupt(op);
+    }
+  }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_message(r, i, &row);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, &row)) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+static parley_qs pq_message_insert(void *conn, parley_message_row *row,
+                                   const parley_recipient_row *rcpts, size_t n) {
+  pg_params p = {0};
+  bind_message(&p, row);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_MESSAGE_INSERT, &p, "message_insert", &qs);
+  if (!r) return qs;
+  int64_t seq = -1;
+  int rows = PQntuples(r);
+  bool ok = rows == 0 || (rows == 1 && r_i64(r, 0, 0, &seq) && seq > 0);
+  PQclear(r);
+  if (!ok) return corrupt("message_insert");
+  if (rows == 0) return PARLEY_QS_NONE; /* the id exists */
+  for (size_t i = 0; i < n; i++) {
+    pg_params k = {0};
+    p_text(&k, row->id);
+    p_i64(&k, seq);
+    p_text(&k, rcpts[i].state);
+    p_text(&k, rcpts[i].poc);
+    p_text(&k, rcpts[i].key_id);
+    p_i64(&k, rcpts[i].delivered);
+    p_i64(&k, rcpts[i].acked);
+    /* a recipient listed twice fails the primary key: HARD */
+    qs = pg_change(conn, Q_RECIPIENT_INSERT, &k, "message_insert");
+    if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : corrupt("message_insert");
+  }
+  row->seq = seq;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_message_get(void *conn, const char *id, parley_message_row *out) {
+  pg_params p = {0};
+  p_text(&p, id);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_MESSAGE_GET, &p, "message_get", &qs);
+  if (!r) return qs;
+  bool ok = read_message(r, 0, out) && r_dup(r, 0, 18, &out->envelope, &out->envelope_len);
+  PQclear(r);
+  if (!ok) {
+    parley_message_row_clear(out);
+    return corrupt("message_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_message_update(void *conn, const parley_message_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->id);
+  p_i32(&p, (int32_t)row->status);
+  p_i32(&p, row->overdue ? 1 : 0);
+  p_i32(&p, row->escalation_level);
+  p_i64(&p, row->next_escalation);
+  p_i64(&p, row->ack_deadline);
+  return pg_change(conn, Q_MESSAGE_UPDATE, &p, "message_update");
+}
+
+static parley_qs pq_recipients_get(void *conn, const char *message_id,
+                                   bool (*cb)(void *cls, const parley_recipient_row *r),
+                                   void *cls) {
+  pg_params p = {0};
+  p_text(&p, message_id);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_RECIPIENTS_GET, &p, "recipients_get", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_recipient_row row;
+  for (int i = 0; i < n; i++) {
+    if (!read_recipient(r, i, &row)) {
+      PQclear(r);
+      return corrupt("recipients_get");
+    }
+  }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_recipient(r, i, &row);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, &row)) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+static parley_qs pq_recipient_update(void *conn, const parley_recipient_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->message_id);
+  p_text(&p, row->state);
+  p_text(&p, row->poc);
+  p_i64(&p, row->delivered);
+  p_i64(&p, row->acked);
+  return pg_change(conn, Q_RECIPIENT_UPDATE, &p, "recipient_update");
+}
+
+static parley_qs box(void *conn, int q, const char *state, const char *poc, int64_t after,
+                     size_t limit, bool (*cb)(void *cls, const parley_message_row *m), void *cls,
+                     const char *op) {
+  pg_params p = {0};
+  p_text(&p, state);
+  p_text(&p, poc);
+  p_i64(&p, after);
+  p_i64(&p, (int64_t)limit);
+  return message_list(conn, q, &p, cb, cls, op);
+}
+
+static parley_qs pq_inbox(void *conn, const char *state, const char *poc, int64_t after,
+                          size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                          void *cls) {
+  return box(conn, Q_INBOX, state, poc, after, limit, cb, cls, "inbox");
+}
+
+static parley_qs pq_outbox(void *conn, const char *state, const char *poc, int64_t after,
+                           size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                           void *cls) {
+  return box(conn, Q_OUTBOX, state, poc, after, limit, cb, cls, "outbox");
+}
+
+static parley_qs pq_case_messages(void *conn, const char *case_id,
+                                  bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  pg_params p = {0};
+  p_text(&p, case_id);
+  return message_list(conn, Q_CASE_MESSAGES, &p, cb, cls, "case_messages");
+}
+
+static parley_qs pq_due_messages(void *conn, int64_t now, size_t limit,
+                                 bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  pg_params p = {0};
+  p_i64(&p, now);
+  p_i64(&p, (int64_t)limit);
+  return message_list(conn, Q_DUE_MESSAGES, &p, cb, cls, "due_messages");
+}
+
+static parley_qs pq_ack_insert(void *conn, const parley_ack_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->message_id);
+  p_text(&p, row->state);
+  p_text(&p, row->poc);
+  p_i64(&p, row->time);
+  p_raw(&p, row->ack, row->ack_len);
+  p_i64(&p, row->leaf_index);
+  return pg_change(conn, Q_ACK_INSERT, &p, "ack_insert");
+}
+
+static parley_qs pq_acks_get(void *conn, const char *message_id,
+                             bool (*cb)(void *cls, const parley_ack_row *a), void *cls) {
+  pg_params p = {0};
+  p_text(&p, message_id);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_ACKS_GET, &p, "acks_get", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_ack_row row;
+  for (int i = 0; i < n; i++) {
+    if (!read_ack(r, i, &row)) {
+      PQclear(r);
+      return corrupt("acks_get");
+    }
+  }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_ack(r, i, &row);
+    if (!r_dup(r, i, 4, &row.ack, &row.ack_len)) {
+      parley_log(PARLEY_LOG_ERROR, "store.no_memory", "op=acks_get");
+      qs = PARLEY_QS_HARD;
+      break;
+    }
+    qs = PARLEY_QS_ONE;
+    bool more = cb(cls, &row);
+    parley_ack_row_clear(&row);
+    if (!more) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+static parley_qs pq_message_event(void *conn, const char *message_id, const char *event,
+                                  const char *detail, int64_t at) {
+  pg_params p = {0};
+  p_text(&p, message_id);
+  p_text(&p, event);
+  p_text(&p, detail);
+  p_i64(&p, at);
+  return pg_change(conn, Q_EVENT_INSERT, &p, "message_event");
+}
+
+static parley_qs pq_message_events(void *conn, const char *message_id,
+                                   bool (*cb)(void *cls, const char *event, const char *detail,
+                                              int64_t at),
+                                   void *cls) {
+  pg_params p = {0};
+  p_text(&p, message_id);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_EVENTS_GET, &p, "message_events", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  char event[PARLEY_STORE_EVENT_LEN], detail[PARLEY_STORE_DETAIL_LEN];
+  int64_t at;
+  for (int i = 0; i < n; i++) {
+    if (!read_event(r, i, event, detail, &at)) {
+      PQclear(r);
+      return corrupt("message_events");
+    }
+  }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_event(r, i, event, detail, &at);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, event, detail, at)) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
 const struct parley_store_backend parley_store_postgres = {
     .name = "postgres",
     .open = pg_open,
@@ -1015,6 +1466,19 @@ const struct parley_store_backend parley_store_postgres = {
     .leaf_find = pq_leaf_find,
     .checkpoint_put = pq_checkpoint_put,
     .checkpoint_get = pq_checkpoint_get,
+    .message_insert = pq_message_insert,
+    .message_get = pq_message_get,
+    .message_update = pq_message_update,
+    .recipients_get = pq_recipients_get,
+    .recipient_update = pq_recipient_update,
+    .inbox = pq_inbox,
+    .outbox = pq_outbox,
+    .case_messages = pq_case_messages,
+    .due_messages = pq_due_messages,
+    .ack_insert = pq_ack_insert,
+    .acks_get = pq_acks_get,
+    .message_event = pq_message_event,
+    .message_events = pq_message_events,
 };
 
 #else

@@ -73,6 +73,70 @@ static const char *const migrations[] = {
     "  note TEXT NOT NULL,"
     "  created INTEGER NOT NULL"
     ") STRICT;",
+
+    /* 2: messages, their recipients, acknowledgements and history.
+     * seq is the inbox cursor: AUTOINCREMENT never hands out a number twice, and writers
+     * hold the database lock from BEGIN to COMMIT, so seqs become visible in order and a
+     * reader past seq N never misses a later commit below N. The envelope is the last
+     * column: listings, which do not read it, stop before its overflow pages. */
+    "CREATE TABLE messages ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL,"
+    "  priority TEXT NOT NULL,"
+    "  tlp TEXT NOT NULL,"
+    "  from_state TEXT NOT NULL,"
+    "  from_poc TEXT NOT NULL,"
+    "  case_id TEXT," /* NULL: none */
+    "  in_reply_to TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  received INTEGER NOT NULL,"
+    "  ack_deadline INTEGER NOT NULL CHECK (ack_deadline >= 0),"
+    "  escalation_level INTEGER NOT NULL CHECK (escalation_level BETWEEN 0 AND 2147483647),"
+    "  next_escalation INTEGER NOT NULL CHECK (next_escalation >= 0),"
+    "  overdue INTEGER NOT NULL CHECK (overdue IN (0, 1)),"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),"
+    "  envelope_hash BLOB NOT NULL CHECK (length(envelope_hash) = 32),"
+    "  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),"
+    "  envelope TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX messages_by_case ON messages(case_id, seq);"
+    "CREATE INDEX messages_by_sender ON messages(from_state, from_poc, seq);"
+    /* the scheduler's query repeats this WHERE so that the index serves it */
+    "CREATE INDEX messages_due ON messages(next_escalation, seq) "
+    "  WHERE status < 2 AND next_escalation > 0;"
+    /* message_seq copies the message's seq: the inbox is one range of this index */
+    "CREATE TABLE message_recipients ("
+    "  message_id TEXT NOT NULL REFERENCES messages(id),"
+    "  message_seq INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  poc TEXT NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  delivered INTEGER NOT NULL CHECK (delivered >= 0),"
+    "  acked INTEGER NOT NULL CHECK (acked >= 0),"
+    "  PRIMARY KEY (message_id, state, poc)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX message_recipients_inbox ON message_recipients(state, poc, message_seq);"
+    /* only a recipient acknowledges */
+    "CREATE TABLE acks ("
+    "  message_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  poc TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  ack TEXT NOT NULL,"
+    "  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),"
+    "  PRIMARY KEY (message_id, state, poc),"
+    "  FOREIGN KEY (message_id, state, poc) "
+    "    REFERENCES message_recipients(message_id, state, poc)"
+    ") STRICT;"
+    "CREATE TABLE message_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  message_id TEXT NOT NULL REFERENCES messages(id),"
+    "  event TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -108,6 +172,20 @@ enum {
   Q_CHECKPOINT_PUT,
   Q_CHECKPOINT_GET,
   Q_CHECKPOINT_LATEST,
+  Q_MESSAGE_INSERT,
+  Q_RECIPIENT_INSERT,
+  Q_MESSAGE_GET,
+  Q_MESSAGE_UPDATE,
+  Q_RECIPIENTS_GET,
+  Q_RECIPIENT_UPDATE,
+  Q_INBOX,
+  Q_OUTBOX,
+  Q_CASE_MESSAGES,
+  Q_DUE_MESSAGES,
+  Q_ACK_INSERT,
+  Q_ACKS_GET,
+  Q_EVENT_INSERT,
+  Q_EVENTS_GET,
   Q__COUNT
 };
 
@@ -115,6 +193,25 @@ enum {
   "code, name, region, root_pk, status, current_version, review_by, created, updated"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
+/* A message without its envelope, columns prefixed with p ("" or "m."). */
+#define MSG_COLS_AS(p)                                                                             \
+  p "seq, " p "id, " p "kind, " p "priority, " p "tlp, " p "from_state, " p "from_poc, " p         \
+    "case_id, " p "in_reply_to, " p "created, " p "received, " p "ack_deadline, " p                \
+    "escalation_level, " p "next_escalation, " p "overdue, " p "status, " p "envelope_hash, " p    \
+    "leaf_index"
+#define MSG_COLS MSG_COLS_AS("")
+#define MSG_COLS_M MSG_COLS_AS("m.")
+#define MSG_INSERT_COLS                                                                            \
+  "id, kind, priority, tlp, from_state, from_poc, case_id, in_reply_to, created, received, "       \
+  "ack_deadline, escalation_level, next_escalation, overdue, status, envelope_hash, leaf_index, "  \
+  "envelope"
+#define RCPT_COLS "message_id, state, poc, key_id, delivered, acked"
+#define ACK_COLS "message_id, state, poc, time, ack, leaf_index"
+/* Keeps the earliest non-zero time of column c and parameter p. */
+#define EARLIEST(c, p)                                                                             \
+  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
+#define RCPT_SET_TIMES                                                                             \
+  "delivered = " EARLIEST("delivered", "?4") ", acked = " EARLIEST("acked", "?5")
 
 static const char *const sql[Q__COUNT] = {
     [Q_BEGIN] = "BEGIN DEFERRED",
@@ -162,6 +259,38 @@ static const char *const sql[Q__COUNT] = {
     [Q_CHECKPOINT_GET] = "SELECT size, note, created FROM checkpoints WHERE size = ?1",
     [Q_CHECKPOINT_LATEST] = "SELECT size, note, created FROM checkpoints "
                             "ORDER BY size DESC LIMIT 1",
+    /* a replayed id inserts nothing and returns no row */
+    [Q_MESSAGE_INSERT] = "INSERT INTO messages (" MSG_INSERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+                         "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+                         "ON CONFLICT (id) DO NOTHING RETURNING seq",
+    [Q_RECIPIENT_INSERT] = "INSERT INTO message_recipients (message_id, message_seq, state, poc, "
+                           "key_id, delivered, acked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_MESSAGE_GET] = "SELECT " MSG_COLS ", envelope FROM messages WHERE id = ?1",
+    [Q_MESSAGE_UPDATE] = "UPDATE messages SET status = ?2, overdue = ?3, escalation_level = ?4, "
+                         "next_escalation = ?5, ack_deadline = ?6 WHERE id = ?1",
+    [Q_RECIPIENTS_GET] = "SELECT " RCPT_COLS " FROM message_recipients WHERE message_id = ?1 "
+                         "ORDER BY state, poc",
+    [Q_RECIPIENT_UPDATE] =
+        "UPDATE message_recipients SET " RCPT_SET_TIMES " WHERE message_id = ?1 AND "
+        "state = ?2 AND poc = ?3",
+    [Q_INBOX] = "SELECT " MSG_COLS_M " FROM message_recipients r JOIN messages m ON "
+                "m.seq = r.message_seq WHERE r.state = ?1 AND r.poc = ?2 AND r.message_seq > ?3 "
+                "ORDER BY r.message_seq LIMIT ?4",
+    [Q_OUTBOX] = "SELECT " MSG_COLS " FROM messages WHERE from_state = ?1 AND from_poc = ?2 "
+                 "AND seq > ?3 ORDER BY seq LIMIT ?4",
+    /* a case is named by the id of the message that opened it */
+    [Q_CASE_MESSAGES] =
+        "SELECT " MSG_COLS " FROM messages WHERE case_id = ?1 OR id = ?1 ORDER BY seq",
+    [Q_DUE_MESSAGES] = "SELECT " MSG_COLS " FROM messages WHERE status < 2 AND "
+                       "next_escalation > 0 AND next_escalation <= ?1 "
+                       "ORDER BY next_escalation, seq LIMIT ?2",
+    [Q_ACK_INSERT] = "INSERT INTO acks (" ACK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                     "ON CONFLICT (message_id, state, poc) DO NOTHING",
+    [Q_ACKS_GET] = "SELECT " ACK_COLS " FROM acks WHERE message_id = ?1 ORDER BY time, state, poc",
+    [Q_EVENT_INSERT] = "INSERT INTO message_events (message_id, event, detail, at) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+    [Q_EVENTS_GET] = "SELECT event, detail, at FROM message_events WHERE message_id = ?1 "
+                     "ORDER BY seq",
 };
 
 /* ---- connections and pool ------------------------------------------------------ */
@@ -896,6 +1025,323 @@ static parley_qs sq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_
   return PARLEY_QS_ONE;
 }
 
+/* ---- messages ----------------------------------------------------------------------------------
+ */
+
+static bool bind_message(sqlite3_stmt *s, const parley_message_row *r) {
+  return b_text(s, 1, r->id) && b_text(s, 2, r->kind) && b_text(s, 3, r->priority) &&
+         b_text(s, 4, r->tlp) && b_text(s, 5, r->from_state) && b_text(s, 6, r->from_poc) &&
+         b_text_or_null(s, 7, r->case_id) && b_text_or_null(s, 8, r->in_reply_to) &&
+         b_i64(s, 9, r->created) && b_i64(s, 10, r->received) && b_i64(s, 11, r->ack_deadline) &&
+         b_i64(s, 12, r->escalation_level) && b_i64(s, 13, r->next_escalation) &&
+         b_i64(s, 14, r->overdue ? 1 : 0) && b_i64(s, 15, r->status) &&
+         b_blob(s, 16, r->envelope_hash, 32) && b_i64(s, 17, r->leaf_index) &&
+         b_textn(s, 18, r->envelope, r->envelope_len);
+}
+
+/* The MSG_COLS columns; the envelope is left NULL. */
+static bool read_message(sqlite3_stmt *s, void *row) {
+  parley_message_row *o = row;
+  memset(o, 0, sizeof *o);
+  int64_t level = sqlite3_column_int64(s, 12), overdue = sqlite3_column_int64(s, 14),
+          status = sqlite3_column_int64(s, 15);
+  if (!c_text(s, 1, o->id, sizeof o->id) || !c_text(s, 2, o->kind, sizeof o->kind) ||
+      !c_text(s, 3, o->priority, sizeof o->priority) || !c_text(s, 4, o->tlp, sizeof o->tlp) ||
+      !c_text(s, 5, o->from_state, sizeof o->from_state) ||
+      !c_text(s, 6, o->from_poc, sizeof o->from_poc) ||
+      !c_text(s, 7, o->case_id, sizeof o->case_id) ||
+      !c_text(s, 8, o->in_reply_to, sizeof o->in_reply_to) || level < 0 || level > INT_MAX ||
+      (overdue != 0 && overdue != 1) || status < PARLEY_MSG_SUBMITTED ||
+      status > PARLEY_MSG_CLOSED || !c_hash(s, 16, o->envelope_hash))
+    return false;
+  o->seq = sqlite3_column_int64(s, 0);
+  o->created = sqlite3_column_int64(s, 9);
+  o->received = sqlite3_column_int64(s, 10);
+  o->ack_deadline = sqlite3_column_int64(s, 11);
+  o->escalation_level = (int)level;
+  o->next_escalation = sqlite3_column_int64(s, 13);
+  o->overdue = overdue == 1;
+  o->status = (parley_msg_status)status;
+  o->leaf_index = sqlite3_column_int64(s, 17);
+  return true;
+}
+
+static bool read_recipient(sqlite3_stmt *s, void *row) {
+  parley_recipient_row *o = row;
+  memset(o, 0, sizeof *o);
+  if (!c_text(s, 0, o->message_id, sizeof o->message_id) ||
+      !c_text(s, 1, o->state, sizeof o->state) || !c_text(s, 2, o->poc, sizeof o->poc) ||
+      !c_text(s, 3, o->key_id, sizeof o->key_id))
+    return false;
+  o->delivered = sqlite3_column_int64(s, 4);
+  o->acked = sqlite3_column_int64(s, 5);
+  return true;
+}
+
+/* On success the row owns its ack text; on failure it owns nothing. */
+static bool read_ack(sqlite3_stmt *s, void *row) {
+  parley_ack_row *o = row;
+  memset(o, 0, sizeof *o);
+  if (!c_text(s, 0, o->message_id, sizeof o->message_id) ||
+      !c_text(s, 1, o->state, sizeof o->state) || !c_text(s, 2, o->poc, sizeof o->poc) ||
+      !c_dup(s, 4, &o->ack, &o->ack_len))
+    return false;
+  o->time = sqlite3_column_int64(s, 3);
+  o->leaf_index = sqlite3_column_int64(s, 5);
+  return true;
+}
+
+typedef struct {
+  char event[PARLEY_STORE_EVENT_LEN];
+  char detail[PARLEY_STORE_DETAIL_LEN];
+  int64_t at;
+} event_row;
+
+static bool read_event(sqlite3_stmt *s, void *row) {
+  event_row *o = row;
+  if (!c_text(s, 0, o->event, sizeof o->event) || !c_text(s, 1, o->detail, sizeof o->detail))
+    return false;
+  o->at = sqlite3_column_int64(s, 2);
+  return true;
+}
+
+/* Steps a bound listing to its end, reading each row into a growing array of `size`-byte
+ * rows, and resets the statement. ONE if there were rows, NONE if not; on a failure,
+ * *rows and *n still hold the rows read (the caller releases them). */
+static parley_qs collect(sq_conn *c, sqlite3_stmt *s, size_t size,
+                         bool (*read)(sqlite3_stmt *s, void *row), void **rows, size_t *n,
+                         const char *op) {
+  unsigned char *a = NULL;
+  size_t cap = 0;
+  parley_qs qs = PARLEY_QS_NONE;
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      unsigned char *na = ncap <= SIZE_MAX / size ? realloc(a, ncap * size) : NULL;
+      if (!na) {
+        parley_log(PARLEY_LOG_ERROR, "store.no_memory", "op=%s", op);
+        qs = PARLEY_QS_HARD;
+        break;
+      }
+      a = na;
+      cap = ncap;
+    }
+    if (!read(s, a + *n * size)) {
+      qs = corrupt(op);
+      break;
+    }
+    (*n)++;
+  }
+  if (qs == PARLEY_QS_NONE && rc != SQLITE_DONE) qs = sq_fail(c, rc, op);
+  sq_done(s);
+  *rows = a;
+  if (qs == PARLEY_QS_NONE && *n > 0) qs = PARLEY_QS_ONE;
+  return qs;
+}
+
+/* Runs a bound message listing and hands its rows to cb. */
+static parley_qs message_list(sq_conn *c, sqlite3_stmt *s,
+                              bool (*cb)(void *cls, const parley_message_row *m), void *cls,
+                              const char *op) {
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_message_row), read_message, &rows, &n, op);
+  if (qs == PARLEY_QS_ONE) {
+    const parley_message_row *m = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &m[i])) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_message_insert(void *conn, parley_message_row *row,
+                                   const parley_recipient_row *rcpts, size_t n) {
+  sq_conn *c = conn;
+  int64_t seq;
+  {
+    STMT(c, Q_MESSAGE_INSERT);
+    if (!bind_message(s, row)) return bind_failed(c, s, "message_insert");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      sq_done(s);
+      return PARLEY_QS_NONE; /* the id exists */
+    }
+    if (rc != SQLITE_ROW) {
+      sq_done(s);
+      return sq_fail(c, rc, "message_insert");
+    }
+    seq = sqlite3_column_int64(s, 0);
+    rc = sqlite3_step(s);
+    sq_done(s);
+    if (rc != SQLITE_DONE) return sq_fail(c, rc, "message_insert");
+  }
+  for (size_t i = 0; i < n; i++) {
+    STMT(c, Q_RECIPIENT_INSERT);
+    const parley_recipient_row *r = &rcpts[i];
+    if (!b_text(s, 1, row->id) || !b_i64(s, 2, seq) || !b_text(s, 3, r->state) ||
+        !b_text(s, 4, r->poc) || !b_text(s, 5, r->key_id) || !b_i64(s, 6, r->delivered) ||
+        !b_i64(s, 7, r->acked))
+      return bind_failed(c, s, "message_insert");
+    parley_qs qs = run_change(c, s, "message_insert");
+    /* a recipient listed twice fails the primary key: HARD */
+    if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : corrupt("message_insert");
+  }
+  row->seq = seq;
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_message_get(void *conn, const char *id, parley_message_row *out) {
+  sq_conn *c = conn;
+  STMT(c, Q_MESSAGE_GET);
+  if (!b_text(s, 1, id)) return bind_failed(c, s, "message_get");
+  parley_qs qs = step_row(c, s, "message_get");
+  if (qs != PARLEY_QS_ONE) return qs;
+  bool ok = read_message(s, out) && c_dup(s, 18, &out->envelope, &out->envelope_len);
+  sq_done(s);
+  if (!ok) {
+    parley_message_row_clear(out);
+    return corrupt("message_get");
+  }
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_message_update(void *conn, const parley_message_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_MESSAGE_UPDATE);
+  if (!b_text(s, 1, row->id) || !b_i64(s, 2, row->status) || !b_i64(s, 3, row->overdue ? 1 : 0) ||
+      !b_i64(s, 4, row->escalation_level) || !b_i64(s, 5, row->next_escalation) ||
+      !b_i64(s, 6, row->ack_deadline))
+    return bind_failed(c, s, "message_update");
+  return run_change(c, s, "message_update");
+}
+
+static parley_qs sq_recipients_get(void *conn, const char *message_id,
+                                   bool (*cb)(void *cls, const parley_recipient_row *r),
+                                   void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_RECIPIENTS_GET);
+  if (!b_text(s, 1, message_id)) return bind_failed(c, s, "recipients_get");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs =
+      collect(c, s, sizeof(parley_recipient_row), read_recipient, &rows, &n, "recipients_get");
+  if (qs == PARLEY_QS_ONE) {
+    const parley_recipient_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &r[i])) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_recipient_update(void *conn, const parley_recipient_row *r) {
+  sq_conn *c = conn;
+  STMT(c, Q_RECIPIENT_UPDATE);
+  if (!b_text(s, 1, r->message_id) || !b_text(s, 2, r->state) || !b_text(s, 3, r->poc) ||
+      !b_i64(s, 4, r->delivered) || !b_i64(s, 5, r->acked))
+    return bind_failed(c, s, "recipient_update");
+  return run_change(c, s, "recipient_update");
+}
+
+static parley_qs box(void *conn, int q, const char *state, const char *poc, int64_t after,
+                     size_t limit, bool (*cb)(void *cls, const parley_message_row *m), void *cls,
+                     const char *op) {
+  sq_conn *c = conn;
+  STMT(c, q);
+  if (!b_text(s, 1, state) || !b_text(s, 2, poc) || !b_i64(s, 3, after) ||
+      !b_i64(s, 4, (int64_t)limit))
+    return bind_failed(c, s, op);
+  return message_list(c, s, cb, cls, op);
+}
+
+static parley_qs sq_inbox(void *conn, const char *state, const char *poc, int64_t after,
+                          size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                          void *cls) {
+  return box(conn, Q_INBOX, state, poc, after, limit, cb, cls, "inbox");
+}
+
+static parley_qs sq_outbox(void *conn, const char *state, const char *poc, int64_t after,
+                           size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                           void *cls) {
+  return box(conn, Q_OUTBOX, state, poc, after, limit, cb, cls, "outbox");
+}
+
+static parley_qs sq_case_messages(void *conn, const char *case_id,
+                                  bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_CASE_MESSAGES);
+  if (!b_text(s, 1, case_id)) return bind_failed(c, s, "case_messages");
+  return message_list(c, s, cb, cls, "case_messages");
+}
+
+static parley_qs sq_due_messages(void *conn, int64_t now, size_t limit,
+                                 bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_DUE_MESSAGES);
+  if (!b_i64(s, 1, now) || !b_i64(s, 2, (int64_t)limit)) return bind_failed(c, s, "due_messages");
+  return message_list(c, s, cb, cls, "due_messages");
+}
+
+static parley_qs sq_ack_insert(void *conn, const parley_ack_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_ACK_INSERT);
+  if (!b_text(s, 1, row->message_id) || !b_text(s, 2, row->state) || !b_text(s, 3, row->poc) ||
+      !b_i64(s, 4, row->time) || !b_textn(s, 5, row->ack, row->ack_len) ||
+      !b_i64(s, 6, row->leaf_index))
+    return bind_failed(c, s, "ack_insert");
+  return run_change(c, s, "ack_insert");
+}
+
+static parley_qs sq_acks_get(void *conn, const char *message_id,
+                             bool (*cb)(void *cls, const parley_ack_row *a), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_ACKS_GET);
+  if (!b_text(s, 1, message_id)) return bind_failed(c, s, "acks_get");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_ack_row), read_ack, &rows, &n, "acks_get");
+  parley_ack_row *a = rows;
+  bool more = qs == PARLEY_QS_ONE;
+  for (size_t i = 0; i < n; i++) {
+    if (more) more = cb(cls, &a[i]);
+    parley_ack_row_clear(&a[i]);
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_message_event(void *conn, const char *message_id, const char *event,
+                                  const char *detail, int64_t at) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVENT_INSERT);
+  if (!b_text(s, 1, message_id) || !b_text(s, 2, event) || !b_text(s, 3, detail) ||
+      !b_i64(s, 4, at))
+    return bind_failed(c, s, "message_event");
+  return run_change(c, s, "message_event");
+}
+
+static parley_qs sq_message_events(void *conn, const char *message_id,
+                                   bool (*cb)(void *cls, const char *event, const char *detail,
+                                              int64_t at),
+                                   void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVENTS_GET);
+  if (!b_text(s, 1, message_id)) return bind_failed(c, s, "message_events");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(event_row), read_event, &rows, &n, "message_events");
+  if (qs == PARLEY_QS_ONE) {
+    const event_row *e = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, e[i].event, e[i].detail, e[i].at)) break;
+  }
+  free(rows);
+  return qs;
+}
+
 const struct parley_store_backend parley_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -923,4 +1369,17 @@ const struct parley_store_backend parley_store_sqlite = {
     .leaf_find = sq_leaf_find,
     .checkpoint_put = sq_checkpoint_put,
     .checkpoint_get = sq_checkpoint_get,
+    .message_insert = sq_message_insert,
+    .message_get = sq_message_get,
+    .message_update = sq_message_update,
+    .recipients_get = sq_recipients_get,
+    .recipient_update = sq_recipient_update,
+    .inbox = sq_inbox,
+    .outbox = sq_outbox,
+    .case_messages = sq_case_messages,
+    .due_messages = sq_due_messages,
+    .ack_insert = sq_ack_insert,
+    .acks_get = sq_acks_get,
+    .message_event = sq_message_event,
+    .message_events = sq_message_events,
 };

@@ -432,3 +432,186 @@ parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_check
   if (size > (uint64_t)INT64_MAX) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->checkpoint_get(tx->conn, size, out));
 }
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+void parley_message_row_clear(parley_message_row *r) {
+  if (!r) return;
+  free(r->envelope);
+  r->envelope = NULL;
+  r->envelope_len = 0;
+}
+
+void parley_ack_row_clear(parley_ack_row *r) {
+  if (!r) return;
+  free(r->ack);
+  r->ack = NULL;
+  r->ack_len = 0;
+}
+
+/* What message_update writes; message_insert checks the rest as well. */
+static bool message_state_ok(const char *op, const parley_message_row *r) {
+  if (r->status < PARLEY_MSG_SUBMITTED || r->status > PARLEY_MSG_CLOSED) return bad(op, "status");
+  if (r->escalation_level < 0) return bad(op, "escalation_level");
+  if (r->ack_deadline < 0) return bad(op, "ack_deadline");
+  if (r->next_escalation < 0) return bad(op, "next_escalation");
+  return true;
+}
+
+static bool message_row_ok(const char *op, const parley_message_row *r) {
+  if (!r) return bad(op, "row");
+  if (!text_ok(r->id, sizeof r->id, true)) return bad(op, "id");
+  if (!text_ok(r->kind, sizeof r->kind, true)) return bad(op, "kind");
+  if (!text_ok(r->priority, sizeof r->priority, true)) return bad(op, "priority");
+  if (!text_ok(r->tlp, sizeof r->tlp, false)) return bad(op, "tlp");
+  if (!text_ok(r->from_state, sizeof r->from_state, true)) return bad(op, "from_state");
+  if (!text_ok(r->from_poc, sizeof r->from_poc, true)) return bad(op, "from_poc");
+  if (!text_ok(r->case_id, sizeof r->case_id, false)) return bad(op, "case_id");
+  if (!text_ok(r->in_reply_to, sizeof r->in_reply_to, false)) return bad(op, "in_reply_to");
+  if (r->leaf_index < 0) return bad(op, "leaf_index");
+  if (!blob_text_ok(r->envelope, r->envelope_len)) return bad(op, "envelope");
+  return message_state_ok(op, r);
+}
+
+static bool recipient_row_ok(const char *op, const parley_recipient_row *r) {
+  if (!r) return bad(op, "recipient");
+  if (!text_ok(r->message_id, sizeof r->message_id, false)) return bad(op, "message_id");
+  if (!text_ok(r->state, sizeof r->state, true)) return bad(op, "state");
+  if (!text_ok(r->poc, sizeof r->poc, true)) return bad(op, "poc");
+  if (!text_ok(r->key_id, sizeof r->key_id, false)) return bad(op, "key_id");
+  if (r->delivered < 0 || r->acked < 0) return bad(op, "delivered or acked");
+  return true;
+}
+
+/* A lookup key that no stored row can have: NONE without asking the engine. */
+static bool key_ok(const char *s, size_t cap) {
+  return text_ok(s, cap, true);
+}
+
+static size_t list_limit(size_t limit) {
+  return limit > (size_t)INT64_MAX ? (size_t)INT64_MAX : limit;
+}
+
+parley_qs parley_store_message_insert(parley_tx *tx, parley_message_row *row,
+                                      const parley_recipient_row *rcpts, size_t n) {
+  ENTER(tx, "message_insert", true);
+  if (!message_row_ok("message_insert", row)) return tx_leave(tx, PARLEY_QS_HARD);
+  if (n > 0 && !rcpts) REFUSE(tx, "message_insert", "recipients");
+  for (size_t i = 0; i < n; i++) {
+    if (!recipient_row_ok("message_insert", &rcpts[i])) return tx_leave(tx, PARLEY_QS_HARD);
+    /* a recipient belongs to this message: its message_id is empty or this id */
+    if (rcpts[i].message_id[0] && strcmp(rcpts[i].message_id, row->id) != 0)
+      REFUSE(tx, "message_insert", "message_id of a recipient");
+  }
+  return tx_leave(tx, OPS(tx)->message_insert(tx->conn, row, rcpts, n));
+}
+
+parley_qs parley_store_message_get(parley_tx *tx, const char *id, parley_message_row *out) {
+  if (out) memset(out, 0, sizeof *out); /* clearing it is safe whatever the answer */
+  ENTER(tx, "message_get", false);
+  if (!id || !out) REFUSE(tx, "message_get", "argument");
+  if (!key_ok(id, sizeof out->id)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->message_get(tx->conn, id, out));
+}
+
+parley_qs parley_store_message_update(parley_tx *tx, const parley_message_row *row) {
+  ENTER(tx, "message_update", true);
+  if (!row || !text_ok(row->id, sizeof row->id, true)) REFUSE(tx, "message_update", "id");
+  if (!message_state_ok("message_update", row)) return tx_leave(tx, PARLEY_QS_HARD);
+  return tx_leave(tx, OPS(tx)->message_update(tx->conn, row));
+}
+
+parley_qs parley_store_recipients_get(parley_tx *tx, const char *message_id,
+                                      bool (*cb)(void *cls, const parley_recipient_row *r),
+                                      void *cls) {
+  ENTER(tx, "recipients_get", false);
+  if (!message_id || !cb) REFUSE(tx, "recipients_get", "argument");
+  if (!key_ok(message_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->recipients_get(tx->conn, message_id, cb, cls));
+}
+
+parley_qs parley_store_recipient_update(parley_tx *tx, const parley_recipient_row *r) {
+  ENTER(tx, "recipient_update", true);
+  if (!recipient_row_ok("recipient_update", r)) return tx_leave(tx, PARLEY_QS_HARD);
+  if (!r->message_id[0]) REFUSE(tx, "recipient_update", "message_id");
+  return tx_leave(tx, OPS(tx)->recipient_update(tx->conn, r));
+}
+
+parley_qs parley_store_inbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
+                             size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                             void *cls) {
+  ENTER(tx, "inbox", false);
+  if (!state || !poc || !cb) REFUSE(tx, "inbox", "argument");
+  if (!key_ok(state, PARLEY_STATE_CODE_LEN) ||
+      !key_ok(poc, sizeof((parley_recipient_row *)0)->poc) || limit == 0)
+    return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->inbox(tx->conn, state, poc, after, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_outbox(parley_tx *tx, const char *state, const char *poc, int64_t after,
+                              size_t limit, bool (*cb)(void *cls, const parley_message_row *m),
+                              void *cls) {
+  ENTER(tx, "outbox", false);
+  if (!state || !poc || !cb) REFUSE(tx, "outbox", "argument");
+  if (!key_ok(state, PARLEY_STATE_CODE_LEN) ||
+      !key_ok(poc, sizeof((parley_message_row *)0)->from_poc) || limit == 0)
+    return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->outbox(tx->conn, state, poc, after, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_case_messages(parley_tx *tx, const char *case_id,
+                                     bool (*cb)(void *cls, const parley_message_row *m),
+                                     void *cls) {
+  ENTER(tx, "case_messages", false);
+  if (!case_id || !cb) REFUSE(tx, "case_messages", "argument");
+  /* "" is no case: messages without one are not a case of their own */
+  if (!key_ok(case_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->case_messages(tx->conn, case_id, cb, cls));
+}
+
+parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
+                                    bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  ENTER(tx, "due_messages", false);
+  if (!cb) REFUSE(tx, "due_messages", "cb");
+  if (limit == 0 || now <= 0) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->due_messages(tx->conn, now, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_ack_insert(parley_tx *tx, const parley_ack_row *row) {
+  ENTER(tx, "ack_insert", true);
+  if (!row || !text_ok(row->message_id, sizeof row->message_id, true))
+    REFUSE(tx, "ack_insert", "message_id");
+  if (!text_ok(row->state, sizeof row->state, true)) REFUSE(tx, "ack_insert", "state");
+  if (!text_ok(row->poc, sizeof row->poc, true)) REFUSE(tx, "ack_insert", "poc");
+  if (!blob_text_ok(row->ack, row->ack_len)) REFUSE(tx, "ack_insert", "ack");
+  if (row->leaf_index < 0) REFUSE(tx, "ack_insert", "leaf_index");
+  return tx_leave(tx, OPS(tx)->ack_insert(tx->conn, row));
+}
+
+parley_qs parley_store_acks_get(parley_tx *tx, const char *message_id,
+                                bool (*cb)(void *cls, const parley_ack_row *a), void *cls) {
+  ENTER(tx, "acks_get", false);
+  if (!message_id || !cb) REFUSE(tx, "acks_get", "argument");
+  if (!key_ok(message_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->acks_get(tx->conn, message_id, cb, cls));
+}
+
+parley_qs parley_store_message_event(parley_tx *tx, const char *message_id, const char *event,
+                                     const char *detail, int64_t at) {
+  ENTER(tx, "message_event", true);
+  if (!text_ok(message_id, PARLEY_UUID_LEN, true)) REFUSE(tx, "message_event", "message_id");
+  if (!text_ok(event, PARLEY_STORE_EVENT_LEN, true)) REFUSE(tx, "message_event", "event");
+  if (!detail) detail = "";
+  if (!text_ok(detail, PARLEY_STORE_DETAIL_LEN, false)) REFUSE(tx, "message_event", "detail");
+  return tx_leave(tx, OPS(tx)->message_event(tx->conn, message_id, event, detail, at));
+}
+
+parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
+                                      bool (*cb)(void *cls, const char *event, const char *detail,
+                                                 int64_t at),
+                                      void *cls) {
+  ENTER(tx, "message_events", false);
+  if (!message_id || !cb) REFUSE(tx, "message_events", "argument");
+  if (!key_ok(message_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->message_events(tx->conn, message_id, cb, cls));
+}

@@ -122,11 +122,12 @@ static void test_sqlite_schema_table(void **state) {
                                       "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
                                       "AND name IN ('states', 'state_records', 'keys', "
                                       "'nonces', 'log_leaves', 'log_nodes', 'checkpoints', "
-                                      "'schema_version')",
+                                      "'schema_version', 'messages', 'message_recipients', "
+                                      "'acks', 'message_events')",
                                       -1, &s, NULL),
                    SQLITE_OK);
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(s, 0), 8);
+  assert_int_equal(sqlite3_column_int(s, 0), 12);
   sqlite3_finalize(s);
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, version FROM schema_version", -1, &s, NULL),
                    SQLITE_OK);
@@ -136,6 +137,50 @@ static void test_sqlite_schema_table(void **state) {
   sqlite3_finalize(s);
   sqlite3_close(db);
   f->s = open_ok(f->url);
+}
+
+/* The message queries the hub runs most are index ranges, never scans or sorts (the
+ * SQL repeats the engine's statements). */
+static void assert_plan(sqlite3 *db, const char *query, const char *index) {
+  char sql[1024];
+  assert_true(snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", query) < (int)sizeof sql);
+  sqlite3_stmt *s = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  bool uses = false;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *detail = (const char *)sqlite3_column_text(s, 3);
+    assert_non_null(detail);
+    if (strstr(detail, index)) uses = true;
+    if (strncmp(detail, "SCAN", 4) == 0 || strstr(detail, "TEMP B-TREE"))
+      fail_msg("%s: %s", query, detail);
+  }
+  sqlite3_finalize(s);
+  if (!uses) fail_msg("%s does not use %s", query, index);
+}
+
+static void test_sqlite_message_plans(void **state) {
+  fixture *f = *state;
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path_of(f), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_plan(db,
+              "SELECT m.seq, m.id, m.kind FROM message_recipients r JOIN messages m ON "
+              "m.seq = r.message_seq WHERE r.state = ?1 AND r.poc = ?2 AND r.message_seq > ?3 "
+              "ORDER BY r.message_seq LIMIT ?4",
+              "message_recipients_inbox");
+  assert_plan(db,
+              "SELECT seq, id, kind FROM messages WHERE from_state = ?1 AND from_poc = ?2 AND "
+              "seq > ?3 ORDER BY seq LIMIT ?4",
+              "messages_by_sender");
+  /* the few rows of a case are sorted, but found by index */
+  assert_plan(db, "SELECT seq, id, kind FROM messages WHERE case_id = ?1 OR id = ?1",
+              "messages_by_case");
+  assert_plan(db,
+              "SELECT seq, id, kind FROM messages WHERE status < 2 AND next_escalation > 0 AND "
+              "next_escalation <= ?1 ORDER BY next_escalation, seq LIMIT ?2",
+              "messages_due");
+  assert_plan(db, "SELECT event, detail, at FROM message_events WHERE message_id = ?1 ORDER BY seq",
+              "message_events_by_message");
+  sqlite3_close(db);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -164,6 +209,7 @@ int main(void) {
       SUITE_TEST(test_sqlite_file),
       cmocka_unit_test(test_sqlite_open_errors),
       SUITE_TEST(test_sqlite_schema_table),
+      SUITE_TEST(test_sqlite_message_plans),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

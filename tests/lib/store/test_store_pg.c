@@ -373,6 +373,25 @@ static void test_pg_types(void **state) {
   assert_string_equal(PQgetvalue(r, 2, 2), "bigint"); /* log_leaves.idx */
   assert_string_equal(PQgetvalue(r, 3, 2), "bytea");  /* states.root_pk */
   PQclear(r);
+  r = PQexec(c, "SELECT column_name, data_type, is_identity FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name = 'messages' AND column_name IN "
+                "('seq', 'envelope_hash', 'envelope', 'next_escalation') ORDER BY 1");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  assert_int_equal(PQntuples(r), 4);
+  assert_string_equal(PQgetvalue(r, 0, 1), "text");   /* envelope */
+  assert_string_equal(PQgetvalue(r, 1, 1), "bytea");  /* envelope_hash */
+  assert_string_equal(PQgetvalue(r, 2, 1), "bigint"); /* next_escalation */
+  assert_string_equal(PQgetvalue(r, 3, 1), "bigint"); /* seq */
+  assert_string_equal(PQgetvalue(r, 3, 2), "YES");    /* assigned by the server */
+  PQclear(r);
+  /* the scheduler's index holds only messages that may still escalate */
+  r = PQexec(c, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND "
+                "indexname IN ('messages_due', 'message_recipients_inbox') ORDER BY indexname");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  assert_int_equal(PQntuples(r), 2);
+  assert_non_null(strstr(PQgetvalue(r, 0, 0), "(state, poc, message_seq)"));
+  assert_non_null(strstr(PQgetvalue(r, 1, 0), "WHERE ((status < 2) AND (next_escalation > 0))"));
+  PQclear(r);
   PQfinish(c);
 }
 

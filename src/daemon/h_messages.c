@@ -1,0 +1,660 @@
+/* Messages: end-to-end encrypted envelopes routed on metadata only.
+ *   POST /v1/messages                 officer: submit a signed envelope
+ *   GET  /v1/inbox?after=SEQ&limit=N  officer: messages addressed to the caller
+ *   GET  /v1/outbox?after=SEQ&limit=N officer: messages the caller sent
+ *   GET  /v1/messages/{id}            sender or recipient: envelope, status, receipts
+ *   POST /v1/messages/{id}/ack        recipient: a signed receipt
+ *   GET  /v1/cases/{id}               officer: the case's messages the caller may see
+ * The hub never sees a body: it checks signatures, that every recipient key is a
+ * current key of the addressed POC, deadlines and transitions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "parley/envelope.h"
+#include "parley/json.h"
+
+static const char *status_names[] = {"submitted", "delivered", "acknowledged", "answered",
+                                     "closed"};
+
+static json_t *message_json(const parley_message_row *m) {
+  char created[PARLEY_TIME_LEN], received[PARLEY_TIME_LEN], deadline[PARLEY_TIME_LEN];
+  parley_time_format(m->created, created);
+  parley_time_format(m->received, received);
+  parley_time_format(m->ack_deadline, deadline);
+  char hash[64];
+  parley_b64url_encode(m->envelope_hash, 32, hash, sizeof hash);
+  json_t *o = json_pack(
+      "{s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:I}", "id", m->id, "seq",
+      (json_int_t)m->seq, "kind", m->kind, "priority", m->priority, "tlp", m->tlp, "from",
+      "state", m->from_state, "poc", m->from_poc, "created", created, "received", received,
+      "ack_deadline", deadline, "status", status_names[m->status % 5], "overdue", m->overdue,
+      "escalation_level", m->escalation_level, "envelope_sha256", hash, "leaf_index",
+      (json_int_t)m->leaf_index);
+  if (o && m->case_id[0])
+    json_object_set_new(o, "case", json_string(m->case_id));
+  if (o && m->in_reply_to[0])
+    json_object_set_new(o, "in_reply_to", json_string(m->in_reply_to));
+  return o;
+}
+
+/* ---- POST /v1/messages ---------------------------------------------------- */
+
+typedef struct {
+  char state[PARLEY_STATE_CODE_LEN];
+  json_t *record;
+} rec_cache;
+
+typedef struct {
+  parleyd_req *r;
+  parley_envelope_info *info;
+  const char *canonical;
+  size_t canonical_len;
+  parley_message_row m;
+  parley_recipient_row rcpt[PARLEY_MAX_RECIPIENTS];
+  rec_cache cache[PARLEY_MAX_RECIPIENTS];
+  size_t n_cache;
+  char emails[PARLEY_MAX_RECIPIENTS][256];
+} submit_ctx;
+
+static void cache_clear(submit_ctx *c) {
+  for (size_t i = 0; i < c->n_cache; i++)
+    json_decref(c->cache[i].record);
+  c->n_cache = 0;
+}
+
+static json_t *current_record(parley_tx *tx, submit_ctx *c, const char *state, parley_qs *qs) {
+  for (size_t i = 0; i < c->n_cache; i++)
+    if (strcmp(c->cache[i].state, state) == 0)
+      return c->cache[i].record;
+  parley_state_row st;
+  *qs = parley_store_state_get(tx, state, &st);
+  if (*qs != PARLEY_QS_ONE || st.status != PARLEY_STATE_ACTIVE)
+    return NULL;
+  parley_record_row rec;
+  *qs = parley_store_record_get(tx, state, 0, &rec);
+  if (*qs != PARLEY_QS_ONE)
+    return NULL;
+  json_t *v = NULL;
+  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
+  parley_record_row_clear(&rec);
+  parley_strlcpy(c->cache[c->n_cache].state, state, PARLEY_STATE_CODE_LEN);
+  c->cache[c->n_cache++].record = v;
+  return v;
+}
+
+/* The recipient key must be the current encryption key of that POC, not expired. */
+static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *email, size_t cap) {
+  size_t i;
+  json_t *poc;
+  json_array_foreach(json_object_get(record, "pocs"), i, poc) {
+    const char *id = json_string_value(json_object_get(poc, "id"));
+    if (!id || strcmp(id, p->poc) != 0)
+      continue;
+    json_t *ek = json_object_get(poc, "encryption_key");
+    parley_box_pk pk;
+    int64_t expires;
+    if (parley_box_pk_from_b64(json_string_value(json_object_get(ek, "key")), &pk) != PARLEY_E_OK ||
+        parley_time_parse(json_string_value(json_object_get(ek, "expires")), &expires) !=
+            PARLEY_E_OK ||
+        expires <= parley_now())
+      return false;
+    char kid[PARLEY_KEY_ID_LEN];
+    parley_box_pk_key_id(&pk, kid);
+    const char *e = json_string_value(json_object_get(poc, "email"));
+    parley_strlcpy(email, e ? e : "", cap);
+    return strcmp(kid, p->key_id) == 0;
+  }
+  return false;
+}
+
+static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
+  submit_ctx *c = cls;
+  cache_clear(c);
+  parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  const parley_envelope_info *in = c->info;
+  for (size_t i = 0; i < in->n_recipients; i++) {
+    const parley_envelope_party *p = &in->recipients[i];
+    qs = PARLEY_QS_NONE;
+    json_t *rec = current_record(tx, c, p->state, &qs);
+    if (qs < 0)
+      return qs;
+    if (!rec || !recipient_ok(rec, p, c->emails[i], sizeof c->emails[i])) {
+      parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,
+                  "recipients[%zu]: %s/%s with key %s is not in %s's current record (or the "
+                  "state is suspended)",
+                  i, p->state, p->poc, p->key_id, p->state);
+      return PARLEY_QS_HARD;
+    }
+    memset(&c->rcpt[i], 0, sizeof c->rcpt[i]);
+    parley_strlcpy(c->rcpt[i].message_id, in->id, PARLEY_UUID_LEN);
+    parley_strlcpy(c->rcpt[i].state, p->state, sizeof c->rcpt[i].state);
+    parley_strlcpy(c->rcpt[i].poc, p->poc, sizeof c->rcpt[i].poc);
+    parley_strlcpy(c->rcpt[i].key_id, p->key_id, sizeof c->rcpt[i].key_id);
+  }
+  uint64_t leaf;
+  if ((qs = parleyd_log_append(tx, "envelope", c->canonical, c->canonical_len, &leaf, err)) !=
+      PARLEY_QS_ONE)
+    return qs;
+  c->m.leaf_index = (int64_t)leaf;
+  c->m.envelope = (char *)c->canonical;
+  c->m.envelope_len = c->canonical_len;
+  qs = parley_store_message_insert(tx, &c->m, c->rcpt, in->n_recipients);
+  c->m.envelope = NULL;
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_ENVELOPE_REPLAY, "%s", in->id);
+    return PARLEY_QS_HARD;
+  }
+  if (qs < 0)
+    return qs;
+  char detail[128];
+  snprintf(detail, sizeof detail, "by %s/%s", in->from.state, in->from.poc);
+  if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0)
+    return qs;
+  /* A response answers the message it replies to, if its sender was a recipient. */
+  if (in->in_reply_to[0] && strcmp(in->kind, "response") == 0) {
+    parley_message_row orig;
+    qs = parley_store_message_get(tx, in->in_reply_to, &orig);
+    if (qs < 0)
+      return qs;
+    if (qs == PARLEY_QS_ONE) {
+      bool was_recipient = false;
+      for (size_t i = 0; i < in->n_recipients; i++)
+        was_recipient |= !strcmp(in->recipients[i].state, orig.from_state) &&
+                         !strcmp(in->recipients[i].poc, orig.from_poc);
+      if (was_recipient && orig.status < PARLEY_MSG_ANSWERED) {
+        orig.status = PARLEY_MSG_ANSWERED;
+        orig.next_escalation = 0;
+        if ((qs = parley_store_message_update(tx, &orig)) >= 0)
+          qs = parley_store_message_event(tx, orig.id, "answered", in->id, c->m.received);
+      }
+      parley_message_row_clear(&orig);
+      if (qs < 0)
+        return qs;
+    }
+  }
+  return PARLEY_QS_ONE;
+}
+
+void h_message_submit(parleyd_req *r) {
+  json_t *env = NULL;
+  parley_error err;
+  parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
+  if (parley_json_parse_object((const char *)r->body.data, r->body.len, &lim, &env, &err) !=
+      PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  submit_ctx *c = calloc(1, sizeof *c);
+  parley_envelope_info *info = calloc(1, sizeof *info);
+  parley_buf canon;
+  parley_buf_init(&canon, PARLEY_ENVELOPE_MAX_BYTES);
+  parley_sign_pk pk;
+  memcpy(pk.b, r->who.pk, 32);
+  /* The envelope's sender must be the officer whose key signed the request. */
+  json_t *from = json_object_get(env, "from");
+  const char *fs = json_string_value(json_object_get(from, "state"));
+  const char *fp = json_string_value(json_object_get(from, "poc"));
+  parley_err e = PARLEY_E_OK;
+  if (!c || !info)
+    e = parley_fail(&err, PARLEY_E_NO_MEMORY, NULL);
+  else if (!fs || !fp || strcmp(fs, r->who.state) || strcmp(fp, r->who.poc_id))
+    e = parley_fail(&err, PARLEY_E_ENVELOPE_SENDER, "envelope from %.3s/%.63s, request by %s/%s",
+                    fs ? fs : "?", fp ? fp : "?", r->who.state, r->who.poc_id);
+  else
+    e = parley_envelope_verify(env, &pk, info, &err);
+  if (!e)
+    e = parley_jcs(env, &canon, &err);
+  json_decref(env);
+  if (!e) {
+    c->r = r;
+    c->info = info;
+    c->canonical = (const char *)canon.data;
+    c->canonical_len = canon.len;
+    parley_message_row *m = &c->m;
+    parley_strlcpy(m->id, info->id, sizeof m->id);
+    parley_strlcpy(m->kind, info->kind, sizeof m->kind);
+    parley_strlcpy(m->priority, parley_priorities[info->priority], sizeof m->priority);
+    parley_strlcpy(m->tlp, parley_tlp_labels[info->tlp], sizeof m->tlp);
+    parley_strlcpy(m->from_state, info->from.state, sizeof m->from_state);
+    parley_strlcpy(m->from_poc, info->from.poc, sizeof m->from_poc);
+    parley_strlcpy(m->case_id, info->case_id, sizeof m->case_id);
+    parley_strlcpy(m->in_reply_to, info->in_reply_to, sizeof m->in_reply_to);
+    m->created = info->created;
+    m->received = parley_now();
+    m->ack_deadline = m->received + parleyd->cfg.ack_deadline_s[info->priority % 3];
+    m->next_escalation = m->ack_deadline;
+    m->status = PARLEY_MSG_SUBMITTED;
+    memcpy(m->envelope_hash, info->hash.b, 32);
+    e = parley_store_run(parleyd->store, true, submit, c, &err);
+  }
+  parley_buf_free(&canon);
+  if (c)
+    cache_clear(c);
+  if (e) {
+    free(c);
+    free(info);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parley_log(PARLEY_LOG_INFO, "message.submitted", "id=%s kind=%s priority=%s from=%s/%s n=%zu",
+             info->id, info->kind, c->m.priority, info->from.state, info->from.poc,
+             info->n_recipients);
+  /* Alerts carry metadata only. */
+  char subject[256], body[768], deadline[PARLEY_TIME_LEN];
+  parley_time_format(c->m.ack_deadline, deadline);
+  snprintf(subject, sizeof subject, "[Parley] %s %s from %s, acknowledge by %s", c->m.priority,
+           c->m.kind, c->m.from_state, deadline);
+  snprintf(body, sizeof body,
+           "A %s %s from %s (%s) awaits you on the Parley hub %s.\n"
+           "Message %s. Please read and acknowledge it by %s.\n\n"
+           "This alert carries no content of the message.\n",
+           c->m.priority, c->m.kind, c->m.from_state, c->m.tlp, parleyd->cfg.origin, c->m.id,
+           deadline);
+  for (size_t i = 0; i < info->n_recipients; i++)
+    parleyd_notify_email(c->emails[i], subject, body);
+  json_t *o = message_json(&c->m);
+  free(c);
+  free(info);
+  parleyd_reply_json(r, 201, o);
+}
+
+/* ---- listings ------------------------------------------------------------- */
+
+static bool list_one(void *cls, const parley_message_row *m) {
+  return json_array_append_new(cls, message_json(m)) == 0;
+}
+
+typedef struct {
+  parleyd_req *r;
+  bool outbox;
+  int64_t after;
+  size_t limit;
+  json_t *arr;
+} list_ctx;
+
+static parley_qs list_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  list_ctx *c = cls;
+  json_array_clear(c->arr);
+  return (c->outbox ? parley_store_outbox : parley_store_inbox)(
+      tx, c->r->who.state, c->r->who.poc_id, c->after, c->limit, list_one, c->arr);
+}
+
+static void list(parleyd_req *r, bool outbox) {
+  list_ctx c = {r, outbox, 0, 50, json_array()};
+  const char *after = parleyd_query(r, "after"), *limit = parleyd_query(r, "limit");
+  uint64_t v;
+  if (after) {
+    if (!parley_parse_u64(after, &v) || v > INT64_MAX) {
+      json_decref(c.arr);
+      parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "after: a sequence number");
+      return;
+    }
+    c.after = (int64_t)v;
+  }
+  if (limit) {
+    if (!parley_parse_u64(limit, &v) || v == 0 || v > 500) {
+      json_decref(c.arr);
+      parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "limit: 1 to 500");
+      return;
+    }
+    c.limit = (size_t)v;
+  }
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, list_tx, &c, &err) != PARLEY_E_OK) {
+    json_decref(c.arr);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  size_t n = json_array_size(c.arr);
+  json_int_t next = n ? json_integer_value(json_object_get(json_array_get(c.arr, n - 1), "seq"))
+                      : (json_int_t)c.after;
+  parleyd_reply_json(r, 200, json_pack("{s:o,s:I,s:b}", "messages", c.arr, "next", next, "more",
+                                       n == c.limit));
+}
+
+void h_inbox(parleyd_req *r) {
+  list(r, false);
+}
+
+void h_outbox(parleyd_req *r) {
+  list(r, true);
+}
+
+/* ---- one message ------------------------------------------------------------ */
+
+typedef struct {
+  const parleyd_req *r;
+  bool is_recipient;
+  bool delivered;
+  json_t *rcpts;
+} vis_ctx;
+
+static bool vis_rcpt(void *cls, const parley_recipient_row *x) {
+  vis_ctx *v = cls;
+  char d[PARLEY_TIME_LEN] = "", a[PARLEY_TIME_LEN] = "";
+  if (x->delivered)
+    parley_time_format(x->delivered, d);
+  if (x->acked)
+    parley_time_format(x->acked, a);
+  json_array_append_new(v->rcpts, json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "state", x->state, "poc",
+                                            x->poc, "key_id", x->key_id, "delivered",
+                                            x->delivered ? d : NULL, "acknowledged",
+                                            x->acked ? a : NULL));
+  if (!strcmp(x->state, v->r->who.state) && !strcmp(x->poc, v->r->who.poc_id)) {
+    v->is_recipient = true;
+    v->delivered = x->delivered != 0;
+  }
+  return true;
+}
+
+static bool ev_one(void *cls, const char *event, const char *detail, int64_t at) {
+  char t[PARLEY_TIME_LEN];
+  parley_time_format(at, t);
+  return json_array_append_new(cls, json_pack("{s:s,s:s,s:s}", "event", event, "detail",
+                                              detail ? detail : "", "time", t)) == 0;
+}
+
+static bool ack_one(void *cls, const parley_ack_row *a) {
+  json_t *v = NULL;
+  parley_json_parse(a->ack, a->ack_len, NULL, &v, NULL);
+  if (v)
+    json_object_set_new(v, "leaf_index", json_integer(a->leaf_index));
+  return v && json_array_append_new(cls, v) == 0;
+}
+
+typedef struct {
+  parleyd_req *r;
+  parley_message_row m;
+  json_t *out;
+  bool mark_delivered; /* second pass: record the first fetch by a recipient */
+} get_ctx;
+
+static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
+  get_ctx *c = cls;
+  json_decref(c->out);
+  c->out = NULL;
+  parley_message_row_clear(&c->m);
+  parley_qs qs = parley_store_message_get(tx, c->r->params[0], &c->m);
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
+    return PARLEY_QS_HARD;
+  }
+  if (qs < 0)
+    return qs;
+  vis_ctx v = {c->r, false, false, json_array()};
+  if ((qs = parley_store_recipients_get(tx, c->m.id, vis_rcpt, &v)) < 0) {
+    json_decref(v.rcpts);
+    return qs;
+  }
+  bool is_sender = !strcmp(c->m.from_state, c->r->who.state) &&
+                   !strcmp(c->m.from_poc, c->r->who.poc_id);
+  if (!is_sender && !v.is_recipient) {
+    json_decref(v.rcpts);
+    /* Same answer as an unknown id: a stranger learns nothing of who talks to whom. */
+    parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
+    return PARLEY_QS_HARD;
+  }
+  if (c->mark_delivered && v.is_recipient && !v.delivered) {
+    int64_t now = parley_now();
+    parley_recipient_row rr;
+    memset(&rr, 0, sizeof rr);
+    parley_strlcpy(rr.message_id, c->m.id, sizeof rr.message_id);
+    parley_strlcpy(rr.state, c->r->who.state, sizeof rr.state);
+    parley_strlcpy(rr.poc, c->r->who.poc_id, sizeof rr.poc);
+    rr.delivered = now;
+    char detail[128];
+    snprintf(detail, sizeof detail, "to %s/%s", rr.state, rr.poc);
+    if ((qs = parley_store_recipient_update(tx, &rr)) < 0 ||
+        (qs = parley_store_message_event(tx, c->m.id, "delivered", detail, now)) < 0) {
+      json_decref(v.rcpts);
+      return qs;
+    }
+    if (c->m.status == PARLEY_MSG_SUBMITTED) {
+      c->m.status = PARLEY_MSG_DELIVERED;
+      if ((qs = parley_store_message_update(tx, &c->m)) < 0) {
+        json_decref(v.rcpts);
+        return qs;
+      }
+    }
+  } else if (!c->mark_delivered && v.is_recipient && !v.delivered) {
+    json_decref(v.rcpts);
+    c->mark_delivered = true;
+    return PARLEY_QS_NONE; /* caller runs again as a write */
+  }
+  c->out = message_json(&c->m);
+  json_t *env = NULL;
+  parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
+  parley_json_parse(c->m.envelope, c->m.envelope_len, &lim, &env, NULL);
+  json_t *events = json_array(), *acks = json_array();
+  if ((qs = parley_store_message_events(tx, c->m.id, ev_one, events)) < 0 ||
+      (qs = parley_store_acks_get(tx, c->m.id, ack_one, acks)) < 0) {
+    json_decref(env);
+    json_decref(events);
+    json_decref(acks);
+    json_decref(v.rcpts);
+    return qs;
+  }
+  json_object_set_new(c->out, "recipients", v.rcpts);
+  json_object_set_new(c->out, "history", events);
+  json_object_set_new(c->out, "acks", acks);
+  json_object_set_new(c->out, "envelope", env ? env : json_null());
+  return PARLEY_QS_ONE;
+}
+
+void h_message_get(parleyd_req *r) {
+  get_ctx c;
+  memset(&c, 0, sizeof c);
+  c.r = r;
+  parley_error err;
+  parley_err e = parley_store_run(parleyd->store, false, get_tx, &c, &err);
+  if (!e && c.mark_delivered && !c.out)
+    e = parley_store_run(parleyd->store, true, get_tx, &c, &err);
+  parley_message_row_clear(&c.m);
+  if (e) {
+    json_decref(c.out);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  parleyd_reply_json(r, 200, c.out);
+}
+
+/* ---- POST /v1/messages/{id}/ack ------------------------------------------------ */
+
+typedef struct {
+  parleyd_req *r;
+  parley_ack_info *info;
+  const char *canonical;
+  size_t canonical_len;
+  uint64_t leaf;
+  bool already;
+} ack_ctx;
+
+static bool find_me(void *cls, const parley_recipient_row *x) {
+  parley_recipient_row *me = cls;
+  if (!strcmp(x->state, me->state) && !strcmp(x->poc, me->poc)) {
+    *me = *x; /* message_id becomes non-empty: found */
+    return false;
+  }
+  return true;
+}
+
+static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
+  ack_ctx *c = cls;
+  c->already = false;
+  parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  parley_message_row m;
+  qs = parley_store_message_get(tx, c->r->params[0], &m);
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
+    return PARLEY_QS_HARD;
+  }
+  if (qs < 0)
+    return qs;
+  parley_recipient_row me;
+  memset(&me, 0, sizeof me);
+  parley_strlcpy(me.state, c->r->who.state, sizeof me.state);
+  parley_strlcpy(me.poc, c->r->who.poc_id, sizeof me.poc);
+  if ((qs = parley_store_recipients_get(tx, m.id, find_me, &me)) < 0) {
+    parley_message_row_clear(&m);
+    return qs;
+  }
+  if (!me.message_id[0]) {
+    parley_message_row_clear(&m);
+    parley_fail(err, PARLEY_E_ENVELOPE_NOT_RECIPIENT, "%s/%s", me.state, me.poc);
+    return PARLEY_QS_HARD;
+  }
+  if (!parley_ct_equal(m.envelope_hash, c->info->envelope_sha256.b, 32)) {
+    parley_message_row_clear(&m);
+    parley_fail(err, PARLEY_E_ACK_MISMATCH, "envelope_sha256 is not the hash of this message");
+    return PARLEY_QS_HARD;
+  }
+  if (me.acked) {
+    c->already = true;
+    parley_message_row_clear(&m);
+    return PARLEY_QS_ONE;
+  }
+  if ((qs = parleyd_log_append(tx, "ack", c->canonical, c->canonical_len, &c->leaf, err)) !=
+      PARLEY_QS_ONE) {
+    parley_message_row_clear(&m);
+    return qs;
+  }
+  int64_t now = parley_now();
+  parley_ack_row a = {.time = c->info->time,
+                      .ack = (char *)c->canonical,
+                      .ack_len = c->canonical_len,
+                      .leaf_index = (int64_t)c->leaf};
+  parley_strlcpy(a.message_id, m.id, sizeof a.message_id);
+  parley_strlcpy(a.state, me.state, sizeof a.state);
+  parley_strlcpy(a.poc, me.poc, sizeof a.poc);
+  me.acked = now;
+  char detail[128];
+  snprintf(detail, sizeof detail, "by %s/%s", me.state, me.poc);
+  if ((qs = parley_store_ack_insert(tx, &a)) >= 0 &&
+      (qs = parley_store_recipient_update(tx, &me)) >= 0 &&
+      (qs = parley_store_message_event(tx, m.id, "acknowledged", detail, now)) >= 0 &&
+      m.status < PARLEY_MSG_ACKNOWLEDGED) {
+    m.status = PARLEY_MSG_ACKNOWLEDGED;
+    m.next_escalation = 0;
+    qs = parley_store_message_update(tx, &m);
+  }
+  parley_message_row_clear(&m);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
+}
+
+void h_message_ack(parleyd_req *r) {
+  json_t *ack = parleyd_parse_body(r);
+  if (!ack)
+    return;
+  parley_ack_info info;
+  parley_error err;
+  parley_sign_pk pk;
+  memcpy(pk.b, r->who.pk, 32);
+  parley_buf canon;
+  parley_buf_init(&canon, 1 << 16);
+  parley_err e = parley_ack_verify(ack, &pk, &info, &err);
+  if (!e && (strcmp(info.message, r->params[0]) || strcmp(info.state, r->who.state) ||
+             strcmp(info.poc, r->who.poc_id)))
+    e = parley_fail(&err, PARLEY_E_ACK_MISMATCH, "the receipt names another message or officer");
+  if (!e)
+    e = parley_jcs(ack, &canon, &err);
+  json_decref(ack);
+  ack_ctx c = {r, &info, (const char *)canon.data, canon.len, 0, false};
+  if (!e)
+    e = parley_store_run(parleyd->store, true, ack_tx, &c, &err);
+  parley_buf_free(&canon);
+  if (e) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  if (c.already) {
+    parleyd_reply_json(r, 200, json_pack("{s:s,s:b}", "message", info.message, "already", 1));
+    return;
+  }
+  parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu", info.message,
+             info.state, info.poc, (unsigned long long)c.leaf);
+  parleyd_reply_json(r, 201, json_pack("{s:s,s:I}", "message", info.message, "leaf_index",
+                                       (json_int_t)c.leaf));
+}
+
+/* ---- GET /v1/cases/{id} ----------------------------------------------------- */
+
+typedef struct {
+  parleyd_req *r;
+  parley_message_row rows[200];
+  size_t n;
+  json_t *out;
+} case_ctx;
+
+static bool case_one(void *cls, const parley_message_row *m) {
+  case_ctx *c = cls;
+  if (c->n < 200)
+    c->rows[c->n++] = *m;
+  return c->n < 200;
+}
+
+static parley_qs case_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  case_ctx *c = cls;
+  c->n = 0;
+  json_array_clear(c->out);
+  /* The case is named after its first message, which carries no case id itself. */
+  parley_message_row root;
+  parley_qs qs = parley_store_message_get(tx, c->r->params[0], &root);
+  if (qs < 0)
+    return qs;
+  if (qs == PARLEY_QS_ONE) {
+    free(root.envelope);
+    root.envelope = NULL;
+    c->rows[c->n++] = root;
+  }
+  qs = parley_store_case_messages(tx, c->r->params[0], case_one, c);
+  if (qs < 0)
+    return qs;
+  for (size_t i = 0; i < c->n; i++) {
+    const parley_message_row *m = &c->rows[i];
+    vis_ctx v = {c->r, false, false, json_array()};
+    if ((qs = parley_store_recipients_get(tx, m->id, vis_rcpt, &v)) < 0) {
+      json_decref(v.rcpts);
+      return qs;
+    }
+    bool sender = !strcmp(m->from_state, c->r->who.state) && !strcmp(m->from_poc, c->r->who.poc_id);
+    if (sender || v.is_recipient) {
+      json_t *o = message_json(m);
+      json_object_set_new(o, "recipients", v.rcpts);
+      json_array_append_new(c->out, o);
+    } else {
+      json_decref(v.rcpts);
+    }
+  }
+  return PARLEY_QS_ONE;
+}
+
+void h_case_get(parleyd_req *r) {
+  if (!parley_uuid_valid(r->params[0])) {
+    parleyd_reply_error(r, PARLEY_E_UUID_FORMAT, r->params[0]);
+    return;
+  }
+  case_ctx *c = calloc(1, sizeof *c);
+  if (!c) {
+    parleyd_reply_error(r, PARLEY_E_NO_MEMORY, NULL);
+    return;
+  }
+  c->r = r;
+  c->out = json_array();
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, case_tx, c, &err) != PARLEY_E_OK) {
+    json_decref(c->out);
+    free(c);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  json_t *o = json_pack("{s:s,s:o}", "case", r->params[0], "messages", c->out);
+  free(c);
+  parleyd_reply_json(r, 200, o);
+}

@@ -1,0 +1,251 @@
+/* The scheduler thread: acknowledgement deadlines and escalation, checkpoint signing,
+ * nonce purging. Everything it acts on is in the store, so deadlines survive a
+ * restart: after one, overdue messages are escalated at the next tick. */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "parley/json.h"
+
+static pthread_t thread;
+static bool running;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static bool stop;
+
+#define MAX_DUE 64
+
+typedef struct {
+  char ids[MAX_DUE][PARLEY_UUID_LEN];
+  size_t n;
+} due_list;
+
+static bool collect_due(void *cls, const parley_message_row *m) {
+  due_list *d = cls;
+  if (d->n < MAX_DUE)
+    parley_strlcpy(d->ids[d->n++], m->id, PARLEY_UUID_LEN);
+  return d->n < MAX_DUE;
+}
+
+static parley_qs find_due(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  due_list *d = cls;
+  d->n = 0;
+  return parley_store_due_messages(tx, parley_now(), MAX_DUE, collect_due, d);
+}
+
+typedef struct {
+  char state[PARLEY_STATE_CODE_LEN];
+  char poc[64];
+} rcpt;
+
+typedef struct {
+  rcpt r[64];
+  size_t n;
+  bool any_unacked;
+} rcpt_list;
+
+static bool collect_rcpt(void *cls, const parley_recipient_row *r) {
+  rcpt_list *l = cls;
+  if (!r->acked)
+    l->any_unacked = true;
+  if (l->n < 64) {
+    parley_strlcpy(l->r[l->n].state, r->state, sizeof l->r[0].state);
+    parley_strlcpy(l->r[l->n].poc, r->poc, sizeof l->r[0].poc);
+    l->n++;
+  }
+  return true;
+}
+
+typedef struct {
+  const char *id;
+  parley_message_row m;
+  char email[256];
+  char alerted[128];
+} esc_ctx;
+
+static bool is_recipient(const rcpt_list *l, const char *state, const char *poc) {
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->r[i].state, state) && !strcmp(l->r[i].poc, poc))
+      return true;
+  return false;
+}
+
+/* The POC to alert at escalation step `level` (1-based): walking the recipient states'
+ * escalation orders for the roles of the addressed POCs, the level-th POC that was
+ * not itself addressed. */
+static bool pick_target(parley_tx *tx, const rcpt_list *l, int level, char *state, char *poc,
+                        char *email, size_t email_cap) {
+  int seen = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    if (i > 0 && strcmp(l->r[i].state, l->r[i - 1].state) == 0)
+      continue;
+    parley_record_row rec;
+    if (parley_store_record_get(tx, l->r[i].state, 0, &rec) != PARLEY_QS_ONE)
+      continue;
+    json_t *v = NULL;
+    parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
+    parley_record_row_clear(&rec);
+    json_t *pocs = json_object_get(v, "pocs"), *esc = json_object_get(v, "escalation");
+    /* Roles of the addressed POCs of this state. */
+    const char *role;
+    json_t *order;
+    json_object_foreach(esc, role, order) {
+      bool relevant = false;
+      size_t k;
+      json_t *p;
+      json_array_foreach(pocs, k, p) {
+        const char *pid = json_string_value(json_object_get(p, "id"));
+        json_t *roles = json_object_get(p, "roles");
+        size_t q;
+        json_t *rv;
+        if (pid && is_recipient(l, l->r[i].state, pid))
+          json_array_foreach(roles, q, rv) relevant |= !strcmp(json_string_value(rv), role);
+      }
+      if (!relevant)
+        continue;
+      json_t *x;
+      json_array_foreach(order, k, x) {
+        const char *pid = json_string_value(x);
+        if (!pid || is_recipient(l, l->r[i].state, pid) || ++seen != level)
+          continue;
+        parley_strlcpy(state, l->r[i].state, PARLEY_STATE_CODE_LEN);
+        parley_strlcpy(poc, pid, 64);
+        json_t *p2;
+        size_t q;
+        json_array_foreach(pocs, q, p2) if (!strcmp(json_string_value(json_object_get(p2, "id")), pid))
+            parley_strlcpy(email, json_string_value(json_object_get(p2, "email")), email_cap);
+        json_decref(v);
+        return true;
+      }
+    }
+    json_decref(v);
+  }
+  return false;
+}
+
+static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  esc_ctx *c = cls;
+  c->email[0] = c->alerted[0] = 0;
+  parley_message_row_clear(&c->m);
+  parley_qs qs = parley_store_message_get(tx, c->id, &c->m);
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  int64_t now = parley_now();
+  if (c->m.status >= PARLEY_MSG_ACKNOWLEDGED || !c->m.next_escalation ||
+      c->m.next_escalation > now)
+    return PARLEY_QS_NONE; /* acknowledged or handled meanwhile */
+  rcpt_list l;
+  memset(&l, 0, sizeof l);
+  if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0)
+    return qs;
+  if (!c->m.overdue) {
+    c->m.overdue = true;
+    if ((qs = parley_store_message_event(tx, c->id, "overdue", "no acknowledgement by the deadline",
+                                         now)) < 0)
+      return qs;
+  }
+  c->m.escalation_level++;
+  char state[PARLEY_STATE_CODE_LEN] = "", poc[64] = "";
+  if (pick_target(tx, &l, c->m.escalation_level, state, poc, c->email, sizeof c->email)) {
+    snprintf(c->alerted, sizeof c->alerted, "%s/%s", state, poc);
+    char detail[200];
+    snprintf(detail, sizeof detail, "step %d: alerted %s%s", c->m.escalation_level, c->alerted,
+             c->email[0] && parleyd->cfg.smtp_url[0] ? " by e-mail" : "");
+    if ((qs = parley_store_message_event(tx, c->id, "escalated", detail, now)) < 0)
+      return qs;
+    c->m.next_escalation = now + parleyd->cfg.escalation_step_s;
+  } else {
+    if ((qs = parley_store_message_event(tx, c->id, "escalation-exhausted",
+                                         "every POC in the escalation order was alerted", now)) < 0)
+      return qs;
+    c->m.next_escalation = 0;
+  }
+  qs = parley_store_message_update(tx, &c->m);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
+}
+
+static void run_deadlines(void) {
+  due_list d;
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, find_due, &d, &err) != PARLEY_E_OK)
+    return;
+  for (size_t i = 0; i < d.n; i++) {
+    esc_ctx c;
+    memset(&c, 0, sizeof c);
+    c.id = d.ids[i];
+    if (parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK &&
+        c.alerted[0]) {
+      char subject[256], body[1024], deadline[PARLEY_TIME_LEN];
+      parley_time_format(c.m.ack_deadline, deadline);
+      snprintf(subject, sizeof subject, "[Parley] OVERDUE %s %s from %s: not acknowledged",
+               c.m.priority, c.m.kind, c.m.from_state);
+      snprintf(body, sizeof body,
+               "A %s %s from %s (message %s) addressed to your state was due to be\n"
+               "acknowledged by %s and has not been. You are next in your state's escalation\n"
+               "order: please make sure it is read and acknowledged.\n\n"
+               "This alert carries no content of the message.\n",
+               c.m.priority, c.m.kind, c.m.from_state, c.m.id, deadline);
+      parleyd_notify_email(c.email, subject, body);
+      parley_log(PARLEY_LOG_INFO, "deadline.escalated", "message=%s level=%d alerted=%s", c.m.id,
+                 c.m.escalation_level, c.alerted);
+    }
+    parley_message_row_clear(&c.m);
+  }
+}
+
+static parley_qs purge(parley_tx *tx, void *cls, parley_error *err) {
+  (void)cls;
+  (void)err;
+  return parley_store_nonce_purge(tx, parley_now());
+}
+
+static void *loop(void *arg) {
+  (void)arg;
+  int64_t last_cp = 0, last_purge = parley_now();
+  pthread_mutex_lock(&lock);
+  while (!stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)parleyd->cfg.scheduler_tick_ms * 1000000u;
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&wake, &lock, &ts);
+    if (stop)
+      break;
+    pthread_mutex_unlock(&lock);
+    run_deadlines();
+    int64_t now = parley_now();
+    if (now - last_cp >= parleyd->cfg.checkpoint_interval_s) {
+      parley_checkpoint_row cp;
+      parley_error err;
+      if (parleyd_checkpoint(false, &cp, &err) == PARLEY_E_OK)
+        parley_checkpoint_row_clear(&cp);
+      last_cp = now;
+    }
+    if (now - last_purge >= 60) {
+      parley_error err;
+      parley_store_run(parleyd->store, true, purge, NULL, &err);
+      last_purge = now;
+    }
+    pthread_mutex_lock(&lock);
+  }
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+void parleyd_scheduler_start(void) {
+  running = pthread_create(&thread, NULL, loop, NULL) == 0;
+}
+
+void parleyd_scheduler_stop(void) {
+  pthread_mutex_lock(&lock);
+  stop = true;
+  pthread_cond_signal(&wake);
+  pthread_mutex_unlock(&lock);
+  if (running)
+    pthread_join(thread, NULL);
+  running = false;
+}
