@@ -200,9 +200,11 @@ void h_message_submit(parleyd_req *r) {
   parley_err e = PARLEY_E_OK;
   if (!c || !info)
     e = parley_fail(&err, PARLEY_E_NO_MEMORY, NULL);
-  else if (!fs || !fp || strcmp(fs, r->who.state) || strcmp(fp, r->who.poc_id))
+  else if (!fs || !fp)
+    e = parley_fail(&err, PARLEY_E_ENVELOPE_INVALID, "from.state and from.poc are required");
+  else if (strcmp(fs, r->who.state) || strcmp(fp, r->who.poc_id))
     e = parley_fail(&err, PARLEY_E_ENVELOPE_SENDER, "envelope from %.3s/%.63s, request by %s/%s",
-                    fs ? fs : "?", fp ? fp : "?", r->who.state, r->who.poc_id);
+                    fs, fp, r->who.state, r->who.poc_id);
   else
     e = parley_envelope_verify(env, &pk, info, &err);
   if (!e)
