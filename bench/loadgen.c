@@ -3,7 +3,9 @@
  * scheduled at start + i/R and its latency runs from that scheduled time, so a slow
  * server is not hidden by the client waiting for it). Requests are plain GETs or RFC
  * 9421-signed GET/POST/PUT built with libparley, all signed BEFORE the timed run so that
- * client signing does not compete with the server for CPU. Prints one JSON line. */
+ * client signing does not compete with the server for CPU. With --bodies, every request
+ * carries a different body (e.g. distinct sealed envelopes, as written by msgprep), each
+ * sent once. Prints one JSON line. */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +34,7 @@
 #define MAX_RESPONSE (16u << 20)
 #define MAX_HEADER 65536
 #define MAX_PRESIGN 2000000u
+#define MAX_BODIES_FILE (2ull << 30) /* --bodies: the whole file */
 
 typedef struct {
   char *data;
@@ -59,7 +62,7 @@ typedef struct {
 static struct {
   char url[2048], sign_url[2048], authority[256], path[2048];
   uint16_t port;
-  const char *method, *key_file, *body_file, *label;
+  const char *method, *key_file, *body_file, *bodies_file, *label;
   unsigned connections;
   double duration, warmup, rate, timeout, drain;
   size_t presign;
@@ -212,10 +215,55 @@ static void build_request(request *r, const parley_identity *id, const char *key
   if (!r->data) die("out of memory");
 }
 
+/* --bodies FILE: a sequence of (4-byte big-endian length, body) records, each body 1 byte
+ * to 1 MiB. Returns the file's bytes; *offs/*lens/*n describe the bodies in it. */
+static char *read_bodies(const char *path, size_t **offs, size_t **lens, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die("cannot open %s", path);
+  if (fseek(f, 0, SEEK_END) != 0) die("cannot seek %s", path);
+  long size = ftell(f);
+  if (size < 0 || (unsigned long long)size > MAX_BODIES_FILE) die("%s: over 2 GiB", path);
+  rewind(f);
+  char *buf = malloc((size_t)size + 1);
+  if (!buf) die("out of memory");
+  if (fread(buf, 1, (size_t)size, f) != (size_t)size) die("cannot read %s", path);
+  fclose(f);
+  size_t cap = 1024, count = 0, off = 0, total = (size_t)size;
+  *offs = malloc(cap * sizeof **offs);
+  *lens = malloc(cap * sizeof **lens);
+  if (!*offs || !*lens) die("out of memory");
+  while (off < total) {
+    if (total - off < 4) die("%s: truncated length at byte %zu", path, off);
+    const uint8_t *h = (const uint8_t *)buf + off;
+    size_t len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    off += 4;
+    if (len == 0 || len > MAX_BODY_FILE || len > total - off)
+      die("%s: bad body length %zu at byte %zu", path, len, off - 4);
+    if (count == MAX_PRESIGN) die("%s: more than %u bodies", path, MAX_PRESIGN);
+    if (count == cap) {
+      cap *= 2;
+      size_t *a = realloc(*offs, cap * sizeof *a), *b = a ? realloc(*lens, cap * sizeof *b) : NULL;
+      if (!a || !b) die("out of memory");
+      *offs = a;
+      *lens = b;
+    }
+    (*offs)[count] = off;
+    (*lens)[count] = len;
+    count++;
+    off += len;
+  }
+  if (!count) die("%s holds no body", path);
+  *n = count;
+  return buf;
+}
+
 static void prepare_requests(void) {
   char *body = NULL;
   size_t body_len = 0;
   if (opt.body_file) body = read_file(opt.body_file, &body_len);
+  size_t *b_offs = NULL, *b_lens = NULL, n_bodies = 0;
+  char *bodies = NULL;
+  if (opt.bodies_file) bodies = read_bodies(opt.bodies_file, &b_offs, &b_lens, &n_bodies);
   parley_identity id;
   char keyid[PARLEY_KEY_ID_LEN];
   if (opt.key_file) {
@@ -225,7 +273,10 @@ static void prepare_requests(void) {
     parley_sign_pk_key_id(&id.sign_pk, keyid);
     signed_mode = true;
   }
-  if (!signed_mode) {
+  if (bodies) {
+    /* One request per body; --presign N takes the first N only. */
+    n_reqs = opt.presign && opt.presign < n_bodies ? opt.presign : n_bodies;
+  } else if (!signed_mode) {
     n_reqs = 1; /* the same bytes every time */
   } else if (opt.presign) {
     n_reqs = opt.presign;
@@ -237,15 +288,22 @@ static void prepare_requests(void) {
   if (n_reqs > MAX_PRESIGN) die("too many requests to pre-sign (max 2000000)");
   reqs = calloc(n_reqs, sizeof *reqs);
   if (!reqs) die("out of memory");
-  for (size_t i = 0; i < n_reqs; i++)
-    build_request(&reqs[i], signed_mode ? &id : NULL, keyid, body, body_len);
+  for (size_t i = 0; i < n_reqs; i++) {
+    if (bodies)
+      build_request(&reqs[i], signed_mode ? &id : NULL, keyid, bodies + b_offs[i], b_lens[i]);
+    else
+      build_request(&reqs[i], signed_mode ? &id : NULL, keyid, body, body_len);
+  }
   if (signed_mode) parley_identity_wipe(&id);
   free(body);
+  free(bodies);
+  free(b_offs);
+  free(b_lens);
 }
 
 /* Next request to send, or NULL once the pre-signed pool is used up. */
 static const request *take_request(void) {
-  if (!signed_mode) return &reqs[0];
+  if (!signed_mode && !opt.bodies_file) return &reqs[0];
   if (opt.cycle) return &reqs[next_req++ % n_reqs];
   if (next_req >= n_reqs) {
     exhausted = true;
@@ -618,6 +676,9 @@ static void usage(void) {
           "  --rate R          open loop at R requests/s (default: closed loop, max rate)\n"
           "  --method M        GET (default), POST or PUT\n"
           "  --body FILE       request body (JSON) for POST/PUT, with Content-Digest\n"
+          "  --bodies FILE     a different body for each request: 4-byte big-endian length\n"
+          "                    then the bytes, repeated (msgprep writes these); each request\n"
+          "                    is sent once (no --cycle: the run ends when they run out)\n"
           "  --key FILE        sign every request (RFC 9421) with this unprotected key file\n"
           "  --sign-url URL    target URI to sign (default: --url)\n"
           "  --presign N       signed requests to prepare (default: rate x time, or 200000)\n"
@@ -645,6 +706,7 @@ int main(int argc, char **argv) {
                                      {"rate", required_argument, 0, 'r'},
                                      {"method", required_argument, 0, 'm'},
                                      {"body", required_argument, 0, 'b'},
+                                     {"bodies", required_argument, 0, 'B'},
                                      {"key", required_argument, 0, 'k'},
                                      {"sign-url", required_argument, 0, 's'},
                                      {"presign", required_argument, 0, 'p'},
@@ -685,6 +747,9 @@ int main(int argc, char **argv) {
     case 'b':
       opt.body_file = optarg;
       break;
+    case 'B':
+      opt.bodies_file = optarg;
+      break;
     case 'k':
       opt.key_file = optarg;
       break;
@@ -719,7 +784,10 @@ int main(int argc, char **argv) {
     }
   }
   if (!url || optind != argc || opt.duration <= 0 || opt.timeout <= 0) usage();
-  if (opt.body_file && strcmp(opt.method, "GET") == 0) die("--body needs --method POST or PUT");
+  if ((opt.body_file || opt.bodies_file) && strcmp(opt.method, "GET") == 0)
+    die("--body and --bodies need --method POST or PUT");
+  if (opt.body_file && opt.bodies_file) die("--body or --bodies, not both");
+  if (opt.bodies_file && opt.cycle) die("--bodies sends each body once: no --cycle");
   parse_url(url);
   if (!parley_init()) die("cannot initialise libsodium");
 

@@ -72,6 +72,9 @@ int cmd_admin_state_add(int argc, char **argv);
 int cmd_admin_state_suspend(int argc, char **argv);
 int cmd_admin_state_activate(int argc, char **argv);
 int cmd_state_init(int argc, char **argv);
+int cmd_admin_ping_schedule(int argc, char **argv);
+int cmd_admin_ping_status(int argc, char **argv);
+int cmd_admin_ping_report(int argc, char **argv);
 int cmd_state_rotate_root(int argc, char **argv);
 int cmd_admin_state_set_root(int argc, char **argv);
 int cmd_state_poc_add(int argc, char **argv);
@@ -100,6 +103,8 @@ int cmd_verify_record(int argc, char **argv);
 /* Transparency log (cmd_log.c). */
 int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out);
 int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint64_t *size_out);
+/* The hub's signing key, as pinned on first use with its log key. */
+int cli_hub_key(parley_sign_pk *pk);
 int cli_entry_leaf_hash(const char *kind, const json_t *obj, uint8_t out[32]);
 
 /* Sends a signed request (body may be NULL) and prints the JSON answer or the error. */

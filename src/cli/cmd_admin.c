@@ -173,3 +173,106 @@ int cmd_admin_state_set_root(int argc, char **argv) {
   json_decref(body);
   return rc;
 }
+
+/* parley admin ping schedule|status|report: communication checks. */
+int cmd_admin_ping_schedule(int argc, char **argv) {
+  static const struct option opts[] = {{"state", required_argument, 0, 's'},
+                                       {"region", required_argument, 0, 'r'},
+                                       {"role", required_argument, 0, 'o'},
+                                       {"window", required_argument, 0, 'w'},
+                                       {"every", required_argument, 0, 'e'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  json_t *body = json_object(), *states = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    uint64_t v;
+    switch (ch) {
+    case 's':
+      if (!states)
+        states = json_array();
+      json_array_append_new(states, json_string(optarg));
+      break;
+    case 'r': json_object_set_new(body, "region", json_string(optarg)); break;
+    case 'o': json_object_set_new(body, "role", json_string(optarg)); break;
+    case 'w':
+    case 'e':
+      if (!parley_parse_u64(optarg, &v) || v > 366 * 86400) {
+        json_decref(body);
+        json_decref(states);
+        return cli_fail("--window and --every take seconds");
+      }
+      json_object_set_new(body, ch == 'w' ? "window_s" : "recurrence_s", json_integer((json_int_t)v));
+      break;
+    default:
+      fputs("Usage: parley admin ping schedule [--state EST ...|--region REGION]\n"
+            "         [--role diplomatic|technical|law-enforcement-24x7|all]\n"
+            "         [--window SECONDS (default 86400)] [--every SECONDS (recurring)]\n"
+            "Sends a communication check to every POC in scope; each must acknowledge it with\n"
+            "a signed receipt within the window (a reminder goes out half-way).\n",
+            ch == 'h' ? stdout : stderr);
+      json_decref(body);
+      json_decref(states);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (states)
+    json_object_set_new(body, "states", states);
+  int rc = cli_request_print("POST", "/v1/pings", body);
+  json_decref(body);
+  return rc;
+}
+
+int cmd_admin_ping_status(int argc, char **argv) {
+  if (argc > 1) {
+    puts("Usage: parley admin ping status\nLists the communication checks with their response "
+         "rates.");
+    return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+  }
+  return cli_request_print("GET", "/v1/pings", NULL);
+}
+
+int cmd_admin_ping_report(int argc, char **argv) {
+  const char *format = "json", *round = NULL, *out = "-";
+  bool trend = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--format") && i + 1 < argc)
+      format = argv[++i];
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out = argv[++i];
+    else if (!strcmp(argv[i], "--trend"))
+      trend = true;
+    else if (argv[i][0] != '-' && !round)
+      round = argv[i];
+    else {
+      puts("Usage: parley admin ping report ROUND [--format json|csv] [--out FILE]\n"
+           "       parley admin ping report --trend [--format json|csv|svg] [--out FILE]\n"
+           "One round: per POC, per state, by regional group and role, median and 90th\n"
+           "percentile time to acknowledge. --trend: every round, as a table or an SVG chart.");
+      return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
+  if (!trend && !round)
+    return cli_fail("ping report: give a ROUND id or --trend");
+  char path[160];
+  if (trend)
+    snprintf(path, sizeof path, "/v1/pings/trend?format=%.8s", format);
+  else
+    snprintf(path, sizeof path, "/v1/pings/%.36s/report?format=%.8s", round, format);
+  parley_identity id;
+  if (cli_load_identity(&id))
+    return 1;
+  cli_response r;
+  int rc = cli_http("GET", path, NULL, 0, &id, &r);
+  parley_identity_wipe(&id);
+  if (rc)
+    return rc;
+  if (r.status != 200)
+    rc = cli_print_http_error(&r);
+  else if (!strcmp(out, "-"))
+    fwrite(r.body, 1, r.len, stdout);
+  else if (cli_write_file_atomic(out, r.body, r.len, 0644) != PARLEY_E_OK)
+    rc = cli_fail("%s: cannot write", out);
+  cli_response_free(&r);
+  return rc;
+}

@@ -73,6 +73,14 @@ static int hub_verifier(parley_note_verifier *v) {
   return rc;
 }
 
+int cli_hub_key(parley_sign_pk *pk) {
+  parley_note_verifier v;
+  if (hub_verifier(&v))
+    return 1;
+  memcpy(pk->b, v.public_key, 32);
+  return 0;
+}
+
 static void save_evidence(const char *old_note, const char *new_note, const char *why) {
   char dir[700];
   snprintf(dir, sizeof dir, "%s/evidence-%lld", cli.home, (long long)parley_now());

@@ -484,6 +484,15 @@ static bool find_me(void *cls, const parley_recipient_row *x) {
   return true;
 }
 
+typedef struct {
+  size_t n;
+} unacked_ctx;
+
+static bool count_unacked(void *cls, const parley_recipient_row *x) {
+  ((unacked_ctx *)cls)->n += x->acked == 0;
+  return true;
+}
+
 static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   ack_ctx *c = cls;
   c->already = false;
@@ -537,10 +546,14 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   me.acked = now;
   char detail[128];
   snprintf(detail, sizeof detail, "by %s/%s", me.state, me.poc);
+  unacked_ctx u = {0};
   if ((qs = parley_store_ack_insert(tx, &a)) >= 0 &&
       (qs = parley_store_recipient_update(tx, &me)) >= 0 &&
       (qs = parley_store_message_event(tx, m.id, "acknowledged", detail, now)) >= 0 &&
-      m.status < PARLEY_MSG_ACKNOWLEDGED) {
+      (qs = parley_store_recipients_get(tx, m.id, count_unacked, &u)) >= 0 &&
+      m.status < PARLEY_MSG_ACKNOWLEDGED && (strcmp(m.kind, "ping") != 0 || u.n == 0)) {
+    /* A message is acknowledged by its first receipt; a communication check only
+     * once every target has answered (until then its reminders go on). */
     m.status = PARLEY_MSG_ACKNOWLEDGED;
     m.next_escalation = 0;
     qs = parley_store_message_update(tx, &m);

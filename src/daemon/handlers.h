@@ -30,6 +30,14 @@ void h_message_get(parleyd_req *r);
 void h_message_ack(parleyd_req *r);
 void h_case_get(parleyd_req *r);
 
+/* h_pings.c */
+void h_ping_start(parleyd_req *r);
+void h_ping_list(parleyd_req *r);
+void h_ping_report(parleyd_req *r);
+void h_ping_trend(parleyd_req *r);
+/* Starts the next round of every recurring series that is due (scheduler). */
+void parleyd_pings_recur(void);
+
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
 

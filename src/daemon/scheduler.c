@@ -42,6 +42,7 @@ typedef struct {
 
 typedef struct {
   rcpt r[64];
+  bool acked[64];
   size_t n;
   bool any_unacked;
 } rcpt_list;
@@ -53,6 +54,7 @@ static bool collect_rcpt(void *cls, const parley_recipient_row *r) {
   if (l->n < 64) {
     parley_strlcpy(l->r[l->n].state, r->state, sizeof l->r[0].state);
     parley_strlcpy(l->r[l->n].poc, r->poc, sizeof l->r[0].poc);
+    l->acked[l->n] = r->acked != 0;
     l->n++;
   }
   return true;
@@ -63,6 +65,9 @@ typedef struct {
   parley_message_row m;
   char email[256];
   char alerted[128];
+  size_t n_reminders; /* communication checks: targets to remind */
+  char remind[64][4];
+  char remind_poc[64][64];
 } esc_ctx;
 
 static bool is_recipient(const rcpt_list *l, const char *state, const char *poc) {
@@ -130,6 +135,7 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   esc_ctx *c = cls;
   c->email[0] = c->alerted[0] = 0;
   parley_message_row_clear(&c->m);
+  c->n_reminders = 0;
   parley_qs qs = parley_store_message_get(tx, c->id, &c->m);
   if (qs != PARLEY_QS_ONE)
     return qs;
@@ -141,6 +147,22 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   memset(&l, 0, sizeof l);
   if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0)
     return qs;
+  if (!strcmp(c->m.kind, "ping")) {
+    /* A communication check: one reminder to every target that has not answered. */
+    for (size_t i = 0; i < l.n && c->n_reminders < 64; i++) {
+      if (l.acked[i])
+        continue;
+      parley_strlcpy(c->remind[c->n_reminders], l.r[i].state, sizeof c->remind[0]);
+      parley_strlcpy(c->remind_poc[c->n_reminders], l.r[i].poc, sizeof c->remind_poc[0]);
+      c->n_reminders++;
+    }
+    c->m.next_escalation = 0;
+    if ((qs = parley_store_message_event(tx, c->id, "reminded", "targets that have not answered",
+                                         now)) < 0)
+      return qs;
+    qs = parley_store_message_update(tx, &c->m);
+    return qs < 0 ? qs : PARLEY_QS_ONE;
+  }
   if (!c->m.overdue) {
     c->m.overdue = true;
     if ((qs = parley_store_message_event(tx, c->id, "overdue", "no acknowledgement by the deadline",
@@ -167,6 +189,59 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
+typedef struct {
+  const char *state, *poc;
+  char *email;
+  size_t cap;
+} email_ctx;
+
+static parley_qs email_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  email_ctx *c = cls;
+  parley_record_row rec;
+  parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  json_t *v = NULL;
+  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
+  parley_record_row_clear(&rec);
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(v, "pocs"), i, p) {
+    const char *id = json_string_value(json_object_get(p, "id"));
+    const char *em = json_string_value(json_object_get(p, "email"));
+    if (id && em && !strcmp(id, c->poc))
+      parley_strlcpy(c->email, em, c->cap);
+  }
+  json_decref(v);
+  return PARLEY_QS_ONE;
+}
+
+/* The e-mail address of a POC in its state's current record ("" if none). */
+static void parleyd_poc_email(const char *state, const char *poc, char *email, size_t cap) {
+  email_ctx c = {state, poc, email, cap};
+  parley_error err;
+  email[0] = 0;
+  parley_store_run(parleyd->store, false, email_tx, &c, &err);
+}
+
+/* E-mails the targets of a communication check that have not answered yet. */
+static void send_reminders(const esc_ctx *c) {
+  char due[PARLEY_TIME_LEN], subject[200], body[500];
+  parley_time_format(c->m.ack_deadline, due);
+  snprintf(subject, sizeof subject, "[Parley] reminder: communication check, acknowledge by %s",
+           due);
+  snprintf(body, sizeof body,
+           "Reminder: the communication check %s of the Parley hub %s awaits your\n"
+           "acknowledgement by %s: parley ack %s\n",
+           c->m.id, parleyd->cfg.origin, due, c->m.id);
+  for (size_t i = 0; i < c->n_reminders; i++) {
+    char email[256] = "";
+    parleyd_poc_email(c->remind[i], c->remind_poc[i], email, sizeof email);
+    parleyd_notify_email(email, subject, body);
+  }
+}
+
 static void run_deadlines(void) {
   due_list d;
   parley_error err;
@@ -176,8 +251,10 @@ static void run_deadlines(void) {
     esc_ctx c;
     memset(&c, 0, sizeof c);
     c.id = d.ids[i];
-    if (parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK &&
-        c.alerted[0]) {
+    bool ok = parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK;
+    if (ok && c.n_reminders)
+      send_reminders(&c);
+    if (ok && c.alerted[0]) {
       char subject[256], body[1024], deadline[PARLEY_TIME_LEN];
       parley_time_format(c.m.ack_deadline, deadline);
       snprintf(subject, sizeof subject, "[Parley] OVERDUE %s %s from %s: not acknowledged",
@@ -225,6 +302,7 @@ static void *loop(void *arg) {
         parley_checkpoint_row_clear(&cp);
       last_cp = now;
     }
+    parleyd_pings_recur();
     if (now - last_purge >= 60) {
       parley_error err;
       parley_store_run(parleyd->store, true, purge, NULL, &err);
