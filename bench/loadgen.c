@@ -216,7 +216,7 @@ static void build_request(request *r, const parley_identity *id, const char *key
 }
 
 /* --bodies FILE: a sequence of (4-byte big-endian length, body) records, each body 1 byte
- * to 1 MiB. Returns the file's bytes; *offs/*lens/*n describe the bodies in it. */
+ * to 1 MiB. Returns the file's bytes; offs, lens and n describe the bodies in it. */
 static char *read_bodies(const char *path, size_t **offs, size_t **lens, size_t *n) {
   FILE *f = fopen(path, "rb");
   if (!f) die("cannot open %s", path);

@@ -551,7 +551,7 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
       (qs = parley_store_recipient_update(tx, &me)) >= 0 &&
       (qs = parley_store_message_event(tx, m.id, "acknowledged", detail, now)) >= 0 &&
       (qs = parley_store_recipients_get(tx, m.id, count_unacked, &u)) >= 0 &&
-      m.status < PARLEY_MSG_ACKNOWLEDGED && (strcmp(m.kind, "ping") != 0 || u.n == 0)) {
+      m.status < PARLEY_MSG_ACKNOWLEDGED && (strcmp(m.kind, "ping") != 0 || strcmp(m.from_state, "HUB") != 0 || u.n == 0)) {
     /* A message is acknowledged by its first receipt; a communication check only
      * once every target has answered (until then its reminders go on). */
     m.status = PARLEY_MSG_ACKNOWLEDGED;
@@ -618,16 +618,7 @@ static parley_qs case_tx(parley_tx *tx, void *cls, parley_error *err) {
   case_ctx *c = cls;
   c->n = 0;
   json_array_clear(c->out);
-  /* The case is named after its first message, which carries no case id itself. */
-  parley_message_row root;
-  parley_qs qs = parley_store_message_get(tx, c->r->params[0], &root);
-  if (qs < 0)
-    return qs;
-  if (qs == PARLEY_QS_ONE) {
-    free(root.envelope);
-    root.envelope = NULL;
-    c->rows[c->n++] = root;
-  }
+  parley_qs qs;
   qs = parley_store_case_messages(tx, c->r->params[0], case_one, c);
   if (qs < 0)
     return qs;

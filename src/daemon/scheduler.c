@@ -147,7 +147,7 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   memset(&l, 0, sizeof l);
   if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0)
     return qs;
-  if (!strcmp(c->m.kind, "ping")) {
+  if (!strcmp(c->m.kind, "ping") && !strcmp(c->m.from_state, "HUB")) {
     /* A communication check: one reminder to every target that has not answered. */
     for (size_t i = 0; i < l.n && c->n_reminders < 64; i++) {
       if (l.acked[i])
