@@ -15,6 +15,10 @@ cleanup() {
     kill -TERM "$HUB_PID" 2>/dev/null || true
     wait "$HUB_PID" 2>/dev/null || true
   fi
+  if [ -n "${PG_DIR:-}" ]; then
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
   if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAIL" -gt 0 ]; then
     echo "work dir kept: $WORK" >&2
   else
@@ -36,13 +40,36 @@ check() {
   fi
 }
 
+# With PARLEY_TEST_STORE=postgresql the hub runs on a real PostgreSQL server that this
+# script starts (and removes) itself: the same tests cover both store backends.
+PG_DIR=
+pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+start_postgres() {
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$PG_BIN/initdb" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; return 1; }
+  PG_DIR=$(mktemp -d /tmp/parley-pg.XXXXXX)
+  [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U parley >/dev/null
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+    -o "-k $PG_DIR -p $port -c listen_addresses='' -c fsync=on" start >/dev/null
+  pg_as "$PG_BIN/createdb" -h "$PG_DIR" -p "$port" -U parley parley
+  PG_URL="postgresql:///parley?host=$PG_DIR&port=$port&user=parley"
+}
+STORE_ARGS=()
+if [ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ]; then
+  start_postgres
+  STORE_ARGS=(--store "$PG_URL")
+fi
+
 # start_hub DATADIR [extra parleyd args...]: starts parleyd on a free port; sets HUB.
 start_hub() {
   local data=$1
   shift
   mkdir -p "$data"
   "$PARLEYD" --port 0 --data-dir "$data" --insecure-hub-key --origin test.parley.localhost \
-    "$@" >"$data/stdout" 2>"$data/stderr" &
+    "${STORE_ARGS[@]}" "$@" >"$data/stdout" 2>"$data/stderr" &
   HUB_PID=$!
   for _ in $(seq 1 100); do
     if grep -q 'listening on' "$data/stdout" 2>/dev/null; then
