@@ -63,8 +63,10 @@ r = json.load(open(sys.argv[1]))
 o = r["overall"]
 assert (o["targets"], o["acknowledged"]) == (4, 3), o
 assert abs(o["rate"] - 0.75) < 1e-9, o
-assert 1 <= o["median_s"] <= 4, o          # acks at ~0 s, ~2 s, ~4 s
-assert 3 <= o["p90_s"] <= 8, o
+pocs = {p["poc"]: p for p in r["pocs"]}
+t = [pocs[x]["seconds_to_ack"] for x in ("est-a", "fin-a", "gha-a")]
+assert t[0] < t[1] < t[2], t                # acked at ~0 s, then ~2 s later, then after the restart
+assert o["median_s"] == t[1] and o["p90_s"] == t[2], (o, t)   # nearest rank over 3 values
 reg = r["by_region"]
 assert (reg["eastern-european"]["acknowledged"], reg["eastern-european"]["targets"]) == (1, 1), reg
 assert (reg["western-european-and-others"]["acknowledged"], reg["western-european-and-others"]["targets"]) == (1, 2), reg
@@ -72,9 +74,7 @@ assert (reg["african"]["acknowledged"], reg["african"]["targets"]) == (1, 1), re
 role = r["by_role"]
 assert (role["technical"]["acknowledged"], role["technical"]["targets"]) == (3, 4), role
 assert (role["law-enforcement-24x7"]["acknowledged"], role["law-enforcement-24x7"]["targets"]) == (0, 1), role
-pocs = {p["poc"]: p for p in r["pocs"]}
 assert not pocs["fin-b"]["acknowledged"] and "seconds_to_ack" not in pocs["fin-b"], pocs
-assert pocs["est-a"]["seconds_to_ack"] <= 1, pocs
 assert r["states"]["FIN"] == {"targets": 2, "acknowledged": 1}, r["states"]
 PY
 check "the report as CSV" sh -c "$PARLEY --config $WORK/op.conf admin ping report $ROUND --format csv | grep -q '\"FIN\",\"western-european-and-others\",\"fin-b\",\"technical law-enforcement-24x7\",\"no\"'"
