@@ -242,6 +242,12 @@ int main(int argc, char **argv) {
   double secs = (double)(parley_mono_ns() - t0) / 1e9;
   parley_identity_wipe(&id);
 
+  /* The first envelope's id, for a recipient to read it back with the real CLI. */
+  char first_id[PARLEY_UUID_LEN] = "";
+  json_t *first = json_loadb(bodies[0], lens[0], 0, NULL);
+  const char *fid = json_string_value(json_object_get(first, "id"));
+  if (!fid || !parley_strlcpy(first_id, fid, sizeof first_id)) die("sealed envelope without id");
+  json_decref(first);
   FILE *f = fopen(out, "wb");
   if (!f) die("cannot create %s", out);
   size_t total = 0, min = SIZE_MAX, max = 0;
@@ -260,8 +266,8 @@ int main(int argc, char **argv) {
   free(lens);
   printf("{\"envelopes\":%zu,\"recipients\":%zu,\"envelope_bytes_avg\":%.0f,"
          "\"envelope_bytes_min\":%zu,\"envelope_bytes_max\":%zu,\"summary_bytes\":%zu,"
-         "\"threads\":%u,\"seal_s\":%.3f,\"seals_per_s\":%.0f}\n",
+         "\"threads\":%u,\"seal_s\":%.3f,\"seals_per_s\":%.0f,\"first_id\":\"%s\"}\n",
          count, S.n_rcpt, (double)total / (double)count, min, max, S.summary_len, threads, secs,
-         (double)count / (secs > 0 ? secs : 1e-9));
+         (double)count / (secs > 0 ? secs : 1e-9), first_id);
   return 0;
 }

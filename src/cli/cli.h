@@ -17,6 +17,11 @@ typedef struct {
   char home[512];      /* state directory: pinned keys, checkpoints (~/.config/parley) */
   bool json_output;
   bool headers_only; /* cli_http prints the signed headers instead of sending */
+  /* Witnesses whose cosignatures count (config "witness = VKEY", up to 8, distinct) and
+   * how many of them must cosign a checkpoint ("witnesses_required = K"; 0: none). */
+  parley_cosig_verifier witnesses[8];
+  size_t n_witnesses;
+  unsigned witnesses_required;
 } cli_config;
 
 extern cli_config cli;
@@ -86,6 +91,9 @@ int cmd_directory_search(int argc, char **argv);
 int cmd_directory_export(int argc, char **argv);
 
 int cmd_log_checkpoint(int argc, char **argv);
+int cmd_witness_init(int argc, char **argv);
+int cmd_witness_show(int argc, char **argv);
+int cmd_witness_run(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_read(int argc, char **argv);
@@ -106,6 +114,15 @@ int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint6
 /* The hub's signing key, as pinned on first use with its log key. */
 int cli_hub_key(parley_sign_pk *pk);
 int cli_entry_leaf_hash(const char *kind, const json_t *obj, uint8_t out[32]);
+/* Unsigned GET of a public path; prints the error and returns NULL unless 200. The body
+ * is NUL-terminated; caller frees. */
+char *cli_get_public(const char *path, size_t *len);
+/* JSON state files in cli.home: a missing or unreadable file loads as {}. */
+json_t *cli_load_state(const char *name);
+int cli_save_state(const char *name, json_t *v);
+/* Saves two signed checkpoints that cannot both be true, and why, in
+ * cli.home/evidence-<time>/, and says so on stderr. */
+void cli_save_evidence(const char *old_note, const char *new_note, const char *why);
 
 /* Sends a signed request (body may be NULL) and prints the JSON answer or the error. */
 int cli_request_print(const char *method, const char *path, json_t *body);

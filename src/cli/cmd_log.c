@@ -12,7 +12,7 @@
 #include "parley/tlog.h"
 
 /* GET without a signature (the log is public); body returned NUL-terminated. */
-static char *get_public(const char *path, size_t *len) {
+char *cli_get_public(const char *path, size_t *len) {
   cli_response r;
   if (cli_http("GET", path, NULL, 0, NULL, &r))
     return NULL;
@@ -25,7 +25,7 @@ static char *get_public(const char *path, size_t *len) {
   return r.body;
 }
 
-static json_t *load_state(const char *name) {
+json_t *cli_load_state(const char *name) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s", cli.home, name);
   json_error_t e;
@@ -33,7 +33,7 @@ static json_t *load_state(const char *name) {
   return v ? v : json_object();
 }
 
-static int save_state(const char *name, json_t *v) {
+int cli_save_state(const char *name, json_t *v) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s", cli.home, name);
   mkdir(cli.home, 0700);
@@ -47,11 +47,11 @@ static int save_state(const char *name, json_t *v) {
 
 /* The hub's note verifier, pinned per hub URL on first use. */
 static int hub_verifier(parley_note_verifier *v) {
-  json_t *hubs = load_state("hubs.json");
+  json_t *hubs = cli_load_state("hubs.json");
   const char *pinned = json_string_value(json_object_get(hubs, cli.hub));
   int rc = 0;
   size_t len;
-  char *served = get_public("/log/key", &len);
+  char *served = cli_get_public("/log/key", &len);
   if (!served) {
     json_decref(hubs);
     return 1;
@@ -64,7 +64,7 @@ static int hub_verifier(parley_note_verifier *v) {
     rc = cli_fail_err("the hub's log key", &err);
   } else if (!pinned) {
     json_object_set_new(hubs, cli.hub, json_string(served));
-    rc = save_state("hubs.json", hubs);
+    rc = cli_save_state("hubs.json", hubs);
     if (!rc)
       fprintf(stderr, "parley: pinned the log key of %s on first use: %s\n", cli.hub, served);
   }
@@ -81,7 +81,7 @@ int cli_hub_key(parley_sign_pk *pk) {
   return 0;
 }
 
-static void save_evidence(const char *old_note, const char *new_note, const char *why) {
+void cli_save_evidence(const char *old_note, const char *new_note, const char *why) {
   char dir[700];
   snprintf(dir, sizeof dir, "%s/evidence-%lld", cli.home, (long long)parley_now());
   mkdir(cli.home, 0700);
@@ -96,8 +96,32 @@ static void save_evidence(const char *old_note, const char *new_note, const char
   fprintf(stderr, "parley: EVIDENCE of a misbehaving log saved in %s\n", dir);
 }
 
+/* K of N: the note must carry valid cosignatures of at least cli.witnesses_required of
+ * the configured witnesses (docs/tlog.md, "Witnesses"). */
+static int check_witnesses(const parley_note *n, uint64_t size) {
+  if (cli.witnesses_required == 0)
+    return 0;
+  size_t found = 0;
+  char names[512] = "";
+  for (size_t i = 0; i < cli.n_witnesses; i++) {
+    parley_error err;
+    if (parley_cosig_verify(n, &cli.witnesses[i], NULL, &err) != PARLEY_E_OK)
+      continue;
+    size_t used = strlen(names);
+    snprintf(names + used, sizeof names - used, "%s%s", found ? ", " : "", cli.witnesses[i].name);
+    found++;
+  }
+  if (found >= cli.witnesses_required)
+    return 0;
+  return cli_fail("REFUSED: checkpoint %llu carries %zu valid cosignature%s of the %zu configured "
+                  "witnesses%s%s%s; %u required",
+                  (unsigned long long)size, found, found == 1 ? "" : "s", cli.n_witnesses,
+                  found ? " (" : "", names, found ? ")" : "", cli.witnesses_required);
+}
+
 /* Verifies a signed checkpoint note and its consistency with the last one accepted for
- * this hub; on success stores it as the new last one. `note` is NUL-terminated. */
+ * this hub, and that enough witnesses cosigned it; on success stores it as the new last
+ * one. `note` is NUL-terminated. */
 int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out) {
   parley_note_verifier v;
   if (hub_verifier(&v))
@@ -112,7 +136,7 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
     return cli_fail_err("REFUSED: checkpoint", &err);
   if (strcmp(cp.origin, v.name) != 0)
     return cli_fail("REFUSED: checkpoint of log '%s', expected '%s'", cp.origin, v.name);
-  json_t *seen = load_state("checkpoints.json");
+  json_t *seen = cli_load_state("checkpoints.json");
   const char *old = json_string_value(json_object_get(seen, cli.hub));
   uint64_t old_size = 0;
   int rc = 0;
@@ -133,7 +157,7 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
     const uint8_t *r2 = cp.size < ocp.size ? ocp.root : cp.root;
     if (from > 0 && from == to) {
       if (memcmp(r1, r2, 32) != 0) {
-        save_evidence(old, note, "two checkpoints of the same size with different roots\n");
+        cli_save_evidence(old, note, "two checkpoints of the same size with different roots\n");
         rc = cli_fail("LOG MISBEHAVIOUR: two signed checkpoints of size %llu with different roots",
                       (unsigned long long)from);
       }
@@ -142,7 +166,7 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
       snprintf(q, sizeof q, "/log/consistency?from=%llu&to=%llu", (unsigned long long)from,
                (unsigned long long)to);
       size_t plen;
-      char *body = get_public(q, &plen);
+      char *body = cli_get_public(q, &plen);
       json_t *pj = NULL;
       if (!body || parley_json_parse(body, plen, NULL, &pj, &err) != PARLEY_E_OK) {
         rc = body ? cli_fail_err("consistency proof", &err) : 1;
@@ -158,7 +182,7 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
         }
         if (!ok || parley_tlog_verify_consistency(from, to, r1, r2, (const uint8_t(*)[32])proof, cnt,
                                                   &err) != PARLEY_E_OK) {
-          save_evidence(old, note, "no valid consistency proof between the two checkpoints\n");
+          cli_save_evidence(old, note, "no valid consistency proof between the two checkpoints\n");
           rc = cli_fail("LOG MISBEHAVIOUR: checkpoint %llu is not consistent with checkpoint %llu "
                         "seen before (history was rewritten or forked)",
                         (unsigned long long)to, (unsigned long long)from);
@@ -169,10 +193,12 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
       free(body);
     }
   }
+  if (!rc)
+    rc = check_witnesses(&n, cp.size);
   if (!rc && (!old || cp.size > old_size)) {
     /* Keep the largest checkpoint seen as the reference for the next check. */
     json_object_set_new(seen, cli.hub, json_string(note));
-    rc = save_state("checkpoints.json", seen);
+    rc = cli_save_state("checkpoints.json", seen);
   }
   json_decref(seen);
   if (!rc && cp_out)
@@ -187,7 +213,7 @@ int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint6
   parley_b64url_encode(leaf_hash, 32, b64, sizeof b64);
   snprintf(q, sizeof q, "/log/proof?leaf=%s", b64);
   size_t len;
-  char *proof = get_public(q, &len);
+  char *proof = cli_get_public(q, &len);
   if (!proof)
     return 1;
   /* c2sp.org/tlog-proof@v1 \n [extra ...\n] index N \n hashes... \n \n checkpoint note */
@@ -269,7 +295,7 @@ int cmd_log_checkpoint(int argc, char **argv) {
     return strcmp(argv[1], "--help") == 0 ? 0 : 2;
   }
   size_t len;
-  char *note = get_public("/log/checkpoint", &len);
+  char *note = cli_get_public("/log/checkpoint", &len);
   if (!note)
     return 1;
   parley_checkpoint cp;

@@ -39,6 +39,9 @@ static const cli_command commands[] = {
     {"case", cmd_case, "list the messages of a case"},
     {"log checkpoint", cmd_log_checkpoint, "verify the hub's latest transparency-log checkpoint"},
     {"verify record", cmd_verify_record, "prove a state record is in the transparency log"},
+    {"witness init", cmd_witness_init, "create a witness (cosigner) key"},
+    {"witness show", cmd_witness_show, "print a witness key's cosignature verifier key"},
+    {"witness run", cmd_witness_run, "check the hub's log grows consistently and co-sign it"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
@@ -67,7 +70,8 @@ static char *trim(char *s) {
   return s;
 }
 
-/* "hub = URL" and "key = FILE" lines; a missing default file is fine. */
+/* "hub = URL", "key = FILE", "home = DIR", "witness = VKEY" (repeatable) and
+ * "witnesses_required = K" lines; a missing default file is fine. */
 static int load_config(bool explicit) {
   FILE *f = fopen(cli.config_file, "r");
   if (!f) {
@@ -98,6 +102,30 @@ static int load_config(bool explicit) {
         ok = parley_strlcpy(cli.key_file, v, sizeof cli.key_file);
     } else if (strcmp(k, "home") == 0) {
       ok = parley_strlcpy(cli.home, v, sizeof cli.home);
+    } else if (strcmp(k, "witness") == 0) {
+      parley_cosig_verifier w;
+      parley_error err;
+      if (parley_cosig_verifier_parse(v, &w, &err) != PARLEY_E_OK) {
+        rc = cli_fail("%s:%d: witness: %s", cli.config_file, lineno, err.detail);
+        break;
+      }
+      bool dup = false;
+      for (size_t i = 0; i < cli.n_witnesses; i++)
+        dup = dup || (cli.witnesses[i].key_id == w.key_id &&
+                      strcmp(cli.witnesses[i].name, w.name) == 0);
+      if (!dup && cli.n_witnesses == sizeof cli.witnesses / sizeof cli.witnesses[0]) {
+        rc = cli_fail("%s:%d: witness: at most 8", cli.config_file, lineno);
+        break;
+      }
+      if (!dup)
+        cli.witnesses[cli.n_witnesses++] = w;
+    } else if (strcmp(k, "witnesses_required") == 0) {
+      uint64_t x;
+      if (!parley_parse_u64(v, &x) || x > 8) {
+        rc = cli_fail("%s:%d: witnesses_required: expected 0..8", cli.config_file, lineno);
+        break;
+      }
+      cli.witnesses_required = (unsigned)x;
     } else {
       rc = cli_fail("%s:%d: unknown setting '%s'", cli.config_file, lineno, k);
       break;
@@ -108,6 +136,9 @@ static int load_config(bool explicit) {
     }
   }
   fclose(f);
+  if (!rc && cli.witnesses_required > cli.n_witnesses)
+    rc = cli_fail("%s: witnesses_required = %u but only %zu witness keys are configured",
+                  cli.config_file, cli.witnesses_required, cli.n_witnesses);
   return rc;
 }
 

@@ -92,6 +92,15 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
     c->n_operator_keys++;
     return PARLEY_E_OK;
   }
+  if (strcmp(key, "witness_key") == 0) {
+    if (c->n_witness_keys >= sizeof c->witness_keys / sizeof c->witness_keys[0])
+      return parley_fail(err, PARLEY_E_CONFIG, "witness_key: at most 8");
+    parley_error sub;
+    if (parley_cosig_verifier_parse(v, &c->witness_keys[c->n_witness_keys], &sub) != PARLEY_E_OK)
+      return parley_fail(err, PARLEY_E_CONFIG, "witness_key: %s", sub.detail);
+    c->n_witness_keys++;
+    return PARLEY_E_OK;
+  }
   if (strcmp(key, "insecure_hub_key") == 0) {
     c->insecure_hub_key = strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
     return PARLEY_E_OK;
@@ -168,6 +177,9 @@ static const char usage[] =
     "                               missing). Passphrase from PARLEYD_KEY_PASSPHRASE.\n"
     "      --operator-key PK        base64url Ed25519 public key of an operator\n"
     "                               (repeatable, up to 8)\n"
+    "      --witness-key VKEY       cosignature verifier key of a witness whose\n"
+    "                               cosignatures the hub accepts and serves\n"
+    "                               (repeatable, up to 8)\n"
     "      --threads N              worker threads (default: number of cores)\n"
     "      --max-body BYTES         largest request body (default 2097152)\n"
     "      --max-url BYTES          longest request URL (default 2048)\n"
@@ -203,6 +215,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"public-url", required_argument, 0, 1},
       {"hub-key", required_argument, 0, 1},
       {"operator-key", required_argument, 0, 1},
+      {"witness-key", required_argument, 0, 1},
       {"threads", required_argument, 0, 1},
       {"max-body", required_argument, 0, 1},
       {"max-url", required_argument, 0, 1},

@@ -56,6 +56,9 @@ void h_log_key(parleyd_req *r);
  * last is older than the interval (or when force). Caller clears *out. */
 parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err);
 
+/* h_witness.c: POST /log/add-cosignature (public; the cosignature authenticates itself). */
+void h_log_add_cosignature(parleyd_req *r);
+
 /* log.c: transparency-log appends, in the caller's transaction. */
 parley_err parleyd_store_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]);
 /* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */

@@ -1,9 +1,13 @@
 /* The HTTP layer over libmicrohttpd: limits, body collection, routing, replies,
  * metrics and the access log. Handlers never see MHD's callback protocol. */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,12 +58,32 @@ void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
   queue(r, status, resp);
 }
 
+/* A detail may echo request bytes (a path, a method): json_pack refuses invalid UTF-8,
+ * which would turn a 4xx into a 500. Such a detail, or an overlong one, is copied with
+ * every byte that is not printable ASCII replaced. */
+static const char *safe_detail(const char *detail, char *buf, size_t cap) {
+  if (!detail)
+    return "";
+  size_t n = strnlen(detail, cap);
+  if (n < cap && parley_utf8_valid(detail, n))
+    return detail;
+  size_t m = n < cap - 4 ? n : cap - 4;
+  for (size_t i = 0; i < m; i++) {
+    unsigned char c = (unsigned char)detail[i];
+    buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
+  memcpy(buf + m, n > m ? "..." : "", n > m ? 4 : 1);
+  return buf;
+}
+
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail) {
+  char buf[512];
+  detail = safe_detail(detail, buf, sizeof buf);
   json_t *o = json_pack("{s:s,s:s,s:s}", "code", parley_err_name(code), "hint",
-                        parley_err_hint(code), "detail", detail ? detail : "");
+                        parley_err_hint(code), "detail", detail);
   if (parley_err_status(code) >= 500 && code != PARLEY_E_UNAVAILABLE) /* 503s are load, not faults */
     parley_log(PARLEY_LOG_ERROR, "http.server_error", "code=%s detail=\"%s\"",
-               parley_err_name(code), detail ? detail : "");
+               parley_err_name(code), detail);
   parleyd_reply_json(r, (unsigned)parley_err_status(code), o);
 }
 
@@ -99,6 +123,73 @@ static bool has_json_content_type(parleyd_req *r) {
   return c == 0 || c == ';' || c == ' ';
 }
 
+/* Decoded query names and values must be text: valid UTF-8 without control characters. */
+static bool is_text(const char *s) {
+  if (!s)
+    return true;
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return false;
+  return parley_utf8_valid(s, n);
+}
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value) {
+  (void)kind;
+  bool *bad = cls;
+  if (!is_text(key) || !is_text(value)) {
+    *bad = true;
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+/* The request target as sent must be printable ASCII with well-formed percent escapes
+ * and no %00 (MHD would cut the decoded path or value there, so the handler would act
+ * on less than was signed); decoded, the path and the query must be text. Returns
+ * NULL if it is, else what is wrong. */
+static const char *bad_target(parleyd_req *r) {
+  for (const char *p = r->raw_uri; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c <= 0x20 || c >= 0x7f)
+      return "request target: bytes outside printable ASCII must be percent-encoded";
+    if (c == '%') {
+      if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+        return "request target: '%' not followed by two hex digits";
+      if (p[1] == '0' && p[2] == '0')
+        return "request target: %00";
+    }
+  }
+  if (!is_text(r->url))
+    return "request path: not valid UTF-8 text";
+  bool bad = false;
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+  return bad ? "request query: not valid UTF-8 text" : NULL;
+}
+
+typedef struct {
+  const char *name;
+  unsigned n;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+  (void)kind;
+  (void)value;
+  header_count *c = cls;
+  if (key && strcasecmp(key, c->name) == 0)
+    c->n++;
+  return MHD_YES;
+}
+
+/* How many times a request header was sent (MHD's lookup only finds the first). */
+static unsigned header_count_of(parleyd_req *r, const char *name) {
+  header_count c = {name, 0};
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
+  return c.n;
+}
+
 static void dispatch(parleyd_req *r) {
   if (r->route_index == -1) {
     parleyd_reply_error(r, PARLEY_E_NOT_FOUND, r->url);
@@ -113,6 +204,105 @@ static void dispatch(parleyd_req *r) {
   r->route->handler(r);
   if (!r->replied)
     parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
+}
+
+/* ---- slow clients ----------------------------------------------------------
+ * MHD's connection timeout counts idle time only, so a client trickling a byte a second
+ * holds a connection for ever (slowloris). Every connection therefore carries a deadline
+ * for the request it is sending: timeout_s for the head, counted from the connection's
+ * start or the end of its previous request, plus a second per 16 KiB of declared body.
+ * A reaper thread shuts down the socket of a connection past its deadline; MHD then
+ * sees the peer gone and closes it as usual. MHD notifies a connection's end before it
+ * closes the socket, and both sides hold the lock, so the reaper never touches a
+ * descriptor that has been closed and reused. */
+
+typedef struct conn_slot {
+  int fd;
+  uint64_t deadline_ns; /* 0: none (the request is being handled or answered) */
+  struct conn_slot *prev, *next;
+} conn_slot;
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  conn_slot *head;
+  uint64_t head_ns; /* time allowed for a request head */
+  bool stop, running;
+  pthread_t thread;
+} slow = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+#define SLOW_BODY_BYTES_PER_S 16384
+
+static void slow_set_deadline(struct MHD_Connection *conn, uint64_t from_now_ns) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_slot *s = ci ? ci->socket_context : NULL;
+  if (!s)
+    return;
+  pthread_mutex_lock(&slow.lock);
+  s->deadline_ns = from_now_ns ? parley_mono_ns() + from_now_ns : 0;
+  pthread_mutex_unlock(&slow.lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    conn_slot *s = ci ? calloc(1, sizeof *s) : NULL;
+    if (!s)
+      return; /* no guard for this one; MHD's idle timeout still applies */
+    s->fd = ci->connect_fd;
+    pthread_mutex_lock(&slow.lock);
+    s->deadline_ns = parley_mono_ns() + slow.head_ns;
+    s->next = slow.head;
+    if (slow.head)
+      slow.head->prev = s;
+    slow.head = s;
+    pthread_mutex_unlock(&slow.lock);
+    *socket_context = s;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+    conn_slot *s = *socket_context;
+    pthread_mutex_lock(&slow.lock);
+    if (s->prev)
+      s->prev->next = s->next;
+    else
+      slow.head = s->next;
+    if (s->next)
+      s->next->prev = s->prev;
+    pthread_mutex_unlock(&slow.lock);
+    free(s);
+    *socket_context = NULL;
+  }
+}
+
+static void *slow_reaper(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&slow.lock);
+  while (!slow.stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000 * 1000 * 1000;
+    }
+    pthread_cond_timedwait(&slow.wake, &slow.lock, &ts);
+    uint64_t now = parley_mono_ns();
+    unsigned cut = 0;
+    for (conn_slot *s = slow.head; s; s = s->next) {
+      if (s->deadline_ns && now > s->deadline_ns) {
+        shutdown(s->fd, SHUT_RDWR);
+        s->deadline_ns = 0;
+        cut++;
+      }
+    }
+    if (cut)
+      parley_log(PARLEY_LOG_INFO, "http.slow_clients_cut", "connections=%u", cut);
+  }
+  pthread_mutex_unlock(&slow.lock);
+  return NULL;
 }
 
 /* First call: route, check limits and headers, and refuse an oversized or mistyped
@@ -136,6 +326,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       parleyd_reply_error(r, PARLEY_E_URI_TOO_LONG, NULL);
       return MHD_YES;
     }
+    const char *bad = bad_target(r);
+    if (bad) {
+      r->body_refused = true;
+      parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, bad);
+      return MHD_YES;
+    }
     r->route_index = parleyd_route_match(method, url, r);
     if (r->route_index >= 0)
       r->route = &parleyd_routes[r->route_index];
@@ -147,6 +343,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *cl = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = parleyd_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     uint64_t len = 0;
+    if (cl && header_count_of(r, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1) {
+      r->body_refused = true; /* which one frames the body? (RFC 9112 6.3) */
+      parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "repeated Content-Length");
+      return MHD_YES;
+    }
     if (cl && (!parley_parse_u64(cl, &len))) {
       r->body_refused = true;
       parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "bad Content-Length");
@@ -159,7 +360,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       parleyd_reply_error(r, PARLEY_E_BODY_TOO_LARGE, d);
       return MHD_YES;
     }
-    if (te && !cl) {
+    if (te) { /* with a Content-Length too, it would be a request-smuggling ambiguity */
       r->body_refused = true;
       parleyd_reply_error(r, PARLEY_E_LENGTH_REQUIRED, "chunked bodies are not accepted");
       return MHD_YES;
@@ -169,6 +370,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       parleyd_reply_error(r, PARLEY_E_CONTENT_TYPE, NULL);
       return MHD_YES;
     }
+    /* The body has its own time: the head's allowance again, plus a rate floor. */
+    slow_set_deadline(conn, slow.head_ns + len / SLOW_BODY_BYTES_PER_S * 1000000000ull);
     return MHD_YES;
   }
   if (r->body_refused) {
@@ -186,6 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (!r->replied) {
     if (!r->body.data && parley_buf_append(&r->body, "", 0) != PARLEY_E_OK)
       return MHD_NO;
+    slow_set_deadline(conn, 0); /* answering: MHD's idle timeout covers a slow reader */
     dispatch(r);
   }
   return MHD_YES;
@@ -214,7 +418,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   (void)cls;
-  (void)conn;
+  slow_set_deadline(conn, slow.head_ns); /* for the next request on this connection */
   parleyd_req *r = *con_cls;
   if (!r)
     return;
@@ -248,17 +452,26 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
     return parley_fail(err, PARLEY_E_CONFIG, "listen: not an IPv4 address: %s",
                        hub->cfg.listen_addr);
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  slow.head_ns = (uint64_t)hub->cfg.timeout_s * 1000000000ull;
   hub->mhd = MHD_start_daemon(
       flags, (uint16_t)hub->cfg.port, NULL, NULL, &on_request, hub, MHD_OPTION_SOCK_ADDR, &sa,
       MHD_OPTION_THREAD_POOL_SIZE, hub->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
       hub->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, hub->cfg.max_conn_per_ip,
       MHD_OPTION_CONNECTION_TIMEOUT, hub->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       hub->cfg.max_header, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, hub,
-      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, NULL, MHD_OPTION_URI_LOG_CALLBACK, &on_uri, hub, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, NULL, MHD_OPTION_URI_LOG_CALLBACK, &on_uri, hub,
+      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_CONNECTION, &on_connection, NULL,
       MHD_OPTION_END);
   if (!hub->mhd)
     return parley_fail(err, PARLEY_E_CONFIG, "cannot listen on %s:%u", hub->cfg.listen_addr,
                        hub->cfg.port);
+  slow.stop = false;
+  if (pthread_create(&slow.thread, NULL, slow_reaper, NULL) != 0) {
+    MHD_stop_daemon(hub->mhd);
+    hub->mhd = NULL;
+    return parley_fail(err, PARLEY_E_CONFIG, "cannot start the slow-client reaper");
+  }
+  slow.running = true;
   if (hub->cfg.port == 0) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(hub->mhd, MHD_DAEMON_INFO_BIND_PORT);
     if (info)
@@ -284,5 +497,13 @@ void parleyd_http_stop(parleyd_hub *hub) {
     if (ls != MHD_INVALID_SOCKET)
       close(ls);
     hub->mhd = NULL;
+  }
+  if (slow.running) {
+    pthread_mutex_lock(&slow.lock);
+    slow.stop = true;
+    pthread_cond_signal(&slow.wake);
+    pthread_mutex_unlock(&slow.lock);
+    pthread_join(slow.thread, NULL);
+    slow.running = false;
   }
 }

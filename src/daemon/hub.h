@@ -11,6 +11,7 @@
 #include "parley/base.h"
 #include "parley/crypto.h"
 #include "parley/store.h"
+#include "parley/tlog.h"
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -24,6 +25,8 @@ typedef struct {
   char hub_key_file[512];
   char operator_keys[8][64]; /* base64url Ed25519 public keys allowed to act as operator */
   size_t n_operator_keys;
+  parley_cosig_verifier witness_keys[8]; /* witnesses whose cosignatures the hub keeps */
+  size_t n_witness_keys;
   unsigned threads;
   size_t max_body;         /* bytes */
   size_t max_url;          /* bytes */

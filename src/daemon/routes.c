@@ -37,6 +37,8 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/log/proof", h_log_proof, PARLEYD_AUTH_PUBLIC, "log_proof"},
     {"GET", "/log/consistency", h_log_consistency, PARLEYD_AUTH_PUBLIC, "log_consistency"},
     {"GET", "/log/tile/*", h_log_tile, PARLEYD_AUTH_PUBLIC, "log_tile"},
+    {"POST", "/log/add-cosignature", h_log_add_cosignature, PARLEYD_AUTH_PUBLIC,
+     "log_add_cosignature"},
 };
 const size_t parleyd_n_routes = sizeof parleyd_routes / sizeof parleyd_routes[0];
 

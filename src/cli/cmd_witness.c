@@ -1,0 +1,419 @@
+/* parley witness init|show|run: a witness (C2SP tlog-cosignature) of a hub's log.
+ *
+ * A witness keeps, per hub, the hub's log key (pinned on first use or given with
+ * --log-key) and the last checkpoint it cosigned. It cosigns a new checkpoint only if
+ * the hub signed it and it is consistent with that last one; it never cosigns a fork:
+ * two checkpoints that cannot both be true are saved as evidence, and it stops. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "parley/json.h"
+#include "parley/tlog.h"
+
+#define KEY_FILE_MAX 1024
+#define KEY_FILE_MAGIC "parley-witness-key v1\n"
+#define STATE_FILE "witness.json"
+
+/* ---- key file ------------------------------------------------------------
+ * "parley-witness-key v1\nname <name>\nseed <base64url of the 32-byte Ed25519 seed>\n",
+ * mode 0600. A key name has no spaces or newlines, so the format is unambiguous. */
+
+static int load_cosigner(const char *path, parley_cosigner **out) {
+  struct stat st;
+  if (stat(path, &st) != 0) return cli_fail("%s: %s", path, strerror(errno));
+  if (st.st_mode & 077)
+    return cli_fail("%s: a witness key must not be readable by others (chmod 600)", path);
+  size_t len = 0;
+  char *text = cli_read_file(path, KEY_FILE_MAX, &len);
+  if (!text) return 1;
+  int rc = 0;
+  const size_t magic = sizeof KEY_FILE_MAGIC - 1;
+  char *name = NULL, *seed_b64 = NULL, *nl;
+  if (strlen(text) != len || len < magic || memcmp(text, KEY_FILE_MAGIC, magic) != 0 ||
+      strncmp(text + magic, "name ", 5) != 0 || !(nl = strchr(text + magic, '\n'))) {
+    rc = cli_fail("%s: not a parley witness key", path);
+  } else {
+    name = text + magic + 5;
+    *nl = 0;
+    char *line = nl + 1;
+    if (strncmp(line, "seed ", 5) != 0 || !(nl = strchr(line, '\n')) || nl[1] != 0)
+      rc = cli_fail("%s: not a parley witness key", path);
+    else {
+      *nl = 0;
+      seed_b64 = line + 5;
+    }
+  }
+  uint8_t seed[32];
+  parley_error err;
+  if (!rc && parley_b64url_decode_exact(seed_b64, seed, sizeof seed) != PARLEY_E_OK)
+    rc = cli_fail("%s: the seed is not 32 bytes of base64url", path);
+  if (!rc && parley_cosigner_new(name, seed, out, &err) != PARLEY_E_OK)
+    rc = cli_fail_err(path, &err);
+  sodium_memzero(seed, sizeof seed);
+  sodium_memzero(text, len);
+  free(text);
+  return rc;
+}
+
+static int print_vkey(const parley_cosigner *c) {
+  parley_cosig_verifier v;
+  parley_cosigner_verifier(c, &v);
+  char vkey[PARLEY_NOTE_VKEY_MAX + 1];
+  parley_error err;
+  if (parley_cosig_verifier_format(&v, vkey, sizeof vkey, &err) != PARLEY_E_OK)
+    return cli_fail_err("witness key", &err);
+  puts(vkey);
+  return 0;
+}
+
+int cmd_witness_init(int argc, char **argv) {
+  static const struct option opts[] = {{"name", required_argument, 0, 'n'},
+                                       {"out", required_argument, 0, 'o'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *name = NULL, *out = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
+    if (ch == 'n')
+      name = optarg;
+    else if (ch == 'o')
+      out = optarg;
+    else {
+      fputs("Usage: parley witness init --name NAME --out FILE\n"
+            "Creates a witness (cosigner) key: FILE holds its Ed25519 seed (mode 0600,\n"
+            "unencrypted: a witness signs unattended). NAME identifies the witness, e.g.\n"
+            "witness.example.org/w1. Prints the cosignature verifier key\n"
+            "(NAME+KEYID+BASE64) to give to the hub operator (witness_key = ...) and to\n"
+            "clients (witness = ...).\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (!name || !out || optind < argc)
+    return cli_fail("witness init: give --name NAME and --out FILE");
+  uint8_t seed[32];
+  randombytes_buf(seed, sizeof seed);
+  parley_cosigner *c = NULL;
+  parley_error err;
+  if (parley_cosigner_new(name, seed, &c, &err) != PARLEY_E_OK) {
+    sodium_memzero(seed, sizeof seed);
+    return cli_fail_err("witness name", &err);
+  }
+  char b64[64], text[KEY_FILE_MAX];
+  parley_b64url_encode(seed, sizeof seed, b64, sizeof b64);
+  sodium_memzero(seed, sizeof seed);
+  int n = snprintf(text, sizeof text, KEY_FILE_MAGIC "name %s\nseed %s\n", name, b64);
+  sodium_memzero(b64, sizeof b64);
+  int rc = 0;
+  int fd = n > 0 && (size_t)n < sizeof text
+               ? open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+               : -1;
+  if (fd < 0)
+    rc = errno == EEXIST ? cli_fail("witness init: %s exists; refusing to overwrite a key", out)
+                         : cli_fail("witness init: %s: %s", out, strerror(errno));
+  else {
+    bool ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+    if (close(fd) != 0 || !ok) {
+      unlink(out);
+      rc = cli_fail("witness init: cannot write %s", out);
+    }
+  }
+  sodium_memzero(text, sizeof text);
+  if (!rc) rc = print_vkey(c);
+  parley_cosigner_free(c);
+  return rc;
+}
+
+int cmd_witness_show(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"key", required_argument, 0, 'k'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *key = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+    if (ch == 'k')
+      key = optarg;
+    else {
+      fputs("Usage: parley witness show --key FILE\n"
+            "Prints the witness key's cosignature verifier key.\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (!key || optind < argc) return cli_fail("witness show: give --key FILE");
+  parley_cosigner *c = NULL;
+  if (load_cosigner(key, &c)) return 1;
+  int rc = print_vkey(c);
+  parley_cosigner_free(c);
+  return rc;
+}
+
+/* ---- one round -------------------------------------------------------------- */
+
+enum { ROUND_OK = 0, ROUND_ERROR = 1, ROUND_MISBEHAVIOUR = 3 };
+
+/* The hub's log key: the pinned one, else --log-key, else GET /log/key (pinned on
+ * first use). A served key that differs from the pinned one is not used. */
+static int log_verifier(json_t *entry, const char *log_key, parley_note_verifier *v) {
+  const char *pinned = json_string_value(json_object_get(entry, "log_key"));
+  if (pinned && log_key && strcmp(pinned, log_key) != 0)
+    return cli_fail("REFUSED: --log-key differs from the log key pinned for %s:\n  pinned: %s",
+                    cli.hub, pinned);
+  char *served = NULL;
+  const char *use = pinned ? pinned : log_key;
+  if (!use) {
+    size_t len;
+    if (!(served = cli_get_public("/log/key", &len))) return 1;
+    served[strcspn(served, "\n")] = 0;
+    use = served;
+  }
+  parley_error err;
+  int rc = 0;
+  if (parley_note_verifier_parse(use, v, &err) != PARLEY_E_OK)
+    rc = cli_fail_err("the hub's log key", &err);
+  else if (!pinned) {
+    json_object_set_new(entry, "log_key", json_string(use));
+    fprintf(stderr, "parley: witness: pinned the log key of %s%s: %s\n", cli.hub,
+            served ? " on first use" : "", use);
+  }
+  free(served);
+  return rc;
+}
+
+/* Consistency of the stored checkpoint `old` with the served one `cp`: ROUND_OK when
+ * cp may be cosigned, ROUND_MISBEHAVIOUR (evidence saved) when they cannot both be
+ * true, ROUND_ERROR otherwise (including a rollback to a smaller tree). */
+static int check_consistency(const char *old, const parley_checkpoint *cp, const char *note) {
+  parley_note *on = calloc(1, sizeof *on);
+  parley_checkpoint ocp;
+  parley_error err;
+  if (!on) return cli_fail("out of memory");
+  if (parley_note_parse(old, strlen(old), on, &err) != PARLEY_E_OK ||
+      parley_checkpoint_parse(on->text, on->text_len, &ocp, &err) != PARLEY_E_OK) {
+    free(on);
+    return cli_fail("the witness state in %s/%s is corrupt", cli.home, STATE_FILE);
+  }
+  free(on);
+  if (strcmp(ocp.origin, cp->origin) != 0)
+    return cli_fail("REFUSED: checkpoint of log '%s', cosigned before: '%s'", cp->origin,
+                    ocp.origin);
+  uint64_t from = cp->size < ocp.size ? cp->size : ocp.size;
+  uint64_t to = cp->size < ocp.size ? ocp.size : cp->size;
+  const uint8_t *r1 = cp->size < ocp.size ? cp->root : ocp.root;
+  const uint8_t *r2 = cp->size < ocp.size ? ocp.root : cp->root;
+  int rc = ROUND_OK;
+  if (from == to) {
+    if (memcmp(r1, r2, 32) != 0) {
+      cli_save_evidence(old, note, "two checkpoints of the same size with different roots\n");
+      cli_fail("REFUSED to cosign: LOG MISBEHAVIOUR: two signed checkpoints of size %llu with "
+               "different roots (a fork)",
+               (unsigned long long)from);
+      rc = ROUND_MISBEHAVIOUR;
+    }
+  } else if (from > 0) { /* from 0 nothing is to be proven (docs/tlog.md, size-0 rule) */
+    char q[128];
+    snprintf(q, sizeof q, "/log/consistency?from=%llu&to=%llu", (unsigned long long)from,
+             (unsigned long long)to);
+    size_t plen;
+    char *body = cli_get_public(q, &plen);
+    json_t *pj = NULL;
+    if (!body) return ROUND_ERROR;
+    if (parley_json_parse(body, plen, NULL, &pj, &err) != PARLEY_E_OK) {
+      free(body);
+      return cli_fail_err("consistency proof", &err);
+    }
+    free(body);
+    json_t *arr = json_object_get(pj, "proof");
+    size_t cnt = json_array_size(arr);
+    uint8_t proof[PARLEY_TLOG_MAX_PROOF][32];
+    bool ok = cnt <= PARLEY_TLOG_MAX_PROOF;
+    for (size_t i = 0; ok && i < cnt; i++) {
+      const char *h = json_string_value(json_array_get(arr, i));
+      size_t got = 0;
+      ok = h && parley_b64_decode(h, strlen(h), proof[i], 32, &got) == PARLEY_E_OK && got == 32;
+    }
+    json_decref(pj);
+    if (!ok || parley_tlog_verify_consistency(from, to, r1, r2, (const uint8_t(*)[32])proof, cnt,
+                                              &err) != PARLEY_E_OK) {
+      cli_save_evidence(old, note, "no valid consistency proof between the two checkpoints\n");
+      cli_fail("REFUSED to cosign: LOG MISBEHAVIOUR: checkpoint %llu is not consistent with "
+               "checkpoint %llu cosigned before (history was rewritten or forked)",
+               (unsigned long long)to, (unsigned long long)from);
+      rc = ROUND_MISBEHAVIOUR;
+    }
+  }
+  if (rc == ROUND_OK && cp->size < ocp.size)
+    rc = cli_fail("REFUSED to cosign: the hub serves a checkpoint of size %llu, smaller than "
+                  "size %llu cosigned before (the log was rolled back)",
+                  (unsigned long long)cp->size, (unsigned long long)ocp.size);
+  return rc;
+}
+
+/* Stores in entry.checkpoint the note with only the hub's signature lines (evidence
+ * that the hub signed it, without other witnesses' lines). */
+static int remember(json_t *entry, const parley_note *n, const parley_note_verifier *v) {
+  parley_buf b;
+  parley_buf_init(&b, PARLEY_NOTE_MAX_LEN);
+  bool ok = parley_buf_append(&b, n->text, n->text_len) == PARLEY_E_OK &&
+            parley_buf_puts(&b, "\n") == PARLEY_E_OK;
+  size_t name_len = strlen(v->name);
+  for (size_t i = 0; ok && i < n->nsigs; i++) {
+    const parley_note_sig *s = &n->sigs[i];
+    if (s->key_id != v->key_id || s->name_len != name_len ||
+        memcmp(s->name, v->name, name_len) != 0)
+      continue;
+    ok = parley_buf_puts(&b, "\xe2\x80\x94 ") == PARLEY_E_OK &&
+         parley_buf_append(&b, s->name, s->name_len) == PARLEY_E_OK &&
+         parley_buf_puts(&b, " ") == PARLEY_E_OK &&
+         parley_buf_append(&b, s->b64, s->b64_len) == PARLEY_E_OK &&
+         parley_buf_puts(&b, "\n") == PARLEY_E_OK;
+  }
+  ok = ok && json_object_set_new(entry, "checkpoint", json_string((const char *)b.data)) == 0;
+  parley_buf_free(&b);
+  return ok ? 0 : 1;
+}
+
+/* Fetches, checks and cosigns the hub's latest checkpoint, then submits the cosignature. */
+static int witness_round(const parley_cosigner *c, const char *log_key) {
+  parley_cosig_verifier me;
+  parley_cosigner_verifier(c, &me);
+  json_t *state = cli_load_state(STATE_FILE);
+  json_t *mine = json_object_get(state, me.name);
+  if (!json_is_object(mine)) {
+    mine = json_object();
+    json_object_set_new(state, me.name, mine);
+  }
+  json_t *entry = json_object_get(mine, cli.hub);
+  if (!json_is_object(entry)) {
+    entry = json_object();
+    json_object_set_new(mine, cli.hub, entry);
+  }
+  parley_note_verifier v;
+  parley_note *n = calloc(1, sizeof *n);
+  parley_checkpoint cp;
+  parley_error err;
+  parley_buf line, sub;
+  parley_buf_init(&line, 4096);
+  parley_buf_init(&sub, PARLEY_NOTE_MAX_LEN);
+  char *note = NULL;
+  json_t *req = NULL;
+  size_t len = 0;
+  int rc = ROUND_ERROR;
+  if (!n || log_verifier(entry, log_key, &v) || !(note = cli_get_public("/log/checkpoint", &len)))
+    goto done;
+  if (parley_note_parse(note, len, n, &err) != PARLEY_E_OK ||
+      parley_note_verify(n, &v, &err) != PARLEY_E_OK) {
+    cli_fail_err("REFUSED to cosign: the checkpoint is not signed by the hub's log key", &err);
+    goto done;
+  }
+  if (parley_checkpoint_parse(n->text, n->text_len, &cp, &err) != PARLEY_E_OK) {
+    cli_fail_err("REFUSED to cosign: checkpoint", &err);
+    goto done;
+  }
+  if (strcmp(cp.origin, v.name) != 0) {
+    cli_fail("REFUSED to cosign: checkpoint of log '%s', expected '%s'", cp.origin, v.name);
+    goto done;
+  }
+  const char *old = json_string_value(json_object_get(entry, "checkpoint"));
+  if (old && (rc = check_consistency(old, &cp, note)) != ROUND_OK) goto done;
+  rc = ROUND_ERROR;
+  /* Remember the checkpoint before the cosignature leaves: whatever happens next, this
+   * witness will not cosign a checkpoint inconsistent with it. */
+  if (remember(entry, n, &v) || cli_save_state(STATE_FILE, state)) {
+    cli_fail("witness: cannot record the checkpoint; not cosigning");
+    goto done;
+  }
+  int64_t now = parley_now();
+  if (parley_cosig_sign(c, n->text, n->text_len, now > 0 ? (uint64_t)now : 0, &line, &err) !=
+          PARLEY_E_OK ||
+      parley_buf_append(&sub, n->text, n->text_len) != PARLEY_E_OK ||
+      parley_buf_puts(&sub, "\n") != PARLEY_E_OK ||
+      parley_buf_append(&sub, line.data, line.len) != PARLEY_E_OK) {
+    cli_fail_err("cosigning", &err);
+    goto done;
+  }
+  req = json_pack("{s:s}", "note", (const char *)sub.data);
+  char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+  cli_response r;
+  if (!body) {
+    cli_fail("out of memory");
+    goto done;
+  }
+  int hrc = cli_http("POST", "/log/add-cosignature", body, strlen(body), NULL, &r);
+  free(body);
+  if (hrc) goto done;
+  if (r.status != 200) {
+    cli_print_http_error(&r);
+    cli_response_free(&r);
+    goto done;
+  }
+  cli_response_free(&r);
+  char root[64];
+  parley_b64_encode(cp.root, 32, root, sizeof root);
+  printf("COSIGNED checkpoint of %s: %llu entries, root %s (as %s)\n", cp.origin,
+         (unsigned long long)cp.size, root, me.name);
+  fflush(stdout);
+  rc = ROUND_OK;
+done:
+  json_decref(req);
+  parley_buf_free(&line);
+  parley_buf_free(&sub);
+  free(note);
+  free(n);
+  json_decref(state);
+  return rc;
+}
+
+int cmd_witness_run(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"key", required_argument, 0, 'k'},      {"once", no_argument, 0, '1'},
+      {"interval", required_argument, 0, 'i'}, {"log-key", required_argument, 0, 'l'},
+      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+  const char *key = NULL, *log_key = NULL;
+  bool once = false;
+  uint64_t interval = 60;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+    if (ch == 'k')
+      key = optarg;
+    else if (ch == '1')
+      once = true;
+    else if (ch == 'l')
+      log_key = optarg;
+    else if (ch == 'i' && parley_parse_u64(optarg, &interval) && interval >= 1 && interval <= 86400)
+      continue;
+    else {
+      fputs("Usage: parley [--hub URL] witness run --key FILE [--once] [--interval S]\n"
+            "                            [--log-key VKEY]\n"
+            "Witnesses the hub's transparency log: fetches its latest checkpoint, checks\n"
+            "the hub's signature (log key pinned on first use, or --log-key) and a\n"
+            "consistency proof from the last checkpoint this witness cosigned, then\n"
+            "co-signs it (C2SP tlog-cosignature) and submits the cosignature to the hub.\n"
+            "It never cosigns a fork: two checkpoints that cannot both be true are saved\n"
+            "as evidence in the state directory, and it stops with status 3.\n"
+            "  --once        one round, then exit (default: a round every S seconds)\n"
+            "  --interval S  seconds between rounds (1..86400, default 60)\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (!key || optind < argc) return cli_fail("witness run: give --key FILE");
+  if (!cli.hub[0]) return cli_fail("no hub: give --hub URL or set hub = URL in the config file");
+  parley_cosigner *c = NULL;
+  if (load_cosigner(key, &c)) return 1;
+  int rc;
+  for (;;) {
+    rc = witness_round(c, log_key);
+    if (once || rc == ROUND_MISBEHAVIOUR) break;
+    sleep((unsigned)interval);
+  }
+  parley_cosigner_free(c);
+  return rc;
+}

@@ -1,0 +1,173 @@
+/* Witness cosignatures (C2SP tlog-cosignature), public:
+ *   POST /log/add-cosignature  {"note": "<checkpoint text>\n— <witness> <base64>\n"}
+ * The cosignature authenticates itself: it must verify against one of the hub's
+ * configured witness keys (witness_key), and its checkpoint must be one the hub signed.
+ * The hub then appends the witness's line to that checkpoint's stored note, so that
+ * GET /log/checkpoint and every tlog-proof carry it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "parley/tlog.h"
+
+typedef struct {
+  const parley_note *sub;         /* the submitted note: checkpoint text + one line */
+  const parley_cosig_verifier *w; /* the witness who signed it */
+  uint64_t size;                  /* its checkpoint's tree size */
+  uint64_t ts;                    /* its cosignature's timestamp */
+  bool kept_newer;                /* the hub already held a newer line of this witness */
+} cosig_ctx;
+
+static bool same_key(const parley_note_sig *s, const parley_cosig_verifier *w) {
+  return s->key_id == w->key_id && s->name_len == strlen(w->name) &&
+         memcmp(s->name, w->name, s->name_len) == 0;
+}
+
+static parley_err append_line(parley_buf *b, const parley_note_sig *s) {
+  parley_err e = parley_buf_puts(b, "\xe2\x80\x94 "); /* em dash, space */
+  if (!e) e = parley_buf_append(b, s->name, s->name_len);
+  if (!e) e = parley_buf_puts(b, " ");
+  if (!e) e = parley_buf_append(b, s->b64, s->b64_len);
+  if (!e) e = parley_buf_puts(b, "\n");
+  return e;
+}
+
+static parley_qs add_cosig_tx(parley_tx *tx, void *cls, parley_error *err) {
+  cosig_ctx *c = cls;
+  c->kept_newer = false;
+  parley_checkpoint_row row;
+  /* Size 0 asks the store for the latest checkpoint: check that it is the empty one. */
+  parley_qs qs = parley_store_checkpoint_get(tx, c->size, &row);
+  if (qs < 0) return qs;
+  if (qs == PARLEY_QS_ONE && row.size != c->size) {
+    parley_checkpoint_row_clear(&row);
+    qs = PARLEY_QS_NONE;
+  }
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_NOT_FOUND, "the hub signed no checkpoint of size %llu",
+                (unsigned long long)c->size);
+    return PARLEY_QS_HARD;
+  }
+  parley_note *stored = calloc(1, sizeof *stored);
+  if (!stored) {
+    parley_checkpoint_row_clear(&row);
+    parley_fail(err, PARLEY_E_NO_MEMORY, "note");
+    return PARLEY_QS_HARD;
+  }
+  parley_buf out;
+  parley_buf_init(&out, PARLEY_NOTE_MAX_LEN);
+  qs = PARLEY_QS_HARD;
+  if (parley_note_parse(row.note, strlen(row.note), stored, err) != PARLEY_E_OK) {
+    parley_fail(err, PARLEY_E_STORE_HARD, "the stored checkpoint of size %llu does not parse",
+                (unsigned long long)c->size);
+    goto done;
+  }
+  /* The whole text (origin, size, root and any extension) must be the hub's. */
+  if (stored->text_len != c->sub->text_len ||
+      memcmp(stored->text, c->sub->text, stored->text_len) != 0) {
+    parley_fail(err, PARLEY_E_NOT_FOUND,
+                "the hub signed another checkpoint of size %llu (different root)",
+                (unsigned long long)c->size);
+    goto done;
+  }
+  /* One line per witness: a newer cosignature replaces an older one, never the reverse. */
+  uint64_t old_ts = 0;
+  parley_error ignored;
+  if (parley_cosig_verify(stored, c->w, &old_ts, &ignored) == PARLEY_E_OK && old_ts >= c->ts) {
+    c->kept_newer = true;
+    qs = PARLEY_QS_NONE;
+    goto done;
+  }
+  parley_err e = parley_buf_append(&out, stored->text, stored->text_len);
+  if (!e) e = parley_buf_puts(&out, "\n");
+  for (size_t i = 0; i < stored->nsigs && !e; i++)
+    if (!same_key(&stored->sigs[i], c->w)) e = append_line(&out, &stored->sigs[i]);
+  if (!e) e = append_line(&out, &c->sub->sigs[0]);
+  if (e) {
+    parley_fail(err, e, "cosigned note");
+    goto done;
+  }
+  parley_checkpoint_row upd = {.size = row.size, .created = row.created, .note = (char *)out.data};
+  qs = parley_store_checkpoint_put(tx, &upd);
+  if (qs >= 0) qs = PARLEY_QS_ONE;
+done:
+  parley_buf_free(&out);
+  free(stored);
+  parley_checkpoint_row_clear(&row);
+  return qs;
+}
+
+void h_log_add_cosignature(parleyd_req *r) {
+  json_t *body = parleyd_parse_body(r);
+  if (!body) return;
+  json_t *jn = json_object_get(body, "note");
+  if (!json_is_string(jn) || json_object_size(body) != 1) {
+    json_decref(body);
+    parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT,
+                        "give {\"note\": checkpoint text, blank line, one cosignature line}");
+    return;
+  }
+  const char *text = json_string_value(jn);
+  size_t len = json_string_length(jn);
+  parley_note *n = calloc(1, sizeof *n);
+  parley_error err;
+  parley_checkpoint cp;
+  if (!n) {
+    json_decref(body);
+    parleyd_reply_error(r, PARLEY_E_NO_MEMORY, NULL);
+    return;
+  }
+  if (strlen(text) != len) {
+    parley_fail(&err, PARLEY_E_TLOG_NOTE, "the note contains a NUL byte");
+    goto fail;
+  }
+  if (parley_note_parse(text, len, n, &err) != PARLEY_E_OK ||
+      parley_checkpoint_parse(n->text, n->text_len, &cp, &err) != PARLEY_E_OK)
+    goto fail;
+  if (n->nsigs != 1) {
+    parley_fail(&err, PARLEY_E_TLOG_NOTE, "one cosignature line per request, not %zu", n->nsigs);
+    goto fail;
+  }
+  if (strcmp(cp.origin, parleyd->cfg.origin) != 0) {
+    parley_fail(&err, PARLEY_E_NOT_FOUND, "this hub's log is '%s', not '%s'", parleyd->cfg.origin,
+                cp.origin);
+    goto fail;
+  }
+  if (cp.size > (uint64_t)INT64_MAX) {
+    parley_fail(&err, PARLEY_E_NOT_FOUND, "the hub signed no checkpoint of that size");
+    goto fail;
+  }
+  const parley_cosig_verifier *w = NULL;
+  for (size_t i = 0; i < parleyd->cfg.n_witness_keys && !w; i++)
+    if (same_key(&n->sigs[0], &parleyd->cfg.witness_keys[i])) w = &parleyd->cfg.witness_keys[i];
+  if (!w) {
+    parley_fail(&err, PARLEY_E_AUTH_FORBIDDEN, "'%.*s' (key id %08x) is not a witness of this hub",
+                (int)(n->sigs[0].name_len > 255 ? 255 : n->sigs[0].name_len), n->sigs[0].name,
+                (unsigned)n->sigs[0].key_id);
+    goto fail;
+  }
+  cosig_ctx c = {.sub = n, .w = w, .size = cp.size};
+  if (parley_cosig_verify(n, w, &c.ts, &err) != PARLEY_E_OK) goto fail;
+  /* A line from the future would stay "newest" (see add_cosig_tx): a witness's clock
+   * may be off by no more than the request-signature window. */
+  if (c.ts > (uint64_t)(parley_now() + parleyd->cfg.sig_window_s)) {
+    parley_fail(&err, PARLEY_E_INVALID_ARGUMENT, "the cosignature's time %llu is in the future",
+                (unsigned long long)c.ts);
+    goto fail;
+  }
+  if (parley_store_run(parleyd->store, true, add_cosig_tx, &c, &err) != PARLEY_E_OK) goto fail;
+  parley_log(PARLEY_LOG_INFO, "log.cosignature", "witness=%s size=%llu time=%llu%s", w->name,
+             (unsigned long long)cp.size, (unsigned long long)c.ts,
+             c.kept_newer ? " (a newer one is kept)" : "");
+  free(n);
+  json_decref(body);
+  parleyd_reply_json(r, 200,
+                     json_pack("{s:s,s:I,s:s,s:I,s:b}", "origin", cp.origin, "size",
+                               (json_int_t)cp.size, "witness", w->name, "time", (json_int_t)c.ts,
+                               "stored", !c.kept_newer));
+  return;
+fail:
+  free(n);
+  json_decref(body);
+  parleyd_reply_err(r, &err);
+}
