@@ -56,6 +56,10 @@ demo: deps build
 bench: deps build
 	./bench/run.sh $(BUILD)
 
+# Steady mixed load for SOAK_SECONDS (default 180); memory must not grow.
+soak: deps build
+	PARLEYD=$(BUILD)/parleyd PARLEY=$(BUILD)/parley PARLEY_SRC=$(CURDIR) bash tests/soak/soak.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

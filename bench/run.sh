@@ -418,7 +418,7 @@ if part tlog; then
       rm -f "$db" "$db-wal" "$db-shm"
       if [ -n "$prev" ] && [ ! -e "$prev-wal" ]; then cp "$prev" "$db"; fi
       log "tlog: building a store of $n leaves in $db (once; reused by later runs)"
-      "$TOOLS/tlog_bench" build "sqlite:$db" "$n" 50000 2> >(grep -v 'level=' >&2) \
+      "$TOOLS/tlog_bench" build "sqlite:$db" "$n" 50000 2> >(grep --line-buffered -v 'level=' >&2) \
         >"$db.build.tmp" || die "tlog_bench build failed"
       add_fields "$db.build.tmp" "built_at=\"$(date -u +%Y-%m-%dT%H:%MZ)\"" \
         "db_bytes=$(stat -c %s "$db")"

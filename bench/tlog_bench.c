@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "parley/base.h"
@@ -249,7 +250,8 @@ static int cmd_append(const char *url, double seconds, uint64_t batch, double ck
  * What is written, and how, is unchanged; `append` and `prove` keep the store's defaults. */
 static int big_cache(sqlite3 *db, char **errmsg, const struct sqlite3_api_routines *api) {
   (void)api;
-  return sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, errmsg);
+  const char *e = getenv("TLOG_CACHE_SQL");
+  return sqlite3_exec(db, e ? e : "PRAGMA cache_size = -262144", NULL, NULL, errmsg);
 }
 
 static int cmd_build(const char *url, uint64_t target, uint64_t batch) {
@@ -315,6 +317,36 @@ static parley_qs leaf_tx(parley_tx *tx, void *cls, parley_error *err) {
   return parley_store_node_get(tx, 0, c->index, c->leaf);
 }
 
+/* Machine-wide busy CPU seconds (user, nice, system, irq, softirq, steal), /proc/stat. */
+static double machine_busy(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return 0;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                 &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n < 8) return 0;
+  return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu(struct rusage *ru) {
+  getrusage(RUSAGE_SELF, ru);
+  return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+         (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+}
+
+/* Bytes this process had read from the disk itself (not from the page cache). */
+static unsigned long long disk_read_bytes(void) {
+  FILE *f = fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "read_bytes: %llu", &v) == 1) break;
+  fclose(f);
+  return v;
+}
+
 static int cmd_prove(const char *url, size_t count) {
   parley_store *s = open_store(url);
   static proof_ctx c;
@@ -326,8 +358,17 @@ static int cmd_prove(const char *url, size_t count) {
   uint64_t *lat = malloc(count * sizeof *lat), *inner = malloc(count * sizeof *inner);
   if (!lat || !inner) die("out of memory");
   size_t max_len = 0;
-  double sum_len = 0;
+  double sum_len = 0, busy0 = 0, cpu0 = 0;
+  uint64_t t0 = 0;
+  struct rusage ru0, ru1;
+  unsigned long long rb0 = 0;
   for (size_t i = 0; i < warm + count; i++) {
+    if (i == warm) { /* the measured part starts */
+      busy0 = machine_busy();
+      cpu0 = self_cpu(&ru0);
+      rb0 = disk_read_bytes();
+      t0 = parley_mono_ns();
+    }
     uint64_t r;
     randombytes_buf(&r, sizeof r);
     c.index = r % c.size;
@@ -348,6 +389,11 @@ static int cmd_prove(const char *url, size_t count) {
                                      c.count, c.root, &err) != PARLEY_E_OK)
       die("the proof of leaf %llu does not verify: %s", (unsigned long long)c.index, err.detail);
   }
+  double wall = secs_since(t0), cpu1 = self_cpu(&ru1), busy1 = machine_busy();
+  unsigned long long rb1 = disk_read_bytes();
+  /* What other processes used meanwhile (a large value marks a disturbed run), how often
+   * this one was preempted, and what it read from the disk rather than the page cache. */
+  double other = busy1 - busy0 - (cpu1 - cpu0);
   double mean = 0;
   for (size_t i = 0; i < count; i++)
     mean += (double)lat[i];
@@ -357,10 +403,12 @@ static int cmd_prove(const char *url, size_t count) {
   printf("{\"mode\":\"prove\",\"size\":%llu,\"proofs\":%zu,\"warmup\":%zu,\"p50_ms\":%.4f,"
          "\"p99_ms\":%.4f,\"max_ms\":%.4f,\"mean_ms\":%.4f,\"inner_p50_ms\":%.4f,"
          "\"inner_p99_ms\":%.4f,\"proof_hashes_avg\":%.1f,\"proof_hashes_max\":%zu,"
-         "\"verified\":true}\n",
+         "\"verified\":true,\"wall_s\":%.3f,\"other_cores\":%.2f,"
+         "\"involuntary_switches\":%ld,\"disk_read_bytes\":%llu}\n",
          (unsigned long long)c.size, count, warm, pct_ms(lat, count, 0.5),
          pct_ms(lat, count, 0.99), (double)lat[count - 1] / 1e6, mean, pct_ms(inner, count, 0.5),
-         pct_ms(inner, count, 0.99), sum_len / (double)count, max_len);
+         pct_ms(inner, count, 0.99), sum_len / (double)count, max_len, wall,
+         wall > 0 && other > 0 ? other / wall : 0.0, ru1.ru_nivcsw - ru0.ru_nivcsw, rb1 - rb0);
   free(lat);
   free(inner);
   parley_store_close(s);

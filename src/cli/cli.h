@@ -44,6 +44,10 @@ int cli_load_identity(parley_identity *id);
  * `confirm`). Returns false if none can be had. */
 bool cli_read_passphrase(const char *prompt, bool confirm, char *out, size_t cap);
 
+/* Exclusive lock on the client's state files for this user; unlock closes it. */
+int cli_state_lock(void);
+void cli_state_unlock(int fd);
+
 /* Reads a whole file (or stdin for "-"), at most max bytes. Caller frees. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 parley_err cli_write_file_atomic(const char *path, const void *data, size_t len, int mode);

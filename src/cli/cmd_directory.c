@@ -110,7 +110,10 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
     json_decref(st);
     return cli_fail("the hub sent no valid root key for %s", code);
   }
-  if (check_pin(code, root_b64, first)) {
+  int lock = cli_state_lock();
+  int pin_rc = check_pin(code, root_b64, first);
+  cli_state_unlock(lock);
+  if (pin_rc) {
     json_decref(st);
     return 1;
   }

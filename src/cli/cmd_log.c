@@ -122,7 +122,16 @@ static int check_witnesses(const parley_note *n, uint64_t size) {
 /* Verifies a signed checkpoint note and its consistency with the last one accepted for
  * this hub, and that enough witnesses cosigned it; on success stores it as the new last
  * one. `note` is NUL-terminated. */
+static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out);
+
 int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out) {
+  int lock = cli_state_lock();
+  int rc = accept_checkpoint(note, len, cp_out);
+  cli_state_unlock(lock);
+  return rc;
+}
+
+static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out) {
   parley_note_verifier v;
   if (hub_verifier(&v))
     return 1;

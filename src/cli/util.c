@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -92,6 +93,25 @@ int cli_load_identity(parley_identity *id) {
   return 0;
 }
 
+/* Serializes the read-modify-write of the client's state files (pins, checkpoints)
+ * between parley processes of the same user. Returns the lock's fd, or -1. */
+int cli_state_lock(void) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/.state.lock", cli.home);
+  mkdir(cli.home, 0700);
+  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+void cli_state_unlock(int fd) {
+  if (fd >= 0)
+    close(fd); /* releases the lock */
+}
+
 char *cli_read_file(const char *path, size_t max, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) {
@@ -124,7 +144,8 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
 
 parley_err cli_write_file_atomic(const char *path, const void *data, size_t len, int mode) {
   char tmp[1024];
-  int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  /* A name of this process's own: several parley processes may save the same file. */
+  int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   if (n < 0 || (size_t)n >= sizeof tmp)
     return PARLEY_E_INVALID_ARGUMENT;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

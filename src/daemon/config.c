@@ -31,6 +31,7 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->ack_deadline_s[2] = 3600;      /* critical */
   c->escalation_step_s = 900;
   c->scheduler_tick_ms = 1000;
+  c->stale_check_s = 86400;
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -82,6 +83,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("ack_critical", ack_deadline_s[2], 1, 30 * 86400)
   NUM("escalation_step", escalation_step_s, 1, 86400)
   NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
+  NUM("stale_check", stale_check_s, 0, 366 * 86400)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -199,6 +201,8 @@ static const char usage[] =
     "      --escalation-step S      time between escalation alerts once a deadline\n"
     "                               has passed (default 900)\n"
     "      --scheduler-tick-ms MS   how often deadlines are checked (default 1000)\n"
+    "      --stale-check S          how often the POCs of records past their review\n"
+    "                               date are e-mailed (default 86400; 0: never)\n"
     "      --insecure-hub-key       keep the hub key without a passphrase (tests and\n"
     "                               demo only)\n"
     "      --log-level LEVEL        debug, info, warn or error (default info)\n"
@@ -233,6 +237,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"ack-critical", required_argument, 0, 1},
       {"escalation-step", required_argument, 0, 1},
       {"scheduler-tick-ms", required_argument, 0, 1},
+      {"stale-check", required_argument, 0, 1},
       {"insecure-hub-key", no_argument, 0, 2},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},

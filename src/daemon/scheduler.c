@@ -2,6 +2,7 @@
  * nonce purging. Everything it acts on is in the store, so deadlines survive a
  * restart: after one, overdue messages are escalated at the next tick. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static bool stop;
 
 #define MAX_DUE 64
+#define PARLEY_MAX_POCS_ALERT 64
 
 typedef struct {
   char ids[MAX_DUE][PARLEY_UUID_LEN];
@@ -279,9 +281,93 @@ static parley_qs purge(parley_tx *tx, void *cls, parley_error *err) {
   return parley_store_nonce_purge(tx, parley_now());
 }
 
+/* Records past their review date: their POCs are told by e-mail (at start, then every
+ * stale_check seconds), and the operator sees them in GET /v1/reports/stale. */
+typedef struct {
+  char codes[256][PARLEY_STATE_CODE_LEN];
+  int64_t review_by[256];
+  size_t n;
+} stale_list;
+
+static bool collect_stale(void *cls, const parley_state_row *s) {
+  stale_list *l = cls;
+  if (s->status == PARLEY_STATE_ACTIVE && s->current_version && s->review_by < parley_now() &&
+      l->n < 256) {
+    parley_strlcpy(l->codes[l->n], s->code, PARLEY_STATE_CODE_LEN);
+    l->review_by[l->n++] = s->review_by;
+  }
+  return l->n < 256;
+}
+
+static parley_qs find_stale(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  ((stale_list *)cls)->n = 0;
+  return parley_store_state_list(tx, collect_stale, cls);
+}
+
+typedef struct {
+  const char *state;
+  char emails[PARLEY_MAX_POCS_ALERT][256];
+  size_t n;
+} stale_emails;
+
+static parley_qs stale_emails_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  stale_emails *c = cls;
+  c->n = 0;
+  parley_record_row rec;
+  parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
+  if (qs != PARLEY_QS_ONE)
+    return qs;
+  json_t *v = NULL;
+  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
+  parley_record_row_clear(&rec);
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(v, "pocs"), i, p) {
+    const char *em = json_string_value(json_object_get(p, "email"));
+    if (em && c->n < PARLEY_MAX_POCS_ALERT)
+      parley_strlcpy(c->emails[c->n++], em, sizeof c->emails[0]);
+  }
+  json_decref(v);
+  return PARLEY_QS_ONE;
+}
+
+static void run_stale(void) {
+  stale_list *l = calloc(1, sizeof *l);
+  parley_error err;
+  if (!l || parley_store_run(parleyd->store, false, find_stale, l, &err) != PARLEY_E_OK) {
+    free(l);
+    return;
+  }
+  for (size_t i = 0; i < l->n; i++) {
+    stale_emails *c = calloc(1, sizeof *c);
+    if (!c)
+      break;
+    c->state = l->codes[i];
+    if (parley_store_run(parleyd->store, false, stale_emails_tx, c, &err) == PARLEY_E_OK) {
+      char rb[PARLEY_TIME_LEN], subject[200], body[600];
+      parley_time_format(l->review_by[i], rb);
+      snprintf(subject, sizeof subject,
+               "[Parley] the directory record of %s is past its review date", l->codes[i]);
+      snprintf(body, sizeof body,
+               "The directory record of %s on the Parley hub %s was to be reviewed by %s.\n"
+               "Please ask your state administrator to check the points of contact and\n"
+               "publish a new version (parley state sign / parley state publish).\n",
+               l->codes[i], parleyd->cfg.origin, rb);
+      for (size_t k = 0; k < c->n; k++)
+        parleyd_notify_email(c->emails[k], subject, body);
+      parley_log(PARLEY_LOG_INFO, "directory.stale_notified", "state=%s pocs=%zu", l->codes[i],
+                 c->n);
+    }
+    free(c);
+  }
+  free(l);
+}
+
 static void *loop(void *arg) {
   (void)arg;
-  int64_t last_cp = 0, last_purge = parley_now();
+  int64_t last_cp = 0, last_purge = parley_now(), last_stale = 0;
   pthread_mutex_lock(&lock);
   while (!stop) {
     struct timespec ts;
@@ -303,6 +389,10 @@ static void *loop(void *arg) {
       last_cp = now;
     }
     parleyd_pings_recur();
+    if (parleyd->cfg.stale_check_s && now - last_stale >= parleyd->cfg.stale_check_s) {
+      run_stale();
+      last_stale = now;
+    }
     if (now - last_purge >= 60) {
       parley_error err;
       parley_store_run(parleyd->store, true, purge, NULL, &err);

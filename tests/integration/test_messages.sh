@@ -131,9 +131,18 @@ check "an acknowledgement stops the escalation" as fin-ncsc2 ack "$URG"
 check "another urgent message is sent" as est-cert send --kind ping --to FIN:fin-ncsc --priority urgent --field challenge=restart
 URG2=$(sent_id)
 check "parleyd stops before its deadline" stop_hub
+if [ "${PARLEY_TEST_STORE:-sqlite}" = sqlite ]; then
+  # LVA's record reaches its review date while the hub is down.
+  sqlite3 "$WORK/hub/hub.db" "UPDATE states SET review_by = 1 WHERE code = 'LVA'"
+fi
 sleep 3
 start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
 sleep 1.5
+if [ "${PARLEY_TEST_STORE:-sqlite}" = sqlite ]; then
+  check "the POCs of a record past its review date are told by e-mail" \
+    sh -c "grep -l 'To: cert@lva.test' $WORK/mail/new/* | xargs grep -l 'past its review date'"
+  check "and the operator's report lists it" sh -c "$PARLEY --config $WORK/op.conf api GET /v1/reports/stale | grep -q LVA"
+fi
 check "after a restart the deadline still fires" \
   sh -c "$PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$URG2 | grep -q '\"overdue\":true'"
 
