@@ -67,6 +67,10 @@ void cli_response_free(cli_response *r);
  * status) arrived, else prints the transport error and returns 1. */
 int cli_http(const char *method, const char *path, const void *body, size_t body_len,
              const parley_identity *id, cli_response *out);
+/* Signed GET of path: the parsed JSON of a 2xx answer, or NULL after printing why. */
+json_t *cli_get_json(const char *path);
+/* Signed GET of path written to out ("-": stdout). 0 on success. */
+int cli_get_to_output(const char *path, const char *out);
 /* For a non-2xx response: prints the hub's {"code","hint","detail"} and returns 1. */
 int cli_print_http_error(const cli_response *r);
 /* Parses a JSON response body; prints an error and returns NULL if it is not JSON. */

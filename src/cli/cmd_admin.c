@@ -259,20 +259,5 @@ int cmd_admin_ping_report(int argc, char **argv) {
     snprintf(path, sizeof path, "/v1/pings/trend?format=%.8s", format);
   else
     snprintf(path, sizeof path, "/v1/pings/%.36s/report?format=%.8s", round, format);
-  parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
-  cli_response r;
-  int rc = cli_http("GET", path, NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc)
-    return rc;
-  if (r.status != 200)
-    rc = cli_print_http_error(&r);
-  else if (!strcmp(out, "-"))
-    fwrite(r.body, 1, r.len, stdout);
-  else if (cli_write_file_atomic(out, r.body, r.len, 0644) != PARLEY_E_OK)
-    rc = cli_fail("%s: cannot write", out);
-  cli_response_free(&r);
-  return rc;
+  return cli_get_to_output(path, out);
 }

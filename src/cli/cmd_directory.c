@@ -9,31 +9,12 @@
 #include "parley/json.h"
 #include "parley/proto.h"
 
-/* GETs path (signed) and returns the parsed JSON, or NULL after printing the error. */
-static json_t *get_json(const char *path) {
-  parley_identity id;
-  if (cli_load_identity(&id))
-    return NULL;
-  cli_response r;
-  int rc = cli_http("GET", path, NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc)
-    return NULL;
-  json_t *v = NULL;
-  if (r.status < 200 || r.status > 299)
-    cli_print_http_error(&r);
-  else
-    v = cli_response_json(&r);
-  cli_response_free(&r);
-  return v;
-}
-
 int cmd_directory_list(int argc, char **argv) {
   if (argc > 1) {
     puts("Usage: parley directory list\nLists the states, their status and record version.");
     return strcmp(argv[1], "--help") == 0 ? 0 : 2;
   }
-  json_t *v = get_json("/v1/states");
+  json_t *v = cli_get_json("/v1/states");
   if (!v)
     return 1;
   if (cli.json_output) {
@@ -102,7 +83,7 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
                         uint64_t *log_index, uint64_t *log_size) {
   char path[96];
   snprintf(path, sizeof path, "/v1/states/%.3s", code);
-  json_t *st = get_json(path);
+  json_t *st = cli_get_json(path);
   if (!st)
     return 1;
   const char *root_b64 = json_string_value(json_object_get(st, "root_key"));
@@ -121,7 +102,7 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
     snprintf(path, sizeof path, "/v1/states/%.3s/records/%.20s", code, version);
   else
     snprintf(path, sizeof path, "/v1/states/%.3s/record", code);
-  json_t *rec = get_json(path);
+  json_t *rec = cli_get_json(path);
   if (!rec) {
     json_decref(st);
     return 1;
@@ -290,7 +271,7 @@ int cmd_directory_search(int argc, char **argv) {
   add_param(path, sizeof path, "name", name);
   char full[1100];
   snprintf(full, sizeof full, "/v1/directory/search%s", path);
-  json_t *v = get_json(full);
+  json_t *v = cli_get_json(full);
   if (!v)
     return 1;
   if (cli.json_output) {
@@ -337,23 +318,5 @@ int cmd_directory_export(int argc, char **argv) {
     return cli_fail("directory export: --format json, csv or vcard");
   char path[96];
   snprintf(path, sizeof path, "/v1/directory/export?format=%s", format);
-  parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
-  cli_response r;
-  int rc = cli_http("GET", path, NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc)
-    return rc;
-  if (r.status != 200) {
-    rc = cli_print_http_error(&r);
-  } else if (strcmp(out, "-") == 0) {
-    fwrite(r.body, 1, r.len, stdout);
-  } else if (cli_write_file_atomic(out, r.body, r.len, 0644) != PARLEY_E_OK) {
-    rc = cli_fail("%s: cannot write", out);
-  } else {
-    fprintf(stderr, "wrote %s (%zu bytes)\n", out, r.len);
-  }
-  cli_response_free(&r);
-  return rc;
+  return cli_get_to_output(path, out);
 }

@@ -14,21 +14,10 @@
 
 /* Who am I: (state, poc) of the configured key, asked of the hub. */
 static int whoami(char state[4], char poc[64]) {
-  parley_identity id;
-  if (cli_load_identity(&id))
+  json_t *v = cli_get_json("/v1/whoami");
+  if (!v)
     return 1;
-  cli_response r;
-  int rc = cli_http("GET", "/v1/whoami", NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc)
-    return rc;
-  json_t *v = r.status == 200 ? cli_response_json(&r) : NULL;
-  if (!v) {
-    rc = r.status == 200 ? 1 : cli_print_http_error(&r);
-    cli_response_free(&r);
-    return rc;
-  }
-  cli_response_free(&r);
+  int rc = 0;
   const char *s = json_string_value(json_object_get(v, "state"));
   const char *p = json_string_value(json_object_get(v, "poc"));
   if (!s || !p)
@@ -368,23 +357,9 @@ static json_t *get_message(const char *msg_id) {
     cli_fail("'%s' is not a message id", msg_id);
     return NULL;
   }
-  parley_identity id;
-  if (cli_load_identity(&id))
-    return NULL;
   char path[96];
   snprintf(path, sizeof path, "/v1/messages/%s", msg_id);
-  cli_response r;
-  int rc = cli_http("GET", path, NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc)
-    return NULL;
-  json_t *v = NULL;
-  if (r.status == 200)
-    v = cli_response_json(&r);
-  else
-    cli_print_http_error(&r);
-  cli_response_free(&r);
-  return v;
+  return cli_get_json(path);
 }
 
 /* The sender's signing key, from the sender state's verified record: the key the

@@ -169,3 +169,43 @@ int cli_print_http_error(const cli_response *r) {
   json_decref(v);
   return 1;
 }
+
+json_t *cli_get_json(const char *path) {
+  parley_identity id;
+  if (cli_load_identity(&id))
+    return NULL;
+  cli_response r;
+  int rc = cli_http("GET", path, NULL, 0, &id, &r);
+  parley_identity_wipe(&id);
+  if (rc)
+    return NULL;
+  json_t *v = NULL;
+  if (r.status < 200 || r.status > 299)
+    cli_print_http_error(&r);
+  else
+    v = cli_response_json(&r);
+  cli_response_free(&r);
+  return v;
+}
+
+int cli_get_to_output(const char *path, const char *out) {
+  parley_identity id;
+  if (cli_load_identity(&id))
+    return 1;
+  cli_response r;
+  int rc = cli_http("GET", path, NULL, 0, &id, &r);
+  parley_identity_wipe(&id);
+  if (rc)
+    return rc;
+  if (r.status != 200) {
+    rc = cli_print_http_error(&r);
+  } else if (strcmp(out, "-") == 0) {
+    fwrite(r.body, 1, r.len, stdout);
+  } else if (cli_write_file_atomic(out, r.body, r.len, 0644) != PARLEY_E_OK) {
+    rc = cli_fail("%s: cannot write", out);
+  } else {
+    fprintf(stderr, "wrote %s (%zu bytes)\n", out, r.len);
+  }
+  cli_response_free(&r);
+  return rc;
+}
