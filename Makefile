@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
   libsodium-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev \
   libcurl4-openssl-dev libcmocka-dev sqlite3 curl python3 postgresql nginx-light wrk \
-  python3-aiosmtpd
+  python3-aiosmtpd python3-cryptography
 
 .PHONY: all deps build check check-asan check-fuzz demo bench format soak clean
 

@@ -123,7 +123,7 @@ elif cmd == "body":  # body KEYFILE NOTEFILE MODE: a request body for /log/add-c
     print(json.dumps({"note": text + "\n" + l + "\n"}))
 PY
 check "A's cosignature verifies independently (C2SP tlog-cosignature v1)" \
-  python3 "$WORK/cosig.py" verify "$WORK/cp1" "$(cat "$WORK/wa.vkey")"
+  /usr/bin/python3 "$WORK/cosig.py" verify "$WORK/cp1" "$(cat "$WORK/wa.vkey")"
 
 check "a client requiring 1 of {A,B} accepts" sh -c \
   "$PARLEY --config $WORK/k1.conf log checkpoint | grep -q 'VERIFIED checkpoint of test.parley.localhost: 2 entries'"
@@ -134,7 +134,7 @@ check "a client requiring none accepts" as k0 log checkpoint
 check "witness B cosigns" sh -c "$PARLEY --config $WORK/wb.conf witness run --key $WORK/wb.key --once | grep -q COSIGNED"
 curl -sf "$HUB/log/checkpoint" >"$WORK/cp2"
 check "the checkpoint now carries both" sh -c "grep -q '^— $WA ' $WORK/cp2 && grep -q '^— $WB ' $WORK/cp2"
-check "B's cosignature verifies independently" python3 "$WORK/cosig.py" verify "$WORK/cp2" "$(cat "$WORK/wb.vkey")"
+check "B's cosignature verifies independently" /usr/bin/python3 "$WORK/cosig.py" verify "$WORK/cp2" "$(cat "$WORK/wb.vkey")"
 check "the client requiring 2 now accepts" sh -c "$PARLEY --config $WORK/k2.conf log checkpoint | grep -q VERIFIED"
 check "inclusion proofs carry the cosignatures (verify record, 2 required)" sh -c \
   "$PARLEY --config $WORK/k2.conf verify record EST | grep -q 'VERIFIED: record EST version 1'"
@@ -142,12 +142,12 @@ check "a witness cosigning again replaces its own line" sh -c \
   "$PARLEY --config $WORK/wa.conf witness run --key $WORK/wa.key --once >/dev/null && [ \$(curl -sf $HUB/log/checkpoint | grep -c '^— $WA ') = 1 ]"
 curl -sf "$HUB/log/checkpoint" >"$WORK/cp3"
 check "an older cosignature does not replace a newer one" sh -c \
-  "python3 $WORK/cosig.py body $WORK/wa.key $WORK/cp2 old >$WORK/old.json && \
+  "/usr/bin/python3 $WORK/cosig.py body $WORK/wa.key $WORK/cp2 old >$WORK/old.json && \
    curl -sf -H 'Content-Type: application/json' --data-binary @$WORK/old.json $HUB/log/add-cosignature | grep -q '\"stored\":false' && \
    curl -sf $HUB/log/checkpoint | cmp -s - $WORK/cp3"
 sleep 1.1 # a newer timestamp than B's cosignature above
 check "a cosignature made elsewhere (python) is accepted" sh -c \
-  "python3 $WORK/cosig.py body $WORK/wb.key $WORK/cp2 ok >$WORK/ok.json && \
+  "/usr/bin/python3 $WORK/cosig.py body $WORK/wb.key $WORK/cp2 ok >$WORK/ok.json && \
    curl -sf -H 'Content-Type: application/json' --data-binary @$WORK/ok.json $HUB/log/add-cosignature | grep -q '\"stored\":true'"
 
 # Refusals of POST /log/add-cosignature.
@@ -155,16 +155,16 @@ curl -sf "$HUB/log/checkpoint" >"$WORK/before"
 check "an unconfigured witness is refused: 403 AUTH_FORBIDDEN" expect_fail AUTH_FORBIDDEN \
   "$PARLEY" --config "$WORK/wc.conf" witness run --key "$WORK/wc.key" --once
 check "and its line is not served" sh -c "! curl -sf $HUB/log/checkpoint | grep -q witness.c.example"
-python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" tamper >"$WORK/tamper.json"
+/usr/bin/python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" tamper >"$WORK/tamper.json"
 check "a tampered cosignature is 400 CRYPTO_BAD_SIGNATURE" expect_code 400 CRYPTO_BAD_SIGNATURE \
   "$(http POST /log/add-cosignature -H 'Content-Type: application/json' --data-binary @"$WORK/tamper.json")"
-python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" otherroot >"$WORK/other.json"
+/usr/bin/python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" otherroot >"$WORK/other.json"
 check "a checkpoint the hub never signed (other root) is 404" expect_code 404 NOT_FOUND \
   "$(http POST /log/add-cosignature -H 'Content-Type: application/json' --data-binary @"$WORK/other.json")"
-python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" bigger >"$WORK/bigger.json"
+/usr/bin/python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" bigger >"$WORK/bigger.json"
 check "a checkpoint of a size the hub never signed is 404" expect_code 404 NOT_FOUND \
   "$(http POST /log/add-cosignature -H 'Content-Type: application/json' --data-binary @"$WORK/bigger.json")"
-python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" future >"$WORK/future.json"
+/usr/bin/python3 "$WORK/cosig.py" body "$WORK/wa.key" "$WORK/cp2" future >"$WORK/future.json"
 check "a cosignature from the future is 400" expect_code 400 INVALID_ARGUMENT \
   "$(http POST /log/add-cosignature -H 'Content-Type: application/json' --data-binary @"$WORK/future.json")"
 check "a malformed note is 400 TLOG_NOTE" expect_code 400 TLOG_NOTE \
