@@ -343,19 +343,21 @@ if part messages; then
     die "message probe: refusals: $(json "$RES/msg_probe.json" 'd["status"]')"
   MSG_PROBE=$(json "$RES/msg_probe.json" 'int(d["rps"])')
   MSG_POOL=$(python3 -c "print(min(400000, int($MSG_PROBE * ($DURATION + $WARMUP) * 1.5) + 2000))")
-  log "message probe: $MSG_PROBE msgs/s; sealing $MSG_POOL for the max-rate run"
-  seal max "$MSG_POOL"
-  msg_run m_parleyd_messages max
+  log "message probe: $MSG_PROBE msgs/s; sealing $MSG_POOL per max-rate run"
+  for i in $(seq 1 "$ROUNDS"); do
+    seal "max_r$i" "$MSG_POOL"
+    msg_run "m_parleyd_messages_r$i" "max_r$i"
+  done
   seal steady "$(python3 -c "print(int($MSG_RATE * ($DURATION + $WARMUP) * 1.05) + $CONNS + 100)")"
   msg_run s_parleyd_messages_steady steady --rate "$MSG_RATE"
   # One of the benchmark's envelopes, read and decrypted by a recipient with the real CLI.
-  FIRST_ID=$(json "$RES/seal_max.json" 'd["first_id"]')
+  FIRST_ID=$(json "$RES/seal_max_r1.json" 'd["first_id"]')
   as fin1 read "$FIRST_ID" >"$WORK/read.out" 2>&1 ||
     die "FIN's officer cannot read benchmark message $FIRST_ID: $(cat "$WORK/read.out")"
   log "FIN's officer read and verified message $FIRST_ID"
   MSG_MET=$(python3 -c "
 import json
-m = json.load(open('$RES/m_parleyd_messages.json')); e = json.load(open('$RES/ed25519.json'))
+m = json.load(open('$RES/$(best m_parleyd_messages).json')); e = json.load(open('$RES/ed25519.json'))
 print('met' if m['rps'] >= 0.5 * e['ed25519_verify_per_s'] / 2 * $(nproc) else 'NOT met')")
   hub_alive
 fi
@@ -401,11 +403,14 @@ if part tlog; then
   # Appends as src/daemon/log.c makes them, one per transaction (a durable commit each,
   # as the hub does per message) and 100 per transaction, with a checkpoint signed every
   # second; on a fresh store in the same file system as the hub's data directory.
-  log "tlog: appends on the store API"
-  "$TOOLS/tlog_bench" append "sqlite:$WORK/tlog-append.db" 5 1 1 2>/dev/null \
-    >"$RES/tlog_append_1.json" || die "tlog_bench append failed"
-  "$TOOLS/tlog_bench" append "sqlite:$WORK/tlog-append.db" 5 100 1 2>/dev/null \
-    >"$RES/tlog_append_100.json" || die "tlog_bench append failed"
+  for i in $(seq 1 "$ROUNDS"); do
+    for b in 1 100; do
+      log "tlog: appends on the store API, $b per transaction (round $i)"
+      "$TOOLS/tlog_bench" append "sqlite:$WORK/tlog-append.db" 5 "$b" 1 2>/dev/null \
+        >"$RES/tlog_append_${b}_r$i.json" || die "tlog_bench append failed"
+      log "  $(json "$RES/tlog_append_${b}_r$i.json" '"%.0f appends/s" % d["appends_per_s"]')"
+    done
+  done
   # Inclusion proofs in large logs. The stores are built once into BUILD/bench/tlog/ and
   # reused by later runs; each larger one starts as a copy of the one before.
   TL=${BENCH_TLOG_DIR:-$TOOLS/tlog}
@@ -418,7 +423,7 @@ if part tlog; then
       rm -f "$db" "$db-wal" "$db-shm"
       if [ -n "$prev" ] && [ ! -e "$prev-wal" ]; then cp "$prev" "$db"; fi
       log "tlog: building a store of $n leaves in $db (once; reused by later runs)"
-      "$TOOLS/tlog_bench" build "sqlite:$db" "$n" 50000 2> >(grep --line-buffered -v 'level=' >&2) \
+      "$TOOLS/tlog_bench" build "sqlite:$db" "$n" 500000 2> >(grep --line-buffered -v 'level=' >&2) \
         >"$db.build.tmp" || die "tlog_bench build failed"
       add_fields "$db.build.tmp" "built_at=\"$(date -u +%Y-%m-%dT%H:%MZ)\"" \
         "db_bytes=$(stat -c %s "$db")"
@@ -428,10 +433,12 @@ if part tlog; then
       add_fields "$db.build.json" "built_in_this_run=false"
     fi
     cp "$db.build.json" "$RES/tlog_build_$n.json"
-    log "tlog: 20000 inclusion proofs at $n leaves"
-    "$TOOLS/tlog_bench" prove "sqlite:$db" 20000 2>/dev/null >"$RES/tlog_prove_$n.json" ||
-      die "tlog_bench prove failed"
-    log "  $(json "$RES/tlog_prove_$n.json" '"p50 %.3f ms, p99 %.3f ms" % (d["p50_ms"], d["p99_ms"])')"
+    for i in $(seq 1 "$ROUNDS"); do
+      log "tlog: 20000 inclusion proofs at $n leaves (round $i)"
+      "$TOOLS/tlog_bench" prove "sqlite:$db" 20000 2>/dev/null >"$RES/tlog_prove_${n}_r$i.json" ||
+        die "tlog_bench prove failed"
+      log "  $(json "$RES/tlog_prove_${n}_r$i.json" '"p50 %.3f ms, p99 %.3f ms, %.1f MB read from disk, other processes %.2f cores" % (d["p50_ms"], d["p99_ms"], d["disk_read_bytes"] / 1e6, d["other_cores"])')"
+    done
     prev=$db
   done
 fi

@@ -91,10 +91,12 @@ int cmd_state_poc_add(int argc, char **argv) {
       {"language", required_argument, 0, 'l'}, {"timezone", required_argument, 0, 't'},
       {"availability", required_argument, 0, 'a'}, {"poc-key", required_argument, 0, 'k'},
       {"key-days", required_argument, 0, 'd'}, {"key-expires", required_argument, 0, 'x'},
+      {"webhook", required_argument, 0, 'W'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   const char *id = NULL, *name = NULL, *position = NULL, *org = "mfa", *email = NULL,
-             *phone = NULL, *ephone = NULL, *tz = "UTC", *avail = "24/7", *keyfile = NULL;
+             *phone = NULL, *ephone = NULL, *tz = "UTC", *avail = "24/7", *keyfile = NULL,
+             *webhook = NULL;
   const char *roles[3], *langs[12];
   size_t n_roles = 0, n_langs = 0;
   uint64_t days = 365;
@@ -120,6 +122,7 @@ int cmd_state_poc_add(int argc, char **argv) {
     case 't': tz = optarg; break;
     case 'a': avail = optarg; break;
     case 'k': keyfile = optarg; break;
+    case 'W': webhook = optarg; break;
     case 'd':
       if (!parley_parse_u64(optarg, &days) || days == 0 || days > 3650)
         return cli_fail("--key-days: 1 to 3650");
@@ -134,6 +137,7 @@ int cmd_state_poc_add(int argc, char **argv) {
             "         --poc-key KEYFILE [--organisation ORG] [--position TEXT]\n"
             "         [--emergency-phone NUMBER] [--timezone Europe/Tallinn]\n"
             "         [--availability 24/7] [--key-days 365 | --key-expires TIME]\n"
+            "         [--webhook https://...]  (alerts, metadata only, signed by the hub)\n"
             "ROLE: diplomatic, technical, law-enforcement-24x7. KEYFILE is the POC's own\n"
             "secret key file: its encryption key is signed with its signing key.\n"
             "The POC is put first in the escalation order of each of its roles.\n",
@@ -188,6 +192,8 @@ int cmd_state_poc_add(int argc, char **argv) {
     json_object_set_new(p, "position", json_string(position));
   if (ephone)
     json_object_set_new(p, "emergency_phone", json_string(ephone));
+  if (webhook)
+    json_object_set_new(p, "webhook", json_string(webhook));
   /* Replace a POC with the same id, else append. */
   size_t i;
   json_t *old;

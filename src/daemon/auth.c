@@ -32,30 +32,13 @@ static parley_qs get_key(parley_tx *tx, void *cls, parley_error *err) {
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
-typedef struct {
-  const char *name;
-  unsigned n;
-} header_count;
-
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value) {
-  (void)kind;
-  (void)value;
-  header_count *c = cls;
-  if (key && strcasecmp(key, c->name) == 0)
-    c->n++;
-  return MHD_YES;
-}
-
 /* MHD's lookup finds only the first of repeated fields, where HTTP would join them into
  * one list (RFC 9110 5.3), whose last member wins in a structured dictionary: the two
  * readings differ, so a repeated authentication field is refused. */
 static const char *repeated_auth_header(parleyd_req *r) {
   static const char *names[] = {"Signature", "Signature-Input", "Content-Digest"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    header_count c = {names[i], 0};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
-    if (c.n > 1)
+    if (parleyd_header_count(r, names[i]) > 1)
       return names[i];
   }
   return NULL;

@@ -55,6 +55,7 @@ typedef struct {
   rec_cache cache[PARLEY_MAX_RECIPIENTS];
   size_t n_cache;
   char emails[PARLEY_MAX_RECIPIENTS][256];
+  char webhooks[PARLEY_MAX_RECIPIENTS][512];
 } submit_ctx;
 
 static void cache_clear(submit_ctx *c) {
@@ -84,7 +85,8 @@ static json_t *current_record(parley_tx *tx, submit_ctx *c, const char *state, p
 }
 
 /* The recipient key must be the current encryption key of that POC, not expired. */
-static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *email, size_t cap) {
+static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *email, size_t cap,
+                         char *webhook, size_t wcap) {
   size_t i;
   json_t *poc;
   json_array_foreach(json_object_get(record, "pocs"), i, poc) {
@@ -102,7 +104,9 @@ static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *e
     char kid[PARLEY_KEY_ID_LEN];
     parley_box_pk_key_id(&pk, kid);
     const char *e = json_string_value(json_object_get(poc, "email"));
+    const char *w = json_string_value(json_object_get(poc, "webhook"));
     parley_strlcpy(email, e ? e : "", cap);
+    parley_strlcpy(webhook, w ? w : "", wcap);
     return strcmp(kid, p->key_id) == 0;
   }
   return false;
@@ -121,7 +125,8 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
     json_t *rec = current_record(tx, c, p->state, &qs);
     if (qs < 0)
       return qs;
-    if (!rec || !recipient_ok(rec, p, c->emails[i], sizeof c->emails[i])) {
+    if (!rec || !recipient_ok(rec, p, c->emails[i], sizeof c->emails[i], c->webhooks[i],
+                              sizeof c->webhooks[i])) {
       parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,
                   "recipients[%zu]: %s/%s with key %s is not in %s's current record (or the "
                   "state is suspended)",
@@ -255,8 +260,22 @@ void h_message_submit(parleyd_req *r) {
            "This alert carries no content of the message.\n",
            c->m.priority, c->m.kind, c->m.from_state, c->m.tlp, parleyd->cfg.origin, c->m.id,
            deadline);
-  for (size_t i = 0; i < info->n_recipients; i++)
+  for (size_t i = 0; i < info->n_recipients; i++) {
     parleyd_notify_email(c->emails[i], subject, body);
+    if (c->webhooks[i][0]) {
+      json_t *hook = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:{s:s,s:s},s:s,s:s}", "event",
+                               "message.submitted", "id", c->m.id, "kind", c->m.kind, "priority",
+                               c->m.priority, "tlp", c->m.tlp, "from", "state", c->m.from_state,
+                               "poc", c->m.from_poc, "to", "state", info->recipients[i].state,
+                               "poc", info->recipients[i].poc, "ack_deadline", deadline, "hub",
+                               parleyd->cfg.origin);
+      char *text = hook ? json_dumps(hook, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+      if (text)
+        parleyd_notify_webhook(c->webhooks[i], text);
+      free(text);
+      json_decref(hook);
+    }
+  }
   json_t *o = message_json(&c->m);
   free(c);
   free(info);

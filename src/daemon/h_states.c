@@ -149,6 +149,17 @@ static parley_qs set_status(parley_tx *tx, void *cls, parley_error *err) {
 }
 
 static void change_status(parleyd_req *r, parley_state_status to) {
+  if (r->body.len) { /* no parameters: an empty object or no body at all */
+    json_t *b = parleyd_parse_body(r);
+    if (!b)
+      return;
+    size_t n = json_object_size(b);
+    json_decref(b);
+    if (n) {
+      parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "this action takes no parameters");
+      return;
+    }
+  }
   status_ctx c;
   memset(&c, 0, sizeof c);
   c.r = r;

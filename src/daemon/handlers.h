@@ -79,6 +79,8 @@ void parleyd_scheduler_stop(void);
 void parleyd_notify_start(void);
 void parleyd_notify_stop(void);
 void parleyd_notify_email(const char *to, const char *subject, const char *body);
+/* POSTs json_body to url with a Parley-Signature header by the hub key. */
+void parleyd_notify_webhook(const char *url, const char *json_body);
 void parleyd_notify_stats(uint64_t *sent, uint64_t *failed);
 
 #endif

@@ -184,7 +184,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 /* How many times a request header was sent (MHD's lookup only finds the first). */
-static unsigned header_count_of(parleyd_req *r, const char *name) {
+unsigned parleyd_header_count(parleyd_req *r, const char *name) {
   header_count c = {name, 0};
   MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
   return c.n;
@@ -343,7 +343,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *cl = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = parleyd_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     uint64_t len = 0;
-    if (cl && header_count_of(r, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1) {
+    if (cl && parleyd_header_count(r, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1) {
       r->body_refused = true; /* which one frames the body? (RFC 9112 6.3) */
       parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "repeated Content-Length");
       return MHD_YES;

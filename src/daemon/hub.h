@@ -143,6 +143,8 @@ void parleyd_reply_err(parleyd_req *r, const parley_error *err);
 json_t *parleyd_parse_body(parleyd_req *r);
 
 const char *parleyd_header(parleyd_req *r, const char *name);
+/* How many times a header field was sent (MHD's lookup returns only the first). */
+unsigned parleyd_header_count(parleyd_req *r, const char *name);
 const char *parleyd_query(parleyd_req *r, const char *name);
 
 /* ---- HTTP server -------------------------------------------------------- */

@@ -1,6 +1,7 @@
-/* The notifier: e-mail alerts over SMTP (libcurl), sent by one worker thread from an
- * in-memory queue so that no request waits on a mail server. Alerts carry metadata
- * only ("urgent request REF from EST, acknowledge by T"), never message content. */
+/* The notifier: e-mail alerts over SMTP and webhooks signed by the hub (libcurl), sent
+ * by one worker thread from an in-memory queue so that no request waits on a mail or
+ * web server. Alerts carry metadata only ("urgent request REF from EST, acknowledge by
+ * T"), never message content. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 
 typedef struct alert {
   struct alert *next;
-  char to[256];
+  char to[256];      /* e-mail address, or empty for a webhook */
+  char url[512];     /* webhook URL, or empty for an e-mail */
   char subject[256];
   char body[2048];
 } alert;
@@ -88,6 +90,42 @@ static bool send_one(const alert *a) {
   return rc == CURLE_OK;
 }
 
+/* POSTs a JSON alert to a POC's webhook, signed by the hub:
+ *   Parley-Signature: keyid="<hub key id>", sig="<base64url Ed25519 over
+ *                     "parley/v1/webhook\n" || body>" */
+static bool post_webhook(const alert *a) {
+  parley_sig sig;
+  char sig_b64[PARLEY_SIG_B64_LEN], hdr[256];
+  if (parley_sign(&parleyd->hub_key.sign_sk, "webhook", a->body, strlen(a->body), &sig) !=
+      PARLEY_E_OK)
+    return false;
+  parley_sig_to_b64(&sig, sig_b64);
+  snprintf(hdr, sizeof hdr, "Parley-Signature: keyid=\"%s\", sig=\"%s\"", parleyd->hub_key_id,
+           sig_b64);
+  CURL *curl = curl_easy_init();
+  if (!curl)
+    return false;
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  h = curl_slist_append(h, hdr);
+  h = curl_slist_append(h, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_URL, a->url);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, a->body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK || status < 200 || status > 299)
+    parley_log(PARLEY_LOG_WARN, "notify.webhook_failed", "status=%ld error=\"%s\"", status,
+               curl_easy_strerror(rc));
+  return rc == CURLE_OK && status >= 200 && status <= 299;
+}
+
 static void *run(void *arg) {
   (void)arg;
   pthread_mutex_lock(&lock);
@@ -104,9 +142,10 @@ static void *run(void *arg) {
     pthread_mutex_unlock(&lock);
     bool ok = false;
     for (int attempt = 0; attempt < 3 && !ok; attempt++)
-      ok = send_one(a);
+      ok = a->url[0] ? post_webhook(a) : send_one(a);
     atomic_fetch_add(ok ? &sent_count : &failed_count, 1);
-    parley_log(ok ? PARLEY_LOG_INFO : PARLEY_LOG_ERROR, "notify.email", "to=%s sent=%d", a->to, ok);
+    parley_log(ok ? PARLEY_LOG_INFO : PARLEY_LOG_ERROR, a->url[0] ? "notify.webhook" : "notify.email",
+               "to=%s sent=%d", a->url[0] ? "webhook" : a->to, ok);
     free(a);
     pthread_mutex_lock(&lock);
   }
@@ -115,8 +154,6 @@ static void *run(void *arg) {
 }
 
 void parleyd_notify_start(void) {
-  if (!parleyd->cfg.smtp_url[0])
-    return;
   running = pthread_create(&worker, NULL, run, NULL) == 0;
 }
 
@@ -130,6 +167,8 @@ void parleyd_notify_stop(void) {
   running = false;
 }
 
+static void enqueue(alert *a);
+
 void parleyd_notify_email(const char *to, const char *subject, const char *body) {
   if (!parleyd->cfg.smtp_url[0] || !to || !*to)
     return;
@@ -141,6 +180,21 @@ void parleyd_notify_email(const char *to, const char *subject, const char *body)
   parley_strlcpy(a->body, body, sizeof a->body);
   clean_line(a->to);
   clean_line(a->subject);
+  enqueue(a);
+}
+
+void parleyd_notify_webhook(const char *url, const char *json_body) {
+  if (!url || !*url || strlen(json_body) >= sizeof((alert *)0)->body)
+    return;
+  alert *a = calloc(1, sizeof *a);
+  if (!a)
+    return;
+  parley_strlcpy(a->url, url, sizeof a->url);
+  parley_strlcpy(a->body, json_body, sizeof a->body);
+  enqueue(a);
+}
+
+static void enqueue(alert *a) {
   pthread_mutex_lock(&lock);
   if (queued >= 10000) { /* bounded: a dead mail server must not eat the hub's memory */
     pthread_mutex_unlock(&lock);

@@ -26,7 +26,11 @@ start_hub "$WORK/hub" --operator-key "$(pubkey op)" --timeout "$TIMEOUT" \
   --max-body "$MAX_BODY" --max-conn-per-ip "$PER_IP" --threads 4
 for u in op est-root est-cert; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done
 PORT=${HUB##*:}
+# The process's start time (field 22 of /proc/PID/stat) tells it from a successor that
+# might reuse its pid.
+started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $1, $20}'; }
 PID0=$HUB_PID
+START0=$(started "$HUB_PID")
 
 # A state root key and an officer, so that every route's handler can be reached.
 as op admin state add --code EST --name Estonia --region eastern-european \
@@ -38,7 +42,14 @@ as est-root state sign "$WORK/est.json" >/dev/null
 as est-root state publish "$WORK/est.json" >/dev/null
 check "setup: the officer's key is known to the hub" as est-cert api GET /v1/whoami
 
-hub_alive() { [ "$HUB_PID" = "$PID0" ] && kill -0 "$HUB_PID" 2>/dev/null; }
+hub_alive() { # same pid, same start time, not a zombie
+  local now
+  now=$(started "$HUB_PID")
+  if [ "$HUB_PID" != "$PID0" ] || [ "$now" != "$START0" ] || [ "${now%% *}" = Z ]; then
+    echo "pid $PID0 was '$START0', now '$now'"
+    return 1
+  fi
+}
 healthz() { expect_code 200 "" "$(http GET /healthz --max-time 5)"; }
 no_sanitizer_report() {
   ! grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehaviorSanitizer' "$WORK/hub/stderr"

@@ -12,6 +12,24 @@ SMTP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.
 SMTP_PID=$!
 trap 'kill $SMTP_PID 2>/dev/null; cleanup' EXIT
 
+# A webhook receiver on loopback: records each POST with its Parley-Signature header.
+HOOK_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$WORK/hook.py" <<'PY'
+import http.server, json, sys
+out = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(out, "a") as f:
+            f.write(json.dumps({"sig": self.headers.get("Parley-Signature"), "body": body.decode()}) + "\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+/usr/bin/python3 "$WORK/hook.py" "$HOOK_PORT" "$WORK/hooks.jsonl" &
+HOOK_PID=$!
+trap 'kill $SMTP_PID $HOOK_PID 2>/dev/null; cleanup' EXIT
+
 HUB=http://placeholder
 USERS="op est-root est-cert fin-root fin-ncsc fin-head fin-mfa lva-root lva-cert"
 for u in $USERS; do new_user "$u"; done
@@ -39,6 +57,9 @@ as fin-root state init --state FIN --out "$WORK/fin.json" >/dev/null
 poc fin.json fin-head technical head@fin.test fin-head
 poc fin.json fin-ncsc technical ncsc@fin.test fin-ncsc   # added last: first in escalation
 poc fin.json fin-mfa diplomatic mfa@fin.test fin-mfa
+as fin-root state poc add "$WORK/fin.json" --id fin-mfa --name "Officer fin-mfa" --role diplomatic \
+  --email mfa@fin.test --phone "+1 555 0100" --language en --poc-key "$WORK/fin-mfa.key" \
+  --webhook "http://127.0.0.1:$HOOK_PORT/parley" >/dev/null
 as lva-root state init --state LVA --out "$WORK/lva.json" >/dev/null
 poc lva.json lva-cert technical cert@lva.test lva-cert
 for s in est fin lva; do
@@ -82,6 +103,21 @@ check "the sender sees the receipts and history" \
   sh -c "$PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$ID_ping | grep -q '\"event\":\"acknowledged\"'"
 check "both a technical POC and the diplomatic POC can be addressed" as est-cert send --kind ping \
   --to FIN:technical --to FIN:diplomatic --field challenge=two
+sleep 1
+check "the addressed POC's webhook got a signed alert with metadata only" \
+  /usr/bin/python3 - "$WORK/hooks.jsonl" "$(curl -s "$HUB/log/key")" "$MARK" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+hooks = [json.loads(l) for l in open(sys.argv[1])]
+pk = Ed25519PublicKey.from_public_bytes(base64.b64decode(sys.argv[2].strip().split("+", 2)[2])[1:])
+h = [x for x in hooks if json.loads(x["body"])["to"]["poc"] == "fin-mfa"]
+assert h, hooks
+for x in h:
+    sig = x["sig"].split('sig="')[1].rstrip('"')
+    pk.verify(base64.urlsafe_b64decode(sig + "=="), b"parley/v1/webhook\n" + x["body"].encode())
+    assert sys.argv[3] not in x["body"]
+    assert json.loads(x["body"])["event"] == "message.submitted"
+PY
 check "the operator cannot read any body: the marker is nowhere in the data directory" \
   sh -c "! grep -r -a -q '$MARK' '$WORK/hub'"
 

@@ -110,7 +110,7 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
   static const char *const allowed[] = {
       "id",        "name",      "position", "organisation", "roles",          "email",
       "phone",     "emergency_phone", "languages", "timezone", "availability", "signing_key",
-      "encryption_key", NULL};
+      "encryption_key", "webhook", NULL};
   char where[96];
   snprintf(where, sizeof where, "pocs[%zu]", idx);
   if (!json_is_object(p))
@@ -118,7 +118,8 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
   parley_err e = only_known(p, allowed, where, err);
   if (e)
     return e;
-  const char *id, *name, *position = "", *org, *email, *phone, *ephone = "", *tz, *avail;
+  const char *id, *name, *position = "", *org, *email, *phone, *ephone = "", *tz, *avail,
+             *webhook = NULL;
   json_t *roles, *langs, *ek;
   parley_json_field f[] = {
       PARLEY_FIELD_LINE("id", PARLEY_POC_ID_MAX, &id),
@@ -134,6 +135,7 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
       PARLEY_FIELD_LINE("availability", 64, &avail),
       PARLEY_FIELD_B64URL("signing_key", pi->sign_pk.b, sizeof pi->sign_pk.b),
       PARLEY_FIELD_OBJECT("encryption_key", &ek),
+      PARLEY_FIELD_LINE_OPT("webhook", 500, &webhook),
   };
   if ((e = parley_json_fields(p, f, PARLEY_JF_COUNT(f), err)))
     return record_err(e, err, where);
@@ -172,6 +174,10 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
     if (!strchr("+0123456789 -()", *ph))
       return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.phone: digits, spaces, + - ( )",
                          where);
+  /* Alerts carry metadata only, but still go over TLS, except to this machine (tests). */
+  if (webhook && strncmp(webhook, "https://", 8) != 0 && strncmp(webhook, "http://127.0.0.1:", 17) != 0 &&
+      strncmp(webhook, "http://localhost:", 17) != 0)
+    return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.webhook: must be https://", where);
   (void)ephone;
   (void)position;
   (void)avail;
