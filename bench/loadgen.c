@@ -699,24 +699,16 @@ int main(int argc, char **argv) {
   opt.drain = 5;
   opt.method = "GET";
   opt.label = "";
-  static const struct option lo[] = {{"url", required_argument, 0, 'u'},
-                                     {"connections", required_argument, 0, 'c'},
-                                     {"duration", required_argument, 0, 'd'},
-                                     {"warmup", required_argument, 0, 'w'},
-                                     {"rate", required_argument, 0, 'r'},
-                                     {"method", required_argument, 0, 'm'},
-                                     {"body", required_argument, 0, 'b'},
-                                     {"bodies", required_argument, 0, 'B'},
-                                     {"key", required_argument, 0, 'k'},
-                                     {"sign-url", required_argument, 0, 's'},
-                                     {"presign", required_argument, 0, 'p'},
-                                     {"timeout", required_argument, 0, 't'},
-                                     {"label", required_argument, 0, 'l'},
-                                     {"cycle", no_argument, 0, 'y'},
-                                     {"ready", required_argument, 0, 'R'},
-                                     {"pid", required_argument, 0, 'P'},
-                                     {"help", no_argument, 0, 'h'},
-                                     {0, 0, 0, 0}};
+  static const struct option lo[] = {
+      {"url", required_argument, 0, 'u'},      {"connections", required_argument, 0, 'c'},
+      {"duration", required_argument, 0, 'd'}, {"warmup", required_argument, 0, 'w'},
+      {"rate", required_argument, 0, 'r'},     {"method", required_argument, 0, 'm'},
+      {"body", required_argument, 0, 'b'},     {"bodies", required_argument, 0, 'B'},
+      {"key", required_argument, 0, 'k'},      {"sign-url", required_argument, 0, 's'},
+      {"presign", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
+      {"label", required_argument, 0, 'l'},    {"cycle", no_argument, 0, 'y'},
+      {"ready", required_argument, 0, 'R'},    {"pid", required_argument, 0, 'P'},
+      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
   const char *url = NULL;
   int ch;
   while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {

@@ -79,8 +79,8 @@ static char *seal_one(size_t summary_len, size_t *len) {
     summary[i] = (char)('a' + i % 26);
   summary[summary_len] = 0;
   json_t *content = json_pack("{s:s,s:s,s:s,s:s,s:s}", "incident_class", "intrusions", "summary",
-                              summary, "affected_sectors", "energy", "indicators",
-                              "198.51.100.7", "first_seen", "2026-11-20");
+                              summary, "affected_sectors", "energy", "indicators", "198.51.100.7",
+                              "first_seen", "2026-11-20");
   free(summary);
   if (!content) die("out of memory");
   parley_envelope_params p = {.kind = "notification",
@@ -113,10 +113,9 @@ static void *worker(void *arg) {
 }
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: msgprep --key SENDER.key --from STATE/POC --record RECORD.json\n"
-          "               --root ROOT.key.pub --to POC[,POC...] --count N --out FILE\n"
-          "               [--size BYTES (2048)] [--threads T (cores)]\n");
+  fprintf(stderr, "usage: msgprep --key SENDER.key --from STATE/POC --record RECORD.json\n"
+                  "               --root ROOT.key.pub --to POC[,POC...] --count N --out FILE\n"
+                  "               [--size BYTES (2048)] [--threads T (cores)]\n");
   exit(2);
 }
 
@@ -126,10 +125,10 @@ int main(int argc, char **argv) {
   long nproc = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned threads = nproc > 0 && nproc <= MAX_THREADS ? (unsigned)nproc : 2;
   static const struct option lo[] = {
-      {"key", required_argument, 0, 'k'},   {"from", required_argument, 0, 'f'},
-      {"record", required_argument, 0, 'r'}, {"root", required_argument, 0, 'R'},
-      {"to", required_argument, 0, 't'},     {"count", required_argument, 0, 'n'},
-      {"out", required_argument, 0, 'o'},    {"size", required_argument, 0, 's'},
+      {"key", required_argument, 0, 'k'},     {"from", required_argument, 0, 'f'},
+      {"record", required_argument, 0, 'r'},  {"root", required_argument, 0, 'R'},
+      {"to", required_argument, 0, 't'},      {"count", required_argument, 0, 'n'},
+      {"out", required_argument, 0, 'o'},     {"size", required_argument, 0, 's'},
       {"threads", required_argument, 0, 'T'}, {0, 0, 0, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {

@@ -12,14 +12,15 @@
 #   tiles     GET /log/tile/0/000 from parleyd against nginx serving the same bytes (issue 5)
 #   tlog      the log on the store API without HTTP: appends (1 and 100 per transaction,
 #             with checkpoints) and inclusion proofs at 1 M and 10 M leaves (issue 5). The
-#             1 M and 10 M stores are built once into BUILD_DIR/bench/ and reused (the 10 M
-#             build takes several minutes; BENCH_TLOG_DIR puts them elsewhere,
-#             BENCH_TLOG_REBUILD=1 builds them again, BENCH_TLOG_SIZES="1000000" skips the
-#             10 M one).
+#             1 M and 10 M stores are built once into BUILD_DIR/bench/tlog/ and reused (the
+#             first run takes about 4 minutes longer for that, 2 GB of disk;
+#             BENCH_TLOG_DIR puts them elsewhere, BENCH_TLOG_REBUILD=1 builds them again,
+#             BENCH_TLOG_SIZES="1000000" skips the 10 M one).
 # Settings: BENCH_CONNECTIONS (32), BENCH_DURATION (10 s per run),
-# BENCH_ROUNDS (2: (a), (b), (c) and the tile runs are measured that many times,
-# interleaved, and the best of each is reported, as other work on a shared machine only
-# ever slows a run down), BENCH_PROFILE (auto: profile parleyd when a target is missed;
+# BENCH_ROUNDS (2: the record runs (a), (b), (c), the max-rate message runs, the tile runs,
+# the store-API appends and the proofs are measured that many times, and the best of each
+# is reported, as other work on a shared machine only ever slows a run down; the steady
+# runs once), BENCH_PROFILE (auto: profile parleyd when a target is missed;
 # 1 always; 0 never), BENCH_MSG_RATE (500: the steady message rate), BENCH_OUT
 # (BENCHMARKS.md).
 set -euo pipefail
@@ -304,6 +305,8 @@ fi
 log "Ed25519 and fsync rates"
 "$TOOLS/ed25519_rate" 2 >"$RES/ed25519.json"
 "$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync.json"
+# The same with 112 KiB per write: about what one message's commit writes (WAL frames).
+"$TOOLS/fsync_rate" "$WORK/hub" 2 114688 >"$RES/fsync_112k.json"
 
 # --- (issue 4) messages: durable submissions of sealed envelopes -----------------------
 # The sender is EST's first duty officer; the recipients are FIN's three POCs, whose

@@ -226,9 +226,9 @@ static int cmd_append(const char *url, double seconds, uint64_t batch, double ck
   }
   double elapsed = (double)(now - t0) / 1e9;
   uint64_t size1 = log_size(s);
-  if (size1 - size0 != n * batch) die("appended %llu leaves, the log grew by %llu",
-                                      (unsigned long long)(n * batch),
-                                      (unsigned long long)(size1 - size0));
+  if (size1 - size0 != n * batch)
+    die("appended %llu leaves, the log grew by %llu", (unsigned long long)(n * batch),
+        (unsigned long long)(size1 - size0));
   qsort(lat, n, sizeof *lat, cmp_u64);
   printf("{\"mode\":\"append\",\"batch\":%llu,\"seconds\":%.3f,\"appends\":%llu,"
          "\"appends_per_s\":%.0f,\"transactions_per_s\":%.0f,\"tx_p50_ms\":%.3f,"
@@ -278,8 +278,9 @@ static int cmd_build(const char *url, uint64_t target, uint64_t batch) {
     }
   }
   double elapsed = secs_since(t0);
-  if (log_size(s) != size) die("the log has %llu leaves, expected %llu",
-                               (unsigned long long)log_size(s), (unsigned long long)size);
+  if (log_size(s) != size)
+    die("the log has %llu leaves, expected %llu", (unsigned long long)log_size(s),
+        (unsigned long long)size);
   printf("{\"mode\":\"build\",\"size\":%llu,\"appended\":%llu,\"batch\":%llu,\"seconds\":%.1f,"
          "\"appends_per_s\":%.0f}\n",
          (unsigned long long)size, (unsigned long long)(size - size0), (unsigned long long)batch,
@@ -405,10 +406,10 @@ static int cmd_prove(const char *url, size_t count) {
          "\"inner_p99_ms\":%.4f,\"proof_hashes_avg\":%.1f,\"proof_hashes_max\":%zu,"
          "\"verified\":true,\"wall_s\":%.3f,\"other_cores\":%.2f,"
          "\"involuntary_switches\":%ld,\"disk_read_bytes\":%llu}\n",
-         (unsigned long long)c.size, count, warm, pct_ms(lat, count, 0.5),
-         pct_ms(lat, count, 0.99), (double)lat[count - 1] / 1e6, mean, pct_ms(inner, count, 0.5),
-         pct_ms(inner, count, 0.99), sum_len / (double)count, max_len, wall,
-         wall > 0 && other > 0 ? other / wall : 0.0, ru1.ru_nivcsw - ru0.ru_nivcsw, rb1 - rb0);
+         (unsigned long long)c.size, count, warm, pct_ms(lat, count, 0.5), pct_ms(lat, count, 0.99),
+         (double)lat[count - 1] / 1e6, mean, pct_ms(inner, count, 0.5), pct_ms(inner, count, 0.99),
+         sum_len / (double)count, max_len, wall, wall > 0 && other > 0 ? other / wall : 0.0,
+         ru1.ru_nivcsw - ru0.ru_nivcsw, rb1 - rb0);
   free(lat);
   free(inner);
   parley_store_close(s);

@@ -32,8 +32,7 @@ typedef struct {
   char detail[256];
 } parley_error;
 
-parley_err parley_fail(parley_error *e, parley_err code, const char *fmt, ...)
-    PARLEY_PRINTF(3, 4);
+parley_err parley_fail(parley_error *e, parley_err code, const char *fmt, ...) PARLEY_PRINTF(3, 4);
 void parley_error_clear(parley_error *e);
 
 /* Must be called once before any other libparley call (initialises libsodium).
@@ -62,9 +61,9 @@ char *parley_buf_steal(parley_buf *b, size_t *len);
 
 /* ---- time: seconds since the Unix epoch, RFC 3339 UTC ------------------ */
 
-#define PARLEY_TIME_LEN 21 /* "2026-01-31T12:00:00Z" + NUL */
-int64_t parley_now(void);    /* wall clock, seconds */
-int64_t parley_now_ms(void); /* wall clock, milliseconds */
+#define PARLEY_TIME_LEN 21     /* "2026-01-31T12:00:00Z" + NUL */
+int64_t parley_now(void);      /* wall clock, seconds */
+int64_t parley_now_ms(void);   /* wall clock, milliseconds */
 uint64_t parley_mono_ns(void); /* monotonic, for durations */
 /* Strict: "YYYY-MM-DDTHH:MM:SS[.fraction]Z" only (upper-case T and Z, no offsets);
  * the fraction is accepted and dropped. */
@@ -110,7 +109,12 @@ bool parley_utf8_valid(const char *s, size_t n);
 
 /* ---- logging: one line per event to stderr, key=value ------------------ */
 
-typedef enum { PARLEY_LOG_DEBUG, PARLEY_LOG_INFO, PARLEY_LOG_WARN, PARLEY_LOG_ERROR } parley_log_level;
+typedef enum {
+  PARLEY_LOG_DEBUG,
+  PARLEY_LOG_INFO,
+  PARLEY_LOG_WARN,
+  PARLEY_LOG_ERROR
+} parley_log_level;
 void parley_log_set_level(parley_log_level l);
 /* parley_log(PARLEY_LOG_INFO, "http.request", "method=%s status=%d", ...) prints
  * ts=2026-01-31T12:00:00Z level=info event=http.request method=GET status=200

@@ -29,8 +29,8 @@ parley_err parley_signed_json_verify(const json_t *obj, const char *purpose,
 #define PARLEY_MAX_ORGS 16
 #define PARLEY_POC_ID_MAX 63
 
-extern const char *const parley_regions[];    /* UN regional groups, NULL-terminated */
-extern const char *const parley_poc_roles[];  /* "diplomatic", "technical", ... */
+extern const char *const parley_regions[];   /* UN regional groups, NULL-terminated */
+extern const char *const parley_poc_roles[]; /* "diplomatic", "technical", ... */
 extern const char *const parley_org_kinds[];
 
 /* True for three upper-case ASCII letters (ISO 3166-1 alpha-3 shape). */

@@ -97,7 +97,7 @@ typedef struct {
   uint8_t pk[32];
   parley_role role;
   char state[PARLEY_STATE_CODE_LEN]; /* empty for operators */
-  char poc_id[64];                    /* officers only */
+  char poc_id[64];                   /* officers only */
   char name[128];
 } parley_key_row;
 
@@ -122,8 +122,7 @@ parley_qs parley_store_state_insert(parley_tx *tx, const parley_state_row *row);
 parley_qs parley_store_state_get(parley_tx *tx, const char *code, parley_state_row *out);
 parley_qs parley_store_state_update(parley_tx *tx, const parley_state_row *row);
 /* Calls cb for each state in code order; cb returns false to stop. */
-parley_qs parley_store_state_list(parley_tx *tx,
-                                  bool (*cb)(void *cls, const parley_state_row *row),
+parley_qs parley_store_state_list(parley_tx *tx, bool (*cb)(void *cls, const parley_state_row *row),
                                   void *cls);
 
 /* State records: every version is kept. insert → NONE if that version exists. */
@@ -163,11 +162,9 @@ parley_qs parley_store_leaf_append(parley_tx *tx, const uint8_t hash[32], const 
 parley_qs parley_store_log_size(parley_tx *tx, uint64_t *size);
 parley_qs parley_store_node_put(parley_tx *tx, unsigned level, uint64_t index,
                                 const uint8_t hash[32]);
-parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index,
-                                uint8_t hash[32]);
+parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index, uint8_t hash[32]);
 /* Entry bytes of leaf `index` (what was hashed), malloc'd, caller frees. */
-parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry,
-                                  size_t *len);
+parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry, size_t *len);
 parley_qs parley_store_leaf_find(parley_tx *tx, const uint8_t hash[32], uint64_t *index);
 
 /* Inserts or replaces the checkpoint of that size (a note gains cosignatures). */
@@ -213,7 +210,7 @@ typedef struct {
   char message_id[PARLEY_UUID_LEN];
   char state[PARLEY_STATE_CODE_LEN];
   char poc[64];
-  char key_id[32]; /* the recipient's encryption key id */
+  char key_id[32];   /* the recipient's encryption key id */
   int64_t delivered; /* 0: not yet fetched */
   int64_t acked;     /* 0: not acknowledged */
 } parley_recipient_row;
@@ -269,14 +266,12 @@ parley_qs parley_store_outbox(parley_tx *tx, const char *state, const char *poc,
  * and the message whose id is case_id (a case is named by the message that opened it,
  * which may carry no case_id itself). */
 parley_qs parley_store_case_messages(parley_tx *tx, const char *case_id,
-                                     bool (*cb)(void *cls, const parley_message_row *m),
-                                     void *cls);
+                                     bool (*cb)(void *cls, const parley_message_row *m), void *cls);
 /* Unacknowledged messages (status SUBMITTED or DELIVERED) whose next_escalation is due
  * (0 < next_escalation <= now), most overdue first (then by seq), at most limit, without
  * envelopes. */
 parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
-                                    bool (*cb)(void *cls, const parley_message_row *m),
-                                    void *cls);
+                                    bool (*cb)(void *cls, const parley_message_row *m), void *cls);
 /* NONE if (message_id, state, poc) already has an ack (the first one stays); HARD if it
  * is not a recipient of that message. */
 parley_qs parley_store_ack_insert(parley_tx *tx, const parley_ack_row *row);

@@ -11,10 +11,10 @@
 #include "parley/tlog.h"
 
 typedef struct {
-  char hub[512];       /* base URL of the hub, e.g. http://127.0.0.1:8440 */
-  char key_file[512];  /* the user's secret key file */
+  char hub[512];      /* base URL of the hub, e.g. http://127.0.0.1:8440 */
+  char key_file[512]; /* the user's secret key file */
   char config_file[512];
-  char home[512];      /* state directory: pinned keys, checkpoints (~/.config/parley) */
+  char home[512]; /* state directory: pinned keys, checkpoints (~/.config/parley) */
   bool json_output;
   bool headers_only; /* cli_http prints the signed headers instead of sending */
   /* Witnesses whose cosignatures count (config "witness = VKEY", up to 8, distinct) and
@@ -27,7 +27,7 @@ typedef struct {
 extern cli_config cli;
 
 typedef struct {
-  const char *name;   /* "keygen", "key show", "admin state add" */
+  const char *name; /* "keygen", "key show", "admin state add" */
   int (*run)(int argc, char **argv);
   const char *summary;
 } cli_command;

@@ -9,8 +9,7 @@
 /* Sends a signed request with a JSON body and prints the JSON answer (or the error). */
 int cli_request_print(const char *method, const char *path, json_t *body) {
   char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  if (body && !s)
-    return cli_fail("out of memory");
+  if (body && !s) return cli_fail("out of memory");
   parley_identity id;
   if (cli_load_identity(&id)) {
     free(s);
@@ -20,8 +19,7 @@ int cli_request_print(const char *method, const char *path, json_t *body) {
   int rc = cli_http(method, path, s, s ? strlen(s) : 0, &id, &r);
   parley_identity_wipe(&id);
   free(s);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (r.status < 200 || r.status > 299) {
     rc = cli_print_http_error(&r);
   } else {
@@ -47,8 +45,7 @@ static int read_root_key(const char *arg, char out[PARLEY_KEY_B64_LEN]) {
   }
   parley_public_identity pub;
   parley_error err;
-  if (parley_public_load(arg, &pub, &err) != PARLEY_E_OK)
-    return cli_fail_err(arg, &err);
+  if (parley_public_load(arg, &pub, &err) != PARLEY_E_OK) return cli_fail_err(arg, &err);
   parley_sign_pk_to_b64(&pub.sign_pk, out);
   return 0;
 }
@@ -61,12 +58,10 @@ static int check_fingerprint(const char *b64, const char *fpr) {
   parley_sign_pk_fingerprint(&pk, have);
   size_t n = 0;
   for (const char *p = fpr; *p && n + 1 < sizeof want; p++)
-    if (*p != ' ' && *p != ':')
-      want[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+    if (*p != ' ' && *p != ':') want[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
   want[n] = 0;
   if (strcmp(have, want) != 0)
-    return cli_fail("the key's fingerprint is %s, not the one given; do not accept this key",
-                    have);
+    return cli_fail("the key's fingerprint is %s, not the one given; do not accept this key", have);
   return 0;
 }
 
@@ -82,11 +77,21 @@ int cmd_admin_state_add(int argc, char **argv) {
   int ch;
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (ch) {
-    case 'c': code = optarg; break;
-    case 'n': name = optarg; break;
-    case 'r': region = optarg; break;
-    case 'k': root = optarg; break;
-    case 'f': fpr = optarg; break;
+    case 'c':
+      code = optarg;
+      break;
+    case 'n':
+      name = optarg;
+      break;
+    case 'r':
+      region = optarg;
+      break;
+    case 'k':
+      root = optarg;
+      break;
+    case 'f':
+      fpr = optarg;
+      break;
     default:
       fputs("Usage: parley admin state add --code EST --name NAME --region REGION\n"
             "                              --root-key FILE.pub|KEY --fingerprint HEX\n"
@@ -102,10 +107,8 @@ int cmd_admin_state_add(int argc, char **argv) {
     return cli_fail("admin state add: --code, --name, --region, --root-key and --fingerprint "
                     "are required (see --help)");
   char b64[PARLEY_KEY_B64_LEN];
-  if (read_root_key(root, b64))
-    return 1;
-  if (check_fingerprint(b64, fpr))
-    return 1;
+  if (read_root_key(root, b64)) return 1;
+  if (check_fingerprint(b64, fpr)) return 1;
   json_t *body =
       json_pack("{s:s,s:s,s:s,s:s}", "code", code, "name", name, "region", region, "root_key", b64);
   int rc = cli_request_print("POST", "/v1/states", body);
@@ -164,8 +167,7 @@ int cmd_admin_state_set_root(int argc, char **argv) {
     return cli_fail("admin state set-root: CODE, --root-key, --fingerprint and --reason are "
                     "required");
   char b64[PARLEY_KEY_B64_LEN];
-  if (read_root_key(root, b64) || check_fingerprint(b64, fpr))
-    return 1;
+  if (read_root_key(root, b64) || check_fingerprint(b64, fpr)) return 1;
   char path[64];
   snprintf(path, sizeof path, "/v1/states/%.3s/root-key", argv[optind]);
   json_t *body = json_pack("{s:s,s:s}", "new_root_key", b64, "reason", reason);
@@ -189,12 +191,15 @@ int cmd_admin_ping_schedule(int argc, char **argv) {
     uint64_t v;
     switch (ch) {
     case 's':
-      if (!states)
-        states = json_array();
+      if (!states) states = json_array();
       json_array_append_new(states, json_string(optarg));
       break;
-    case 'r': json_object_set_new(body, "region", json_string(optarg)); break;
-    case 'o': json_object_set_new(body, "role", json_string(optarg)); break;
+    case 'r':
+      json_object_set_new(body, "region", json_string(optarg));
+      break;
+    case 'o':
+      json_object_set_new(body, "role", json_string(optarg));
+      break;
     case 'w':
     case 'e':
       if (!parley_parse_u64(optarg, &v) || v > 366 * 86400) {
@@ -202,7 +207,8 @@ int cmd_admin_ping_schedule(int argc, char **argv) {
         json_decref(states);
         return cli_fail("--window and --every take seconds");
       }
-      json_object_set_new(body, ch == 'w' ? "window_s" : "recurrence_s", json_integer((json_int_t)v));
+      json_object_set_new(body, ch == 'w' ? "window_s" : "recurrence_s",
+                          json_integer((json_int_t)v));
       break;
     default:
       fputs("Usage: parley admin ping schedule [--state EST ...|--region REGION]\n"
@@ -216,8 +222,7 @@ int cmd_admin_ping_schedule(int argc, char **argv) {
       return ch == 'h' ? 0 : 2;
     }
   }
-  if (states)
-    json_object_set_new(body, "states", states);
+  if (states) json_object_set_new(body, "states", states);
   int rc = cli_request_print("POST", "/v1/pings", body);
   json_decref(body);
   return rc;
@@ -252,8 +257,7 @@ int cmd_admin_ping_report(int argc, char **argv) {
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
-  if (!trend && !round)
-    return cli_fail("ping report: give a ROUND id or --trend");
+  if (!trend && !round) return cli_fail("ping report: give a ROUND id or --trend");
   char path[160];
   if (trend)
     snprintf(path, sizeof path, "/v1/pings/trend?format=%.8s", format);

@@ -31,15 +31,12 @@ int cmd_api(int argc, char **argv) {
       return ch == 'h' ? 0 : 2;
     }
   }
-  if (argc - optind != 2)
-    return cli_fail("api: give METHOD and PATH (see parley api --help)");
+  if (argc - optind != 2) return cli_fail("api: give METHOD and PATH (see parley api --help)");
   const char *method = argv[optind], *path = argv[optind + 1];
-  if (path[0] != '/')
-    return cli_fail("api: PATH must start with '/'");
+  if (path[0] != '/') return cli_fail("api: PATH must start with '/'");
   char *body = NULL;
   size_t len = 0;
-  if (data && !(body = cli_read_file(data, 16u << 20, &len)))
-    return 1;
+  if (data && !(body = cli_read_file(data, 16u << 20, &len))) return 1;
   parley_identity id;
   if (sign && cli_load_identity(&id)) {
     free(body);
@@ -47,20 +44,16 @@ int cmd_api(int argc, char **argv) {
   }
   cli_response r;
   int rc = cli_http(method, path, body, len, sign ? &id : NULL, &r);
-  if (sign)
-    parley_identity_wipe(&id);
+  if (sign) parley_identity_wipe(&id);
   free(body);
-  if (rc || cli.headers_only)
-    return rc;
+  if (rc || cli.headers_only) return rc;
   if (r.status < 200 || r.status > 299) {
     fwrite(r.body, 1, r.len, stdout);
-    if (r.len && r.body[r.len - 1] != '\n')
-      putchar('\n');
+    if (r.len && r.body[r.len - 1] != '\n') putchar('\n');
     rc = cli_print_http_error(&r);
   } else {
     fwrite(r.body, 1, r.len, stdout);
-    if (r.len && r.body[r.len - 1] != '\n')
-      putchar('\n');
+    if (r.len && r.body[r.len - 1] != '\n') putchar('\n');
   }
   cli_response_free(&r);
   return rc;

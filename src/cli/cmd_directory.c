@@ -15,8 +15,7 @@ int cmd_directory_list(int argc, char **argv) {
     return strcmp(argv[1], "--help") == 0 ? 0 : 2;
   }
   json_t *v = cli_get_json("/v1/states");
-  if (!v)
-    return 1;
+  if (!v) return 1;
   if (cli.json_output) {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');
@@ -49,8 +48,7 @@ static int check_pin(const char *state, const char *root_b64, bool *first_use) {
   json_t *pins = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (!pins) {
     struct stat st;
-    if (stat(path, &st) == 0)
-      return cli_fail("%s is corrupt: %s", path, jerr.text);
+    if (stat(path, &st) == 0) return cli_fail("%s is corrupt: %s", path, jerr.text);
     pins = json_object();
   }
   const char *pinned = json_string_value(json_object_get(pins, state));
@@ -84,8 +82,7 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
   char path[96];
   snprintf(path, sizeof path, "/v1/states/%.3s", code);
   json_t *st = cli_get_json(path);
-  if (!st)
-    return 1;
+  if (!st) return 1;
   const char *root_b64 = json_string_value(json_object_get(st, "root_key"));
   if (!root_b64 || parley_sign_pk_from_b64(root_b64, root) != PARLEY_E_OK) {
     json_decref(st);
@@ -130,9 +127,8 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
 }
 
 int cmd_directory_show(int argc, char **argv) {
-  static const struct option opts[] = {{"version", required_argument, 0, 'v'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"version", required_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *version = NULL;
   int ch;
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -155,8 +151,7 @@ int cmd_directory_show(int argc, char **argv) {
   parley_sign_pk root;
   bool first = false;
   uint64_t log_index = 0, log_size = 0;
-  if (!info)
-    return cli_fail("out of memory");
+  if (!info) return cli_fail("out of memory");
   if (cli_verified_record(code, version, &st, &rec, info, &root, &first, &log_index, &log_size)) {
     free(info);
     return 1;
@@ -196,8 +191,7 @@ int cmd_directory_show(int argc, char **argv) {
       printf("\n    e-mail: %s  phone: %s", json_string_value(json_object_get(p, "email")),
              json_string_value(json_object_get(p, "phone")));
       const char *ep = json_string_value(json_object_get(p, "emergency_phone"));
-      if (ep)
-        printf("  emergency: %s", ep);
+      if (ep) printf("  emergency: %s", ep);
       printf("\n    languages:");
       json_array_foreach(json_object_get(p, "languages"), k, x) printf(" %s", json_string_value(x));
       printf("  time zone: %s  availability: %s\n",
@@ -227,8 +221,7 @@ int cmd_directory_show(int argc, char **argv) {
 /* URL-encodes a query value (RFC 3986 unreserved kept). */
 static void add_param(char *q, size_t cap, const char *name, const char *v) {
   size_t n = strlen(q);
-  if (!v || n + strlen(name) + 3 >= cap)
-    return;
+  if (!v || n + strlen(name) + 3 >= cap) return;
   n += (size_t)snprintf(q + n, cap - n, "%c%s=", n ? '&' : '?', name);
   for (const unsigned char *p = (const unsigned char *)v; *p && n + 4 < cap; p++) {
     if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -241,20 +234,32 @@ static void add_param(char *q, size_t cap, const char *name, const char *v) {
 }
 
 int cmd_directory_search(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"state", required_argument, 0, 's'},  {"region", required_argument, 0, 'r'},
-      {"role", required_argument, 0, 'o'},   {"language", required_argument, 0, 'l'},
-      {"name", required_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"state", required_argument, 0, 's'},
+                                       {"region", required_argument, 0, 'r'},
+                                       {"role", required_argument, 0, 'o'},
+                                       {"language", required_argument, 0, 'l'},
+                                       {"name", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *state = NULL, *region = NULL, *role = NULL, *lang = NULL, *name = NULL;
   int ch;
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (ch) {
-    case 's': state = optarg; break;
-    case 'r': region = optarg; break;
-    case 'o': role = optarg; break;
-    case 'l': lang = optarg; break;
-    case 'n': name = optarg; break;
+    case 's':
+      state = optarg;
+      break;
+    case 'r':
+      region = optarg;
+      break;
+    case 'o':
+      role = optarg;
+      break;
+    case 'l':
+      lang = optarg;
+      break;
+    case 'n':
+      name = optarg;
+      break;
     default:
       fputs("Usage: parley directory search [--state EST] [--region REGION] [--role ROLE]\n"
             "                               [--language xx] [--name TEXT]\n"
@@ -272,8 +277,7 @@ int cmd_directory_search(int argc, char **argv) {
   char full[1100];
   snprintf(full, sizeof full, "/v1/directory/search%s", path);
   json_t *v = cli_get_json(full);
-  if (!v)
-    return 1;
+  if (!v) return 1;
   if (cli.json_output) {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');

@@ -54,13 +54,12 @@ int cmd_keygen(int argc, char **argv) {
       return ch == 'h' ? 0 : 2;
     }
   }
-  if (!out)
-    return cli_fail("keygen: give --out FILE");
+  if (!out) return cli_fail("keygen: give --out FILE");
   struct stat st;
-  if (stat(out, &st) == 0)
-    return cli_fail("keygen: %s exists; refusing to overwrite a key", out);
+  if (stat(out, &st) == 0) return cli_fail("keygen: %s exists; refusing to overwrite a key", out);
   char pass[256] = "";
-  if (!no_pass && !cli_read_passphrase("New passphrase for the key file: ", true, pass, sizeof pass))
+  if (!no_pass &&
+      !cli_read_passphrase("New passphrase for the key file: ", true, pass, sizeof pass))
     return cli_fail("keygen: no passphrase (set PARLEY_PASSPHRASE, run from a terminal, or "
                     "pass --insecure-no-passphrase for a test key)");
   parley_identity id;
@@ -77,10 +76,8 @@ int cmd_keygen(int argc, char **argv) {
   parley_identity_wipe(&id);
   char pubpath[600];
   snprintf(pubpath, sizeof pubpath, "%s.pub", out);
-  if (parley_public_save(pubpath, &pub, &err) != PARLEY_E_OK)
-    return cli_fail_err(pubpath, &err);
-  if (!cli.json_output)
-    printf("wrote %s and %s\n", out, pubpath);
+  if (parley_public_save(pubpath, &pub, &err) != PARLEY_E_OK) return cli_fail_err(pubpath, &err);
+  if (!cli.json_output) printf("wrote %s and %s\n", out, pubpath);
   print_public(&pub);
   return 0;
 }
@@ -94,8 +91,7 @@ int cmd_key_show(int argc, char **argv) {
     return 0;
   }
   const char *path = argc > 1 ? argv[1] : cli.key_file;
-  if (!path || !*path)
-    return cli_fail("key show: give a FILE or configure key = FILE");
+  if (!path || !*path) return cli_fail("key show: give a FILE or configure key = FILE");
   parley_public_identity pub;
   parley_error err;
   if (parley_public_load(path, &pub, &err) != PARLEY_E_OK) {
@@ -105,8 +101,8 @@ int cmd_key_show(int argc, char **argv) {
     json_t *f = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     const char *fmt = json_string_value(json_object_get(f, "format"));
     if (!f || !fmt || strcmp(fmt, "parley-secret-key-v1") != 0 ||
-        parley_sign_pk_from_b64(json_string_value(json_object_get(f, "sign_pk")),
-                                &pub.sign_pk) != PARLEY_E_OK ||
+        parley_sign_pk_from_b64(json_string_value(json_object_get(f, "sign_pk")), &pub.sign_pk) !=
+            PARLEY_E_OK ||
         parley_box_pk_from_b64(json_string_value(json_object_get(f, "box_pk")), &pub.box_pk) !=
             PARLEY_E_OK) {
       json_decref(f);

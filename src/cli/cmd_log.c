@@ -14,8 +14,7 @@
 /* GET without a signature (the log is public); body returned NUL-terminated. */
 char *cli_get_public(const char *path, size_t *len) {
   cli_response r;
-  if (cli_http("GET", path, NULL, 0, NULL, &r))
-    return NULL;
+  if (cli_http("GET", path, NULL, 0, NULL, &r)) return NULL;
   if (r.status != 200) {
     cli_print_http_error(&r);
     cli_response_free(&r);
@@ -59,7 +58,8 @@ static int hub_verifier(parley_note_verifier *v) {
   served[strcspn(served, "\n")] = 0;
   parley_error err;
   if (pinned && strcmp(pinned, served) != 0) {
-    rc = cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s", pinned, served);
+    rc =
+        cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s", pinned, served);
   } else if (parley_note_verifier_parse(served, v, &err) != PARLEY_E_OK) {
     rc = cli_fail_err("the hub's log key", &err);
   } else if (!pinned) {
@@ -75,8 +75,7 @@ static int hub_verifier(parley_note_verifier *v) {
 
 int cli_hub_key(parley_sign_pk *pk) {
   parley_note_verifier v;
-  if (hub_verifier(&v))
-    return 1;
+  if (hub_verifier(&v)) return 1;
   memcpy(pk->b, v.public_key, 32);
   return 0;
 }
@@ -99,20 +98,17 @@ void cli_save_evidence(const char *old_note, const char *new_note, const char *w
 /* K of N: the note must carry valid cosignatures of at least cli.witnesses_required of
  * the configured witnesses (docs/tlog.md, "Witnesses"). */
 static int check_witnesses(const parley_note *n, uint64_t size) {
-  if (cli.witnesses_required == 0)
-    return 0;
+  if (cli.witnesses_required == 0) return 0;
   size_t found = 0;
   char names[512] = "";
   for (size_t i = 0; i < cli.n_witnesses; i++) {
     parley_error err;
-    if (parley_cosig_verify(n, &cli.witnesses[i], NULL, &err) != PARLEY_E_OK)
-      continue;
+    if (parley_cosig_verify(n, &cli.witnesses[i], NULL, &err) != PARLEY_E_OK) continue;
     size_t used = strlen(names);
     snprintf(names + used, sizeof names - used, "%s%s", found ? ", " : "", cli.witnesses[i].name);
     found++;
   }
-  if (found >= cli.witnesses_required)
-    return 0;
+  if (found >= cli.witnesses_required) return 0;
   return cli_fail("REFUSED: checkpoint %llu carries %zu valid cosignature%s of the %zu configured "
                   "witnesses%s%s%s; %u required",
                   (unsigned long long)size, found, found == 1 ? "" : "s", cli.n_witnesses,
@@ -133,8 +129,7 @@ int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_ou
 
 static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out) {
   parley_note_verifier v;
-  if (hub_verifier(&v))
-    return 1;
+  if (hub_verifier(&v)) return 1;
   parley_note n;
   parley_checkpoint cp;
   parley_error err;
@@ -189,8 +184,8 @@ static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp
           size_t got = 0;
           ok = h && parley_b64_decode(h, strlen(h), proof[i], 32, &got) == PARLEY_E_OK && got == 32;
         }
-        if (!ok || parley_tlog_verify_consistency(from, to, r1, r2, (const uint8_t(*)[32])proof, cnt,
-                                                  &err) != PARLEY_E_OK) {
+        if (!ok || parley_tlog_verify_consistency(from, to, r1, r2, (const uint8_t(*)[32])proof,
+                                                  cnt, &err) != PARLEY_E_OK) {
           cli_save_evidence(old, note, "no valid consistency proof between the two checkpoints\n");
           rc = cli_fail("LOG MISBEHAVIOUR: checkpoint %llu is not consistent with checkpoint %llu "
                         "seen before (history was rewritten or forked)",
@@ -202,16 +197,14 @@ static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp
       free(body);
     }
   }
-  if (!rc)
-    rc = check_witnesses(&n, cp.size);
+  if (!rc) rc = check_witnesses(&n, cp.size);
   if (!rc && (!old || cp.size > old_size)) {
     /* Keep the largest checkpoint seen as the reference for the next check. */
     json_object_set_new(seen, cli.hub, json_string(note));
     rc = cli_save_state("checkpoints.json", seen);
   }
   json_decref(seen);
-  if (!rc && cp_out)
-    *cp_out = cp;
+  if (!rc && cp_out) *cp_out = cp;
   return rc;
 }
 
@@ -223,8 +216,7 @@ int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint6
   snprintf(q, sizeof q, "/log/proof?leaf=%s", b64);
   size_t len;
   char *proof = cli_get_public(q, &len);
-  if (!proof)
-    return 1;
+  if (!proof) return 1;
   /* c2sp.org/tlog-proof@v1 \n [extra ...\n] index N \n hashes... \n \n checkpoint note */
   int rc = 0;
   char *p = proof, *end = proof + len;
@@ -249,8 +241,7 @@ int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint6
       /* application data: none defined by Parley yet */
     } else if (strncmp(p, "index ", 6) == 0 && !have_index) {
       have_index = parley_parse_u64(p + 6, &index);
-      if (!have_index)
-        rc = cli_fail("REFUSED: bad index line");
+      if (!have_index) rc = cli_fail("REFUSED: bad index line");
     } else if (have_index && n < PARLEY_TLOG_MAX_PROOF &&
                parley_b64_decode(p, strlen(p), hashes[n], 32, &got) == PARLEY_E_OK && got == 32) {
       n++;
@@ -260,13 +251,11 @@ int cli_verify_inclusion(const uint8_t leaf_hash[32], uint64_t *index_out, uint6
     p = nl + 1;
   }
   parley_checkpoint cp;
-  if (!rc && (!have_index || p >= end))
-    rc = cli_fail("REFUSED: proof without index or checkpoint");
-  if (!rc)
-    rc = cli_accept_checkpoint(p + 1, (size_t)(end - p - 1), &cp);
+  if (!rc && (!have_index || p >= end)) rc = cli_fail("REFUSED: proof without index or checkpoint");
+  if (!rc) rc = cli_accept_checkpoint(p + 1, (size_t)(end - p - 1), &cp);
   parley_error err;
-  if (!rc && parley_tlog_verify_inclusion(index, cp.size, leaf_hash, (const uint8_t(*)[32])hashes, n,
-                                          cp.root, &err) != PARLEY_E_OK)
+  if (!rc && parley_tlog_verify_inclusion(index, cp.size, leaf_hash, (const uint8_t(*)[32])hashes,
+                                          n, cp.root, &err) != PARLEY_E_OK)
     rc = cli_fail_err("REFUSED: the entry is not included in the signed log", &err);
   if (!rc) {
     *index_out = index;
@@ -305,8 +294,7 @@ int cmd_log_checkpoint(int argc, char **argv) {
   }
   size_t len;
   char *note = cli_get_public("/log/checkpoint", &len);
-  if (!note)
-    return 1;
+  if (!note) return 1;
   parley_checkpoint cp;
   int rc = cli_accept_checkpoint(note, len, &cp);
   if (!rc) {
@@ -333,13 +321,11 @@ int cmd_verify_record(int argc, char **argv) {
   else
     snprintf(path, sizeof path, "/v1/states/%.3s/record", argv[1]);
   parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
+  if (cli_load_identity(&id)) return 1;
   cli_response r;
   int rc = cli_http("GET", path, NULL, 0, &id, &r);
   parley_identity_wipe(&id);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (r.status != 200) {
     rc = cli_print_http_error(&r);
     cli_response_free(&r);
@@ -347,8 +333,7 @@ int cmd_verify_record(int argc, char **argv) {
   }
   json_t *rec = cli_response_json(&r);
   cli_response_free(&r);
-  if (!rec)
-    return 1;
+  if (!rec) return 1;
   uint8_t leaf[32];
   uint64_t index, size;
   rc = cli_entry_leaf_hash("state-record", rec, leaf);

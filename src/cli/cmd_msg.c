@@ -15,8 +15,7 @@
 /* Who am I: (state, poc) of the configured key, asked of the hub. */
 static int whoami(char state[4], char poc[64]) {
   json_t *v = cli_get_json("/v1/whoami");
-  if (!v)
-    return 1;
+  if (!v) return 1;
   int rc = 0;
   const char *s = json_string_value(json_object_get(v, "state"));
   const char *p = json_string_value(json_object_get(v, "poc"));
@@ -57,18 +56,15 @@ static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
   }
   int role = -1;
   for (int i = 0; parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], what))
-      role = i;
+    if (!strcmp(parley_poc_roles[i], what)) role = i;
   size_t found = 0;
   for (size_t i = 0; i < info->n_pocs; i++) {
     const parley_poc_info *p = &info->pocs[i];
-    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0)
-      continue;
+    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0) continue;
     bool dup = false;
     for (size_t k = 0; k < *n; k++)
       dup |= !memcmp(out[k].box.b, p->box_pk.b, 32);
-    if (dup)
-      continue;
+    if (dup) continue;
     if (*n >= cap) {
       free(info);
       json_decref(st);
@@ -94,12 +90,10 @@ static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
  * is taken as JSON, else as a string. */
 static int add_field(json_t *content, const char *kv) {
   const char *eq = strchr(kv, '=');
-  if (!eq || eq == kv)
-    return cli_fail("--field: use name=value");
+  if (!eq || eq == kv) return cli_fail("--field: use name=value");
   char name[128];
   size_t n = (size_t)(eq - kv);
-  if (n >= sizeof name)
-    return cli_fail("--field: name too long");
+  if (n >= sizeof name) return cli_fail("--field: name too long");
   memcpy(name, kv, n);
   name[n] = 0;
   const char *v = eq + 1;
@@ -121,8 +115,7 @@ static int post_envelope(json_t *env, json_t **answer) {
   int rc = cli_http("POST", "/v1/messages", s, strlen(s), &id, &r);
   parley_identity_wipe(&id);
   free(s);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (r.status != 201) {
     rc = cli_print_http_error(&r);
   } else {
@@ -142,15 +135,13 @@ typedef struct {
 
 static int do_send(send_opts *o) {
   char me_state[4], me_poc[64];
-  if (whoami(me_state, me_poc))
-    return 1;
+  if (whoami(me_state, me_poc)) return 1;
   if (o->fields_file) {
     size_t len;
     char *text = cli_read_file(o->fields_file, 1u << 20, &len);
     json_t *f = NULL;
     parley_error err;
-    if (!text)
-      return 1;
+    if (!text) return 1;
     if (parley_json_parse_object(text, len, NULL, &f, &err) != PARLEY_E_OK) {
       free(text);
       return cli_fail_err(o->fields_file, &err);
@@ -162,24 +153,19 @@ static int do_send(send_opts *o) {
   resolved rc_list[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
   for (size_t i = 0; i < o->n_to; i++)
-    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n))
-      return 1;
+    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n)) return 1;
   parley_envelope_recipient er[PARLEY_MAX_RECIPIENTS];
   for (size_t i = 0; i < n; i++)
     er[i] = (parley_envelope_recipient){rc_list[i].state, rc_list[i].poc, rc_list[i].box};
   int prio = -1, tlp = -1;
   for (int i = 0; parley_priorities[i]; i++)
-    if (!strcmp(parley_priorities[i], o->priority))
-      prio = i;
+    if (!strcmp(parley_priorities[i], o->priority)) prio = i;
   char tlp_label[32];
   snprintf(tlp_label, sizeof tlp_label, "%s%s", strncmp(o->tlp, "TLP:", 4) ? "TLP:" : "", o->tlp);
   for (int i = 0; parley_tlp_labels[i]; i++)
-    if (!strcmp(parley_tlp_labels[i], tlp_label))
-      tlp = i;
-  if (prio < 0)
-    return cli_fail("--priority: routine, urgent or critical");
-  if (tlp < 0)
-    return cli_fail("--tlp: RED, AMBER+STRICT, AMBER, GREEN or CLEAR");
+    if (!strcmp(parley_tlp_labels[i], tlp_label)) tlp = i;
+  if (prio < 0) return cli_fail("--priority: routine, urgent or critical");
+  if (tlp < 0) return cli_fail("--tlp: RED, AMBER+STRICT, AMBER, GREEN or CLEAR");
   parley_envelope_params p = {.kind = o->kind,
                               .priority = (parley_priority)prio,
                               .tlp = (parley_tlp)tlp,
@@ -191,14 +177,12 @@ static int do_send(send_opts *o) {
                               .n_recipients = n,
                               .recipients = er};
   parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
+  if (cli_load_identity(&id)) return 1;
   json_t *env = NULL;
   parley_error err;
   parley_err e = parley_envelope_seal(&p, o->content, &id, &env, &err);
   parley_identity_wipe(&id);
-  if (e)
-    return cli_fail_err("the message was not sent", &err);
+  if (e) return cli_fail_err("the message was not sent", &err);
   if (o->seal_only) {
     /* For another transport, or for testing the hub's checks. */
     char *text = json_dumps(env, JSON_COMPACT);
@@ -207,8 +191,7 @@ static int do_send(send_opts *o) {
                   : cli_fail("%s: cannot write", o->seal_only);
     free(text);
     json_decref(env);
-    if (!wrc)
-      printf("sealed, not sent: %s\n", o->seal_only);
+    if (!wrc) printf("sealed, not sent: %s\n", o->seal_only);
     return wrc;
   }
   json_t *answer = NULL;
@@ -223,8 +206,8 @@ static int do_send(send_opts *o) {
       json_dumpf(answer, stdout, JSON_INDENT(2));
       putchar('\n');
     } else {
-      printf("sent %s %s %s to", json_string_value(json_object_get(answer, "priority")),
-             o->kind, json_string_value(json_object_get(answer, "id")));
+      printf("sent %s %s %s to", json_string_value(json_object_get(answer, "priority")), o->kind,
+             json_string_value(json_object_get(answer, "id")));
       for (size_t i = 0; i < n; i++)
         printf(" %s/%s", rc_list[i].state, rc_list[i].poc);
       printf("\n  acknowledge by %s; logged as entry %llu (verified)\n",
@@ -265,19 +248,36 @@ int cmd_send(int argc, char **argv) {
   int ch, rc = 0;
   while (!rc && (ch = getopt_long(argc, argv, "h", send_options, NULL)) != -1) {
     switch (ch) {
-    case 'k': o.kind = optarg; break;
-    case 't':
-      if (o.n_to < PARLEY_MAX_RECIPIENTS)
-        o.to[o.n_to++] = optarg;
+    case 'k':
+      o.kind = optarg;
       break;
-    case 'p': o.priority = optarg; break;
-    case 'l': o.tlp = optarg; break;
-    case 'f': o.fields_file = optarg; break;
-    case 'F': rc = add_field(o.content, optarg); break;
-    case 'c': o.case_id = optarg; break;
-    case 'r': o.in_reply_to = optarg; break;
-    case 'L': o.lang = optarg; break;
-    case 'S': o.seal_only = optarg; break;
+    case 't':
+      if (o.n_to < PARLEY_MAX_RECIPIENTS) o.to[o.n_to++] = optarg;
+      break;
+    case 'p':
+      o.priority = optarg;
+      break;
+    case 'l':
+      o.tlp = optarg;
+      break;
+    case 'f':
+      o.fields_file = optarg;
+      break;
+    case 'F':
+      rc = add_field(o.content, optarg);
+      break;
+    case 'c':
+      o.case_id = optarg;
+      break;
+    case 'r':
+      o.in_reply_to = optarg;
+      break;
+    case 'L':
+      o.lang = optarg;
+      break;
+    case 'S':
+      o.seal_only = optarg;
+      break;
     default:
       send_usage(ch == 'h' ? stdout : stderr);
       json_decref(o.content);
@@ -286,8 +286,7 @@ int cmd_send(int argc, char **argv) {
   }
   if (!rc && (!o.kind || !o.n_to))
     rc = cli_fail("send: --kind and --to are required (see parley send --help)");
-  if (!rc)
-    rc = do_send(&o);
+  if (!rc) rc = do_send(&o);
   json_decref(o.content);
   return rc;
 }
@@ -308,15 +307,13 @@ int cmd_inbox(int argc, char **argv) {
     }
   }
   parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
+  if (cli_load_identity(&id)) return 1;
   char path[96];
   snprintf(path, sizeof path, "/v1/%s?after=%.20s", sent ? "outbox" : "inbox", after);
   cli_response r;
   int rc = cli_http("GET", path, NULL, 0, &id, &r);
   parley_identity_wipe(&id);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   json_t *v = r.status == 200 ? cli_response_json(&r) : NULL;
   if (!v) {
     rc = r.status == 200 ? 1 : cli_print_http_error(&r);
@@ -328,8 +325,8 @@ int cmd_inbox(int argc, char **argv) {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');
   } else {
-    printf("%-5s %-36s %-24s %-8s %-9s %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY",
-           "FROM", "STATUS", "ACK BY", "");
+    printf("%-5s %-36s %-24s %-8s %-9s %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY", "FROM",
+           "STATUS", "ACK BY", "");
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(v, "messages"), i, m) {
@@ -389,8 +386,7 @@ static int sender_key(const json_t *env, parley_sign_pk *pk) {
       rc = 0;
     }
   }
-  if (rc)
-    cli_fail("REFUSED: %s/%s is not a current POC of %s with key %s", state, poc, state, kid);
+  if (rc) cli_fail("REFUSED: %s/%s is not a current POC of %s with key %s", state, poc, state, kid);
   free(info);
   json_decref(st);
   json_decref(rec);
@@ -401,11 +397,9 @@ static int sender_key(const json_t *env, parley_sign_pk *pk) {
 static json_t *open_message(const json_t *msg) {
   json_t *env = json_object_get(msg, "envelope");
   parley_sign_pk spk;
-  if (!json_is_object(env) || sender_key(env, &spk))
-    return NULL;
+  if (!json_is_object(env) || sender_key(env, &spk)) return NULL;
   parley_identity id;
-  if (cli_load_identity(&id))
-    return NULL;
+  if (cli_load_identity(&id)) return NULL;
   json_t *body = NULL;
   parley_error err;
   parley_err e = parley_envelope_open(env, &id, &spk, &body, &err);
@@ -438,11 +432,9 @@ int cmd_read(int argc, char **argv) {
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
-  if (!msg_id)
-    return cli_fail("read: give a message ID");
+  if (!msg_id) return cli_fail("read: give a message ID");
   json_t *msg = get_message(msg_id);
-  if (!msg)
-    return 1;
+  if (!msg) return 1;
   json_t *body = open_message(msg);
   if (!body) {
     json_decref(msg);
@@ -471,8 +463,7 @@ int cmd_read(int argc, char **argv) {
            json_string_value(json_object_get(msg, "ack_deadline")),
            json_is_true(json_object_get(msg, "overdue")) ? " (OVERDUE)" : "");
     const char *cs = json_string_value(json_object_get(msg, "case"));
-    if (cs)
-      printf("Case %s\n", cs);
+    if (cs) printf("Case %s\n", cs);
     printf("\n");
     parley_buf out;
     parley_buf_init(&out, 4u << 20);
@@ -503,8 +494,7 @@ int cmd_ack(int argc, char **argv) {
     return argc == 2 ? 0 : 2;
   }
   json_t *msg = get_message(argv[1]);
-  if (!msg)
-    return 1;
+  if (!msg) return 1;
   json_t *from = json_object_get(msg, "from");
   bool ping = !strcmp(json_string_value(json_object_get(msg, "kind")), "ping") &&
               !strcmp(json_string_value(json_object_get(from, "state")), "HUB");
@@ -513,8 +503,8 @@ int cmd_ack(int argc, char **argv) {
     /* A communication check: a statement signed by the hub's key, not encrypted. */
     parley_sign_pk hub;
     parley_error e2;
-    if (!cli_hub_key(&hub) &&
-        parley_signed_json_verify(json_object_get(msg, "envelope"), "ping", &hub, &e2) == PARLEY_E_OK)
+    if (!cli_hub_key(&hub) && parley_signed_json_verify(json_object_get(msg, "envelope"), "ping",
+                                                        &hub, &e2) == PARLEY_E_OK)
       body = json_incref(json_object_get(msg, "envelope"));
     else
       cli_fail("REFUSED: the communication check is not signed by the hub's key");
@@ -543,8 +533,7 @@ int cmd_ack(int argc, char **argv) {
     parley_identity_wipe(&id);
   }
   json_decref(msg);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   char path[96];
   snprintf(path, sizeof path, "/v1/messages/%s/ack", argv[1]);
   char *s = json_dumps(ack, JSON_COMPACT);
@@ -576,17 +565,32 @@ int cmd_ack(int argc, char **argv) {
 }
 
 int cmd_reply(int argc, char **argv) {
-  send_opts o = {.kind = "response", .priority = "routine", .tlp = "AMBER", .lang = "en",
+  send_opts o = {.kind = "response",
+                 .priority = "routine",
+                 .tlp = "AMBER",
+                 .lang = "en",
                  .content = json_object()};
   int ch, rc = 0;
   while (!rc && (ch = getopt_long(argc, argv, "h", send_options, NULL)) != -1) {
     switch (ch) {
-    case 'k': o.kind = optarg; break;
-    case 'p': o.priority = optarg; break;
-    case 'l': o.tlp = optarg; break;
-    case 'f': o.fields_file = optarg; break;
-    case 'F': rc = add_field(o.content, optarg); break;
-    case 'L': o.lang = optarg; break;
+    case 'k':
+      o.kind = optarg;
+      break;
+    case 'p':
+      o.priority = optarg;
+      break;
+    case 'l':
+      o.tlp = optarg;
+      break;
+    case 'f':
+      o.fields_file = optarg;
+      break;
+    case 'F':
+      rc = add_field(o.content, optarg);
+      break;
+    case 'L':
+      o.lang = optarg;
+      break;
     default:
       fputs("Usage: parley reply ID [--kind response] [--fields FILE] [--field name=value ...]\n"
             "         [--priority ...] [--tlp ...]\n"

@@ -13,20 +13,17 @@
 static json_t *load_record(const char *path) {
   size_t len;
   char *text = cli_read_file(path, MAX_RECORD, &len);
-  if (!text)
-    return NULL;
+  if (!text) return NULL;
   json_t *v = NULL;
   parley_error err;
-  if (parley_json_parse_object(text, len, NULL, &v, &err) != PARLEY_E_OK)
-    cli_fail_err(path, &err);
+  if (parley_json_parse_object(text, len, NULL, &v, &err) != PARLEY_E_OK) cli_fail_err(path, &err);
   free(text);
   return v;
 }
 
 static int save_record(const char *path, const json_t *rec) {
   char *s = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS);
-  if (!s)
-    return cli_fail("out of memory");
+  if (!s) return cli_fail("out of memory");
   size_t n = strlen(s);
   char *t = realloc(s, n + 2);
   if (!t) {
@@ -37,8 +34,7 @@ static int save_record(const char *path, const json_t *rec) {
   t[n + 1] = 0;
   parley_err e = cli_write_file_atomic(path, t, n + 1, 0644);
   free(t);
-  if (e)
-    return cli_fail("%s: cannot write", path);
+  if (e) return cli_fail("%s: cannot write", path);
   return 0;
 }
 
@@ -67,15 +63,14 @@ int cmd_state_init(int argc, char **argv) {
   char now[PARLEY_TIME_LEN], review[PARLEY_TIME_LEN];
   parley_time_format(parley_now(), now);
   parley_time_format(parley_now() + 180 * 86400, review);
-  json_t *rec = json_pack("{s:s,s:s,s:i,s:s,s:s,s:[{s:s,s:s,s:s}],s:[],s:{}}", "format",
-                          "parley-state-record-v1", "state", state, "version", 1, "updated", now,
-                          "review_by", review, "organisations", "id", "mfa", "name",
-                          "Ministry of Foreign Affairs", "kind", "foreign-ministry", "pocs",
-                          "escalation");
+  json_t *rec =
+      json_pack("{s:s,s:s,s:i,s:s,s:s,s:[{s:s,s:s,s:s}],s:[],s:{}}", "format",
+                "parley-state-record-v1", "state", state, "version", 1, "updated", now, "review_by",
+                review, "organisations", "id", "mfa", "name", "Ministry of Foreign Affairs", "kind",
+                "foreign-ministry", "pocs", "escalation");
   int rc = rec ? save_record(out, rec) : cli_fail("out of memory");
   json_decref(rec);
-  if (!rc)
-    printf("wrote %s; now add POCs with 'parley state poc add %s ...'\n", out, out);
+  if (!rc) printf("wrote %s; now add POCs with 'parley state poc add %s ...'\n", out, out);
   return rc;
 }
 
@@ -83,20 +78,25 @@ int cmd_state_init(int argc, char **argv) {
  * signing key, so this runs where that key is (the officer's machine, or the
  * administrator's with the officer's key file). */
 int cmd_state_poc_add(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"id", required_argument, 0, 'i'},       {"name", required_argument, 0, 'n'},
-      {"position", required_argument, 0, 'P'}, {"organisation", required_argument, 0, 'o'},
-      {"role", required_argument, 0, 'r'},     {"email", required_argument, 0, 'e'},
-      {"phone", required_argument, 0, 'p'},    {"emergency-phone", required_argument, 0, 'E'},
-      {"language", required_argument, 0, 'l'}, {"timezone", required_argument, 0, 't'},
-      {"availability", required_argument, 0, 'a'}, {"poc-key", required_argument, 0, 'k'},
-      {"key-days", required_argument, 0, 'd'}, {"key-expires", required_argument, 0, 'x'},
-      {"webhook", required_argument, 0, 'W'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
-  const char *id = NULL, *name = NULL, *position = NULL, *org = "mfa", *email = NULL,
-             *phone = NULL, *ephone = NULL, *tz = "UTC", *avail = "24/7", *keyfile = NULL,
-             *webhook = NULL;
+  static const struct option opts[] = {{"id", required_argument, 0, 'i'},
+                                       {"name", required_argument, 0, 'n'},
+                                       {"position", required_argument, 0, 'P'},
+                                       {"organisation", required_argument, 0, 'o'},
+                                       {"role", required_argument, 0, 'r'},
+                                       {"email", required_argument, 0, 'e'},
+                                       {"phone", required_argument, 0, 'p'},
+                                       {"emergency-phone", required_argument, 0, 'E'},
+                                       {"language", required_argument, 0, 'l'},
+                                       {"timezone", required_argument, 0, 't'},
+                                       {"availability", required_argument, 0, 'a'},
+                                       {"poc-key", required_argument, 0, 'k'},
+                                       {"key-days", required_argument, 0, 'd'},
+                                       {"key-expires", required_argument, 0, 'x'},
+                                       {"webhook", required_argument, 0, 'W'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *id = NULL, *name = NULL, *position = NULL, *org = "mfa", *email = NULL, *phone = NULL,
+             *ephone = NULL, *tz = "UTC", *avail = "24/7", *keyfile = NULL, *webhook = NULL;
   const char *roles[3], *langs[12];
   size_t n_roles = 0, n_langs = 0;
   uint64_t days = 365;
@@ -104,25 +104,45 @@ int cmd_state_poc_add(int argc, char **argv) {
   int ch;
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (ch) {
-    case 'i': id = optarg; break;
-    case 'n': name = optarg; break;
-    case 'P': position = optarg; break;
-    case 'o': org = optarg; break;
+    case 'i':
+      id = optarg;
+      break;
+    case 'n':
+      name = optarg;
+      break;
+    case 'P':
+      position = optarg;
+      break;
+    case 'o':
+      org = optarg;
+      break;
     case 'r':
-      if (n_roles < 3)
-        roles[n_roles++] = optarg;
+      if (n_roles < 3) roles[n_roles++] = optarg;
       break;
-    case 'e': email = optarg; break;
-    case 'p': phone = optarg; break;
-    case 'E': ephone = optarg; break;
+    case 'e':
+      email = optarg;
+      break;
+    case 'p':
+      phone = optarg;
+      break;
+    case 'E':
+      ephone = optarg;
+      break;
     case 'l':
-      if (n_langs < 12)
-        langs[n_langs++] = optarg;
+      if (n_langs < 12) langs[n_langs++] = optarg;
       break;
-    case 't': tz = optarg; break;
-    case 'a': avail = optarg; break;
-    case 'k': keyfile = optarg; break;
-    case 'W': webhook = optarg; break;
+    case 't':
+      tz = optarg;
+      break;
+    case 'a':
+      avail = optarg;
+      break;
+    case 'k':
+      keyfile = optarg;
+      break;
+    case 'W':
+      webhook = optarg;
+      break;
     case 'd':
       if (!parley_parse_u64(optarg, &days) || days == 0 || days > 3650)
         return cli_fail("--key-days: 1 to 3650");
@@ -150,8 +170,7 @@ int cmd_state_poc_add(int argc, char **argv) {
                     "and --poc-key are required (see --help)");
   const char *path = argv[optind];
   json_t *rec = load_record(path);
-  if (!rec)
-    return 1;
+  if (!rec) return 1;
   const char *state = json_string_value(json_object_get(rec, "state"));
   json_t *pocs = json_object_get(rec, "pocs");
   json_t *esc = json_object_get(rec, "escalation");
@@ -171,8 +190,7 @@ int cmd_state_poc_add(int argc, char **argv) {
   }
   char spk[PARLEY_KEY_B64_LEN];
   parley_sign_pk_to_b64(&poc.sign_pk, spk);
-  if (!expires)
-    expires = parley_now() + (int64_t)days * 86400;
+  if (!expires) expires = parley_now() + (int64_t)days * 86400;
   json_t *ek = parley_enc_key_new(state, id, &poc.box_pk, expires, &poc.sign_sk);
   parley_identity_wipe(&poc);
   json_t *jr = json_array(), *jl = json_array();
@@ -180,20 +198,17 @@ int cmd_state_poc_add(int argc, char **argv) {
     json_array_append_new(jr, json_string(roles[i]));
   for (size_t i = 0; i < n_langs; i++)
     json_array_append_new(jl, json_string(langs[i]));
-  json_t *p = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:o,s:s,s:s,s:s,s:o}", "id", id, "name", name,
-                        "organisation", org, "roles", jr, "email", email, "phone", phone,
-                        "languages", jl, "timezone", tz, "availability", avail, "signing_key",
-                        spk, "encryption_key", ek);
+  json_t *p =
+      json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:o,s:s,s:s,s:s,s:o}", "id", id, "name", name,
+                "organisation", org, "roles", jr, "email", email, "phone", phone, "languages", jl,
+                "timezone", tz, "availability", avail, "signing_key", spk, "encryption_key", ek);
   if (!p) {
     json_decref(rec);
     return cli_fail("state poc add: invalid value (text must be UTF-8)");
   }
-  if (position)
-    json_object_set_new(p, "position", json_string(position));
-  if (ephone)
-    json_object_set_new(p, "emergency_phone", json_string(ephone));
-  if (webhook)
-    json_object_set_new(p, "webhook", json_string(webhook));
+  if (position) json_object_set_new(p, "position", json_string(position));
+  if (ephone) json_object_set_new(p, "emergency_phone", json_string(ephone));
+  if (webhook) json_object_set_new(p, "webhook", json_string(webhook));
   /* Replace a POC with the same id, else append. */
   size_t i;
   json_t *old;
@@ -206,8 +221,7 @@ int cmd_state_poc_add(int argc, char **argv) {
       break;
     }
   }
-  if (!replaced)
-    json_array_append(pocs, p);
+  if (!replaced) json_array_append(pocs, p);
   json_decref(p);
   for (size_t k = 0; k < n_roles; k++) {
     json_t *order = json_object_get(esc, roles[k]);
@@ -217,14 +231,13 @@ int cmd_state_poc_add(int argc, char **argv) {
     }
     bool present = false;
     json_t *x;
-    json_array_foreach(order, i, x) present |= json_is_string(x) && !strcmp(json_string_value(x), id);
-    if (!present)
-      json_array_insert_new(order, 0, json_string(id));
+    json_array_foreach(order, i, x) present |=
+        json_is_string(x) && !strcmp(json_string_value(x), id);
+    if (!present) json_array_insert_new(order, 0, json_string(id));
   }
   rc = save_record(path, rec);
   json_decref(rec);
-  if (!rc)
-    printf("%s POC %s in %s\n", replaced ? "updated" : "added", id, path);
+  if (!rc) printf("%s POC %s in %s\n", replaced ? "updated" : "added", id, path);
   return rc;
 }
 
@@ -244,8 +257,7 @@ int cmd_state_sign(int argc, char **argv) {
     return argc == 2 ? 0 : 2;
   }
   json_t *rec = load_record(argv[1]);
-  if (!rec)
-    return 1;
+  if (!rec) return 1;
   if (json_object_get(rec, "signature")) {
     json_int_t v = json_integer_value(json_object_get(rec, "version"));
     json_object_set_new(rec, "version", json_integer(v + 1));
@@ -268,8 +280,7 @@ int cmd_state_sign(int argc, char **argv) {
            parley_record_verify(rec, &root.sign_pk, parley_now(), NULL, &err) != PARLEY_E_OK)
     rc = cli_fail_err("state sign: the record would be refused", &err);
   parley_identity_wipe(&root);
-  if (!rc)
-    rc = save_record(argv[1], rec);
+  if (!rc) rc = save_record(argv[1], rec);
   if (!rc)
     printf("signed %s, version %lld\n", argv[1],
            (long long)json_integer_value(json_object_get(rec, "version")));
@@ -284,8 +295,7 @@ int cmd_state_publish(int argc, char **argv) {
     return argc == 2 ? 0 : 2;
   }
   json_t *rec = load_record(argv[1]);
-  if (!rec)
-    return 1;
+  if (!rec) return 1;
   const char *state = json_string_value(json_object_get(rec, "state"));
   char path[64];
   snprintf(path, sizeof path, "/v1/states/%.3s/record", state ? state : "");
@@ -306,13 +316,12 @@ int cmd_state_rotate_root(int argc, char **argv) {
   }
   parley_public_identity pub;
   parley_error err;
-  if (parley_public_load(argv[2], &pub, &err) != PARLEY_E_OK)
-    return cli_fail_err(argv[2], &err);
+  if (parley_public_load(argv[2], &pub, &err) != PARLEY_E_OK) return cli_fail_err(argv[2], &err);
   char nk[PARLEY_KEY_B64_LEN], now[PARLEY_TIME_LEN];
   parley_sign_pk_to_b64(&pub.sign_pk, nk);
   parley_time_format(parley_now(), now);
-  json_t *st = json_pack("{s:s,s:s,s:s,s:s}", "format", "parley-root-rotation-v1", "state",
-                         argv[1], "new_root_key", nk, "time", now);
+  json_t *st = json_pack("{s:s,s:s,s:s,s:s}", "format", "parley-root-rotation-v1", "state", argv[1],
+                         "new_root_key", nk, "time", now);
   parley_identity root;
   if (!st || cli_load_identity(&root)) {
     json_decref(st);

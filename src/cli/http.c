@@ -21,8 +21,7 @@ typedef struct {
 
 static const char *lookup(void *ctx, const char *name) {
   header_ctx *h = ctx;
-  if (strcmp(name, "content-digest") == 0)
-    return h->content_digest;
+  if (strcmp(name, "content-digest") == 0) return h->content_digest;
   return NULL;
 }
 
@@ -34,12 +33,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 /* Splits "scheme://authority" out of the hub URL. */
 static bool split_url(const char *url, char *authority, size_t cap) {
   const char *p = strstr(url, "://");
-  if (!p)
-    return false;
+  if (!p) return false;
   p += 3;
   size_t n = strcspn(p, "/?#");
-  if (n == 0 || n >= cap)
-    return false;
+  if (n == 0 || n >= cap) return false;
   memcpy(authority, p, n);
   authority[n] = 0;
   return true;
@@ -48,8 +45,7 @@ static bool split_url(const char *url, char *authority, size_t cap) {
 int cli_http(const char *method, const char *path, const void *body, size_t body_len,
              const parley_identity *id, cli_response *out) {
   memset(out, 0, sizeof *out);
-  if (!cli.hub[0])
-    return cli_fail("no hub: give --hub URL or set hub = URL in the config file");
+  if (!cli.hub[0]) return cli_fail("no hub: give --hub URL or set hub = URL in the config file");
   char url[2048], authority[256];
   int n = snprintf(url, sizeof url, "%s%s", cli.hub, path);
   if (n < 0 || (size_t)n >= sizeof url || !split_url(cli.hub, authority, sizeof authority))
@@ -132,8 +128,7 @@ int cli_http(const char *method, const char *path, const void *body, size_t body
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     char *ct = NULL;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-      parley_strlcpy(out->content_type, ct, sizeof out->content_type);
+    if (ct) parley_strlcpy(out->content_type, ct, sizeof out->content_type);
     out->body = parley_buf_steal(&resp, &out->len);
   }
   curl_easy_cleanup(c);
@@ -172,13 +167,11 @@ int cli_print_http_error(const cli_response *r) {
 
 json_t *cli_get_json(const char *path) {
   parley_identity id;
-  if (cli_load_identity(&id))
-    return NULL;
+  if (cli_load_identity(&id)) return NULL;
   cli_response r;
   int rc = cli_http("GET", path, NULL, 0, &id, &r);
   parley_identity_wipe(&id);
-  if (rc)
-    return NULL;
+  if (rc) return NULL;
   json_t *v = NULL;
   if (r.status < 200 || r.status > 299)
     cli_print_http_error(&r);
@@ -190,13 +183,11 @@ json_t *cli_get_json(const char *path) {
 
 int cli_get_to_output(const char *path, const char *out) {
   parley_identity id;
-  if (cli_load_identity(&id))
-    return 1;
+  if (cli_load_identity(&id)) return 1;
   cli_response r;
   int rc = cli_http("GET", path, NULL, 0, &id, &r);
   parley_identity_wipe(&id);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   if (r.status != 200) {
     rc = cli_print_http_error(&r);
   } else if (strcmp(out, "-") == 0) {

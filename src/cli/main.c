@@ -75,8 +75,7 @@ static char *trim(char *s) {
 static int load_config(bool explicit) {
   FILE *f = fopen(cli.config_file, "r");
   if (!f) {
-    if (!explicit && errno == ENOENT)
-      return 0;
+    if (!explicit && errno == ENOENT) return 0;
     return cli_fail("%s: %s", cli.config_file, strerror(errno));
   }
   char line[1024];
@@ -84,8 +83,7 @@ static int load_config(bool explicit) {
   while (fgets(line, sizeof line, f)) {
     lineno++;
     char *s = trim(line);
-    if (!*s || *s == '#')
-      continue;
+    if (!*s || *s == '#') continue;
     char *eq = strchr(s, '=');
     if (!eq) {
       rc = cli_fail("%s:%d: expected key = value", cli.config_file, lineno);
@@ -95,11 +93,9 @@ static int load_config(bool explicit) {
     char *k = trim(s), *v = trim(eq + 1);
     bool ok = true;
     if (strcmp(k, "hub") == 0) {
-      if (!cli.hub[0])
-        ok = parley_strlcpy(cli.hub, v, sizeof cli.hub);
+      if (!cli.hub[0]) ok = parley_strlcpy(cli.hub, v, sizeof cli.hub);
     } else if (strcmp(k, "key") == 0) {
-      if (!cli.key_file[0])
-        ok = parley_strlcpy(cli.key_file, v, sizeof cli.key_file);
+      if (!cli.key_file[0]) ok = parley_strlcpy(cli.key_file, v, sizeof cli.key_file);
     } else if (strcmp(k, "home") == 0) {
       ok = parley_strlcpy(cli.home, v, sizeof cli.home);
     } else if (strcmp(k, "witness") == 0) {
@@ -111,14 +107,13 @@ static int load_config(bool explicit) {
       }
       bool dup = false;
       for (size_t i = 0; i < cli.n_witnesses; i++)
-        dup = dup || (cli.witnesses[i].key_id == w.key_id &&
-                      strcmp(cli.witnesses[i].name, w.name) == 0);
+        dup = dup ||
+              (cli.witnesses[i].key_id == w.key_id && strcmp(cli.witnesses[i].name, w.name) == 0);
       if (!dup && cli.n_witnesses == sizeof cli.witnesses / sizeof cli.witnesses[0]) {
         rc = cli_fail("%s:%d: witness: at most 8", cli.config_file, lineno);
         break;
       }
-      if (!dup)
-        cli.witnesses[cli.n_witnesses++] = w;
+      if (!dup) cli.witnesses[cli.n_witnesses++] = w;
     } else if (strcmp(k, "witnesses_required") == 0) {
       uint64_t x;
       if (!parley_parse_u64(v, &x) || x > 8) {
@@ -144,9 +139,9 @@ static int load_config(bool explicit) {
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
-      {"hub", required_argument, 0, 'H'},  {"key", required_argument, 0, 'k'},
+      {"hub", required_argument, 0, 'H'},    {"key", required_argument, 0, 'k'},
       {"config", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
-      {"help", no_argument, 0, 'h'},       {0, 0, 0, 0},
+      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
   };
   bool explicit_config = false;
   int ch;
@@ -174,8 +169,7 @@ int main(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
-    if (!ok)
-      return cli_fail("option value too long");
+    if (!ok) return cli_fail("option value too long");
   }
   const char *home = getenv("HOME");
   if (!cli.config_file[0]) {
@@ -188,8 +182,7 @@ int main(int argc, char **argv) {
                home ? home : ".");
     }
   }
-  if (load_config(explicit_config))
-    return 1;
+  if (load_config(explicit_config)) return 1;
   if (!cli.home[0]) {
     /* State (pinned root keys, last checkpoint) lives beside the config file. */
     parley_strlcpy(cli.home, cli.config_file, sizeof cli.home);
@@ -203,8 +196,7 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (!parley_init())
-    return cli_fail("cannot initialise libsodium");
+  if (!parley_init()) return cli_fail("cannot initialise libsodium");
   umask(077);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   /* Longest match of the command words ("key show", "admin state add"). */

@@ -31,8 +31,7 @@ int cli_fail_err(const char *what, const parley_error *err) {
 
 static bool read_tty_line(const char *prompt, char *out, size_t cap) {
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
+  if (fd < 0) return false;
   struct termios old, quiet;
   bool ok = false;
   if (tcgetattr(fd, &old) == 0) {
@@ -47,8 +46,7 @@ static bool read_tty_line(const char *prompt, char *out, size_t cap) {
       out[n] = 0;
       ok = n > 0;
       tcsetattr(fd, TCSAFLUSH, &old);
-      if (write(fd, "\n", 1) < 0)
-        ok = false;
+      if (write(fd, "\n", 1) < 0) ok = false;
     }
   }
   close(fd);
@@ -57,14 +55,12 @@ static bool read_tty_line(const char *prompt, char *out, size_t cap) {
 
 bool cli_read_passphrase(const char *prompt, bool confirm, char *out, size_t cap) {
   const char *env = getenv("PARLEY_PASSPHRASE");
-  if (env && *env)
-    return parley_strlcpy(out, env, cap);
-  if (!read_tty_line(prompt, out, cap))
-    return false;
+  if (env && *env) return parley_strlcpy(out, env, cap);
+  if (!read_tty_line(prompt, out, cap)) return false;
   if (confirm) {
     char again[256];
-    bool same = read_tty_line("Repeat the passphrase: ", again, sizeof again) &&
-                strcmp(again, out) == 0;
+    bool same =
+        read_tty_line("Repeat the passphrase: ", again, sizeof again) && strcmp(again, out) == 0;
     sodium_memzero(again, sizeof again);
     if (!same) {
       sodium_memzero(out, cap);
@@ -88,8 +84,7 @@ int cli_load_identity(parley_identity *id) {
     e = parley_identity_load(cli.key_file, pass, id, &err);
     sodium_memzero(pass, sizeof pass);
   }
-  if (e)
-    return cli_fail_err(cli.key_file, &err);
+  if (e) return cli_fail_err(cli.key_file, &err);
   return 0;
 }
 
@@ -108,8 +103,7 @@ int cli_state_lock(void) {
 }
 
 void cli_state_unlock(int fd) {
-  if (fd >= 0)
-    close(fd); /* releases the lock */
+  if (fd >= 0) close(fd); /* releases the lock */
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len) {
@@ -133,8 +127,7 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
     ok = false;
     cli_fail("%s: read error", path);
   }
-  if (f != stdin)
-    fclose(f);
+  if (f != stdin) fclose(f);
   if (!ok) {
     parley_buf_free(&b);
     return NULL;
@@ -146,18 +139,15 @@ parley_err cli_write_file_atomic(const char *path, const void *data, size_t len,
   char tmp[1024];
   /* A name of this process's own: several parley processes may save the same file. */
   int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return PARLEY_E_INVALID_ARGUMENT;
+  if (n < 0 || (size_t)n >= sizeof tmp) return PARLEY_E_INVALID_ARGUMENT;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0)
-    return PARLEY_E_IO;
+  if (fd < 0) return PARLEY_E_IO;
   const char *p = data;
   size_t left = len;
   while (left) {
     ssize_t w = write(fd, p, left);
     if (w < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       close(fd);
       unlink(tmp);
       return PARLEY_E_IO;

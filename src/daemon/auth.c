@@ -25,8 +25,7 @@ static parley_qs get_key(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   key_lookup *k = cls;
   parley_qs qs = parley_store_key_get(tx, k->keyid, &k->key);
-  if (qs != PARLEY_QS_ONE || !k->key.state[0])
-    return qs;
+  if (qs != PARLEY_QS_ONE || !k->key.state[0]) return qs;
   qs = parley_store_state_get(tx, k->key.state, &k->state);
   k->has_state = qs == PARLEY_QS_ONE;
   return qs < 0 ? qs : PARLEY_QS_ONE;
@@ -38,8 +37,7 @@ static parley_qs get_key(parley_tx *tx, void *cls, parley_error *err) {
 static const char *repeated_auth_header(parleyd_req *r) {
   static const char *names[] = {"Signature", "Signature-Input", "Content-Digest"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    if (parleyd_header_count(r, names[i]) > 1)
-      return names[i];
+    if (parleyd_header_count(r, names[i]) > 1) return names[i];
   }
   return NULL;
 }
@@ -95,7 +93,8 @@ bool parleyd_authenticate(parleyd_req *r) {
   }
   int64_t now = parley_now();
   /* After created + window the signature is refused as stale: no need to remember it. */
-  switch (parleyd_nonce_check(sp.keyid, sp.nonce, now, sp.created + parleyd->cfg.sig_window_s + 1)) {
+  switch (
+      parleyd_nonce_check(sp.keyid, sp.nonce, now, sp.created + parleyd->cfg.sig_window_s + 1)) {
   case PARLEYD_NONCE_NEW:
     break;
   case PARLEYD_NONCE_SEEN:

@@ -36,8 +36,7 @@ void parleyd_config_defaults(parleyd_config *c) {
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
   uint64_t x;
-  if (!parley_parse_u64(v, &x) || x < lo || x > hi)
-    return false;
+  if (!parley_parse_u64(v, &x) || x < lo || x > hi) return false;
   *out = x;
   return true;
 }
@@ -46,19 +45,19 @@ static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
  * ("--max-body 1048576"). */
 static parley_err set_option(parleyd_config *c, const char *key, const char *v, parley_error *err) {
   uint64_t x;
-#define STR(name, field)                                                                   \
-  if (strcmp(key, name) == 0) {                                                            \
-    if (!parley_strlcpy(c->field, v, sizeof c->field))                                     \
-      return parley_fail(err, PARLEY_E_CONFIG, "%s: value too long", name);               \
-    return PARLEY_E_OK;                                                                    \
+#define STR(name, field)                                                                           \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!parley_strlcpy(c->field, v, sizeof c->field))                                             \
+      return parley_fail(err, PARLEY_E_CONFIG, "%s: value too long", name);                        \
+    return PARLEY_E_OK;                                                                            \
   }
-#define NUM(name, field, lo, hi)                                                           \
-  if (strcmp(key, name) == 0) {                                                            \
-    if (!parse_uint(v, lo, hi, &x))                                                        \
-      return parley_fail(err, PARLEY_E_CONFIG, "%s: expected an integer in %llu..%llu",   \
-                         name, (unsigned long long)(lo), (unsigned long long)(hi));        \
-    c->field = x;                                                                          \
-    return PARLEY_E_OK;                                                                    \
+#define NUM(name, field, lo, hi)                                                                   \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!parse_uint(v, lo, hi, &x))                                                                \
+      return parley_fail(err, PARLEY_E_CONFIG, "%s: expected an integer in %llu..%llu", name,      \
+                         (unsigned long long)(lo), (unsigned long long)(hi));                      \
+    c->field = x;                                                                                  \
+    return PARLEY_E_OK;                                                                            \
   }
   STR("listen", listen_addr)
   NUM("port", port, 0, 65535)
@@ -130,8 +129,7 @@ static char *trim(char *s) {
 
 parley_err parleyd_config_load_file(parleyd_config *c, const char *path, parley_error *err) {
   FILE *f = fopen(path, "r");
-  if (!f)
-    return parley_fail(err, PARLEY_E_CONFIG, "%s: %s", path, strerror(errno));
+  if (!f) return parley_fail(err, PARLEY_E_CONFIG, "%s: %s", path, strerror(errno));
   char line[1024];
   unsigned lineno = 0;
   parley_err e = PARLEY_E_OK;
@@ -142,8 +140,7 @@ parley_err parleyd_config_load_file(parleyd_config *c, const char *path, parley_
       break;
     }
     char *s = trim(line);
-    if (*s == 0 || *s == '#')
-      continue;
+    if (*s == 0 || *s == '#') continue;
     char *eq = strchr(s, '=');
     if (!eq) {
       e = parley_fail(err, PARLEY_E_CONFIG, "%s:%u: expected key = value", path, lineno);
@@ -272,8 +269,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
     case 1: {
       parley_strlcpy(name, opts[idx].name, sizeof name);
       for (char *q = name; *q; q++)
-        if (*q == '-')
-          *q = '_';
+        if (*q == '-') *q = '_';
       key = name;
       break;
     }

@@ -50,19 +50,16 @@ static parley_qs load_all(parley_tx *tx, void *cls, parley_error *err) {
   entries *e = cls;
   entries_free(e); /* a retried transaction starts over */
   parley_qs qs = parley_store_state_list(tx, collect_state, e);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   if (e->oom) {
     parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
     return PARLEY_QS_HARD;
   }
   for (size_t i = 0; i < e->n; i++) {
-    if (!e->v[i].state.current_version)
-      continue;
+    if (!e->v[i].state.current_version) continue;
     parley_record_row rec;
     qs = parley_store_record_get(tx, e->v[i].state.code, 0, &rec);
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE) {
       /* Stored records were fully verified when published: parse only. */
       parley_json_limits lim = PARLEY_JSON_LIMITS_DEFAULT;
@@ -87,7 +84,8 @@ static bool load(parleyd_req *r, entries *e) {
 static bool array_has(const json_t *arr, const char *s) {
   size_t i;
   json_t *x;
-  json_array_foreach(arr, i, x) if (json_is_string(x) && strcmp(json_string_value(x), s) == 0) return true;
+  json_array_foreach(arr, i,
+                     x) if (json_is_string(x) && strcmp(json_string_value(x), s) == 0) return true;
   return false;
 }
 
@@ -96,23 +94,20 @@ void h_directory_search(parleyd_req *r) {
              *role = parleyd_query(r, "role"), *lang = parleyd_query(r, "language"),
              *name = parleyd_query(r, "name");
   entries e;
-  if (!load(r, &e))
-    return;
+  if (!load(r, &e)) return;
   json_t *out = json_array();
   for (size_t i = 0; i < e.n && out; i++) {
     const parley_state_row *s = &e.v[i].state;
-    if (!e.v[i].record || (state && strcmp(state, s->code)) || (region && strcmp(region, s->region)))
+    if (!e.v[i].record || (state && strcmp(state, s->code)) ||
+        (region && strcmp(region, s->region)))
       continue;
     size_t k;
     json_t *p;
     json_array_foreach(json_object_get(e.v[i].record, "pocs"), k, p) {
-      if (role && !array_has(json_object_get(p, "roles"), role))
-        continue;
-      if (lang && !array_has(json_object_get(p, "languages"), lang))
-        continue;
+      if (role && !array_has(json_object_get(p, "roles"), role)) continue;
+      if (lang && !array_has(json_object_get(p, "languages"), lang)) continue;
       const char *pn = json_string_value(json_object_get(p, "name"));
-      if (name && (!pn || !strcasestr(pn, name)))
-        continue;
+      if (name && (!pn || !strcasestr(pn, name))) continue;
       json_t *hit = json_deep_copy(p);
       json_object_del(hit, "encryption_key");
       json_object_set_new(hit, "state", json_string(s->code));
@@ -129,8 +124,7 @@ void h_directory_search(parleyd_req *r) {
  * that a spreadsheet never runs a formula from the directory. */
 static parley_err csv_cell(parley_buf *b, const char *s, bool last) {
   parley_err e = parley_buf_puts(b, "\"");
-  if (s && strchr("=+-@", s[0]) && s[0])
-    e = e ? e : parley_buf_puts(b, "'");
+  if (s && strchr("=+-@", s[0]) && s[0]) e = e ? e : parley_buf_puts(b, "'");
   for (const char *p = s ? s : ""; *p && !e; p++)
     e = *p == '"' ? parley_buf_puts(b, "\"\"") : parley_buf_append(b, p, 1);
   return e ? e : parley_buf_puts(b, last ? "\"\r\n" : "\",");
@@ -143,8 +137,7 @@ static parley_err join(const json_t *arr, char *out, size_t cap, const char *sep
   json_array_foreach(arr, i, x) {
     size_t n = strlen(out);
     int w = snprintf(out + n, cap - n, "%s%s", i ? sep : "", json_string_value(x));
-    if (w < 0 || (size_t)w >= cap - n)
-      return PARLEY_E_TOO_LARGE;
+    if (w < 0 || (size_t)w >= cap - n) return PARLEY_E_TOO_LARGE;
   }
   return PARLEY_E_OK;
 }
@@ -165,16 +158,14 @@ static parley_err vc_text(parley_buf *b, const char *s) {
 
 void h_directory_export(parleyd_req *r) {
   const char *format = parleyd_query(r, "format");
-  if (!format)
-    format = "json";
+  if (!format) format = "json";
   bool csv = strcmp(format, "csv") == 0, vcard = strcmp(format, "vcard") == 0;
   if (!csv && !vcard && strcmp(format, "json") != 0) {
     parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "format: json, csv or vcard");
     return;
   }
   entries e;
-  if (!load(r, &e))
-    return;
+  if (!load(r, &e)) return;
   char now[PARLEY_TIME_LEN];
   parley_time_format(parley_now(), now);
   if (!csv && !vcard) {
@@ -193,8 +184,8 @@ void h_directory_export(parleyd_req *r) {
     }
     entries_free(&e);
     parleyd_reply_json(r, 200,
-                       json_pack("{s:s,s:s,s:s,s:o}", "format", "parley-directory-bundle-v1",
-                                 "hub", parleyd->cfg.origin, "exported", now, "states", states));
+                       json_pack("{s:s,s:s,s:s,s:o}", "format", "parley-directory-bundle-v1", "hub",
+                                 parleyd->cfg.origin, "exported", now, "states", states));
     return;
   }
   parley_buf b;
@@ -214,9 +205,19 @@ void h_directory_export(parleyd_req *r) {
       snprintf(ver, sizeof ver, "%lld", (long long)e.v[i].state.current_version);
 #define S(k) json_string_value(json_object_get(p, k))
       if (csv) {
-        const char *cells[] = {e.v[i].state.code, e.v[i].state.region, S("id"), S("name"),
-                               S("position"), S("organisation"), roles, S("email"), S("phone"),
-                               S("emergency_phone"), langs, S("timezone"), S("availability"),
+        const char *cells[] = {e.v[i].state.code,
+                               e.v[i].state.region,
+                               S("id"),
+                               S("name"),
+                               S("position"),
+                               S("organisation"),
+                               roles,
+                               S("email"),
+                               S("phone"),
+                               S("emergency_phone"),
+                               langs,
+                               S("timezone"),
+                               S("availability"),
                                ver};
         for (size_t c = 0; c < sizeof cells / sizeof *cells && !err; c++)
           err = csv_cell(&b, cells[c], c + 1 == sizeof cells / sizeof *cells);
@@ -236,16 +237,19 @@ void h_directory_export(parleyd_req *r) {
         err = err ? err : parley_buf_puts(&b, "\r\nTEL;VALUE=uri;TYPE=work:tel:");
         err = err ? err : vc_text(&b, S("phone"));
         if (S("emergency_phone")) {
-          err = err ? err : parley_buf_puts(&b, "\r\nTEL;VALUE=uri;TYPE=\"voice,cell\";PREF=1:tel:");
+          err =
+              err ? err : parley_buf_puts(&b, "\r\nTEL;VALUE=uri;TYPE=\"voice,cell\";PREF=1:tel:");
           err = err ? err : vc_text(&b, S("emergency_phone"));
         }
         err = err ? err : parley_buf_printf(&b, "\r\nLANG:%s\r\nTZ:", langs);
         err = err ? err : vc_text(&b, S("timezone"));
-        err = err ? err : parley_buf_printf(&b, "\r\nNOTE:Parley POC %s of %s\\, roles: ", S("id"),
-                                            e.v[i].state.code);
+        err = err ? err
+                  : parley_buf_printf(&b, "\r\nNOTE:Parley POC %s of %s\\, roles: ", S("id"),
+                                      e.v[i].state.code);
         err = err ? err : vc_text(&b, roles);
-        err = err ? err : parley_buf_printf(&b, "\r\nUID:urn:parley:%s:%s\r\nREV:%s\r\nEND:VCARD\r\n",
-                                            e.v[i].state.code, S("id"), now);
+        err = err ? err
+                  : parley_buf_printf(&b, "\r\nUID:urn:parley:%s:%s\r\nREV:%s\r\nEND:VCARD\r\n",
+                                      e.v[i].state.code, S("id"), now);
       }
 #undef S
     }
@@ -263,27 +267,24 @@ void h_directory_export(parleyd_req *r) {
 
 void h_report_stale(parleyd_req *r) {
   entries e;
-  if (!load(r, &e))
-    return;
+  if (!load(r, &e)) return;
   int64_t now = parley_now();
   json_t *out = json_array();
   for (size_t i = 0; i < e.n; i++) {
     const parley_state_row *s = &e.v[i].state;
-    if (s->current_version && s->review_by >= now)
-      continue;
+    if (s->current_version && s->review_by >= now) continue;
     char rb[PARLEY_TIME_LEN] = "";
-    if (s->review_by)
-      parley_time_format(s->review_by, rb);
+    if (s->review_by) parley_time_format(s->review_by, rb);
     json_t *emails = json_array();
     size_t k;
     json_t *p;
     json_array_foreach(json_object_get(e.v[i].record, "pocs"), k, p)
         json_array_append(emails, json_object_get(p, "email"));
-    json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:s,s:s,s:o}", "code", s->code, "name",
-                                         s->name, "version", (json_int_t)s->current_version,
-                                         "review_by", rb, "reason",
-                                         s->current_version ? "past review date" : "no record",
-                                         "poc_emails", emails));
+    json_array_append_new(out,
+                          json_pack("{s:s,s:s,s:I,s:s,s:s,s:o}", "code", s->code, "name", s->name,
+                                    "version", (json_int_t)s->current_version, "review_by", rb,
+                                    "reason", s->current_version ? "past review date" : "no record",
+                                    "poc_emails", emails));
   }
   entries_free(&e);
   parleyd_reply_json(r, 200, json_pack("{s:o}", "stale", out));

@@ -36,11 +36,9 @@ void h_metrics(parleyd_req *r) {
 /* GET /v1/whoami: what the hub knows of the signing key (any registered key). */
 void h_whoami(parleyd_req *r) {
   static const char *roles[] = {"operator", "state-root", "officer"};
-  json_t *o = json_pack("{s:s,s:s,s:s}", "key_id", r->who.key_id, "role",
-                        roles[r->who.role % 3], "name", r->who.name);
-  if (o && r->who.state[0])
-    json_object_set_new(o, "state", json_string(r->who.state));
-  if (o && r->who.poc_id[0])
-    json_object_set_new(o, "poc", json_string(r->who.poc_id));
+  json_t *o = json_pack("{s:s,s:s,s:s}", "key_id", r->who.key_id, "role", roles[r->who.role % 3],
+                        "name", r->who.name);
+  if (o && r->who.state[0]) json_object_set_new(o, "state", json_string(r->who.state));
+  if (o && r->who.poc_id[0]) json_object_set_new(o, "poc", json_string(r->who.poc_id));
   parleyd_reply_json(r, 200, o);
 }

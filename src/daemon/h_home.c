@@ -9,12 +9,23 @@ static parley_err html(parley_buf *b, const char *s) {
   parley_err e = PARLEY_E_OK;
   for (; *s && !e; s++) {
     switch (*s) {
-    case '<': e = parley_buf_puts(b, "&lt;"); break;
-    case '>': e = parley_buf_puts(b, "&gt;"); break;
-    case '&': e = parley_buf_puts(b, "&amp;"); break;
-    case '"': e = parley_buf_puts(b, "&quot;"); break;
-    case '\'': e = parley_buf_puts(b, "&#39;"); break;
-    default: e = parley_buf_append(b, s, 1);
+    case '<':
+      e = parley_buf_puts(b, "&lt;");
+      break;
+    case '>':
+      e = parley_buf_puts(b, "&gt;");
+      break;
+    case '&':
+      e = parley_buf_puts(b, "&amp;");
+      break;
+    case '"':
+      e = parley_buf_puts(b, "&quot;");
+      break;
+    case '\'':
+      e = parley_buf_puts(b, "&#39;");
+      break;
+    default:
+      e = parley_buf_append(b, s, 1);
     }
   }
   return e;
@@ -41,12 +52,12 @@ static bool row(void *cls, const parley_state_row *s) {
   c->e = c->e ? c->e : parley_buf_printf(b, "<tr><td>%s</td><td>", s->code);
   c->e = c->e ? c->e : html(b, s->name);
   c->e = c->e ? c->e
-              : parley_buf_printf(b, "</td><td>%s</td><td>%s</td><td>%lld</td><td>%s%s</td>"
-                                     "<td><code>%s</code></td></tr>\n",
-                                  s->region, s->status ? "suspended" : "active",
-                                  (long long)s->current_version, rb,
-                                  s->review_by && s->review_by < parley_now() ? " (stale)" : "",
-                                  disp);
+              : parley_buf_printf(
+                    b,
+                    "</td><td>%s</td><td>%s</td><td>%lld</td><td>%s%s</td>"
+                    "<td><code>%s</code></td></tr>\n",
+                    s->region, s->status ? "suspended" : "active", (long long)s->current_version,
+                    rb, s->review_by && s->review_by < parley_now() ? " (stale)" : "", disp);
   c->n++;
   return !c->e;
 }
@@ -63,8 +74,7 @@ static parley_qs build(parley_tx *tx, void *cls, parley_error *err) {
   h->page->e = PARLEY_E_OK;
   h->page->n = 0;
   parley_qs qs = parley_store_log_size(tx, &h->size);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_buf *b = h->page->b;
   char fpr[PARLEY_FINGERPRINT_HEX_LEN], disp[PARLEY_FINGERPRINT_DISPLAY_LEN];
   parley_sign_pk_fingerprint(&parleyd->hub_key.sign_pk, fpr);
@@ -88,8 +98,7 @@ static parley_qs build(parley_tx *tx, void *cls, parley_error *err) {
                                               "</th><th>Root key fingerprint</th></tr>\n",
                                               disp, (unsigned long long)h->size);
   qs = parley_store_state_list(tx, row, h->page);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   if (!h->page->e)
     h->page->e = parley_buf_puts(
         b, "</table><p>Points of contact, messages and records are shown to signed-in "

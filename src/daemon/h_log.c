@@ -15,11 +15,9 @@ static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_
                                    parley_error *err) {
   uint64_t size;
   parley_qs qs = parley_store_log_size(tx, &size);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   qs = parley_store_checkpoint_get(tx, 0, out);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   int64_t now = parley_now();
   if (qs == PARLEY_QS_ONE &&
       (out->size == size || (!force && now - out->created < parleyd->cfg.checkpoint_interval_s)))
@@ -30,17 +28,14 @@ static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_
   parley_strlcpy(cp.origin, parleyd->cfg.origin, sizeof cp.origin);
   cp.size = size;
   parley_err e = parley_tlog_root(parleyd_store_hash, tx, size, cp.root, err);
-  if (e)
-    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   parley_buf text, note;
   parley_buf_init(&text, 4096);
   parley_buf_init(&note, 8192);
   parley_note_signer *signer = NULL;
   e = parley_checkpoint_format(&cp, &text, err);
-  if (!e)
-    e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &signer, err);
-  if (!e)
-    e = parley_note_sign(signer, (const char *)text.data, text.len, &note, err);
+  if (!e) e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &signer, err);
+  if (!e) e = parley_note_sign(signer, (const char *)text.data, text.len, &note, err);
   parley_note_signer_free(signer);
   parley_buf_free(&text);
   if (e) {
@@ -50,8 +45,7 @@ static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_
   out->size = size;
   out->created = now;
   out->note = parley_buf_steal(&note, NULL);
-  if (!out->note)
-    return PARLEY_QS_HARD;
+  if (!out->note) return PARLEY_QS_HARD;
   qs = parley_store_checkpoint_put(tx, out);
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
@@ -111,27 +105,23 @@ static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
       parley_fail(err, PARLEY_E_NOT_FOUND, "no entry with that leaf hash");
       return PARLEY_QS_HARD;
     }
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
   }
   /* Prove against a checkpoint that includes the entry: a fresh one if needed. */
   parley_qs qs = ensure_checkpoint(tx, false, &c->cp, err);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   if (c->index >= c->cp.size) {
     parley_checkpoint_row_clear(&c->cp);
-    if ((qs = ensure_checkpoint(tx, true, &c->cp, err)) < 0)
-      return qs;
+    if ((qs = ensure_checkpoint(tx, true, &c->cp, err)) < 0) return qs;
   }
   if (c->index >= c->cp.size) {
     parley_fail(err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",
                 (unsigned long long)c->index, (unsigned long long)c->cp.size);
     return PARLEY_QS_HARD;
   }
-  parley_err e =
-      parley_tlog_inclusion_proof(parleyd_store_hash, tx, c->index, c->cp.size, c->proof, &c->n, err);
-  if (e)
-    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  parley_err e = parley_tlog_inclusion_proof(parleyd_store_hash, tx, c->index, c->cp.size, c->proof,
+                                             &c->n, err);
+  if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
 }
 
@@ -160,15 +150,14 @@ void h_log_proof(parleyd_req *r) {
   }
   parley_buf b;
   parley_buf_init(&b, 1 << 20);
-  parley_err e = parley_buf_printf(&b, "c2sp.org/tlog-proof@v1\nindex %llu\n",
-                                   (unsigned long long)c->index);
+  parley_err e =
+      parley_buf_printf(&b, "c2sp.org/tlog-proof@v1\nindex %llu\n", (unsigned long long)c->index);
   for (size_t i = 0; i < c->n && !e; i++) {
     char h[64];
     parley_b64_encode(c->proof[i], 32, h, sizeof h);
     e = parley_buf_printf(&b, "%s\n", h);
   }
-  if (!e)
-    e = parley_buf_printf(&b, "\n%s", c->cp.note);
+  if (!e) e = parley_buf_printf(&b, "\n%s", c->cp.note);
   parley_checkpoint_row_clear(&c->cp);
   free(c);
   if (e)
@@ -188,16 +177,14 @@ static parley_qs consistency_tx(parley_tx *tx, void *cls, parley_error *err) {
   cons_ctx *c = cls;
   uint64_t size;
   parley_qs qs = parley_store_log_size(tx, &size);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   if (c->to > size || c->from > c->to) {
     parley_fail(err, PARLEY_E_TLOG_RANGE, "need from <= to <= %llu", (unsigned long long)size);
     return PARLEY_QS_HARD;
   }
   parley_err e =
       parley_tlog_consistency_proof(parleyd_store_hash, tx, c->from, c->to, c->proof, &c->n, err);
-  if (e)
-    return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+  if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
 }
 
@@ -222,8 +209,8 @@ void h_log_consistency(parleyd_req *r) {
     json_array_append_new(arr, json_string(h));
   }
   parleyd_reply_json(r, 200,
-                     json_pack("{s:I,s:I,s:o}", "from", (json_int_t)c->from, "to", (json_int_t)c->to,
-                               "proof", arr));
+                     json_pack("{s:I,s:I,s:o}", "from", (json_int_t)c->from, "to",
+                               (json_int_t)c->to, "proof", arr));
   free(c);
 }
 
@@ -240,31 +227,25 @@ static parley_qs tile_tx(parley_tx *tx, void *cls, parley_error *err) {
   /* Tiles are served for the latest checkpoint's tree, so that they match it. */
   parley_checkpoint_row cp;
   parley_qs qs = parley_store_checkpoint_get(tx, 0, &cp);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   uint64_t size = qs == PARLEY_QS_ONE ? cp.size : 0;
-  if (qs == PARLEY_QS_ONE)
-    parley_checkpoint_row_clear(&cp);
-  if (parley_tile_check(&c->t, size, err) != PARLEY_E_OK)
-    return PARLEY_QS_HARD;
+  if (qs == PARLEY_QS_ONE) parley_checkpoint_row_clear(&cp);
+  if (parley_tile_check(&c->t, size, err) != PARLEY_E_OK) return PARLEY_QS_HARD;
   if (!c->t.entries) {
     static _Thread_local uint8_t hashes[PARLEY_TILE_WIDTH * PARLEY_TLOG_HASH_LEN];
     size_t n = 0;
     parley_err e = parley_tile_hashes(parleyd_store_hash, tx, &c->t, size, hashes, &n, err);
-    if (e)
-      return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+    if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
     return parley_buf_append(c->out, hashes, n) ? PARLEY_QS_HARD : PARLEY_QS_ONE;
   }
   for (unsigned i = 0; i < c->t.width; i++) {
     uint8_t *entry = NULL;
     size_t len = 0;
     qs = parley_store_leaf_entry(tx, c->t.index * PARLEY_TILE_WIDTH + i, &entry, &len);
-    if (qs != PARLEY_QS_ONE)
-      return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+    if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
     parley_err e = parley_tile_bundle_append(c->out, entry, len, err);
     free(entry);
-    if (e)
-      return PARLEY_QS_HARD;
+    if (e) return PARLEY_QS_HARD;
   }
   return PARLEY_QS_ONE;
 }

@@ -26,15 +26,12 @@ static json_t *message_json(const parley_message_row *m) {
   parley_b64url_encode(m->envelope_hash, 32, hash, sizeof hash);
   json_t *o = json_pack(
       "{s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:I}", "id", m->id, "seq",
-      (json_int_t)m->seq, "kind", m->kind, "priority", m->priority, "tlp", m->tlp, "from",
-      "state", m->from_state, "poc", m->from_poc, "created", created, "received", received,
-      "ack_deadline", deadline, "status", status_names[m->status % 5], "overdue", m->overdue,
-      "escalation_level", m->escalation_level, "envelope_sha256", hash, "leaf_index",
-      (json_int_t)m->leaf_index);
-  if (o && m->case_id[0])
-    json_object_set_new(o, "case", json_string(m->case_id));
-  if (o && m->in_reply_to[0])
-    json_object_set_new(o, "in_reply_to", json_string(m->in_reply_to));
+      (json_int_t)m->seq, "kind", m->kind, "priority", m->priority, "tlp", m->tlp, "from", "state",
+      m->from_state, "poc", m->from_poc, "created", created, "received", received, "ack_deadline",
+      deadline, "status", status_names[m->status % 5], "overdue", m->overdue, "escalation_level",
+      m->escalation_level, "envelope_sha256", hash, "leaf_index", (json_int_t)m->leaf_index);
+  if (o && m->case_id[0]) json_object_set_new(o, "case", json_string(m->case_id));
+  if (o && m->in_reply_to[0]) json_object_set_new(o, "in_reply_to", json_string(m->in_reply_to));
   return o;
 }
 
@@ -66,16 +63,13 @@ static void cache_clear(submit_ctx *c) {
 
 static json_t *current_record(parley_tx *tx, submit_ctx *c, const char *state, parley_qs *qs) {
   for (size_t i = 0; i < c->n_cache; i++)
-    if (strcmp(c->cache[i].state, state) == 0)
-      return c->cache[i].record;
+    if (strcmp(c->cache[i].state, state) == 0) return c->cache[i].record;
   parley_state_row st;
   *qs = parley_store_state_get(tx, state, &st);
-  if (*qs != PARLEY_QS_ONE || st.status != PARLEY_STATE_ACTIVE)
-    return NULL;
+  if (*qs != PARLEY_QS_ONE || st.status != PARLEY_STATE_ACTIVE) return NULL;
   parley_record_row rec;
   *qs = parley_store_record_get(tx, state, 0, &rec);
-  if (*qs != PARLEY_QS_ONE)
-    return NULL;
+  if (*qs != PARLEY_QS_ONE) return NULL;
   json_t *v = NULL;
   parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
   parley_record_row_clear(&rec);
@@ -91,8 +85,7 @@ static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *e
   json_t *poc;
   json_array_foreach(json_object_get(record, "pocs"), i, poc) {
     const char *id = json_string_value(json_object_get(poc, "id"));
-    if (!id || strcmp(id, p->poc) != 0)
-      continue;
+    if (!id || strcmp(id, p->poc) != 0) continue;
     json_t *ek = json_object_get(poc, "encryption_key");
     parley_box_pk pk;
     int64_t expires;
@@ -116,15 +109,13 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   submit_ctx *c = cls;
   cache_clear(c);
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   const parley_envelope_info *in = c->info;
   for (size_t i = 0; i < in->n_recipients; i++) {
     const parley_envelope_party *p = &in->recipients[i];
     qs = PARLEY_QS_NONE;
     json_t *rec = current_record(tx, c, p->state, &qs);
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
     if (!rec || !recipient_ok(rec, p, c->emails[i], sizeof c->emails[i], c->webhooks[i],
                               sizeof c->webhooks[i])) {
       parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,
@@ -152,8 +143,7 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
     parley_fail(err, PARLEY_E_ENVELOPE_REPLAY, "%s", in->id);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   char detail[128];
   snprintf(detail, sizeof detail, "by %s/%s", in->from.state, in->from.poc);
   if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0)
@@ -162,8 +152,7 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   if (in->in_reply_to[0] && strcmp(in->kind, "response") == 0) {
     parley_message_row orig;
     qs = parley_store_message_get(tx, in->in_reply_to, &orig);
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE) {
       bool was_recipient = false;
       for (size_t i = 0; i < in->n_recipients; i++)
@@ -176,8 +165,7 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
           qs = parley_store_message_event(tx, orig.id, "answered", in->id, c->m.received);
       }
       parley_message_row_clear(&orig);
-      if (qs < 0)
-        return qs;
+      if (qs < 0) return qs;
     }
   }
   return PARLEY_QS_ONE;
@@ -212,8 +200,7 @@ void h_message_submit(parleyd_req *r) {
                     fs, fp, r->who.state, r->who.poc_id);
   else
     e = parley_envelope_verify(env, &pk, info, &err);
-  if (!e)
-    e = parley_jcs(env, &canon, &err);
+  if (!e) e = parley_jcs(env, &canon, &err);
   json_decref(env);
   if (!e) {
     c->r = r;
@@ -238,8 +225,7 @@ void h_message_submit(parleyd_req *r) {
     e = parley_store_run(parleyd->store, true, submit, c, &err);
   }
   parley_buf_free(&canon);
-  if (c)
-    cache_clear(c);
+  if (c) cache_clear(c);
   if (e) {
     free(c);
     free(info);
@@ -263,15 +249,13 @@ void h_message_submit(parleyd_req *r) {
   for (size_t i = 0; i < info->n_recipients; i++) {
     parleyd_notify_email(c->emails[i], subject, body);
     if (c->webhooks[i][0]) {
-      json_t *hook = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:{s:s,s:s},s:s,s:s}", "event",
-                               "message.submitted", "id", c->m.id, "kind", c->m.kind, "priority",
-                               c->m.priority, "tlp", c->m.tlp, "from", "state", c->m.from_state,
-                               "poc", c->m.from_poc, "to", "state", info->recipients[i].state,
-                               "poc", info->recipients[i].poc, "ack_deadline", deadline, "hub",
-                               parleyd->cfg.origin);
+      json_t *hook = json_pack(
+          "{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:{s:s,s:s},s:s,s:s}", "event", "message.submitted",
+          "id", c->m.id, "kind", c->m.kind, "priority", c->m.priority, "tlp", c->m.tlp, "from",
+          "state", c->m.from_state, "poc", c->m.from_poc, "to", "state", info->recipients[i].state,
+          "poc", info->recipients[i].poc, "ack_deadline", deadline, "hub", parleyd->cfg.origin);
       char *text = hook ? json_dumps(hook, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-      if (text)
-        parleyd_notify_webhook(c->webhooks[i], text);
+      if (text) parleyd_notify_webhook(c->webhooks[i], text);
       free(text);
       json_decref(hook);
     }
@@ -333,8 +317,8 @@ static void list(parleyd_req *r, bool outbox) {
   size_t n = json_array_size(c.arr);
   json_int_t next = n ? json_integer_value(json_object_get(json_array_get(c.arr, n - 1), "seq"))
                       : (json_int_t)c.after;
-  parleyd_reply_json(r, 200, json_pack("{s:o,s:I,s:b}", "messages", c.arr, "next", next, "more",
-                                       n == c.limit));
+  parleyd_reply_json(
+      r, 200, json_pack("{s:o,s:I,s:b}", "messages", c.arr, "next", next, "more", n == c.limit));
 }
 
 void h_inbox(parleyd_req *r) {
@@ -357,14 +341,12 @@ typedef struct {
 static bool vis_rcpt(void *cls, const parley_recipient_row *x) {
   vis_ctx *v = cls;
   char d[PARLEY_TIME_LEN] = "", a[PARLEY_TIME_LEN] = "";
-  if (x->delivered)
-    parley_time_format(x->delivered, d);
-  if (x->acked)
-    parley_time_format(x->acked, a);
-  json_array_append_new(v->rcpts, json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "state", x->state, "poc",
-                                            x->poc, "key_id", x->key_id, "delivered",
-                                            x->delivered ? d : NULL, "acknowledged",
-                                            x->acked ? a : NULL));
+  if (x->delivered) parley_time_format(x->delivered, d);
+  if (x->acked) parley_time_format(x->acked, a);
+  json_array_append_new(v->rcpts,
+                        json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "state", x->state, "poc", x->poc,
+                                  "key_id", x->key_id, "delivered", x->delivered ? d : NULL,
+                                  "acknowledged", x->acked ? a : NULL));
   if (!strcmp(x->state, v->r->who.state) && !strcmp(x->poc, v->r->who.poc_id)) {
     v->is_recipient = true;
     v->delivered = x->delivered != 0;
@@ -382,8 +364,7 @@ static bool ev_one(void *cls, const char *event, const char *detail, int64_t at)
 static bool ack_one(void *cls, const parley_ack_row *a) {
   json_t *v = NULL;
   parley_json_parse(a->ack, a->ack_len, NULL, &v, NULL);
-  if (v)
-    json_object_set_new(v, "leaf_index", json_integer(a->leaf_index));
+  if (v) json_object_set_new(v, "leaf_index", json_integer(a->leaf_index));
   return v && json_array_append_new(cls, v) == 0;
 }
 
@@ -404,15 +385,14 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
     parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   vis_ctx v = {c->r, false, false, json_array()};
   if ((qs = parley_store_recipients_get(tx, c->m.id, vis_rcpt, &v)) < 0) {
     json_decref(v.rcpts);
     return qs;
   }
-  bool is_sender = !strcmp(c->m.from_state, c->r->who.state) &&
-                   !strcmp(c->m.from_poc, c->r->who.poc_id);
+  bool is_sender =
+      !strcmp(c->m.from_state, c->r->who.state) && !strcmp(c->m.from_poc, c->r->who.poc_id);
   if (!is_sender && !v.is_recipient) {
     json_decref(v.rcpts);
     /* Same answer as an unknown id: a stranger learns nothing of who talks to whom. */
@@ -516,16 +496,14 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   ack_ctx *c = cls;
   c->already = false;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   parley_message_row m;
   qs = parley_store_message_get(tx, c->r->params[0], &m);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_recipient_row me;
   memset(&me, 0, sizeof me);
   parley_strlcpy(me.state, c->r->who.state, sizeof me.state);
@@ -570,7 +548,8 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
       (qs = parley_store_recipient_update(tx, &me)) >= 0 &&
       (qs = parley_store_message_event(tx, m.id, "acknowledged", detail, now)) >= 0 &&
       (qs = parley_store_recipients_get(tx, m.id, count_unacked, &u)) >= 0 &&
-      m.status < PARLEY_MSG_ACKNOWLEDGED && (strcmp(m.kind, "ping") != 0 || strcmp(m.from_state, "HUB") != 0 || u.n == 0)) {
+      m.status < PARLEY_MSG_ACKNOWLEDGED &&
+      (strcmp(m.kind, "ping") != 0 || strcmp(m.from_state, "HUB") != 0 || u.n == 0)) {
     /* A message is acknowledged by its first receipt; a communication check only
      * once every target has answered (until then its reminders go on). */
     m.status = PARLEY_MSG_ACKNOWLEDGED;
@@ -583,8 +562,7 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
 
 void h_message_ack(parleyd_req *r) {
   json_t *ack = parleyd_parse_body(r);
-  if (!ack)
-    return;
+  if (!ack) return;
   parley_ack_info info;
   parley_error err;
   parley_sign_pk pk;
@@ -595,12 +573,10 @@ void h_message_ack(parleyd_req *r) {
   if (!e && (strcmp(info.message, r->params[0]) || strcmp(info.state, r->who.state) ||
              strcmp(info.poc, r->who.poc_id)))
     e = parley_fail(&err, PARLEY_E_ACK_MISMATCH, "the receipt names another message or officer");
-  if (!e)
-    e = parley_jcs(ack, &canon, &err);
+  if (!e) e = parley_jcs(ack, &canon, &err);
   json_decref(ack);
   ack_ctx c = {r, &info, (const char *)canon.data, canon.len, 0, false};
-  if (!e)
-    e = parley_store_run(parleyd->store, true, ack_tx, &c, &err);
+  if (!e) e = parley_store_run(parleyd->store, true, ack_tx, &c, &err);
   parley_buf_free(&canon);
   if (e) {
     parleyd_reply_err(r, &err);
@@ -612,8 +588,8 @@ void h_message_ack(parleyd_req *r) {
   }
   parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu", info.message,
              info.state, info.poc, (unsigned long long)c.leaf);
-  parleyd_reply_json(r, 201, json_pack("{s:s,s:I}", "message", info.message, "leaf_index",
-                                       (json_int_t)c.leaf));
+  parleyd_reply_json(
+      r, 201, json_pack("{s:s,s:I}", "message", info.message, "leaf_index", (json_int_t)c.leaf));
 }
 
 /* ---- GET /v1/cases/{id} ----------------------------------------------------- */
@@ -627,8 +603,7 @@ typedef struct {
 
 static bool case_one(void *cls, const parley_message_row *m) {
   case_ctx *c = cls;
-  if (c->n < 200)
-    c->rows[c->n++] = *m;
+  if (c->n < 200) c->rows[c->n++] = *m;
   return c->n < 200;
 }
 
@@ -639,8 +614,7 @@ static parley_qs case_tx(parley_tx *tx, void *cls, parley_error *err) {
   json_array_clear(c->out);
   parley_qs qs;
   qs = parley_store_case_messages(tx, c->r->params[0], case_one, c);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   for (size_t i = 0; i < c->n; i++) {
     const parley_message_row *m = &c->rows[i];
     vis_ctx v = {c->r, false, false, json_array()};

@@ -26,9 +26,9 @@
 
 typedef struct {
   parleyd_req *r;
-  json_t *states;   /* array of codes, or NULL */
+  json_t *states; /* array of codes, or NULL */
   const char *region;
-  int role;         /* index in parley_poc_roles, or -1 for every POC */
+  int role; /* index in parley_poc_roles, or -1 for every POC */
   int64_t window_s;
   int64_t recurrence_s;
   const char *series;
@@ -40,10 +40,8 @@ typedef struct {
 } start_ctx;
 
 static bool in_scope(const start_ctx *c, const parley_state_row *s) {
-  if (s->status != PARLEY_STATE_ACTIVE || !s->current_version)
-    return false;
-  if (c->region && strcmp(c->region, s->region) != 0)
-    return false;
+  if (s->status != PARLEY_STATE_ACTIVE || !s->current_version) return false;
+  if (c->region && strcmp(c->region, s->region) != 0) return false;
   if (c->states) {
     size_t i;
     json_t *x;
@@ -60,8 +58,7 @@ typedef struct {
 
 static bool collect(void *cls, const parley_state_row *s) {
   state_list *l = cls;
-  if (l->n < 256)
-    l->rows[l->n++] = *s;
+  if (l->n < 256) l->rows[l->n++] = *s;
   return l->n < 256;
 }
 
@@ -72,8 +69,7 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   c->statement = NULL;
   c->n_targets = 0;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   state_list *l = calloc(1, sizeof *l);
   parley_recipient_row *rc = calloc(MAX_TARGETS, sizeof *rc);
   json_t *targets = json_array();
@@ -86,11 +82,9 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   }
   qs = parley_store_state_list(tx, collect, l);
   for (size_t i = 0; qs >= 0 && i < l->n; i++) {
-    if (!in_scope(c, &l->rows[i]))
-      continue;
+    if (!in_scope(c, &l->rows[i])) continue;
     parley_record_row rec;
-    if ((qs = parley_store_record_get(tx, l->rows[i].code, 0, &rec)) != PARLEY_QS_ONE)
-      continue;
+    if ((qs = parley_store_record_get(tx, l->rows[i].code, 0, &rec)) != PARLEY_QS_ONE) continue;
     json_t *v = NULL;
     parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
     parley_record_row_clear(&rec);
@@ -101,14 +95,13 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
       bool match = c->role < 0;
       size_t q;
       json_t *rv;
-      json_array_foreach(roles, q, rv) match |= c->role >= 0 &&
-                                               !strcmp(json_string_value(rv),
-                                                       parley_poc_roles[c->role]);
-      if (!match || c->n_targets >= MAX_TARGETS)
-        continue;
+      json_array_foreach(roles, q, rv) match |=
+          c->role >= 0 && !strcmp(json_string_value(rv), parley_poc_roles[c->role]);
+      if (!match || c->n_targets >= MAX_TARGETS) continue;
       parley_sign_pk spk;
       const char *id = json_string_value(json_object_get(p, "id"));
-      if (!id || parley_sign_pk_from_b64(json_string_value(json_object_get(p, "signing_key")), &spk))
+      if (!id ||
+          parley_sign_pk_from_b64(json_string_value(json_object_get(p, "signing_key")), &spk))
         continue;
       parley_recipient_row *t = &rc[c->n_targets];
       parley_strlcpy(t->state, l->rows[i].code, sizeof t->state);
@@ -126,8 +119,7 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   if (qs < 0 || c->n_targets == 0) {
     free(rc);
     json_decref(targets);
-    if (qs >= 0)
-      parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no POC matches this scope");
+    if (qs >= 0) parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no POC matches this scope");
     return qs < 0 ? qs : PARLEY_QS_HARD;
   }
   char id[PARLEY_UUID_LEN], issued[PARLEY_TIME_LEN], due[PARLEY_TIME_LEN], chal[32];
@@ -138,16 +130,17 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_time_format(now + c->window_s, due);
   randombytes_buf(rnd, sizeof rnd);
   parley_b64url_encode(rnd, sizeof rnd, chal, sizeof chal);
-  c->statement = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:s}", "format", "parley-ping-v1",
-                           "id", id, "series", c->series ? c->series : id, "issued", issued,
-                           "respond_by", due, "role", c->role < 0 ? "all" : parley_poc_roles[c->role],
-                           "challenge", chal, "recurrence_s", (json_int_t)c->recurrence_s,
-                           "targets", targets, "scheduled_by", c->r->who.key_id);
+  c->statement =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:s}", "format", "parley-ping-v1", "id", id,
+                "series", c->series ? c->series : id, "issued", issued, "respond_by", due, "role",
+                c->role < 0 ? "all" : parley_poc_roles[c->role], "challenge", chal, "recurrence_s",
+                (json_int_t)c->recurrence_s, "targets", targets, "scheduled_by", c->r->who.key_id);
   parley_buf canon;
   parley_buf_init(&canon, 4u << 20);
   parley_hash h;
   if (!c->statement ||
-      parley_signed_json_sign(c->statement, "ping", &parleyd->hub_key.sign_sk, err) != PARLEY_E_OK ||
+      parley_signed_json_sign(c->statement, "ping", &parleyd->hub_key.sign_sk, err) !=
+          PARLEY_E_OK ||
       parley_jcs(c->statement, &canon, err) != PARLEY_E_OK) {
     free(rc);
     parley_buf_free(&canon);
@@ -190,13 +183,13 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
 /* Starts a round; used by the handler and by the scheduler for recurring rounds. */
 static parley_err start_round(start_ctx *c, parley_error *err) {
   c->emails = calloc(MAX_TARGETS, sizeof *c->emails);
-  if (!c->emails)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+  if (!c->emails) return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
   parley_err e = parley_store_run(parleyd->store, true, start_tx, c, err);
   if (!e) {
     char due[PARLEY_TIME_LEN], subject[200], body[600];
     parley_time_format(c->m.ack_deadline, due);
-    snprintf(subject, sizeof subject, "[Parley] communication check: please acknowledge by %s", due);
+    snprintf(subject, sizeof subject, "[Parley] communication check: please acknowledge by %s",
+             due);
     snprintf(body, sizeof body,
              "The Parley hub %s runs a communication check (round %s).\n"
              "Please acknowledge it with your key by %s: parley ack %s\n",
@@ -211,8 +204,7 @@ static parley_err start_round(start_ctx *c, parley_error *err) {
 
 void h_ping_start(parleyd_req *r) {
   json_t *body = parleyd_parse_body(r);
-  if (!body)
-    return;
+  if (!body) return;
   start_ctx c;
   memset(&c, 0, sizeof c);
   c.r = r;
@@ -233,15 +225,14 @@ void h_ping_start(parleyd_req *r) {
   }
   c.role = -1;
   for (int i = 0; parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], role))
-      c.role = i;
+    if (!strcmp(parley_poc_roles[i], role)) c.role = i;
   bool region_ok = !c.region;
   for (int i = 0; !region_ok && parley_regions[i]; i++)
     region_ok = !strcmp(parley_regions[i], c.region);
   const char *bad = (c.role < 0 && strcmp(role, "all")) ? "role: diplomatic, technical, "
                                                           "law-enforcement-24x7 or all"
-                    : !region_ok                          ? "region: a UN regional group"
-                    : window < 5 || window > 30 * 86400   ? "window_s: 5 to 2592000"
+                    : !region_ok                        ? "region: a UN regional group"
+                    : window < 5 || window > 30 * 86400 ? "window_s: 5 to 2592000"
                     : recurrence && (recurrence < window || recurrence > 366 * 86400)
                         ? "recurrence_s: 0, or at least window_s and at most a year"
                         : NULL;
@@ -286,8 +277,7 @@ typedef struct {
 static bool rcpt_times(void *cls, const parley_recipient_row *x) {
   round_data *d = cls;
   for (size_t i = 0; i < d->n; i++)
-    if (!strcmp(d->t[i].state, x->state) && !strcmp(d->t[i].poc, x->poc))
-      d->t[i].acked = x->acked;
+    if (!strcmp(d->t[i].state, x->state) && !strcmp(d->t[i].poc, x->poc)) d->t[i].acked = x->acked;
   return true;
 }
 
@@ -307,14 +297,12 @@ static parley_qs load_round(parley_tx *tx, const char *id, round_data *d, parley
     parley_fail(err, PARLEY_E_NOT_FOUND, "no communication check %s", id);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_json_parse(d->m.envelope, d->m.envelope_len, NULL, &d->statement, NULL);
   json_t *targets = json_object_get(d->statement, "targets");
   d->n = json_array_size(targets);
   d->t = calloc(d->n ? d->n : 1, sizeof *d->t);
-  if (!d->t)
-    return PARLEY_QS_HARD;
+  if (!d->t) return PARLEY_QS_HARD;
   size_t i;
   json_t *x;
   json_array_foreach(targets, i, x) {
@@ -333,8 +321,7 @@ static int cmp_i64(const void *a, const void *b) {
 
 /* Nearest-rank percentile of sorted v[0..n). */
 static int64_t pct(const int64_t *v, size_t n, double p) {
-  if (!n)
-    return -1;
+  if (!n) return -1;
   size_t k = (size_t)ceil(p / 100.0 * (double)n);
   return v[k ? k - 1 : 0];
 }
@@ -344,22 +331,18 @@ static json_t *summary(const round_data *d, const char *region, const char *role
   int64_t *times = calloc(d->n ? d->n : 1, sizeof *times);
   size_t n = 0, acked = 0;
   for (size_t i = 0; i < d->n; i++) {
-    if (region && strcmp(region, d->t[i].region))
-      continue;
+    if (region && strcmp(region, d->t[i].region)) continue;
     if (role) {
       bool has = false;
       size_t q;
       json_t *rv;
       json_array_foreach(d->t[i].roles, q, rv) has |= !strcmp(json_string_value(rv), role);
-      if (!has)
-        continue;
+      if (!has) continue;
     }
     n++;
-    if (d->t[i].acked && times)
-      times[acked++] = d->t[i].acked - d->m.created;
+    if (d->t[i].acked && times) times[acked++] = d->t[i].acked - d->m.created;
   }
-  if (times)
-    qsort(times, acked, sizeof *times, cmp_i64);
+  if (times) qsort(times, acked, sizeof *times, cmp_i64);
   json_t *o = json_pack("{s:I,s:I,s:f}", "targets", (json_int_t)n, "acknowledged",
                         (json_int_t)acked, "rate", n ? (double)acked / (double)n : 0.0);
   if (o && acked && times) {
@@ -391,9 +374,9 @@ static json_t *round_report(const round_data *d) {
       json_decref(s);
   }
   for (size_t i = 0; i < d->n; i++) {
-    json_t *p = json_pack("{s:s,s:s,s:s,s:O,s:b}", "state", d->t[i].state, "poc", d->t[i].poc,
-                          "region", d->t[i].region, "roles", d->t[i].roles, "acknowledged",
-                          d->t[i].acked != 0);
+    json_t *p =
+        json_pack("{s:s,s:s,s:s,s:O,s:b}", "state", d->t[i].state, "poc", d->t[i].poc, "region",
+                  d->t[i].region, "roles", d->t[i].roles, "acknowledged", d->t[i].acked != 0);
     if (d->t[i].acked)
       json_object_set_new(p, "seconds_to_ack", json_integer(d->t[i].acked - d->m.created));
     json_array_append_new(pocs, p);
@@ -431,8 +414,7 @@ static parley_qs report_tx(parley_tx *tx, void *cls, parley_error *err) {
   report_ctx *c = cls;
   json_array_clear(c->stale);
   parley_qs qs = load_round(tx, c->id, &c->d, err);
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   return parley_store_state_list(tx, stale_one, c->stale);
 }
 
@@ -470,7 +452,8 @@ void h_ping_report(parleyd_req *r) {
   }
   parley_buf b;
   parley_buf_init(&b, 16u << 20);
-  parley_err e = parley_buf_puts(&b, "round,state,region,poc,roles,acknowledged,seconds_to_ack\r\n");
+  parley_err e =
+      parley_buf_puts(&b, "round,state,region,poc,roles,acknowledged,seconds_to_ack\r\n");
   for (size_t i = 0; i < c.d.n && !e; i++) {
     char roles[128] = "", secs[24] = "";
     size_t q;
@@ -481,8 +464,9 @@ void h_ping_report(parleyd_req *r) {
     }
     if (c.d.t[i].acked)
       snprintf(secs, sizeof secs, "%lld", (long long)(c.d.t[i].acked - c.d.m.created));
-    const char *cells[] = {c.d.m.id, c.d.t[i].state, c.d.t[i].region, c.d.t[i].poc, roles,
-                           c.d.t[i].acked ? "yes" : "no", secs};
+    const char *cells[] = {c.d.m.id,     c.d.t[i].state, c.d.t[i].region,
+                           c.d.t[i].poc, roles,          c.d.t[i].acked ? "yes" : "no",
+                           secs};
     for (size_t k = 0; k < 7 && !e; k++)
       e = csv_cell(&b, cells[k], k == 6);
   }
@@ -559,34 +543,36 @@ static parley_err svg_trend(const json_t *rounds, parley_buf *b) {
                           L, y, W - R, y, L - 6, y + 4, pctv);
   }
   if (!e && n)
-    e = parley_buf_puts(b, "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" points=\"");
+    e = parley_buf_puts(b,
+                        "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" points=\"");
   for (size_t i = 0; i < n && !e; i++) {
     double rate = json_real_value(json_object_get(json_array_get(rounds, i), "rate"));
-    int x = L + (n > 1 ? (int)((double)(W - L - R) * (double)i / (double)(n - 1)) : (W - L - R) / 2);
+    int x =
+        L + (n > 1 ? (int)((double)(W - L - R) * (double)i / (double)(n - 1)) : (W - L - R) / 2);
     int y = T + (int)((double)(H - T - B) * (1.0 - rate));
     e = parley_buf_printf(b, "%d,%d ", x, y);
   }
-  if (!e && n)
-    e = parley_buf_puts(b, "\"/>\n");
+  if (!e && n) e = parley_buf_puts(b, "\"/>\n");
   for (size_t i = 0; i < n && !e; i++) {
     const json_t *rd = json_array_get(rounds, i);
     double rate = json_real_value(json_object_get(rd, "rate"));
-    int x = L + (n > 1 ? (int)((double)(W - L - R) * (double)i / (double)(n - 1)) : (W - L - R) / 2);
+    int x =
+        L + (n > 1 ? (int)((double)(W - L - R) * (double)i / (double)(n - 1)) : (W - L - R) / 2);
     int y = T + (int)((double)(H - T - B) * (1.0 - rate));
     const char *issued = json_string_value(json_object_get(rd, "issued"));
     e = parley_buf_printf(b,
                           "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"#1f5fa8\"><title>%s: %.0f%%"
                           "</title></circle><text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.10s"
                           "</text>\n",
-                          x, y, issued ? issued : "", rate * 100, x, H - B + 18, issued ? issued : "");
+                          x, y, issued ? issued : "", rate * 100, x, H - B + 18,
+                          issued ? issued : "");
   }
   return e ? e : parley_buf_puts(b, "</svg>\n");
 }
 
 void h_ping_trend(parleyd_req *r) {
   const char *format = parleyd_query(r, "format");
-  if (!format)
-    format = "json";
+  if (!format) format = "json";
   if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "svg")) {
     parleyd_reply_error(r, PARLEY_E_INVALID_ARGUMENT, "format: json, csv or svg");
     return;
@@ -614,8 +600,7 @@ void h_ping_trend(parleyd_req *r) {
     size_t i;
     json_t *x;
     json_array_foreach(c.rounds, i, x) {
-      if (e)
-        break;
+      if (e) break;
       e = parley_buf_printf(&b, "%s,%s,%s,%lld,%lld,%.4f,%lld,%lld\r\n",
                             json_string_value(json_object_get(x, "id")),
                             json_string_value(json_object_get(x, "series")),
@@ -667,10 +652,10 @@ void parleyd_pings_recur(void) {
     const char *series = json_string_value(json_object_get(x, "series"));
     bool latest = true;
     for (size_t k = i + 1; k < n; k++)
-      latest &= strcmp(series, json_string_value(json_object_get(json_array_get(c.rounds, k),
-                                                                 "series"))) != 0;
-    if (!latest)
-      continue;
+      latest &=
+          strcmp(series,
+                 json_string_value(json_object_get(json_array_get(c.rounds, k), "series"))) != 0;
+    if (!latest) continue;
     report_ctx rc;
     memset(&rc, 0, sizeof rc);
     rc.id = json_string_value(json_object_get(x, "id"));
@@ -686,8 +671,8 @@ void parleyd_pings_recur(void) {
       memset(&s, 0, sizeof s);
       parleyd_req fake;
       memset(&fake, 0, sizeof fake);
-      parley_strlcpy(fake.who.key_id, json_string_value(json_object_get(rc.d.statement,
-                                                                        "scheduled_by")),
+      parley_strlcpy(fake.who.key_id,
+                     json_string_value(json_object_get(rc.d.statement, "scheduled_by")),
                      sizeof fake.who.key_id);
       s.r = &fake; /* not authenticated: no request nonce to record */
       s.series = series;
@@ -696,8 +681,7 @@ void parleyd_pings_recur(void) {
       s.role = -1;
       const char *role = json_string_value(json_object_get(rc.d.statement, "role"));
       for (int k = 0; role && parley_poc_roles[k]; k++)
-        if (!strcmp(parley_poc_roles[k], role))
-          s.role = k;
+        if (!strcmp(parley_poc_roles[k], role)) s.role = k;
       /* Same scope as before: the states of the previous round. */
       json_t *states = json_array();
       for (size_t k = 0; k < rc.d.n; k++)

@@ -21,15 +21,13 @@ typedef struct {
 static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
   rot_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   qs = parley_store_state_get(tx, c->r->params[0], &c->st);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_STATE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_sign_pk old;
   memcpy(old.b, c->st.root_pk, 32);
   char fpr[PARLEY_FINGERPRINT_HEX_LEN], subject[600];
@@ -61,13 +59,11 @@ static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
       subject[0] = 0;
     qs = PARLEY_QS_ONE;
   }
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   uint64_t ev;
   if ((qs = parleyd_log_event(tx, "root-key-rotated", subject, &ev, err)) != PARLEY_QS_ONE)
     return qs;
-  if (!c->rotation)
-    c->leaf = ev;
+  if (!c->rotation) c->leaf = ev;
   parley_key_row k;
   memset(&k, 0, sizeof k);
   parley_sign_pk_key_id(&c->new_root, k.key_id);
@@ -78,14 +74,12 @@ static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
   }
   char old_id[PARLEY_KEY_ID_LEN];
   parley_sign_pk_key_id(&old, old_id);
-  if ((qs = parley_store_key_delete(tx, old_id)) < 0)
-    return qs;
+  if ((qs = parley_store_key_delete(tx, old_id)) < 0) return qs;
   memcpy(k.pk, c->new_root.b, 32);
   k.role = PARLEY_ROLE_STATE_ROOT;
   parley_strlcpy(k.state, c->st.code, sizeof k.state);
   snprintf(k.name, sizeof k.name, "root key of %s", c->st.code);
-  if ((qs = parley_store_key_put(tx, &k)) < 0)
-    return qs;
+  if ((qs = parley_store_key_put(tx, &k)) < 0) return qs;
   memcpy(c->st.root_pk, c->new_root.b, 32);
   c->st.updated = parley_now();
   return parley_store_state_update(tx, &c->st);
@@ -93,8 +87,7 @@ static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
 
 void h_state_root_key(parleyd_req *r) {
   json_t *body = parleyd_parse_body(r);
-  if (!body)
-    return;
+  if (!body) return;
   rot_ctx c;
   memset(&c, 0, sizeof c);
   c.r = r;
@@ -146,8 +139,8 @@ void h_state_root_key(parleyd_req *r) {
   }
   char fpr[PARLEY_FINGERPRINT_HEX_LEN];
   parley_sign_pk_fingerprint(&c.new_root, fpr);
-  parley_log(PARLEY_LOG_INFO, "directory.root_rotated", "state=%s by=%s fingerprint=%s",
-             c.st.code, c.rotation ? "state" : "operator", fpr);
+  parley_log(PARLEY_LOG_INFO, "directory.root_rotated", "state=%s by=%s fingerprint=%s", c.st.code,
+             c.rotation ? "state" : "operator", fpr);
   parleyd_reply_json(r, 200,
                      json_pack("{s:s,s:s,s:I}", "state", c.st.code, "root_fingerprint", fpr,
                                "leaf_index", (json_int_t)c.leaf));

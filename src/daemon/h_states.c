@@ -47,15 +47,13 @@ typedef struct {
 static parley_qs add_state(parley_tx *tx, void *cls, parley_error *err) {
   add_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   qs = parley_store_state_insert(tx, &c->row);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_STATE_EXISTS, "%s", c->row.code);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_key_row k;
   memset(&k, 0, sizeof k);
   parley_sign_pk pk;
@@ -71,15 +69,13 @@ static parley_qs add_state(parley_tx *tx, void *cls, parley_error *err) {
       parley_fail(err, PARLEY_E_STORE_CONFLICT, "this root key is already registered");
     return qs == PARLEY_QS_ONE ? PARLEY_QS_HARD : qs;
   }
-  if ((qs = parley_store_key_put(tx, &k)) < 0)
-    return qs;
+  if ((qs = parley_store_key_put(tx, &k)) < 0) return qs;
   return parleyd_log_event(tx, "state-onboarded", c->row.code, &c->leaf, err);
 }
 
 void h_state_add(parleyd_req *r) {
   json_t *body = parleyd_parse_body(r);
-  if (!body)
-    return;
+  if (!body) return;
   add_ctx c;
   memset(&c, 0, sizeof c);
   c.r = r;
@@ -131,19 +127,16 @@ typedef struct {
 static parley_qs set_status(parley_tx *tx, void *cls, parley_error *err) {
   status_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   qs = parley_store_state_get(tx, c->r->params[0], &c->row);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_STATE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   c->row.status = c->to;
   c->row.updated = parley_now();
-  if ((qs = parley_store_state_update(tx, &c->row)) < 0)
-    return qs;
+  if ((qs = parley_store_state_update(tx, &c->row)) < 0) return qs;
   return parleyd_log_event(tx, c->to == PARLEY_STATE_ACTIVE ? "state-activated" : "state-suspended",
                            c->row.code, &c->leaf, err);
 }
@@ -151,8 +144,7 @@ static parley_qs set_status(parley_tx *tx, void *cls, parley_error *err) {
 static void change_status(parleyd_req *r, parley_state_status to) {
   if (r->body.len) { /* no parameters: an empty object or no body at all */
     json_t *b = parleyd_parse_body(r);
-    if (!b)
-      return;
+    if (!b) return;
     size_t n = json_object_size(b);
     json_decref(b);
     if (n) {
@@ -242,16 +234,14 @@ typedef struct {
 static parley_qs publish(parley_tx *tx, void *cls, parley_error *err) {
   publish_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   parley_state_row st;
   qs = parley_store_state_get(tx, c->r->params[0], &st);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_STATE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   /* Only this state's current root key may publish; checked against the stored row,
    * inside the transaction, so a concurrent root rotation cannot race it. */
   if (c->r->who.role != PARLEY_ROLE_STATE_ROOT || strcmp(c->r->who.state, st.code) != 0 ||
@@ -288,8 +278,7 @@ static parley_qs publish(parley_tx *tx, void *cls, parley_error *err) {
     parley_fail(err, PARLEY_E_RECORD_VERSION, "version %lld exists", (long long)rec.version);
     return PARLEY_QS_HARD;
   }
-  if (qs < 0)
-    return qs;
+  if (qs < 0) return qs;
   parley_key_row keys[PARLEY_MAX_POCS];
   memset(keys, 0, sizeof keys);
   for (size_t i = 0; i < c->info->n_pocs; i++) {
@@ -300,8 +289,7 @@ static parley_qs publish(parley_tx *tx, void *cls, parley_error *err) {
     parley_strlcpy(keys[i].poc_id, c->info->pocs[i].id, sizeof keys[i].poc_id);
     parley_strlcpy(keys[i].name, c->info->pocs[i].name, sizeof keys[i].name);
   }
-  if ((qs = parley_store_officers_replace(tx, st.code, keys, c->info->n_pocs)) < 0)
-    return qs;
+  if ((qs = parley_store_officers_replace(tx, st.code, keys, c->info->n_pocs)) < 0) return qs;
   st.current_version = c->info->version;
   st.review_by = c->info->review_by;
   st.updated = parley_now();
@@ -314,8 +302,7 @@ void h_record_put(parleyd_req *r) {
     return;
   }
   json_t *rec = parleyd_parse_body(r);
-  if (!rec)
-    return;
+  if (!rec) return;
   parley_buf canon;
   parley_buf_init(&canon, parleyd->cfg.max_body);
   parley_error err;
@@ -340,8 +327,8 @@ void h_record_put(parleyd_req *r) {
              info->state, (long long)info->version, (unsigned long long)c.leaf);
   parleyd_reply_json(r, 201,
                      json_pack("{s:s,s:I,s:I,s:i}", "state", info->state, "version",
-                               (json_int_t)info->version, "leaf_index", (json_int_t)c.leaf,
-                               "pocs", (int)info->n_pocs));
+                               (json_int_t)info->version, "leaf_index", (json_int_t)c.leaf, "pocs",
+                               (int)info->n_pocs));
   free(info);
 }
 

@@ -33,12 +33,11 @@ static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
   r->replied = true;
 }
 
-void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type,
-                       const void *data, size_t len) {
+void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type, const void *data,
+                       size_t len) {
   struct MHD_Response *resp =
       MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-  if (resp && content_type)
-    MHD_add_response_header(resp, "Content-Type", content_type);
+  if (resp && content_type) MHD_add_response_header(resp, "Content-Type", content_type);
   queue(r, status, resp);
 }
 
@@ -62,11 +61,9 @@ void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
  * which would turn a 4xx into a 500. Such a detail, or an overlong one, is copied with
  * every byte that is not printable ASCII replaced. */
 static const char *safe_detail(const char *detail, char *buf, size_t cap) {
-  if (!detail)
-    return "";
+  if (!detail) return "";
   size_t n = strnlen(detail, cap);
-  if (n < cap && parley_utf8_valid(detail, n))
-    return detail;
+  if (n < cap && parley_utf8_valid(detail, n)) return detail;
   size_t m = n < cap - 4 ? n : cap - 4;
   for (size_t i = 0; i < m; i++) {
     unsigned char c = (unsigned char)detail[i];
@@ -81,7 +78,8 @@ void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail) {
   detail = safe_detail(detail, buf, sizeof buf);
   json_t *o = json_pack("{s:s,s:s,s:s}", "code", parley_err_name(code), "hint",
                         parley_err_hint(code), "detail", detail);
-  if (parley_err_status(code) >= 500 && code != PARLEY_E_UNAVAILABLE) /* 503s are load, not faults */
+  if (parley_err_status(code) >= 500 &&
+      code != PARLEY_E_UNAVAILABLE) /* 503s are load, not faults */
     parley_log(PARLEY_LOG_ERROR, "http.server_error", "code=%s detail=\"%s\"",
                parley_err_name(code), detail);
   parleyd_reply_json(r, (unsigned)parley_err_status(code), o);
@@ -114,23 +112,19 @@ const char *parleyd_query(parleyd_req *r, const char *name) {
 
 static bool has_json_content_type(parleyd_req *r) {
   const char *ct = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if (!ct)
-    return false;
+  if (!ct) return false;
   static const char want[] = "application/json";
-  if (strncasecmp(ct, want, sizeof want - 1) != 0)
-    return false;
+  if (strncasecmp(ct, want, sizeof want - 1) != 0) return false;
   char c = ct[sizeof want - 1];
   return c == 0 || c == ';' || c == ' ';
 }
 
 /* Decoded query names and values must be text: valid UTF-8 without control characters. */
 static bool is_text(const char *s) {
-  if (!s)
-    return true;
+  if (!s) return true;
   size_t n = strlen(s);
   for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-      return false;
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
   return parley_utf8_valid(s, n);
 }
 
@@ -157,12 +151,10 @@ static const char *bad_target(parleyd_req *r) {
     if (c == '%') {
       if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
         return "request target: '%' not followed by two hex digits";
-      if (p[1] == '0' && p[2] == '0')
-        return "request target: %00";
+      if (p[1] == '0' && p[2] == '0') return "request target: %00";
     }
   }
-  if (!is_text(r->url))
-    return "request path: not valid UTF-8 text";
+  if (!is_text(r->url)) return "request path: not valid UTF-8 text";
   bool bad = false;
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
   return bad ? "request query: not valid UTF-8 text" : NULL;
@@ -178,8 +170,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
   (void)kind;
   (void)value;
   header_count *c = cls;
-  if (key && strcasecmp(key, c->name) == 0)
-    c->n++;
+  if (key && strcasecmp(key, c->name) == 0) c->n++;
   return MHD_YES;
 }
 
@@ -199,11 +190,9 @@ static void dispatch(parleyd_req *r) {
     parleyd_reply_error(r, PARLEY_E_METHOD_NOT_ALLOWED, r->method);
     return;
   }
-  if (r->route->auth != PARLEYD_AUTH_PUBLIC && !parleyd_authenticate(r))
-    return;
+  if (r->route->auth != PARLEYD_AUTH_PUBLIC && !parleyd_authenticate(r)) return;
   r->route->handler(r);
-  if (!r->replied)
-    parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
+  if (!r->replied) parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
 }
 
 /* ---- slow clients ----------------------------------------------------------
@@ -237,8 +226,7 @@ static void slow_set_deadline(struct MHD_Connection *conn, uint64_t from_now_ns)
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   conn_slot *s = ci ? ci->socket_context : NULL;
-  if (!s)
-    return;
+  if (!s) return;
   pthread_mutex_lock(&slow.lock);
   s->deadline_ns = from_now_ns ? parley_mono_ns() + from_now_ns : 0;
   pthread_mutex_unlock(&slow.lock);
@@ -251,14 +239,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     conn_slot *s = ci ? calloc(1, sizeof *s) : NULL;
-    if (!s)
-      return; /* no guard for this one; MHD's idle timeout still applies */
+    if (!s) return; /* no guard for this one; MHD's idle timeout still applies */
     s->fd = ci->connect_fd;
     pthread_mutex_lock(&slow.lock);
     s->deadline_ns = parley_mono_ns() + slow.head_ns;
     s->next = slow.head;
-    if (slow.head)
-      slow.head->prev = s;
+    if (slow.head) slow.head->prev = s;
     slow.head = s;
     pthread_mutex_unlock(&slow.lock);
     *socket_context = s;
@@ -269,8 +255,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
       s->prev->next = s->next;
     else
       slow.head = s->next;
-    if (s->next)
-      s->next->prev = s->prev;
+    if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&slow.lock);
     free(s);
     *socket_context = NULL;
@@ -298,8 +283,7 @@ static void *slow_reaper(void *arg) {
         cut++;
       }
     }
-    if (cut)
-      parley_log(PARLEY_LOG_INFO, "http.slow_clients_cut", "connections=%u", cut);
+    if (cut) parley_log(PARLEY_LOG_INFO, "http.slow_clients_cut", "connections=%u", cut);
   }
   pthread_mutex_unlock(&slow.lock);
   return NULL;
@@ -308,13 +292,12 @@ static void *slow_reaper(void *arg) {
 /* First call: route, check limits and headers, and refuse an oversized or mistyped
  * body before reading any of it. Later calls: collect the body. Last call: dispatch. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
   parleyd_hub *hub = cls;
   (void)version;
   parleyd_req *r = *con_cls;
-  if (!r)
-    return MHD_NO; /* on_uri created it; only out of memory gets here */
+  if (!r) return MHD_NO; /* on_uri created it; only out of memory gets here */
   if (!r->started) {
     r->started = true;
     r->conn = conn;
@@ -333,8 +316,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       return MHD_YES;
     }
     r->route_index = parleyd_route_match(method, url, r);
-    if (r->route_index >= 0)
-      r->route = &parleyd_routes[r->route_index];
+    if (r->route_index >= 0) r->route = &parleyd_routes[r->route_index];
     if (atomic_load(&hub->stopping)) {
       r->body_refused = true;
       parleyd_reply_error(r, PARLEY_E_UNAVAILABLE, "shutting down");
@@ -387,8 +369,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   if (!r->replied) {
-    if (!r->body.data && parley_buf_append(&r->body, "", 0) != PARLEY_E_OK)
-      return MHD_NO;
+    if (!r->body.data && parley_buf_append(&r->body, "", 0) != PARLEY_E_OK) return MHD_NO;
     slow_set_deadline(conn, 0); /* answering: MHD's idle timeout covers a slow reader */
     dispatch(r);
   }
@@ -401,8 +382,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   parleyd_hub *hub = cls;
   (void)conn;
   parleyd_req *r = calloc(1, sizeof *r);
-  if (!r)
-    return NULL;
+  if (!r) return NULL;
   r->t0 = parley_mono_ns();
   r->route_index = -1;
   size_t n = strnlen(uri, hub->cfg.max_url + 1);
@@ -420,8 +400,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)cls;
   slow_set_deadline(conn, slow.head_ns); /* for the next request on this connection */
   parleyd_req *r = *con_cls;
-  if (!r)
-    return;
+  if (!r) return;
   uint64_t ns = parley_mono_ns() - r->t0;
   parleyd_metrics_record(r->route_index, r->replied ? r->status : 0, ns);
   parley_log(PARLEY_LOG_DEBUG, "http.request", "method=%s path=\"%.200s\" status=%d us=%llu%s",
@@ -474,8 +453,7 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
   slow.running = true;
   if (hub->cfg.port == 0) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(hub->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    if (info)
-      hub->cfg.port = info->port;
+    if (info) hub->cfg.port = info->port;
   }
   return PARLEY_E_OK;
 }
@@ -488,14 +466,12 @@ void parleyd_http_stop(parleyd_hub *hub) {
     for (int i = 0; i < 100; i++) {
       const union MHD_DaemonInfo *info =
           MHD_get_daemon_info(hub->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-      if (!info || info->num_connections == 0)
-        break;
+      if (!info || info->num_connections == 0) break;
       struct timespec ts = {0, 100 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(hub->mhd);
-    if (ls != MHD_INVALID_SOCKET)
-      close(ls);
+    if (ls != MHD_INVALID_SOCKET) close(ls);
     hub->mhd = NULL;
   }
   if (slow.running) {

@@ -20,30 +20,33 @@ typedef struct {
   unsigned port;
   char data_dir[512];
   char store_url[600];
-  char origin[128];        /* hub origin name, e.g. "parley.example.org"; log origin */
-  char public_url[256];    /* base URL clients use; part of @target-uri */
+  char origin[128];     /* hub origin name, e.g. "parley.example.org"; log origin */
+  char public_url[256]; /* base URL clients use; part of @target-uri */
   char hub_key_file[512];
   char operator_keys[8][64]; /* base64url Ed25519 public keys allowed to act as operator */
   size_t n_operator_keys;
   parley_cosig_verifier witness_keys[8]; /* witnesses whose cosignatures the hub keeps */
   size_t n_witness_keys;
   unsigned threads;
-  size_t max_body;         /* bytes */
-  size_t max_url;          /* bytes */
-  size_t max_header;       /* bytes of all headers (MHD connection memory) */
+  size_t max_body;   /* bytes */
+  size_t max_url;    /* bytes */
+  size_t max_header; /* bytes of all headers (MHD connection memory) */
   unsigned max_conn_per_ip;
   unsigned max_connections;
-  unsigned timeout_s;      /* idle connection timeout */
-  int64_t sig_window_s;    /* accepted |now - created| for request signatures */
+  unsigned timeout_s;   /* idle connection timeout */
+  int64_t sig_window_s; /* accepted |now - created| for request signatures */
   int64_t checkpoint_interval_s;
   int log_level;
   bool insecure_hub_key;
-  char smtp_url[256];  /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
+  char smtp_url[256]; /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
   char smtp_from[128];
   int64_t ack_deadline_s[3]; /* per priority: routine, urgent, critical */
   int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
   unsigned scheduler_tick_ms;
-  int64_t stale_check_s; /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a passphrase: tests and demo only */
+  int64_t stale_check_s;
+      /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
+                                                                      passphrase: tests and demo
+                                                                      only */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);
@@ -107,7 +110,7 @@ typedef void (*parleyd_handler)(parleyd_req *r);
 
 /* Who may call a route. */
 enum {
-  PARLEYD_AUTH_PUBLIC = 0,                        /* no signature needed */
+  PARLEYD_AUTH_PUBLIC = 0, /* no signature needed */
   PARLEYD_AUTH_OPERATOR = 1 << PARLEY_ROLE_OPERATOR,
   PARLEYD_AUTH_ROOT = 1 << PARLEY_ROLE_STATE_ROOT,
   PARLEYD_AUTH_OFFICER = 1 << PARLEY_ROLE_OFFICER,
@@ -118,8 +121,8 @@ struct parleyd_route {
   const char *method;
   const char *pattern; /* "/v1/states/{}/records/{}": {} matches one non-empty segment */
   parleyd_handler handler;
-  unsigned auth;       /* PARLEYD_AUTH_* mask */
-  const char *name;    /* metrics label */
+  unsigned auth;    /* PARLEYD_AUTH_* mask */
+  const char *name; /* metrics label */
 };
 
 extern const parleyd_route parleyd_routes[];
@@ -132,8 +135,8 @@ int parleyd_route_match(const char *method, const char *path, parleyd_req *r);
 /* ---- replies: a handler calls exactly one ------------------------------- */
 
 void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body /* stolen */);
-void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type,
-                       const void *data, size_t len);
+void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type, const void *data,
+                       size_t len);
 /* {"code": NAME, "hint": registry hint, "detail": detail} with the registry's status. */
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail);
 void parleyd_reply_err(parleyd_req *r, const parley_error *err);

@@ -32,19 +32,15 @@ static parley_qs append_entry(parley_tx *tx, const char *kind, const uint8_t *en
   uint8_t lh[32];
   parley_tlog_leaf_hash(entry, len, lh);
   parley_qs qs = parley_store_leaf_append(tx, lh, kind, entry, len, parley_now(), leaf);
-  if (qs != PARLEY_QS_ONE)
-    return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+  if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
   parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
   size_t n = 0;
   parley_err e = parley_tlog_append_nodes(parleyd_store_hash, tx, *leaf, lh, nodes, &n, err);
-  if (e)
-    return qs_of(e);
+  if (e) return qs_of(e);
   for (size_t i = 0; i < n; i++) {
-    if (nodes[i].level == 0)
-      continue; /* leaf hashes live in the leaves */
+    if (nodes[i].level == 0) continue; /* leaf hashes live in the leaves */
     qs = parley_store_node_put(tx, nodes[i].level, nodes[i].index, nodes[i].hash);
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
   }
   return PARLEY_QS_ONE;
 }
@@ -53,8 +49,7 @@ parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object
                              uint64_t *leaf, parley_error *err) {
   uint8_t entry[64 + 32];
   size_t k = strlen(kind);
-  if (k > 63)
-    return PARLEY_QS_HARD;
+  if (k > 63) return PARLEY_QS_HARD;
   memcpy(entry, kind, k);
   entry[k] = '\n';
   parley_hash h;
@@ -79,8 +74,7 @@ parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subjec
 }
 
 parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
-  if (!r->authenticated)
-    return PARLEY_QS_ONE;
+  if (!r->authenticated) return PARLEY_QS_ONE;
   parley_qs qs = parley_store_nonce_insert(tx, r->who.key_id, r->nonce,
                                            parley_now() + 2 * parleyd->cfg.sig_window_s + 1);
   if (qs == PARLEY_QS_NONE) {

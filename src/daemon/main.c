@@ -17,8 +17,7 @@ parleyd_hub *parleyd;
 
 static parley_err load_hub_key(parleyd_hub *hub, parley_error *err) {
   const char *pass = getenv("PARLEYD_KEY_PASSPHRASE");
-  if (pass && !*pass)
-    pass = NULL;
+  if (pass && !*pass) pass = NULL;
   if (!pass && !hub->cfg.insecure_hub_key)
     return parley_fail(err, PARLEY_E_CONFIG,
                        "set PARLEYD_KEY_PASSPHRASE for the hub key, or pass --insecure-hub-key "
@@ -29,13 +28,11 @@ static parley_err load_hub_key(parleyd_hub *hub, parley_error *err) {
       return parley_fail(err, PARLEY_E_CONFIG, "%s: %s", hub->cfg.hub_key_file, strerror(errno));
     parley_identity_generate(&hub->hub_key);
     parley_err e = parley_identity_save(hub->cfg.hub_key_file, &hub->hub_key, pass, err);
-    if (e)
-      return e;
+    if (e) return e;
     parley_log(PARLEY_LOG_INFO, "hub.key_created", "file=%s", hub->cfg.hub_key_file);
   } else {
     parley_err e = parley_identity_load(hub->cfg.hub_key_file, pass, &hub->hub_key, err);
-    if (e)
-      return e;
+    if (e) return e;
   }
   parley_sign_pk_key_id(&hub->hub_key.sign_pk, hub->hub_key_id);
   return PARLEY_E_OK;
@@ -58,8 +55,7 @@ static parley_qs sync_operators(parley_tx *tx, void *cls, parley_error *err) {
     row.role = PARLEY_ROLE_OPERATOR;
     snprintf(row.name, sizeof row.name, "operator %zu", i + 1);
     parley_qs qs = parley_store_key_put(tx, &row);
-    if (qs < 0)
-      return qs;
+    if (qs < 0) return qs;
   }
   return PARLEY_QS_ONE;
 }
@@ -69,8 +65,7 @@ int main(int argc, char **argv) {
   parleyd = &hub;
   parleyd_config_defaults(&hub.cfg);
   int rc = parleyd_config_parse_args(&hub.cfg, argc, argv);
-  if (rc != 0)
-    return rc > 0 ? 0 : 2;
+  if (rc != 0) return rc > 0 ? 0 : 2;
   parley_error err;
   if (parleyd_config_finish(&hub.cfg, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: %s\n", err.detail);

@@ -5,8 +5,8 @@
 
 #include "hub.h"
 
-static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409,
-                               411, 413, 414, 415, 429, 431, 500, 503, 0 /* other */};
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+                               409, 411, 413, 414, 415, 429, 431, 500, 503, 0 /* other */};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
@@ -25,10 +25,9 @@ void parleyd_metrics_init(size_t n_routes) {
 }
 
 void parleyd_metrics_record(int route_index, int status, uint64_t ns) {
-  if (!by_route_status)
-    return;
-  size_t slot = route_index >= 0 && (size_t)route_index < n_slots - 1 ? (size_t)route_index
-                                                                       : n_slots - 1;
+  if (!by_route_status) return;
+  size_t slot =
+      route_index >= 0 && (size_t)route_index < n_slots - 1 ? (size_t)route_index : n_slots - 1;
   size_t si = N_STATUS - 1;
   for (size_t i = 0; i + 1 < N_STATUS; i++)
     if (statuses[i] == status) {
@@ -47,18 +46,16 @@ void parleyd_metrics_record(int route_index, int status, uint64_t ns) {
 
 parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
   parley_err e = PARLEY_E_OK;
-#define P(...)                                                                             \
-  do {                                                                                     \
-    if (!e)                                                                                \
-      e = parley_buf_printf(o, __VA_ARGS__);                                               \
+#define P(...)                                                                                     \
+  do {                                                                                             \
+    if (!e) e = parley_buf_printf(o, __VA_ARGS__);                                                 \
   } while (0)
   P("# HELP parley_http_requests_total HTTP requests answered, by route and status.\n"
     "# TYPE parley_http_requests_total counter\n");
   for (size_t r = 0; r < n_slots; r++)
     for (size_t i = 0; i < N_STATUS; i++) {
       uint64_t v = atomic_load_explicit(&by_route_status[r * N_STATUS + i], memory_order_relaxed);
-      if (!v)
-        continue;
+      if (!v) continue;
       const char *route = r < n_slots - 1 ? parleyd_routes[r].name : "none";
       if (statuses[i])
         P("parley_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route, statuses[i],

@@ -26,8 +26,7 @@ bool parleyd_nonce_cache_init(size_t capacity) {
   max_cap = 1024;
   while (max_cap < capacity)
     max_cap <<= 1;
-  if (c > max_cap)
-    c = max_cap;
+  if (c > max_cap) c = max_cap;
   table = calloc(c, sizeof *table);
   cap = table ? c : 0;
   used = 0;
@@ -61,8 +60,7 @@ static void insert_slot(slot *t, size_t c, const slot *s) {
 /* Rehashes the live entries into a table of new_cap slots (dropping expired ones). */
 static void rebuild(int64_t now, size_t new_cap) {
   slot *fresh = calloc(new_cap, sizeof *fresh);
-  if (!fresh)
-    return;
+  if (!fresh) return;
   size_t n = 0;
   for (size_t i = 0; i < cap; i++)
     if (table[i].expires > now) {
@@ -91,10 +89,8 @@ parleyd_nonce_result parleyd_nonce_check(const char *keyid, const char *nonce, i
   pthread_mutex_lock(&lock);
   /* Full at 70%: first drop expired entries (at most once a second, so that a full
    * table does not turn every request into a rebuild), then grow up to the cap. */
-  if (used * 10 >= cap * 7 && now != last_rebuild)
-    rebuild(now, cap);
-  if (used * 10 >= cap * 6 && cap < max_cap)
-    rebuild(now, cap * 2);
+  if (used * 10 >= cap * 7 && now != last_rebuild) rebuild(now, cap);
+  if (used * 10 >= cap * 6 && cap < max_cap) rebuild(now, cap * 2);
   if (used * 10 >= cap * 7) {
     res = PARLEYD_NONCE_FULL;
   } else {

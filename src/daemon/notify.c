@@ -11,8 +11,8 @@
 
 typedef struct alert {
   struct alert *next;
-  char to[256];      /* e-mail address, or empty for a webhook */
-  char url[512];     /* webhook URL, or empty for an e-mail */
+  char to[256];  /* e-mail address, or empty for a webhook */
+  char url[512]; /* webhook URL, or empty for an e-mail */
   char subject[256];
   char body[2048];
 } alert;
@@ -43,8 +43,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ud) {
 /* Header values must not carry CR/LF (header injection). */
 static void clean_line(char *s) {
   for (; *s; s++)
-    if (*s == '\r' || *s == '\n')
-      *s = ' ';
+    if (*s == '\r' || *s == '\n') *s = ' ';
 }
 
 static bool send_one(const alert *a) {
@@ -61,11 +60,9 @@ static bool send_one(const alert *a) {
                    "Content-Type: text/plain; charset=utf-8\r\nAuto-Submitted: auto-generated\r\n"
                    "\r\n%s\r\n",
                    date, c->smtp_from, a->to, a->subject, id, c->origin, a->body);
-  if (n < 0 || (size_t)n >= sizeof msg)
-    return false;
+  if (n < 0 || (size_t)n >= sizeof msg) return false;
   CURL *curl = curl_easy_init();
-  if (!curl)
-    return false;
+  if (!curl) return false;
   char from[300];
   snprintf(from, sizeof from, "<%s>", c->smtp_from);
   char to[300];
@@ -103,8 +100,7 @@ static bool post_webhook(const alert *a) {
   snprintf(hdr, sizeof hdr, "Parley-Signature: keyid=\"%s\", sig=\"%s\"", parleyd->hub_key_id,
            sig_b64);
   CURL *curl = curl_easy_init();
-  if (!curl)
-    return false;
+  if (!curl) return false;
   struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
   h = curl_slist_append(h, hdr);
   h = curl_slist_append(h, "Expect:");
@@ -132,20 +128,19 @@ static void *run(void *arg) {
   for (;;) {
     while (!head && !stopping)
       pthread_cond_wait(&wake, &lock);
-    if (!head && stopping)
-      break;
+    if (!head && stopping) break;
     alert *a = head;
     head = a->next;
-    if (!head)
-      tail = NULL;
+    if (!head) tail = NULL;
     queued--;
     pthread_mutex_unlock(&lock);
     bool ok = false;
     for (int attempt = 0; attempt < 3 && !ok; attempt++)
       ok = a->url[0] ? post_webhook(a) : send_one(a);
     atomic_fetch_add(ok ? &sent_count : &failed_count, 1);
-    parley_log(ok ? PARLEY_LOG_INFO : PARLEY_LOG_ERROR, a->url[0] ? "notify.webhook" : "notify.email",
-               "to=%s sent=%d", a->url[0] ? "webhook" : a->to, ok);
+    parley_log(ok ? PARLEY_LOG_INFO : PARLEY_LOG_ERROR,
+               a->url[0] ? "notify.webhook" : "notify.email", "to=%s sent=%d",
+               a->url[0] ? "webhook" : a->to, ok);
     free(a);
     pthread_mutex_lock(&lock);
   }
@@ -162,19 +157,16 @@ void parleyd_notify_stop(void) {
   stopping = true;
   pthread_cond_signal(&wake);
   pthread_mutex_unlock(&lock);
-  if (running)
-    pthread_join(worker, NULL);
+  if (running) pthread_join(worker, NULL);
   running = false;
 }
 
 static void enqueue(alert *a);
 
 void parleyd_notify_email(const char *to, const char *subject, const char *body) {
-  if (!parleyd->cfg.smtp_url[0] || !to || !*to)
-    return;
+  if (!parleyd->cfg.smtp_url[0] || !to || !*to) return;
   alert *a = calloc(1, sizeof *a);
-  if (!a)
-    return;
+  if (!a) return;
   parley_strlcpy(a->to, to, sizeof a->to);
   parley_strlcpy(a->subject, subject, sizeof a->subject);
   parley_strlcpy(a->body, body, sizeof a->body);
@@ -184,11 +176,9 @@ void parleyd_notify_email(const char *to, const char *subject, const char *body)
 }
 
 void parleyd_notify_webhook(const char *url, const char *json_body) {
-  if (!url || !*url || strlen(json_body) >= sizeof((alert *)0)->body)
-    return;
+  if (!url || !*url || strlen(json_body) >= sizeof((alert *)0)->body) return;
   alert *a = calloc(1, sizeof *a);
-  if (!a)
-    return;
+  if (!a) return;
   parley_strlcpy(a->url, url, sizeof a->url);
   parley_strlcpy(a->body, json_body, sizeof a->body);
   enqueue(a);

@@ -55,8 +55,7 @@ static bool match(const char *pattern, const char *path, parleyd_req *r) {
     if (p[0] == '{' && p[1] == '}') {
       const char *end = strchr(s, '/');
       size_t len = end ? (size_t)(end - s) : strlen(s);
-      if (len == 0 || len >= sizeof r->params[0] || np >= PARLEYD_MAX_PARAMS)
-        return false;
+      if (len == 0 || len >= sizeof r->params[0] || np >= PARLEYD_MAX_PARAMS) return false;
       memcpy(r->params[np], s, len);
       r->params[np][len] = 0;
       np++;
@@ -64,13 +63,11 @@ static bool match(const char *pattern, const char *path, parleyd_req *r) {
       p += 2;
       continue;
     }
-    if (*p != *s)
-      return false;
+    if (*p != *s) return false;
     p++;
     s++;
   }
-  if (*p || *s)
-    return false;
+  if (*p || *s) return false;
   r->n_params = np;
   return true;
 }
@@ -78,10 +75,8 @@ static bool match(const char *pattern, const char *path, parleyd_req *r) {
 int parleyd_route_match(const char *method, const char *path, parleyd_req *r) {
   bool path_matched = false;
   for (size_t i = 0; i < parleyd_n_routes; i++) {
-    if (!match(parleyd_routes[i].pattern, path, r))
-      continue;
-    if (strcmp(parleyd_routes[i].method, method) == 0)
-      return (int)i;
+    if (!match(parleyd_routes[i].pattern, path, r)) continue;
+    if (strcmp(parleyd_routes[i].method, method) == 0) return (int)i;
     path_matched = true;
   }
   return path_matched ? -2 : -1;

@@ -25,8 +25,7 @@ typedef struct {
 
 static bool collect_due(void *cls, const parley_message_row *m) {
   due_list *d = cls;
-  if (d->n < MAX_DUE)
-    parley_strlcpy(d->ids[d->n++], m->id, PARLEY_UUID_LEN);
+  if (d->n < MAX_DUE) parley_strlcpy(d->ids[d->n++], m->id, PARLEY_UUID_LEN);
   return d->n < MAX_DUE;
 }
 
@@ -51,8 +50,7 @@ typedef struct {
 
 static bool collect_rcpt(void *cls, const parley_recipient_row *r) {
   rcpt_list *l = cls;
-  if (!r->acked)
-    l->any_unacked = true;
+  if (!r->acked) l->any_unacked = true;
   if (l->n < 64) {
     parley_strlcpy(l->r[l->n].state, r->state, sizeof l->r[0].state);
     parley_strlcpy(l->r[l->n].poc, r->poc, sizeof l->r[0].poc);
@@ -74,8 +72,7 @@ typedef struct {
 
 static bool is_recipient(const rcpt_list *l, const char *state, const char *poc) {
   for (size_t i = 0; i < l->n; i++)
-    if (!strcmp(l->r[i].state, state) && !strcmp(l->r[i].poc, poc))
-      return true;
+    if (!strcmp(l->r[i].state, state) && !strcmp(l->r[i].poc, poc)) return true;
   return false;
 }
 
@@ -86,11 +83,9 @@ static bool pick_target(parley_tx *tx, const rcpt_list *l, int level, char *stat
                         char *email, size_t email_cap) {
   int seen = 0;
   for (size_t i = 0; i < l->n; i++) {
-    if (i > 0 && strcmp(l->r[i].state, l->r[i - 1].state) == 0)
-      continue;
+    if (i > 0 && strcmp(l->r[i].state, l->r[i - 1].state) == 0) continue;
     parley_record_row rec;
-    if (parley_store_record_get(tx, l->r[i].state, 0, &rec) != PARLEY_QS_ONE)
-      continue;
+    if (parley_store_record_get(tx, l->r[i].state, 0, &rec) != PARLEY_QS_ONE) continue;
     json_t *v = NULL;
     parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
     parley_record_row_clear(&rec);
@@ -110,18 +105,17 @@ static bool pick_target(parley_tx *tx, const rcpt_list *l, int level, char *stat
         if (pid && is_recipient(l, l->r[i].state, pid))
           json_array_foreach(roles, q, rv) relevant |= !strcmp(json_string_value(rv), role);
       }
-      if (!relevant)
-        continue;
+      if (!relevant) continue;
       json_t *x;
       json_array_foreach(order, k, x) {
         const char *pid = json_string_value(x);
-        if (!pid || is_recipient(l, l->r[i].state, pid) || ++seen != level)
-          continue;
+        if (!pid || is_recipient(l, l->r[i].state, pid) || ++seen != level) continue;
         parley_strlcpy(state, l->r[i].state, PARLEY_STATE_CODE_LEN);
         parley_strlcpy(poc, pid, 64);
         json_t *p2;
         size_t q;
-        json_array_foreach(pocs, q, p2) if (!strcmp(json_string_value(json_object_get(p2, "id")), pid))
+        json_array_foreach(pocs, q,
+                           p2) if (!strcmp(json_string_value(json_object_get(p2, "id")), pid))
             parley_strlcpy(email, json_string_value(json_object_get(p2, "email")), email_cap);
         json_decref(v);
         return true;
@@ -139,21 +133,17 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_message_row_clear(&c->m);
   c->n_reminders = 0;
   parley_qs qs = parley_store_message_get(tx, c->id, &c->m);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   int64_t now = parley_now();
-  if (c->m.status >= PARLEY_MSG_ACKNOWLEDGED || !c->m.next_escalation ||
-      c->m.next_escalation > now)
+  if (c->m.status >= PARLEY_MSG_ACKNOWLEDGED || !c->m.next_escalation || c->m.next_escalation > now)
     return PARLEY_QS_NONE; /* acknowledged or handled meanwhile */
   rcpt_list l;
   memset(&l, 0, sizeof l);
-  if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0)
-    return qs;
+  if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0) return qs;
   if (!strcmp(c->m.kind, "ping") && !strcmp(c->m.from_state, "HUB")) {
     /* A communication check: one reminder to every target that has not answered. */
     for (size_t i = 0; i < l.n && c->n_reminders < 64; i++) {
-      if (l.acked[i])
-        continue;
+      if (l.acked[i]) continue;
       parley_strlcpy(c->remind[c->n_reminders], l.r[i].state, sizeof c->remind[0]);
       parley_strlcpy(c->remind_poc[c->n_reminders], l.r[i].poc, sizeof c->remind_poc[0]);
       c->n_reminders++;
@@ -178,8 +168,7 @@ static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
     char detail[200];
     snprintf(detail, sizeof detail, "step %d: alerted %s%s", c->m.escalation_level, c->alerted,
              c->email[0] && parleyd->cfg.smtp_url[0] ? " by e-mail" : "");
-    if ((qs = parley_store_message_event(tx, c->id, "escalated", detail, now)) < 0)
-      return qs;
+    if ((qs = parley_store_message_event(tx, c->id, "escalated", detail, now)) < 0) return qs;
     c->m.next_escalation = now + parleyd->cfg.escalation_step_s;
   } else {
     if ((qs = parley_store_message_event(tx, c->id, "escalation-exhausted",
@@ -202,8 +191,7 @@ static parley_qs email_tx(parley_tx *tx, void *cls, parley_error *err) {
   email_ctx *c = cls;
   parley_record_row rec;
   parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   json_t *v = NULL;
   parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
   parley_record_row_clear(&rec);
@@ -212,8 +200,7 @@ static parley_qs email_tx(parley_tx *tx, void *cls, parley_error *err) {
   json_array_foreach(json_object_get(v, "pocs"), i, p) {
     const char *id = json_string_value(json_object_get(p, "id"));
     const char *em = json_string_value(json_object_get(p, "email"));
-    if (id && em && !strcmp(id, c->poc))
-      parley_strlcpy(c->email, em, c->cap);
+    if (id && em && !strcmp(id, c->poc)) parley_strlcpy(c->email, em, c->cap);
   }
   json_decref(v);
   return PARLEY_QS_ONE;
@@ -247,15 +234,13 @@ static void send_reminders(const esc_ctx *c) {
 static void run_deadlines(void) {
   due_list d;
   parley_error err;
-  if (parley_store_run(parleyd->store, false, find_due, &d, &err) != PARLEY_E_OK)
-    return;
+  if (parley_store_run(parleyd->store, false, find_due, &d, &err) != PARLEY_E_OK) return;
   for (size_t i = 0; i < d.n; i++) {
     esc_ctx c;
     memset(&c, 0, sizeof c);
     c.id = d.ids[i];
     bool ok = parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK;
-    if (ok && c.n_reminders)
-      send_reminders(&c);
+    if (ok && c.n_reminders) send_reminders(&c);
     if (ok && c.alerted[0]) {
       char subject[256], body[1024], deadline[PARLEY_TIME_LEN];
       parley_time_format(c.m.ack_deadline, deadline);
@@ -317,8 +302,7 @@ static parley_qs stale_emails_tx(parley_tx *tx, void *cls, parley_error *err) {
   c->n = 0;
   parley_record_row rec;
   parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
-  if (qs != PARLEY_QS_ONE)
-    return qs;
+  if (qs != PARLEY_QS_ONE) return qs;
   json_t *v = NULL;
   parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
   parley_record_row_clear(&rec);
@@ -342,8 +326,7 @@ static void run_stale(void) {
   }
   for (size_t i = 0; i < l->n; i++) {
     stale_emails *c = calloc(1, sizeof *c);
-    if (!c)
-      break;
+    if (!c) break;
     c->state = l->codes[i];
     if (parley_store_run(parleyd->store, false, stale_emails_tx, c, &err) == PARLEY_E_OK) {
       char rb[PARLEY_TIME_LEN], subject[200], body[600];
@@ -376,16 +359,14 @@ static void *loop(void *arg) {
     ts.tv_sec += (time_t)(ns / 1000000000u);
     ts.tv_nsec = (long)(ns % 1000000000u);
     pthread_cond_timedwait(&wake, &lock, &ts);
-    if (stop)
-      break;
+    if (stop) break;
     pthread_mutex_unlock(&lock);
     run_deadlines();
     int64_t now = parley_now();
     if (now - last_cp >= parleyd->cfg.checkpoint_interval_s) {
       parley_checkpoint_row cp;
       parley_error err;
-      if (parleyd_checkpoint(false, &cp, &err) == PARLEY_E_OK)
-        parley_checkpoint_row_clear(&cp);
+      if (parleyd_checkpoint(false, &cp, &err) == PARLEY_E_OK) parley_checkpoint_row_clear(&cp);
       last_cp = now;
     }
     parleyd_pings_recur();
@@ -413,7 +394,6 @@ void parleyd_scheduler_stop(void) {
   stop = true;
   pthread_cond_signal(&wake);
   pthread_mutex_unlock(&lock);
-  if (running)
-    pthread_join(thread, NULL);
+  if (running) pthread_join(thread, NULL);
   running = false;
 }

@@ -36,18 +36,15 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (!S_ISDIR(st.st_mode)) {
-      if (run_file(argv[i]))
-        return 1;
+      if (run_file(argv[i])) return 1;
       count++;
       continue;
     }
     DIR *d = opendir(argv[i]);
-    if (!d)
-      return 1;
+    if (!d) return 1;
     struct dirent *e;
     while ((e = readdir(d))) {
-      if (e->d_name[0] == '.')
-        continue;
+      if (e->d_name[0] == '.') continue;
       char p[4096];
       int w = snprintf(p, sizeof p, "%s/%s", argv[i], e->d_name);
       if (w < 0 || (size_t)w >= sizeof p || run_file(p)) {

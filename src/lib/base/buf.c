@@ -14,18 +14,15 @@ void parley_buf_init(parley_buf *b, size_t max) {
 }
 
 static parley_err reserve(parley_buf *b, size_t extra) {
-  if (extra > b->max || b->len > b->max - extra)
-    return PARLEY_E_TOO_LARGE;
+  if (extra > b->max || b->len > b->max - extra) return PARLEY_E_TOO_LARGE;
   size_t need = b->len + extra + 1; /* room for the NUL */
-  if (need <= b->cap)
-    return PARLEY_E_OK;
+  if (need <= b->cap) return PARLEY_E_OK;
   size_t cap = b->cap ? b->cap : 256;
   while (cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   /* Not realloc: the old block may hold secrets and must be wiped. */
   uint8_t *p = malloc(cap);
-  if (!p)
-    return PARLEY_E_NO_MEMORY;
+  if (!p) return PARLEY_E_NO_MEMORY;
   if (b->data) {
     memcpy(p, b->data, b->len);
     sodium_memzero(b->data, b->cap);
@@ -38,10 +35,8 @@ static parley_err reserve(parley_buf *b, size_t extra) {
 
 parley_err parley_buf_append(parley_buf *b, const void *p, size_t n) {
   parley_err e = reserve(b, n);
-  if (e)
-    return e;
-  if (n)
-    memcpy(b->data + b->len, p, n);
+  if (e) return e;
+  if (n) memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = 0;
   return PARLEY_E_OK;
@@ -56,11 +51,9 @@ parley_err parley_buf_printf(parley_buf *b, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return PARLEY_E_INTERNAL;
+  if (n < 0) return PARLEY_E_INTERNAL;
   parley_err e = reserve(b, (size_t)n);
-  if (e)
-    return e;
+  if (e) return e;
   va_start(ap, fmt);
   vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
   va_end(ap);
@@ -70,8 +63,7 @@ parley_err parley_buf_printf(parley_buf *b, const char *fmt, ...) {
 
 void parley_buf_reset(parley_buf *b) {
   b->len = 0;
-  if (b->data)
-    b->data[0] = 0;
+  if (b->data) b->data[0] = 0;
 }
 
 void parley_buf_free(parley_buf *b) {
@@ -84,12 +76,10 @@ void parley_buf_free(parley_buf *b) {
 }
 
 char *parley_buf_steal(parley_buf *b, size_t *len) {
-  if (!b->data && reserve(b, 0) != PARLEY_E_OK)
-    return NULL;
+  if (!b->data && reserve(b, 0) != PARLEY_E_OK) return NULL;
   b->data[b->len] = 0;
   char *p = (char *)b->data;
-  if (len)
-    *len = b->len;
+  if (len) *len = b->len;
   b->data = NULL;
   b->len = b->cap = 0;
   return p;

@@ -16,8 +16,7 @@ void parley_uuid7(char out[PARLEY_UUID_LEN]) {
   static const char hx[] = "0123456789abcdef";
   size_t o = 0;
   for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      out[o++] = '-';
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
     out[o++] = hx[b[i] >> 4];
     out[o++] = hx[b[i] & 15];
   }
@@ -25,12 +24,10 @@ void parley_uuid7(char out[PARLEY_UUID_LEN]) {
 }
 
 bool parley_uuid_valid(const char *s) {
-  if (!s || strnlen(s, 37) != 36)
-    return false;
+  if (!s || strnlen(s, 37) != 36) return false;
   for (int i = 0; i < 36; i++) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-')
-        return false;
+      if (s[i] != '-') return false;
     } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
       return false;
     }

@@ -5,12 +5,10 @@
 #include <string.h>
 
 bool parley_strlcpy(char *dst, const char *src, size_t cap) {
-  if (cap == 0)
-    return false;
+  if (cap == 0) return false;
   size_t n = strnlen(src, cap);
   bool fits = n < cap;
-  if (!fits)
-    n = cap - 1;
+  if (!fits) n = cap - 1;
   memcpy(dst, src, n);
   dst[n] = 0;
   return fits;
@@ -21,15 +19,12 @@ bool parley_ct_equal(const void *a, const void *b, size_t n) {
 }
 
 bool parley_parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || strlen(s) > 20)
-    return false;
+  if (!s || !*s || strlen(s) > 20) return false;
   uint64_t v = 0;
   for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9')
-      return false;
+    if (*p < '0' || *p > '9') return false;
     unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return false;
+    if (v > (UINT64_MAX - d) / 10) return false;
     v = v * 10 + d;
   }
   *out = v;
@@ -59,11 +54,9 @@ bool parley_utf8_valid(const char *str, size_t n) {
     } else {
       return false;
     }
-    if (n - i < len)
-      return false;
+    if (n - i < len) return false;
     for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80)
-        return false;
+      if ((s[i + k] & 0xc0) != 0x80) return false;
       cp = (cp << 6) | (s[i + k] & 0x3f);
     }
     if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||

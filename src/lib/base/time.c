@@ -48,8 +48,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
 static bool digits(const char *s, int n, unsigned *out) {
   unsigned v = 0;
   for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
+    if (s[i] < '0' || s[i] > '9') return false;
     v = v * 10 + (unsigned)(s[i] - '0');
   }
   *out = v;
@@ -63,8 +62,7 @@ static bool leap(unsigned y) {
 parley_err parley_time_parse(const char *s, int64_t *out) {
   static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   unsigned y, mo, d, h, mi, se;
-  if (!s || strnlen(s, 40) < 20)
-    return PARLEY_E_TIME_FORMAT;
+  if (!s || strnlen(s, 40) < 20) return PARLEY_E_TIME_FORMAT;
   if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
       !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
       !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
@@ -74,16 +72,12 @@ parley_err parley_time_parse(const char *s, int64_t *out) {
     int n = 0;
     for (p++; *p >= '0' && *p <= '9'; p++)
       n++;
-    if (n < 1 || n > 9)
-      return PARLEY_E_TIME_FORMAT;
+    if (n < 1 || n > 9) return PARLEY_E_TIME_FORMAT;
   }
-  if (p[0] != 'Z' || p[1] != '\0')
-    return PARLEY_E_TIME_FORMAT;
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
-    return PARLEY_E_TIME_FORMAT;
+  if (p[0] != 'Z' || p[1] != '\0') return PARLEY_E_TIME_FORMAT;
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return PARLEY_E_TIME_FORMAT;
   unsigned md = mdays[mo - 1] + (mo == 2 && leap(y));
-  if (d > md)
-    return PARLEY_E_TIME_FORMAT;
+  if (d > md) return PARLEY_E_TIME_FORMAT;
   *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
   return PARLEY_E_OK;
 }
@@ -100,6 +94,6 @@ void parley_time_format(int64_t t, char out[PARLEY_TIME_LEN]) {
   }
   unsigned hh = (unsigned)(secs / 3600) % 24, mm = (unsigned)(secs / 60 % 60),
            ss = (unsigned)(secs % 60);
-  snprintf(out, PARLEY_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000,
-           m % 13, d % 32, hh, mm, ss);
+  snprintf(out, PARLEY_TIME_LEN, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000, m % 13,
+           d % 32, hh, mm, ss);
 }

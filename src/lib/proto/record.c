@@ -22,8 +22,7 @@ bool parley_state_code_valid(const char *s) {
 
 static bool id_valid(const char *s) {
   size_t n = strlen(s);
-  if (n == 0 || n > PARLEY_POC_ID_MAX)
-    return false;
+  if (n == 0 || n > PARLEY_POC_ID_MAX) return false;
   for (size_t i = 0; i < n; i++)
     if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
       return false;
@@ -51,8 +50,7 @@ static parley_err only_known(const json_t *obj, const char *const *allowed, cons
 
 /* Re-labels a field error as a record error, keeping the detail (which names the field). */
 static parley_err record_err(parley_err e, parley_error *err, const char *where) {
-  if (!e)
-    return e;
+  if (!e) return e;
   if (err) {
     char d[sizeof err->detail];
     if (snprintf(d, sizeof d, "%s: %s", where, err->detail) < 0) /* truncation is fine */
@@ -64,8 +62,7 @@ static parley_err record_err(parley_err e, parley_error *err, const char *where)
 
 static int find_role(const char *s) {
   for (int i = 0; parley_poc_roles[i]; i++)
-    if (strcmp(parley_poc_roles[i], s) == 0)
-      return i;
+    if (strcmp(parley_poc_roles[i], s) == 0) return i;
   return -1;
 }
 
@@ -76,8 +73,7 @@ static parley_err check_enc_key(const json_t *ek, const char *state, const char 
   if (!json_is_object(ek))
     return parley_fail(err, PARLEY_E_RECORD_ENC_KEY, "%s.encryption_key: missing", where);
   parley_err e = only_known(ek, allowed, where, err);
-  if (e)
-    return e;
+  if (e) return e;
   const char *ek_state, *ek_poc, *sig;
   int64_t expires;
   parley_json_field f[] = {
@@ -89,8 +85,7 @@ static parley_err check_enc_key(const json_t *ek, const char *state, const char 
   };
   if (parley_json_fields(ek, f, PARLEY_JF_COUNT(f), err) != PARLEY_E_OK) {
     char d[sizeof err->detail];
-    if (snprintf(d, sizeof d, "%s.encryption_key: %s", where, err ? err->detail : "") < 0)
-      d[0] = 0;
+    if (snprintf(d, sizeof d, "%s.encryption_key: %s", where, err ? err->detail : "") < 0) d[0] = 0;
     return parley_fail(err, PARLEY_E_RECORD_ENC_KEY, "%s", d);
   }
   if (strcmp(ek_state, state) != 0 || strcmp(ek_poc, poc) != 0)
@@ -108,18 +103,17 @@ static parley_err check_enc_key(const json_t *ek, const char *state, const char 
 static parley_err check_poc(const json_t *p, size_t idx, const char *state, const json_t *orgs,
                             int64_t now, parley_poc_info *pi, parley_error *err) {
   static const char *const allowed[] = {
-      "id",        "name",      "position", "organisation", "roles",          "email",
-      "phone",     "emergency_phone", "languages", "timezone", "availability", "signing_key",
-      "encryption_key", "webhook", NULL};
+      "id",           "name",        "position",        "organisation", "roles",
+      "email",        "phone",       "emergency_phone", "languages",    "timezone",
+      "availability", "signing_key", "encryption_key",  "webhook",      NULL};
   char where[96];
   snprintf(where, sizeof where, "pocs[%zu]", idx);
   if (!json_is_object(p))
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s: must be an object", where);
   parley_err e = only_known(p, allowed, where, err);
-  if (e)
-    return e;
+  if (e) return e;
   const char *id, *name, *position = "", *org, *email, *phone, *ephone = "", *tz, *avail,
-             *webhook = NULL;
+                         *webhook = NULL;
   json_t *roles, *langs, *ek;
   parley_json_field f[] = {
       PARLEY_FIELD_LINE("id", PARLEY_POC_ID_MAX, &id),
@@ -137,8 +131,7 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
       PARLEY_FIELD_OBJECT("encryption_key", &ek),
       PARLEY_FIELD_LINE_OPT("webhook", 500, &webhook),
   };
-  if ((e = parley_json_fields(p, f, PARLEY_JF_COUNT(f), err)))
-    return record_err(e, err, where);
+  if ((e = parley_json_fields(p, f, PARLEY_JF_COUNT(f), err))) return record_err(e, err, where);
   if (!id_valid(id))
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.id: lower-case letters, digits, '-'",
                        where);
@@ -149,8 +142,7 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
   json_t *o;
   json_array_foreach(orgs, i, o) {
     const char *oid = json_string_value(json_object_get(o, "id"));
-    if (oid && strcmp(oid, org) == 0)
-      org_found = true;
+    if (oid && strcmp(oid, org) == 0) org_found = true;
   }
   if (!org_found)
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.organisation: no organisation '%.64s'",
@@ -172,10 +164,10 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.email: not an e-mail address", where);
   for (const char *ph = phone; *ph; ph++)
     if (!strchr("+0123456789 -()", *ph))
-      return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.phone: digits, spaces, + - ( )",
-                         where);
+      return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.phone: digits, spaces, + - ( )", where);
   /* Alerts carry metadata only, but still go over TLS, except to this machine (tests). */
-  if (webhook && strncmp(webhook, "https://", 8) != 0 && strncmp(webhook, "http://127.0.0.1:", 17) != 0 &&
+  if (webhook && strncmp(webhook, "https://", 8) != 0 &&
+      strncmp(webhook, "http://127.0.0.1:", 17) != 0 &&
       strncmp(webhook, "http://localhost:", 17) != 0)
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.webhook: must be https://", where);
   (void)ephone;
@@ -200,19 +192,17 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
 
 parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, int64_t now,
                                 parley_record_info *out, parley_error *err) {
-  static const char *const allowed[] = {"format",    "state",  "version",      "updated",
-                                        "review_by", "organisations", "pocs", "escalation",
-                                        "cert",      "signature", NULL};
+  static const char *const allowed[] = {"format",    "state",         "version", "updated",
+                                        "review_by", "organisations", "pocs",    "escalation",
+                                        "cert",      "signature",     NULL};
   parley_record_info local;
   parley_record_info *info = out ? out : &local;
   memset(info, 0, sizeof *info);
   if (!json_is_object(rec))
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "a state record is a JSON object");
   parley_err e = parley_json_check_signable(rec, err);
-  if (e)
-    return record_err(e, err, "record");
-  if ((e = only_known(rec, allowed, "record", err)))
-    return e;
+  if (e) return record_err(e, err, "record");
+  if ((e = only_known(rec, allowed, "record", err))) return e;
   const char *format, *state;
   json_t *orgs, *pocs, *esc, *cert = NULL;
   parley_json_field f[] = {
@@ -244,8 +234,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
 
   size_t n_orgs = json_array_size(orgs);
   if (n_orgs == 0 || n_orgs > PARLEY_MAX_ORGS)
-    return parley_fail(err, PARLEY_E_RECORD_INVALID, "organisations: one to %d",
-                       PARLEY_MAX_ORGS);
+    return parley_fail(err, PARLEY_E_RECORD_INVALID, "organisations: one to %d", PARLEY_MAX_ORGS);
   size_t i;
   json_t *o;
   json_array_foreach(orgs, i, o) {
@@ -261,10 +250,8 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
     };
     if (!json_is_object(o))
       return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s: must be an object", where);
-    if ((e = only_known(o, org_allowed, where, err)))
-      return e;
-    if ((e = parley_json_fields(o, of, PARLEY_JF_COUNT(of), err)))
-      return record_err(e, err, where);
+    if ((e = only_known(o, org_allowed, where, err))) return e;
+    if ((e = parley_json_fields(o, of, PARLEY_JF_COUNT(of), err))) return record_err(e, err, where);
     if (!id_valid(oid))
       return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.id: lower-case letters, digits, '-'",
                          where);
@@ -274,8 +261,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
     return parley_fail(err, PARLEY_E_RECORD_INVALID, "pocs: one to %d", PARLEY_MAX_POCS);
   json_t *p;
   json_array_foreach(pocs, i, p) {
-    if ((e = check_poc(p, i, state, orgs, now, &info->pocs[i], err)))
-      return e;
+    if ((e = check_poc(p, i, state, orgs, now, &info->pocs[i], err))) return e;
     for (size_t j = 0; j < i; j++)
       if (strcmp(info->pocs[j].id, info->pocs[i].id) == 0)
         return parley_fail(err, PARLEY_E_RECORD_INVALID, "pocs[%zu].id: '%s' appears twice", i,
@@ -316,8 +302,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
         PARLEY_FIELD_STRING("constituency", 1000, &constituency),
         PARLEY_FIELD_LINE_OPT("rfc2350_url", 500, &url),
     };
-    if ((e = only_known(cert, cert_allowed, "cert", err)))
-      return e;
+    if ((e = only_known(cert, cert_allowed, "cert", err))) return e;
     if ((e = parley_json_fields(cert, cf, PARLEY_JF_COUNT(cf), err)))
       return record_err(e, err, "cert");
     if (url && strncmp(url, "https://", 8) != 0)
@@ -331,7 +316,8 @@ json_t *parley_enc_key_new(const char *state, const char *poc, const parley_box_
   char key[PARLEY_KEY_B64_LEN], exp[PARLEY_TIME_LEN];
   parley_box_pk_to_b64(box, key);
   parley_time_format(expires, exp);
-  json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "state", state, "poc", poc, "key", key, "expires", exp);
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s}", "state", state, "poc", poc, "key", key, "expires", exp);
   if (o && parley_signed_json_sign(o, PARLEY_PURPOSE_ENCRYPTION_KEY, poc_sk, NULL) != PARLEY_E_OK) {
     json_decref(o);
     o = NULL;

@@ -11,8 +11,7 @@ static parley_err canonical_unsigned(const json_t *obj, parley_buf *out, parley_
   if (!json_is_object(obj))
     return parley_fail(err, PARLEY_E_JSON_NOT_OBJECT, "a signed object must be a JSON object");
   json_t *copy = json_copy((json_t *)obj); /* shallow: members are shared, not changed */
-  if (!copy)
-    return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+  if (!copy) return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
   json_object_del(copy, "signature");
   parley_err e = parley_jcs(copy, out, err);
   json_decref(copy);
@@ -25,11 +24,9 @@ parley_err parley_signed_json_sign(json_t *obj, const char *purpose, const parle
   parley_buf_init(&b, MAX_SIGNED);
   parley_err e = canonical_unsigned(obj, &b, err);
   parley_sig sig;
-  if (!e)
-    e = parley_sign(sk, purpose, b.data, b.len, &sig);
+  if (!e) e = parley_sign(sk, purpose, b.data, b.len, &sig);
   parley_buf_free(&b);
-  if (e)
-    return err && err->code == e ? e : parley_fail(err, e, "signing %s", purpose);
+  if (e) return err && err->code == e ? e : parley_fail(err, e, "signing %s", purpose);
   char s[PARLEY_SIG_B64_LEN];
   parley_sig_to_b64(&sig, s);
   if (json_object_set_new(obj, "signature", json_string(s)) != 0)

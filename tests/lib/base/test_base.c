@@ -63,10 +63,12 @@ static void test_time(void **state) {
   assert_string_equal(out, "2024-02-29T23:59:59Z");
   parley_time_format(1618884473, out);
   assert_string_equal(out, "2021-04-20T02:07:53Z");
-  const char *bad[] = {"2023-02-29T00:00:00Z", "2021-04-20T02:07:53",   "2021-04-20 02:07:53Z",
-                       "2021-04-20T02:07:53+00:00", "2021-13-01T00:00:00Z", "2021-04-20T24:00:00Z",
-                       "2021-04-20T02:07:53z", "2021-04-20T02:07:53.Z",  "2021-04-20T02:07:53Zx",
-                       "", "2021-4-20T02:07:53Z"};
+  const char *bad[] = {"2023-02-29T00:00:00Z",  "2021-04-20T02:07:53",
+                       "2021-04-20 02:07:53Z",  "2021-04-20T02:07:53+00:00",
+                       "2021-13-01T00:00:00Z",  "2021-04-20T24:00:00Z",
+                       "2021-04-20T02:07:53z",  "2021-04-20T02:07:53.Z",
+                       "2021-04-20T02:07:53Zx", "",
+                       "2021-4-20T02:07:53Z"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(parley_time_parse(bad[i], &t), PARLEY_E_TIME_FORMAT);
   /* round trip over a wide range */
@@ -147,11 +149,11 @@ static void test_strings(void **state) {
 }
 
 int main(void) {
-  if (!parley_init())
-    return 1;
+  if (!parley_init()) return 1;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_errors), cmocka_unit_test(test_buf),       cmocka_unit_test(test_time),
-      cmocka_unit_test(test_uuid),   cmocka_unit_test(test_encodings), cmocka_unit_test(test_strings),
+      cmocka_unit_test(test_errors),    cmocka_unit_test(test_buf),
+      cmocka_unit_test(test_time),      cmocka_unit_test(test_uuid),
+      cmocka_unit_test(test_encodings), cmocka_unit_test(test_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
