@@ -243,50 +243,67 @@ static void send_usage(FILE *f) {
   fputs("\n", f);
 }
 
-int cmd_send(int argc, char **argv) {
-  send_opts o = {.priority = "routine", .tlp = "AMBER", .lang = "en", .content = json_object()};
-  int ch, rc = 0;
-  while (!rc && (ch = getopt_long(argc, argv, "h", send_options, NULL)) != -1) {
+/* Parses the options of send and reply into o. Returns -1 to go on, else the exit
+ * status (help printed, or a usage error). A reply takes its recipient and case from
+ * the message it answers, so --to, --case, --in-reply-to and --seal-only are refused. */
+static int parse_send_options(int argc, char **argv, send_opts *o, bool reply) {
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", send_options, NULL)) != -1) {
+    bool send_only = ch == 't' || ch == 'c' || ch == 'r' || ch == 'S';
+    if (reply && send_only) ch = '?';
     switch (ch) {
     case 'k':
-      o.kind = optarg;
-      break;
-    case 't':
-      if (o.n_to < PARLEY_MAX_RECIPIENTS) o.to[o.n_to++] = optarg;
+      o->kind = optarg;
       break;
     case 'p':
-      o.priority = optarg;
+      o->priority = optarg;
       break;
     case 'l':
-      o.tlp = optarg;
+      o->tlp = optarg;
       break;
     case 'f':
-      o.fields_file = optarg;
-      break;
-    case 'F':
-      rc = add_field(o.content, optarg);
-      break;
-    case 'c':
-      o.case_id = optarg;
-      break;
-    case 'r':
-      o.in_reply_to = optarg;
+      o->fields_file = optarg;
       break;
     case 'L':
-      o.lang = optarg;
+      o->lang = optarg;
+      break;
+    case 'c':
+      o->case_id = optarg;
+      break;
+    case 'r':
+      o->in_reply_to = optarg;
       break;
     case 'S':
-      o.seal_only = optarg;
+      o->seal_only = optarg;
+      break;
+    case 't':
+      if (o->n_to >= PARLEY_MAX_RECIPIENTS)
+        return cli_fail("at most %d --to", PARLEY_MAX_RECIPIENTS);
+      o->to[o->n_to++] = optarg;
+      break;
+    case 'F':
+      if (add_field(o->content, optarg)) return 1;
       break;
     default:
-      send_usage(ch == 'h' ? stdout : stderr);
-      json_decref(o.content);
+      if (reply)
+        fputs("Usage: parley reply ID [--kind response] [--fields FILE] [--field name=value ...]\n"
+              "         [--priority ...] [--tlp ...] [--language en]\n"
+              "Answers message ID to its sender, in the same case.\n",
+              ch == 'h' ? stdout : stderr);
+      else
+        send_usage(ch == 'h' ? stdout : stderr);
       return ch == 'h' ? 0 : 2;
     }
   }
-  if (!rc && (!o.kind || !o.n_to))
+  return -1;
+}
+
+int cmd_send(int argc, char **argv) {
+  send_opts o = {.priority = "routine", .tlp = "AMBER", .lang = "en", .content = json_object()};
+  int rc = parse_send_options(argc, argv, &o, false);
+  if (rc < 0 && (!o.kind || !o.n_to))
     rc = cli_fail("send: --kind and --to are required (see parley send --help)");
-  if (!rc) rc = do_send(&o);
+  if (rc < 0) rc = do_send(&o);
   json_decref(o.content);
   return rc;
 }
@@ -570,39 +587,11 @@ int cmd_reply(int argc, char **argv) {
                  .tlp = "AMBER",
                  .lang = "en",
                  .content = json_object()};
-  int ch, rc = 0;
-  while (!rc && (ch = getopt_long(argc, argv, "h", send_options, NULL)) != -1) {
-    switch (ch) {
-    case 'k':
-      o.kind = optarg;
-      break;
-    case 'p':
-      o.priority = optarg;
-      break;
-    case 'l':
-      o.tlp = optarg;
-      break;
-    case 'f':
-      o.fields_file = optarg;
-      break;
-    case 'F':
-      rc = add_field(o.content, optarg);
-      break;
-    case 'L':
-      o.lang = optarg;
-      break;
-    default:
-      fputs("Usage: parley reply ID [--kind response] [--fields FILE] [--field name=value ...]\n"
-            "         [--priority ...] [--tlp ...]\n"
-            "Answers message ID to its sender, in the same case.\n",
-            ch == 'h' ? stdout : stderr);
-      json_decref(o.content);
-      return ch == 'h' ? 0 : 2;
-    }
-  }
-  if (rc || argc - optind != 1) {
+  int rc = parse_send_options(argc, argv, &o, true);
+  if (rc < 0 && argc - optind != 1) rc = cli_fail("reply: give the ID of the message to answer");
+  if (rc >= 0) {
     json_decref(o.content);
-    return rc ? rc : cli_fail("reply: give the ID of the message to answer");
+    return rc;
   }
   json_t *msg = get_message(argv[optind]);
   if (!msg) {
