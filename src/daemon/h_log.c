@@ -27,7 +27,7 @@ static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_
   memset(&cp, 0, sizeof cp);
   parley_strlcpy(cp.origin, parleyd->cfg.origin, sizeof cp.origin);
   cp.size = size;
-  parley_err e = parley_tlog_root(parleyd_store_hash, tx, size, cp.root, err);
+  parley_err e = parley_tlog_root(parley_store_tlog_hash, tx, size, cp.root, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   parley_buf text, note;
   parley_buf_init(&text, 4096);
@@ -119,7 +119,7 @@ static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
                 (unsigned long long)c->index, (unsigned long long)c->cp.size);
     return PARLEY_QS_HARD;
   }
-  parley_err e = parley_tlog_inclusion_proof(parleyd_store_hash, tx, c->index, c->cp.size, c->proof,
+  parley_err e = parley_tlog_inclusion_proof(parley_store_tlog_hash, tx, c->index, c->cp.size, c->proof,
                                              &c->n, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
@@ -183,7 +183,7 @@ static parley_qs consistency_tx(parley_tx *tx, void *cls, parley_error *err) {
     return PARLEY_QS_HARD;
   }
   parley_err e =
-      parley_tlog_consistency_proof(parleyd_store_hash, tx, c->from, c->to, c->proof, &c->n, err);
+      parley_tlog_consistency_proof(parley_store_tlog_hash, tx, c->from, c->to, c->proof, &c->n, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
 }
@@ -234,7 +234,7 @@ static parley_qs tile_tx(parley_tx *tx, void *cls, parley_error *err) {
   if (!c->t.entries) {
     static _Thread_local uint8_t hashes[PARLEY_TILE_WIDTH * PARLEY_TLOG_HASH_LEN];
     size_t n = 0;
-    parley_err e = parley_tile_hashes(parleyd_store_hash, tx, &c->t, size, hashes, &n, err);
+    parley_err e = parley_tile_hashes(parley_store_tlog_hash, tx, &c->t, size, hashes, &n, err);
     if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
     return parley_buf_append(c->out, hashes, n) ? PARLEY_QS_HARD : PARLEY_QS_ONE;
   }

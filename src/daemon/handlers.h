@@ -60,7 +60,6 @@ parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_err
 void h_log_add_cosignature(parleyd_req *r);
 
 /* log.c: transparency-log appends, in the caller's transaction. */
-parley_err parleyd_store_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]);
 /* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */
 parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
                              uint64_t *leaf, parley_error *err);

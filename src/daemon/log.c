@@ -7,19 +7,6 @@
 #include "parley/json.h"
 #include "parley/tlog.h"
 
-parley_err parleyd_store_hash(void *ctx, unsigned level, uint64_t index, uint8_t out[32]) {
-  switch (parley_store_node_get(ctx, level, index, out)) {
-  case PARLEY_QS_ONE:
-    return PARLEY_E_OK;
-  case PARLEY_QS_NONE:
-    return PARLEY_E_TLOG_RANGE;
-  case PARLEY_QS_RETRY:
-    return PARLEY_E_STORE_RETRY;
-  default:
-    return PARLEY_E_STORE_HARD;
-  }
-}
-
 static parley_qs qs_of(parley_err e) {
   return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
 }
@@ -35,7 +22,7 @@ static parley_qs append_entry(parley_tx *tx, const char *kind, const uint8_t *en
   if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
   parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
   size_t n = 0;
-  parley_err e = parley_tlog_append_nodes(parleyd_store_hash, tx, *leaf, lh, nodes, &n, err);
+  parley_err e = parley_tlog_append_nodes(parley_store_tlog_hash, tx, *leaf, lh, nodes, &n, err);
   if (e) return qs_of(e);
   for (size_t i = 0; i < n; i++) {
     if (nodes[i].level == 0) continue; /* leaf hashes live in the leaves */

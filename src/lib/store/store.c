@@ -615,3 +615,16 @@ parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
   if (!key_ok(message_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->message_events(tx->conn, message_id, cb, cls));
 }
+
+parley_err parley_store_tlog_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]) {
+  switch (parley_store_node_get(tx, level, index, out)) {
+  case PARLEY_QS_ONE:
+    return PARLEY_E_OK;
+  case PARLEY_QS_NONE:
+    return PARLEY_E_TLOG_RANGE;
+  case PARLEY_QS_RETRY:
+    return PARLEY_E_STORE_RETRY;
+  default:
+    return PARLEY_E_STORE_HARD;
+  }
+}
