@@ -3,6 +3,7 @@
  *   GET /log/proof?index=N | ?leaf=B64  C2SP tlog-proof for an entry, offline-verifiable
  *   GET /log/consistency?from=A&to=B    consistency proof between two tree sizes
  *   GET /log/tile/...                   C2SP tlog-tiles (hash tiles and entry bundles) */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,58 @@ static parley_qs tile_tx(parley_tx *tx, void *cls, parley_error *err) {
   return PARLEY_QS_ONE;
 }
 
+/* Full tiles never change once the tree has grown past them (C2SP tlog-tiles), so they
+ * are kept in a small direct-mapped cache: serving one is then a copy, not 256 reads. */
+#define TILE_CACHE_SLOTS 1024
+
+typedef struct {
+  parley_tile t;
+  uint8_t *data; /* NULL: empty slot */
+  size_t len;
+} tile_slot;
+
+static tile_slot tile_cache[TILE_CACHE_SLOTS];
+static pthread_mutex_t tile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t tile_slot_of(const parley_tile *t) {
+  uint64_t h = t->index * 0x9e3779b97f4a7c15u ^ ((uint64_t)t->level << 1) ^ (uint64_t)t->entries;
+  return (size_t)(h >> 32) % TILE_CACHE_SLOTS;
+}
+
+static bool same_tile(const parley_tile *a, const parley_tile *b) {
+  return a->entries == b->entries && a->level == b->level && a->index == b->index &&
+         a->width == b->width;
+}
+
+/* Copies a cached full tile into out; false on a miss. */
+static bool tile_cache_get(const parley_tile *t, parley_buf *out) {
+  if (t->width != PARLEY_TILE_WIDTH)
+    return false;
+  bool hit = false;
+  pthread_mutex_lock(&tile_lock);
+  tile_slot *s = &tile_cache[tile_slot_of(t)];
+  if (s->data && same_tile(&s->t, t))
+    hit = parley_buf_append(out, s->data, s->len) == PARLEY_E_OK;
+  pthread_mutex_unlock(&tile_lock);
+  return hit;
+}
+
+static void tile_cache_put(const parley_tile *t, const uint8_t *data, size_t len) {
+  if (t->width != PARLEY_TILE_WIDTH)
+    return;
+  uint8_t *copy = malloc(len);
+  if (!copy)
+    return;
+  memcpy(copy, data, len);
+  pthread_mutex_lock(&tile_lock);
+  tile_slot *s = &tile_cache[tile_slot_of(t)];
+  free(s->data);
+  s->t = *t;
+  s->data = copy;
+  s->len = len;
+  pthread_mutex_unlock(&tile_lock);
+}
+
 void h_log_tile(parleyd_req *r) {
   const char *path = r->url + strlen("/log/");
   tile_ctx c;
@@ -261,10 +314,13 @@ void h_log_tile(parleyd_req *r) {
   parley_buf out;
   parley_buf_init(&out, PARLEY_TILE_WIDTH * (PARLEY_TILE_ENTRY_MAX + 2));
   c.out = &out;
-  if (parley_store_run(parleyd->store, false, tile_tx, &c, &err) != PARLEY_E_OK) {
-    parley_buf_free(&out);
-    parleyd_reply_err(r, &err);
-    return;
+  if (!tile_cache_get(&c.t, &out)) {
+    if (parley_store_run(parleyd->store, false, tile_tx, &c, &err) != PARLEY_E_OK) {
+      parley_buf_free(&out);
+      parleyd_reply_err(r, &err);
+      return;
+    }
+    tile_cache_put(&c.t, out.data, out.len);
   }
   parleyd_reply_raw(r, 200, "application/octet-stream", out.data, out.len);
   parley_buf_free(&out);
