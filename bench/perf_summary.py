@@ -2,13 +2,13 @@
 """Splits parleyd's profile into request stages from `perf script -F ip,sym,dso` output
 (with DWARF call chains) on stdin.
 
-    perf_summary.py [record|messages]
+    perf_summary.py [record|messages|tiles]
 
 record (the default): each sample goes to the first stage found walking from the root of
 its stack towards the leaf, so the stages do not overlap.
-messages: each sample goes to the first stage in the list below that has one of its
-functions anywhere in the stack (so the COMMIT inside the write transaction is split
-from the rest of the transaction)."""
+messages, tiles: each sample goes to the first stage in the list below that has one of
+its functions anywhere in the stack (so that, e.g., the COMMIT inside a transaction is
+split from the rest of the transaction)."""
 import collections
 import sys
 
@@ -51,13 +51,23 @@ STAGES = {
         ("waiting for events (epoll)", EPOLL),
         ("locks, wakeups (futex)", FUTEX),
     ],
+    "tiles": [
+        ("latest checkpoint (parley_store_checkpoint_get)", {"parley_store_checkpoint_get"}),
+        ("256 leaf hashes, one store lookup each (parley_tile_hashes)", {"parley_tile_hashes"}),
+        ("BEGIN / COMMIT of the read transaction (sq_begin, sq_commit)", {"sq_begin", "sq_commit"}),
+        ("read transaction, rest (parley_store_run)", {"parley_store_run"}),
+        ("sending the reply (sendmsg/writev, kernel TCP)", SENDING),
+        ("reading requests (recv)", READING),
+        ("waiting for events (epoll)", EPOLL),
+        ("locks, wakeups (futex)", FUTEX),
+    ],
 }
 
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "record"
     if mode not in STAGES:
-        sys.exit("usage: perf_summary.py [record|messages]")
+        sys.exit("usage: perf_summary.py [record|messages|tiles]")
     stages = STAGES[mode]
     samples, cur = [], []
     for line in sys.stdin:
@@ -93,7 +103,7 @@ def main():
                     break
         count[stage] += 1
     n = len(samples)
-    what = "(b)" if mode == "record" else "message submissions"
+    what = {"record": "(b)", "messages": "message submissions", "tiles": "tile requests"}[mode]
     print("Where parleyd's CPU goes under {}, by stage ({} samples):".format(what, n))
     for name, c in count.most_common():
         print("{:5.1f}%  {}".format(100.0 * c / n, name))

@@ -303,8 +303,8 @@ if part record; then
   hub_alive
 fi
 log "Ed25519 and fsync rates"
-"$TOOLS/ed25519_rate" 2 >"$RES/ed25519.json"
-"$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync.json"
+"$TOOLS/ed25519_rate" 2 >"$RES/ed25519_r1.json"
+"$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync_r1.json"
 # The same with 112 KiB per write: about what one message's commit writes (WAL frames).
 "$TOOLS/fsync_rate" "$WORK/hub" 2 114688 >"$RES/fsync_112k.json"
 
@@ -360,7 +360,7 @@ if part messages; then
   log "FIN's officer read and verified message $FIRST_ID"
   MSG_MET=$(python3 -c "
 import json
-m = json.load(open('$RES/$(best m_parleyd_messages).json')); e = json.load(open('$RES/ed25519.json'))
+m = json.load(open('$RES/$(best m_parleyd_messages).json')); e = json.load(open('$RES/ed25519_r1.json'))
 print('met' if m['rps'] >= 0.5 * e['ed25519_verify_per_s'] / 2 * $(nproc) else 'NOT met')")
   hub_alive
 fi
@@ -406,6 +406,10 @@ if part tlog; then
   # Appends as src/daemon/log.c makes them, one per transaction (a durable commit each,
   # as the hub does per message) and 100 per transaction, with a checkpoint signed every
   # second; on a fresh store in the same file system as the hub's data directory.
+  # The machine's limits again, later in the run (the CPUs and the disk are shared): the
+  # report takes the faster of the two measurements.
+  "$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync_r2.json"
+  "$TOOLS/ed25519_rate" 2 >"$RES/ed25519_r2.json"
   for i in $(seq 1 "$ROUNDS"); do
     for b in 1 100; do
       log "tlog: appends on the store API, $b per transaction (round $i)"
@@ -436,7 +440,11 @@ if part tlog; then
       add_fields "$db.build.json" "built_in_this_run=false"
     fi
     cp "$db.build.json" "$RES/tlog_build_$n.json"
+    # Round 1 finds the store's pages wherever the OS left them (this VM's kernel reclaims
+    # idle page cache), so its proofs may read from the disk; then the file is read once
+    # into the page cache and the later rounds measure a warm store.
     for i in $(seq 1 "$ROUNDS"); do
+      if [ "$i" = 2 ]; then cat "$db" >/dev/null; fi
       log "tlog: 20000 inclusion proofs at $n leaves (round $i)"
       "$TOOLS/tlog_bench" prove "sqlite:$db" 20000 2>/dev/null >"$RES/tlog_prove_${n}_r$i.json" ||
         die "tlog_bench prove failed"
@@ -524,6 +532,16 @@ PY
 }
 if part record && want_profile "$MET"; then
   profile record record --url "$HUB$RECORD_PATH" --key "$WORK/p1.key" --presign "$PRESIGN"
+fi
+if part tiles; then
+  TILE_MET=$(python3 -c "
+import json
+a = json.load(open('$RES/$(best t_nginx_tile).json')); b = json.load(open('$RES/$(best t_parleyd_tile).json'))
+print('met' if b['rps'] >= 0.5 * a['rps'] else 'NOT met')")
+  # No target was set for tiles; the directory's (half of nginx) decides on a profile.
+  if want_profile "$TILE_MET"; then
+    profile tiles tiles --url "$HUB$TILE_PATH"
+  fi
 fi
 if part messages && want_profile "$MSG_MET"; then
   seal prof "$(python3 -c "print(int($MSG_PROBE * 8 * 1.5) + 2000)")"
