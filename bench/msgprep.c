@@ -246,6 +246,8 @@ int main(int argc, char **argv) {
   json_t *first = json_loadb(bodies[0], lens[0], 0, NULL);
   const char *fid = json_string_value(json_object_get(first, "id"));
   if (!fid || !parley_strlcpy(first_id, fid, sizeof first_id)) die("sealed envelope without id");
+  /* base64url without padding: 4 characters per 3 bytes */
+  size_t ct_bytes = json_string_length(json_object_get(first, "ciphertext")) * 3 / 4;
   json_decref(first);
   FILE *f = fopen(out, "wb");
   if (!f) die("cannot create %s", out);
@@ -265,8 +267,9 @@ int main(int argc, char **argv) {
   free(lens);
   printf("{\"envelopes\":%zu,\"recipients\":%zu,\"envelope_bytes_avg\":%.0f,"
          "\"envelope_bytes_min\":%zu,\"envelope_bytes_max\":%zu,\"summary_bytes\":%zu,"
-         "\"threads\":%u,\"seal_s\":%.3f,\"seals_per_s\":%.0f,\"first_id\":\"%s\"}\n",
-         count, S.n_rcpt, (double)total / (double)count, min, max, S.summary_len, threads, secs,
-         (double)count / (secs > 0 ? secs : 1e-9), first_id);
+         "\"ciphertext_bytes\":%zu,\"threads\":%u,\"seal_s\":%.3f,\"seals_per_s\":%.0f,"
+         "\"first_id\":\"%s\"}\n",
+         count, S.n_rcpt, (double)total / (double)count, min, max, S.summary_len, ct_bytes, threads,
+         secs, (double)count / (secs > 0 ? secs : 1e-9), first_id);
   return 0;
 }

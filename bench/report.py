@@ -103,7 +103,7 @@ P("- Software: nginx {} (worker_processes auto, access_log off, sendfile on), li
 P("- Parts run: {}".format(", ".join(PARTS)))
 P("")
 
-summary = []  # (target, met?, text) for the summary list
+summary = []  # one line per target, for the list at the top
 
 # ---- limits of the machine ---------------------------------------------------------------
 limit_rows = []
@@ -273,11 +273,14 @@ if "messages" in PARTS and rounds("m_parleyd_messages"):
         "- Envelopes: `notification` from EST/est-poc-1 (a duty officer whose key signs the "
         "requests) to FIN's three POCs, whose encryption keys `bench/msgprep.c` takes from FIN's "
         "record as the hub serves it, after `parley_record_verify` with FIN's root key. The "
-        "summary is padded so that the envelope (JCS, as POSTed) is about 2 KiB: {:.0f} B. Every "
+        "summary is padded so that the envelope (JCS, as POSTed) has the size asked for: {:.0f} B, "
+        "of which the ciphertext is {} B for a {}-byte summary (the header with 3 wrapped keys, "
+        "and the body's own copy of the metadata with its inner signature, take the rest). Every "
         "envelope has its own id and every request its own nonce; all were sealed and signed "
         "before the timed runs ({:,} envelopes for each max-rate run). After the runs FIN's "
         "first POC reads and decrypts one of them with the real `parley read`.".format(
-            SEAL["envelope_bytes_avg"], SEAL["envelopes"]),
+            SEAL["envelope_bytes_avg"], SEAL.get("ciphertext_bytes", "?"),
+            SEAL["summary_bytes"], SEAL["envelopes"]),
         "- What the hub does per message: RFC 9421 verification (Ed25519), the envelope's shape, "
         "its Ed25519 signature and ciphertext hash, JCS of the envelope, then one write "
         "transaction (nonce, the recipients' current records, leaf + Merkle nodes, message, 3 "

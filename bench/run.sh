@@ -21,7 +21,8 @@
 # the store-API appends and the proofs are measured that many times, and the best of each
 # is reported, as other work on a shared machine only ever slows a run down; the steady
 # runs once), BENCH_PROFILE (auto: profile parleyd when a target is missed;
-# 1 always; 0 never), BENCH_MSG_RATE (500: the steady message rate), BENCH_OUT
+# 1 always; 0 never), BENCH_MSG_RATE (500: the steady message rate), BENCH_MSG_SIZE (2048:
+# the envelope's size in bytes, as POSTed), BENCH_OUT
 # (BENCHMARKS.md).
 set -euo pipefail
 
@@ -34,6 +35,7 @@ ROUNDS=${BENCH_ROUNDS:-2}
 PROFILE_MODE=${BENCH_PROFILE:-auto}
 PARTS=" ${BENCH_PARTS:-record messages tiles tlog} "
 MSG_RATE=${BENCH_MSG_RATE:-500}
+MSG_SIZE=${BENCH_MSG_SIZE:-2048}
 TLOG_SIZES=${BENCH_TLOG_SIZES:-1000000 10000000}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 PARLEYD=$BUILD/parleyd
@@ -314,10 +316,10 @@ log "Ed25519 and fsync rates"
 # FIN's root key. Every envelope has its own id and every request its own nonce; both are
 # made before the timed runs.
 FIN_REC=$WORK/fin-record.json
-seal() { # seal NAME COUNT: WORK/NAME.bin, COUNT envelopes of ~2 KiB to 3 recipients
+seal() { # seal NAME COUNT: WORK/NAME.bin, COUNT envelopes of ~MSG_SIZE bytes to 3 recipients
   log "sealing $2 envelopes ($1)"
   "$TOOLS/msgprep" --key "$WORK/p1.key" --from EST/est-poc-1 --record "$FIN_REC" \
-    --root "$WORK/fin-root.key.pub" --to fin-poc-1,fin-poc-2,fin-poc-3 --size 2048 \
+    --root "$WORK/fin-root.key.pub" --to fin-poc-1,fin-poc-2,fin-poc-3 --size "$MSG_SIZE" \
     --count "$2" --out "$WORK/$1.bin" >"$RES/seal_$1.json" || die "sealing envelopes failed"
 }
 # msg_run NAME BODIES [LOADGEN ARGS]: POST /v1/messages, one envelope per request; the
@@ -562,7 +564,7 @@ export RES OUT DURATION WARMUP ROUNDS CONNS RECORD_BYTES RSS_IDLE HWM_IDLE RSS_L
 BENCH_CMD="./bench/run.sh ${1:-build}"
 if [ -n "${MAKELEVEL:-}" ]; then BENCH_CMD="make bench (runs $BENCH_CMD)"; fi
 for v in BENCH_CONNECTIONS BENCH_DURATION BENCH_ROUNDS BENCH_PROFILE BENCH_PARTS BENCH_MSG_RATE \
-  BENCH_TLOG_SIZES BENCH_TLOG_REBUILD; do
+  BENCH_MSG_SIZE BENCH_TLOG_SIZES BENCH_TLOG_REBUILD BENCH_TLOG_DIR; do
   if [ -n "${!v:-}" ]; then BENCH_CMD="$v=${!v} $BENCH_CMD"; fi
 done
 export BENCH_CMD RUN_DATE=$(date -u +%Y-%m-%dT%H:%MZ) NPROC=$(nproc) KERNEL=$(uname -r)
