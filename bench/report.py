@@ -122,8 +122,8 @@ if FS:
                        n(FS["fsync_per_s"]),
                        "p50 {:.0f} µs, p99 {:.0f} µs".format(FS["p50_us"], FS["p99_us"]), "–"))
 if FS112:
-    limit_rows.append(("fsync rate: 112 KiB pwrite + fdatasync (about what one message's commit "
-                       "writes), ops/s", n(FS112["fsync_per_s"]),
+    limit_rows.append(("fsync rate: 112 KiB pwrite + fdatasync (about what the hub writes per "
+                       "message, WAL and checkpoint copy-back), ops/s", n(FS112["fsync_per_s"]),
                        "p50 {:.0f} µs, p99 {:.0f} µs".format(FS112["p50_us"], FS112["p99_us"]),
                        "–"))
 

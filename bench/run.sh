@@ -307,7 +307,8 @@ fi
 log "Ed25519 and fsync rates"
 "$TOOLS/ed25519_rate" 2 >"$RES/ed25519_r1.json"
 "$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync_r1.json"
-# The same with 112 KiB per write: about what one message's commit writes (WAL frames).
+# The same with 112 KiB per write: about what the hub writes per message (WAL frames and
+# checkpoint copy-back).
 "$TOOLS/fsync_rate" "$WORK/hub" 2 114688 >"$RES/fsync_112k.json"
 
 # --- (issue 4) messages: durable submissions of sealed envelopes -----------------------
