@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -363,6 +364,14 @@ static int sq_exec_sql(sqlite3 *db, const char *text, const char *op) {
   return rc;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation, which all
+ * connections then contend for; the hub does not use them. Must precede the first
+ * sqlite3 call that initializes the library. */
+static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
+static void sq_config(void) {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
   sq_conn *c = calloc(1, sizeof *c);
   if (!c) {
@@ -370,6 +379,7 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
     return NULL;
   }
   /* one thread uses a connection at a time (the pool sees to it), so no SQLite mutex */
+  pthread_once(&sq_config_once, sq_config);
   int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     parley_fail(err, PARLEY_E_STORE_OPEN, "sqlite: %s",
