@@ -120,8 +120,8 @@ static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
                 (unsigned long long)c->index, (unsigned long long)c->cp.size);
     return PARLEY_QS_HARD;
   }
-  parley_err e = parley_tlog_inclusion_proof(parley_store_tlog_hash, tx, c->index, c->cp.size, c->proof,
-                                             &c->n, err);
+  parley_err e = parley_tlog_inclusion_proof(parley_store_tlog_hash, tx, c->index, c->cp.size,
+                                             c->proof, &c->n, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
 }
@@ -183,8 +183,8 @@ static parley_qs consistency_tx(parley_tx *tx, void *cls, parley_error *err) {
     parley_fail(err, PARLEY_E_TLOG_RANGE, "need from <= to <= %llu", (unsigned long long)size);
     return PARLEY_QS_HARD;
   }
-  parley_err e =
-      parley_tlog_consistency_proof(parley_store_tlog_hash, tx, c->from, c->to, c->proof, &c->n, err);
+  parley_err e = parley_tlog_consistency_proof(parley_store_tlog_hash, tx, c->from, c->to, c->proof,
+                                               &c->n, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
   return PARLEY_QS_ONE;
 }
@@ -276,23 +276,19 @@ static bool same_tile(const parley_tile *a, const parley_tile *b) {
 
 /* Copies a cached full tile into out; false on a miss. */
 static bool tile_cache_get(const parley_tile *t, parley_buf *out) {
-  if (t->width != PARLEY_TILE_WIDTH)
-    return false;
+  if (t->width != PARLEY_TILE_WIDTH) return false;
   bool hit = false;
   pthread_mutex_lock(&tile_lock);
   tile_slot *s = &tile_cache[tile_slot_of(t)];
-  if (s->data && same_tile(&s->t, t))
-    hit = parley_buf_append(out, s->data, s->len) == PARLEY_E_OK;
+  if (s->data && same_tile(&s->t, t)) hit = parley_buf_append(out, s->data, s->len) == PARLEY_E_OK;
   pthread_mutex_unlock(&tile_lock);
   return hit;
 }
 
 static void tile_cache_put(const parley_tile *t, const uint8_t *data, size_t len) {
-  if (t->width != PARLEY_TILE_WIDTH)
-    return;
+  if (t->width != PARLEY_TILE_WIDTH) return;
   uint8_t *copy = malloc(len);
-  if (!copy)
-    return;
+  if (!copy) return;
   memcpy(copy, data, len);
   pthread_mutex_lock(&tile_lock);
   tile_slot *s = &tile_cache[tile_slot_of(t)];

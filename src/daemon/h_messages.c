@@ -67,12 +67,8 @@ static json_t *current_record(parley_tx *tx, submit_ctx *c, const char *state, p
   parley_state_row st;
   *qs = parley_store_state_get(tx, state, &st);
   if (*qs != PARLEY_QS_ONE || st.status != PARLEY_STATE_ACTIVE) return NULL;
-  parley_record_row rec;
-  *qs = parley_store_record_get(tx, state, 0, &rec);
+  json_t *v = parleyd_current_record(tx, state, qs);
   if (*qs != PARLEY_QS_ONE) return NULL;
-  json_t *v = NULL;
-  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-  parley_record_row_clear(&rec);
   parley_strlcpy(c->cache[c->n_cache].state, state, PARLEY_STATE_CODE_LEN);
   c->cache[c->n_cache++].record = v;
   return v;

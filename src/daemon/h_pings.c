@@ -83,11 +83,8 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   qs = parley_store_state_list(tx, collect, l);
   for (size_t i = 0; qs >= 0 && i < l->n; i++) {
     if (!in_scope(c, &l->rows[i])) continue;
-    parley_record_row rec;
-    if ((qs = parley_store_record_get(tx, l->rows[i].code, 0, &rec)) != PARLEY_QS_ONE) continue;
-    json_t *v = NULL;
-    parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-    parley_record_row_clear(&rec);
+    json_t *v = parleyd_current_record(tx, l->rows[i].code, &qs);
+    if (qs != PARLEY_QS_ONE) continue;
     size_t k;
     json_t *p;
     json_array_foreach(json_object_get(v, "pocs"), k, p) {

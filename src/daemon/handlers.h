@@ -38,6 +38,10 @@ void h_ping_trend(parleyd_req *r);
 /* Starts the next round of every recurring series that is due (scheduler). */
 void parleyd_pings_recur(void);
 
+/* A state's current record as parsed JSON (new reference), NULL if none; *qs gets the
+ * store's answer. Records are verified when published, so this only parses. */
+json_t *parleyd_current_record(parley_tx *tx, const char *state, parley_qs *qs);
+
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
 

@@ -44,9 +44,9 @@ typedef struct {
   int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
   unsigned scheduler_tick_ms;
   int64_t stale_check_s;
-      /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
-                                                                      passphrase: tests and demo
-                                                                      only */
+  /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
+                                                                  passphrase: tests and demo
+                                                                  only */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

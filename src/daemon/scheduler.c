@@ -84,11 +84,9 @@ static bool pick_target(parley_tx *tx, const rcpt_list *l, int level, char *stat
   int seen = 0;
   for (size_t i = 0; i < l->n; i++) {
     if (i > 0 && strcmp(l->r[i].state, l->r[i - 1].state) == 0) continue;
-    parley_record_row rec;
-    if (parley_store_record_get(tx, l->r[i].state, 0, &rec) != PARLEY_QS_ONE) continue;
-    json_t *v = NULL;
-    parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-    parley_record_row_clear(&rec);
+    parley_qs rqs;
+    json_t *v = parleyd_current_record(tx, l->r[i].state, &rqs);
+    if (!v) continue;
     json_t *pocs = json_object_get(v, "pocs"), *esc = json_object_get(v, "escalation");
     /* Roles of the addressed POCs of this state. */
     const char *role;
@@ -189,12 +187,9 @@ typedef struct {
 static parley_qs email_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   email_ctx *c = cls;
-  parley_record_row rec;
-  parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
+  parley_qs qs;
+  json_t *v = parleyd_current_record(tx, c->state, &qs);
   if (qs != PARLEY_QS_ONE) return qs;
-  json_t *v = NULL;
-  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-  parley_record_row_clear(&rec);
   size_t i;
   json_t *p;
   json_array_foreach(json_object_get(v, "pocs"), i, p) {
@@ -300,12 +295,9 @@ static parley_qs stale_emails_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   stale_emails *c = cls;
   c->n = 0;
-  parley_record_row rec;
-  parley_qs qs = parley_store_record_get(tx, c->state, 0, &rec);
+  parley_qs qs;
+  json_t *v = parleyd_current_record(tx, c->state, &qs);
   if (qs != PARLEY_QS_ONE) return qs;
-  json_t *v = NULL;
-  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-  parley_record_row_clear(&rec);
   size_t i;
   json_t *p;
   json_array_foreach(json_object_get(v, "pocs"), i, p) {
