@@ -243,6 +243,7 @@ void h_message_submit(parleyd_req *r) {
            c->m.priority, c->m.kind, c->m.from_state, c->m.tlp, parleyd->cfg.origin, c->m.id,
            deadline);
   for (size_t i = 0; i < info->n_recipients; i++) {
+    parleyd_stream_wake(info->recipients[i].state, info->recipients[i].poc);
     parleyd_notify_email(c->emails[i], subject, body);
     if (c->webhooks[i][0]) {
       json_t *hook = json_pack(
@@ -468,6 +469,8 @@ typedef struct {
   size_t canonical_len;
   uint64_t leaf;
   bool already;
+  char sender_state[PARLEY_STATE_CODE_LEN]; /* whose outbox changed */
+  char sender_poc[64];
 } ack_ctx;
 
 static bool find_me(void *cls, const parley_recipient_row *x) {
@@ -528,6 +531,8 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
     parley_message_row_clear(&m);
     return qs;
   }
+  parley_strlcpy(c->sender_state, m.from_state, sizeof c->sender_state);
+  parley_strlcpy(c->sender_poc, m.from_poc, sizeof c->sender_poc);
   int64_t now = parley_now();
   parley_ack_row a = {.time = c->info->time,
                       .ack = (char *)c->canonical,
@@ -571,7 +576,7 @@ void h_message_ack(parleyd_req *r) {
     e = parley_fail(&err, PARLEY_E_ACK_MISMATCH, "the receipt names another message or officer");
   if (!e) e = parley_jcs(ack, &canon, &err);
   json_decref(ack);
-  ack_ctx c = {r, &info, (const char *)canon.data, canon.len, 0, false};
+  ack_ctx c = {r, &info, (const char *)canon.data, canon.len, 0, false, "", ""};
   if (!e) e = parley_store_run(parleyd->store, true, ack_tx, &c, &err);
   parley_buf_free(&canon);
   if (e) {
@@ -582,6 +587,7 @@ void h_message_ack(parleyd_req *r) {
     parleyd_reply_json(r, 200, json_pack("{s:s,s:b}", "message", info.message, "already", 1));
     return;
   }
+  parleyd_stream_wake(c.sender_state, c.sender_poc);
   parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu", info.message,
              info.state, info.poc, (unsigned long long)c.leaf);
   parleyd_reply_json(

@@ -155,6 +155,12 @@ const char *parleyd_query(parleyd_req *r, const char *name);
 parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);
 void parleyd_http_stop(parleyd_hub *hub);
 
+/* ---- push: Server-Sent Events (h_stream.c) ------------------------------ */
+
+/* Tells the open streams of one POC that its inbox or outbox changed (a new message,
+ * a receipt). Non-blocking; call only after the change is committed. */
+void parleyd_stream_wake(const char *state, const char *poc);
+
 /* Request authentication (RFC 9421). On failure answers itself and returns false. */
 bool parleyd_authenticate(parleyd_req *r);
 
