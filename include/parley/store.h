@@ -48,6 +48,24 @@ typedef parley_qs (*parley_tx_fn)(parley_tx *tx, void *cls, parley_error *err);
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err);
 
+/* One write of a batch: fn and cls in; rc and err out, as parley_store_run would
+ * answer them. */
+typedef struct {
+  parley_tx_fn fn;
+  void *cls;
+  parley_err rc;
+  parley_error err;
+} parley_store_batch_item;
+
+/* Group commit: runs each item's fn in its own savepoint of one write transaction, in
+ * order, and commits once (one fsync for all). An item whose fn fails (a client error it
+ * set, or a store operation failing HARD) is undone alone and gets its code; the others
+ * commit together. A conflict (RETRY) or a failed commit runs the whole batch again,
+ * bounded as in parley_store_run, so fns must be rerunnable as there. An item's rc is
+ * OK only once the shared commit is durable. Returns OK if the batch committed (some
+ * items may still have failed alone), else the failure every item got. */
+parley_err parley_store_run_batch(parley_store *s, parley_store_batch_item *items, size_t n);
+
 /* Counters for /metrics: runs finished, extra attempts, runs that ended in STORE_HARD
  * or STORE_RETRY (a client error set by fn is not a store error). */
 typedef struct {

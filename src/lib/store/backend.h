@@ -28,6 +28,12 @@
 /* Bounds of the connection pool (one connection per thread using the store). */
 #define PARLEY_STORE_MAX_CONNS 32
 
+typedef enum {
+  PARLEY_SAVEPOINT_MARK,
+  PARLEY_SAVEPOINT_KEEP,
+  PARLEY_SAVEPOINT_UNDO
+} parley_savepoint_op;
+
 struct parley_store_backend {
   const char *name;
   /* Connects to `url`, applies the migrations and sets *schema. */
@@ -40,6 +46,10 @@ struct parley_store_backend {
   /* ONE once durable; RETRY or HARD after rolling back. */
   parley_qs (*commit)(void *backend, void *conn);
   void (*rollback)(void *backend, void *conn);
+  /* Savepoints in a write transaction, for batches: MARK sets one, KEEP releases it,
+   * UNDO rolls back to it and releases it. ONE on success; on anything else the caller
+   * rolls the whole transaction back. */
+  parley_qs (*savepoint)(void *conn, parley_savepoint_op op);
 
   parley_qs (*state_insert)(void *conn, const parley_state_row *row);
   parley_qs (*state_get)(void *conn, const char *code, parley_state_row *out);

@@ -829,6 +829,20 @@ static parley_qs pg_commit(void *backend, void *conn) {
   return PARLEY_QS_ONE;
 }
 
+static parley_qs pg_savepoint(void *conn, parley_savepoint_op op) {
+  pg_conn *c = conn;
+  switch (op) {
+  case PARLEY_SAVEPOINT_MARK:
+    return pg_simple(c, "SAVEPOINT item", "savepoint");
+  case PARLEY_SAVEPOINT_KEEP:
+    return pg_simple(c, "RELEASE SAVEPOINT item", "release");
+  case PARLEY_SAVEPOINT_UNDO:
+    /* also leaves the aborted state a failed statement put the transaction in */
+    return pg_simple(c, "ROLLBACK TO SAVEPOINT item; RELEASE SAVEPOINT item", "rollback_to");
+  }
+  return PARLEY_QS_HARD;
+}
+
 /* ---- states ------------------------------------------------------------------------------ */
 
 static void bind_state(pg_params *p, const parley_state_row *r, bool with_created) {
@@ -1445,6 +1459,7 @@ const struct parley_store_backend parley_store_postgres = {
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
+    .savepoint = pg_savepoint,
     .rollback = pg_rollback,
     .state_insert = pq_state_insert,
     .state_get = pq_state_get,

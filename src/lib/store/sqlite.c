@@ -149,6 +149,9 @@ enum {
   Q_BEGIN_WRITE,
   Q_COMMIT,
   Q_ROLLBACK,
+  Q_SAVEPOINT,
+  Q_RELEASE,
+  Q_ROLLBACK_TO,
   Q_STATE_INSERT,
   Q_STATE_GET,
   Q_STATE_UPDATE,
@@ -219,6 +222,9 @@ static const char *const sql[Q__COUNT] = {
     [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT item",
+    [Q_RELEASE] = "RELEASE item",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO item",
     [Q_STATE_INSERT] = "INSERT INTO states (" STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                        "?7, ?8, ?9) ON CONFLICT (code) DO NOTHING",
     [Q_STATE_GET] = "SELECT " STATE_COLS " FROM states WHERE code = ?1",
@@ -633,6 +639,29 @@ static parley_qs sq_commit(void *backend, void *conn) {
   }
   pool_put(backend, c);
   return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_step_one(sq_conn *c, int q, const char *op) {
+  sqlite3_stmt *s = sq_stmt(c, q);
+  if (!s) return PARLEY_QS_HARD;
+  int rc = sqlite3_step(s);
+  sq_done(s);
+  return rc == SQLITE_DONE ? PARLEY_QS_ONE : sq_fail(c, rc, op);
+}
+
+static parley_qs sq_savepoint(void *conn, parley_savepoint_op op) {
+  sq_conn *c = conn;
+  switch (op) {
+  case PARLEY_SAVEPOINT_MARK:
+    return sq_step_one(c, Q_SAVEPOINT, "savepoint");
+  case PARLEY_SAVEPOINT_KEEP:
+    return sq_step_one(c, Q_RELEASE, "release");
+  case PARLEY_SAVEPOINT_UNDO: {
+    parley_qs qs = sq_step_one(c, Q_ROLLBACK_TO, "rollback_to");
+    return qs == PARLEY_QS_ONE ? sq_step_one(c, Q_RELEASE, "release") : qs;
+  }
+  }
+  return PARLEY_QS_HARD;
 }
 
 /* ---- binding and reading ---------------------------------------------------------------- */
@@ -1358,6 +1387,7 @@ const struct parley_store_backend parley_store_sqlite = {
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
+    .savepoint = sq_savepoint,
     .rollback = sq_rollback,
     .state_insert = sq_state_insert,
     .state_get = sq_state_get,

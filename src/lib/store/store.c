@@ -185,6 +185,102 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
   return rc;
 }
 
+/* ---- group commit ------------------------------------------------------- */
+
+/* Runs one item in its own savepoint. Returns ONE when the item is kept (or undone
+ * because it failed alone), RETRY when the whole batch must run again, HARD when the
+ * transaction is unusable. */
+static parley_qs batch_item(parley_store *s, void *conn, parley_store_batch_item *it) {
+  parley_error_clear(&it->err);
+  if (s->ops->savepoint(conn, PARLEY_SAVEPOINT_MARK) != PARLEY_QS_ONE) return PARLEY_QS_HARD;
+  parley_tx tx = {.store = s, .conn = conn, .write = true, .failed = PARLEY_QS_NONE};
+  in_run = true;
+  parley_qs qs = it->fn(&tx, it->cls, &it->err);
+  in_run = false;
+  if (qs < PARLEY_QS_HARD) qs = PARLEY_QS_HARD;
+  if (qs >= 0 && tx.failed < 0) qs = tx.failed;
+  if (tx.failed == PARLEY_QS_RETRY || qs == PARLEY_QS_RETRY) return PARLEY_QS_RETRY;
+  if (qs >= 0) {
+    it->rc = PARLEY_E_OK; /* provisional: OK only once the commit is durable */
+    return s->ops->savepoint(conn, PARLEY_SAVEPOINT_KEEP) == PARLEY_QS_ONE ? PARLEY_QS_ONE
+                                                                           : PARLEY_QS_HARD;
+  }
+  /* a client error the function set, or a store operation that failed: this item only */
+  it->rc = it->err.code != PARLEY_E_OK
+               ? it->err.code
+               : parley_fail(&it->err, PARLEY_E_STORE_HARD, "transaction failed");
+  return s->ops->savepoint(conn, PARLEY_SAVEPOINT_UNDO) == PARLEY_QS_ONE ? PARLEY_QS_ONE
+                                                                         : PARLEY_QS_HARD;
+}
+
+parley_err parley_store_run_batch(parley_store *s, parley_store_batch_item *items, size_t n) {
+  if (!s || (!items && n)) return PARLEY_E_INVALID_ARGUMENT;
+  for (size_t i = 0; i < n; i++) {
+    parley_error_clear(&items[i].err);
+    items[i].rc = items[i].fn ? PARLEY_E_STORE_RETRY
+                              : parley_fail(&items[i].err, PARLEY_E_INVALID_ARGUMENT, "no fn");
+  }
+  if (in_run) {
+    parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s", s->ops->name);
+    return PARLEY_E_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&s->lock);
+  bool closing = s->closing;
+  if (!closing) s->active++;
+  pthread_mutex_unlock(&s->lock);
+  parley_err rc = PARLEY_E_STORE_RETRY;
+  if (closing) {
+    rc = PARLEY_E_UNAVAILABLE;
+    goto fail_all;
+  }
+
+  int attempt;
+  for (attempt = 0; attempt < RUN_ATTEMPTS; attempt++) {
+    if (attempt > 0) {
+      atomic_fetch_add_explicit(&s->retries, 1, memory_order_relaxed);
+      backoff(attempt);
+    }
+    void *conn = NULL;
+    parley_qs qs = s->ops->begin(s->backend, true, &conn);
+    if (qs == PARLEY_QS_RETRY) continue;
+    if (qs != PARLEY_QS_ONE) {
+      rc = PARLEY_E_STORE_HARD;
+      break;
+    }
+    for (size_t i = 0; i < n && qs == PARLEY_QS_ONE; i++)
+      if (items[i].fn) qs = batch_item(s, conn, &items[i]);
+    if (qs != PARLEY_QS_ONE) {
+      s->ops->rollback(s->backend, conn);
+      if (qs == PARLEY_QS_RETRY) continue;
+      rc = PARLEY_E_STORE_HARD;
+      break;
+    }
+    qs = s->ops->commit(s->backend, conn);
+    if (qs == PARLEY_QS_RETRY) continue;
+    rc = qs == PARLEY_QS_ONE ? PARLEY_E_OK : PARLEY_E_STORE_HARD;
+    break;
+  }
+  if (attempt == RUN_ATTEMPTS)
+    parley_log(PARLEY_LOG_WARN, "store.retry_exhausted", "attempts=%d batch=%zu", RUN_ATTEMPTS, n);
+  atomic_fetch_add_explicit(&s->transactions, 1, memory_order_relaxed);
+  if (rc != PARLEY_E_OK) atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+  pthread_mutex_lock(&s->lock);
+  if (--s->active == 0) pthread_cond_broadcast(&s->idle);
+  pthread_mutex_unlock(&s->lock);
+  if (rc == PARLEY_E_OK) return rc;
+
+fail_all: /* nothing committed: every item gets the batch's failure */
+  for (size_t i = 0; i < n; i++) {
+    if (!items[i].fn) continue;
+    items[i].rc = rc;
+    parley_fail(&items[i].err, rc,
+                rc == PARLEY_E_STORE_RETRY   ? "gave up after conflicting attempts"
+                : rc == PARLEY_E_UNAVAILABLE ? "the store is closing"
+                                             : "the shared transaction failed");
+  }
+  return rc;
+}
+
 /* ---- checks on what callers pass ---------------------------------------- */
 
 static parley_qs invalid(const char *op, const char *what) {
