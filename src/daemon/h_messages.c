@@ -44,7 +44,8 @@ typedef struct {
 
 typedef struct {
   parleyd_req *r;
-  parley_envelope_info *info;
+  parley_envelope_info *info; /* owned, as is canon */
+  parley_buf canon;
   const char *canonical;
   size_t canonical_len;
   parley_message_row m;
@@ -167,65 +168,21 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   return PARLEY_QS_ONE;
 }
 
-void h_message_submit(parleyd_req *r) {
-  json_t *env = NULL;
-  parley_error err;
-  parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
-  if (parley_json_parse_object((const char *)r->body.data, r->body.len, &lim, &env, &err) !=
-      PARLEY_E_OK) {
-    parleyd_reply_err(r, &err);
-    return;
-  }
-  submit_ctx *c = calloc(1, sizeof *c);
-  parley_envelope_info *info = calloc(1, sizeof *info);
-  parley_buf canon;
-  parley_buf_init(&canon, PARLEY_ENVELOPE_MAX_BYTES);
-  parley_sign_pk pk;
-  memcpy(pk.b, r->who.pk, 32);
-  /* The envelope's sender must be the officer whose key signed the request. */
-  json_t *from = json_object_get(env, "from");
-  const char *fs = json_string_value(json_object_get(from, "state"));
-  const char *fp = json_string_value(json_object_get(from, "poc"));
-  parley_err e = PARLEY_E_OK;
-  if (!c || !info)
-    e = parley_fail(&err, PARLEY_E_NO_MEMORY, NULL);
-  else if (!fs || !fp)
-    e = parley_fail(&err, PARLEY_E_ENVELOPE_INVALID, "from.state and from.poc are required");
-  else if (strcmp(fs, r->who.state) || strcmp(fp, r->who.poc_id))
-    e = parley_fail(&err, PARLEY_E_ENVELOPE_SENDER, "envelope from %.3s/%.63s, request by %s/%s",
-                    fs, fp, r->who.state, r->who.poc_id);
-  else
-    e = parley_envelope_verify(env, &pk, info, &err);
-  if (!e) e = parley_jcs(env, &canon, &err);
-  json_decref(env);
-  if (!e) {
-    c->r = r;
-    c->info = info;
-    c->canonical = (const char *)canon.data;
-    c->canonical_len = canon.len;
-    parley_message_row *m = &c->m;
-    parley_strlcpy(m->id, info->id, sizeof m->id);
-    parley_strlcpy(m->kind, info->kind, sizeof m->kind);
-    parley_strlcpy(m->priority, parley_priorities[info->priority], sizeof m->priority);
-    parley_strlcpy(m->tlp, parley_tlp_labels[info->tlp], sizeof m->tlp);
-    parley_strlcpy(m->from_state, info->from.state, sizeof m->from_state);
-    parley_strlcpy(m->from_poc, info->from.poc, sizeof m->from_poc);
-    parley_strlcpy(m->case_id, info->case_id, sizeof m->case_id);
-    parley_strlcpy(m->in_reply_to, info->in_reply_to, sizeof m->in_reply_to);
-    m->created = info->created;
-    m->received = parley_now();
-    m->ack_deadline = m->received + parleyd->cfg.ack_deadline_s[info->priority % 3];
-    m->next_escalation = m->ack_deadline;
-    m->status = PARLEY_MSG_SUBMITTED;
-    memcpy(m->envelope_hash, info->hash.b, 32);
-    e = parley_store_run(parleyd->store, true, submit, c, &err);
-  }
-  parley_buf_free(&canon);
-  if (c) cache_clear(c);
-  if (e) {
-    free(c);
-    free(info);
-    parleyd_reply_err(r, &err);
+static void submit_free(submit_ctx *c) {
+  if (!c) return;
+  cache_clear(c);
+  parley_buf_free(&c->canon);
+  free(c->info);
+  free(c);
+}
+
+/* Runs on a pool thread once the writer's shared commit is durable (or failed). */
+static void submit_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
+  submit_ctx *c = r->write.cls;
+  const parley_envelope_info *info = c->info;
+  if (rc) {
+    parleyd_reply_err(r, err);
+    submit_free(c);
     return;
   }
   parley_log(PARLEY_LOG_INFO, "message.submitted", "id=%s kind=%s priority=%s from=%s/%s n=%zu",
@@ -258,9 +215,69 @@ void h_message_submit(parleyd_req *r) {
     }
   }
   json_t *o = message_json(&c->m);
-  free(c);
-  free(info);
+  submit_free(c);
   parleyd_reply_json(r, 201, o);
+}
+
+/* Verifies the envelope on this pool thread, then hands the write to the writer
+ * (group commit); submit_finish answers. */
+void h_message_submit(parleyd_req *r) {
+  json_t *env = NULL;
+  parley_error err;
+  parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
+  if (parley_json_parse_object((const char *)r->body.data, r->body.len, &lim, &env, &err) !=
+      PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  submit_ctx *c = calloc(1, sizeof *c);
+  parley_envelope_info *info = c ? calloc(1, sizeof *info) : NULL;
+  if (c) {
+    c->info = info;
+    parley_buf_init(&c->canon, PARLEY_ENVELOPE_MAX_BYTES);
+  }
+  parley_sign_pk pk;
+  memcpy(pk.b, r->who.pk, 32);
+  /* The envelope's sender must be the officer whose key signed the request. */
+  json_t *from = json_object_get(env, "from");
+  const char *fs = json_string_value(json_object_get(from, "state"));
+  const char *fp = json_string_value(json_object_get(from, "poc"));
+  parley_err e = PARLEY_E_OK;
+  if (!c || !info)
+    e = parley_fail(&err, PARLEY_E_NO_MEMORY, NULL);
+  else if (!fs || !fp)
+    e = parley_fail(&err, PARLEY_E_ENVELOPE_INVALID, "from.state and from.poc are required");
+  else if (strcmp(fs, r->who.state) || strcmp(fp, r->who.poc_id))
+    e = parley_fail(&err, PARLEY_E_ENVELOPE_SENDER, "envelope from %.3s/%.63s, request by %s/%s",
+                    fs, fp, r->who.state, r->who.poc_id);
+  else
+    e = parley_envelope_verify(env, &pk, info, &err);
+  if (!e) e = parley_jcs(env, &c->canon, &err);
+  json_decref(env);
+  if (e) {
+    submit_free(c);
+    parleyd_reply_err(r, &err);
+    return;
+  }
+  c->r = r;
+  c->canonical = (const char *)c->canon.data;
+  c->canonical_len = c->canon.len;
+  parley_message_row *m = &c->m;
+  parley_strlcpy(m->id, info->id, sizeof m->id);
+  parley_strlcpy(m->kind, info->kind, sizeof m->kind);
+  parley_strlcpy(m->priority, parley_priorities[info->priority], sizeof m->priority);
+  parley_strlcpy(m->tlp, parley_tlp_labels[info->tlp], sizeof m->tlp);
+  parley_strlcpy(m->from_state, info->from.state, sizeof m->from_state);
+  parley_strlcpy(m->from_poc, info->from.poc, sizeof m->from_poc);
+  parley_strlcpy(m->case_id, info->case_id, sizeof m->case_id);
+  parley_strlcpy(m->in_reply_to, info->in_reply_to, sizeof m->in_reply_to);
+  m->created = info->created;
+  m->received = parley_now();
+  m->ack_deadline = m->received + parleyd->cfg.ack_deadline_s[info->priority % 3];
+  m->next_escalation = m->ack_deadline;
+  m->status = PARLEY_MSG_SUBMITTED;
+  memcpy(m->envelope_hash, info->hash.b, 32);
+  parleyd_write_deferred(r, submit, c, submit_finish);
 }
 
 /* ---- listings ------------------------------------------------------------- */

@@ -181,6 +181,12 @@ unsigned parleyd_header_count(parleyd_req *r, const char *name) {
   return c.n;
 }
 
+/* Makes sure a request that got to its handler is answered. */
+static void finish(parleyd_req *r) {
+  if (r->finish && !r->replied) r->finish(r, r->write.rc, &r->write.err);
+  if (!r->replied) parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
+}
+
 static void dispatch(parleyd_req *r) {
   if (r->route_index == -1) {
     parleyd_reply_error(r, PARLEY_E_NOT_FOUND, r->url);
@@ -192,7 +198,9 @@ static void dispatch(parleyd_req *r) {
   }
   if (r->route->auth != PARLEYD_AUTH_PUBLIC && !parleyd_authenticate(r)) return;
   r->route->handler(r);
-  if (!r->replied) parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
+  /* a deferred write parks the connection until the writer's commit (writer.c) */
+  if (r->finish && !r->replied && parleyd_write_park(r)) return;
+  finish(r);
 }
 
 /* ---- slow clients ----------------------------------------------------------
@@ -368,6 +376,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0;
     return MHD_YES;
   }
+  if (r->finish) { /* called again after the writer resumed the connection */
+    if (parleyd_write_ready(r)) finish(r);
+    return MHD_YES;
+  }
   if (!r->replied) {
     if (!r->body.data && parley_buf_append(&r->body, "", 0) != PARLEY_E_OK) return MHD_NO;
     slow_set_deadline(conn, 0); /* answering: MHD's idle timeout covers a slow reader */
@@ -430,7 +442,8 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
   if (inet_pton(AF_INET, hub->cfg.listen_addr, &sa.sin_addr) != 1)
     return parley_fail(err, PARLEY_E_CONFIG, "listen: not an IPv4 address: %s",
                        hub->cfg.listen_addr);
-  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                   MHD_ALLOW_SUSPEND_RESUME;
   slow.head_ns = (uint64_t)hub->cfg.timeout_s * 1000000000ull;
   hub->mhd = MHD_start_daemon(
       flags, (uint16_t)hub->cfg.port, NULL, NULL, &on_request, hub, MHD_OPTION_SOCK_ADDR, &sa,

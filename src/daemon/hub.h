@@ -84,7 +84,7 @@ extern parleyd_hub *parleyd;
 
 typedef struct parleyd_route parleyd_route;
 
-typedef struct {
+typedef struct parleyd_req {
   struct MHD_Connection *conn;
   const char *method;
   const char *url; /* path only, as received */
@@ -104,6 +104,11 @@ typedef struct {
   bool authenticated;
   parley_key_row who;
   char nonce[160];
+  /* A write handed to the writer thread (writer.c); `defer` is guarded by its lock. */
+  int defer;
+  parley_store_batch_item write;
+  void (*finish)(struct parleyd_req *r, parley_err rc, const parley_error *err);
+  struct parleyd_req *next;
 } parleyd_req;
 
 typedef void (*parleyd_handler)(parleyd_req *r);
@@ -154,6 +159,26 @@ const char *parleyd_query(parleyd_req *r, const char *name);
 
 parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);
 void parleyd_http_stop(parleyd_hub *hub);
+
+/* ---- group commit (writer.c) --------------------------------------------- */
+
+/* Answers a deferred write: rc is OK once the write is durable, else the failure. */
+typedef void (*parleyd_finish_fn)(parleyd_req *r, parley_err rc, const parley_error *err);
+
+/* Queues fn (run in the writer's next shared transaction, in its own savepoint; it must
+ * be rerunnable as for parley_store_run) and defers the answer: the handler returns
+ * without replying, and `finish` replies on a pool thread once the commit is durable or
+ * failed. fn, cls and the request stay untouched by the handler until then. */
+void parleyd_write_deferred(parleyd_req *r, parley_tx_fn fn, void *cls, parleyd_finish_fn finish);
+/* For the HTTP layer: suspends the connection if the write is still pending (true), or
+ * answers false when it is already done. */
+bool parleyd_write_park(parleyd_req *r);
+/* For the HTTP layer: the deferred write is done and finish may run. */
+bool parleyd_write_ready(parleyd_req *r);
+parley_err parleyd_writer_start(parley_error *err);
+/* Writes and answers what is queued, then stops. */
+void parleyd_writer_stop(void);
+void parleyd_writer_stats(uint64_t *batches, uint64_t *writes);
 
 /* ---- push: Server-Sent Events (h_stream.c) ------------------------------ */
 

@@ -108,8 +108,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   hub.started = parley_now();
+  if (parleyd_writer_start(&err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd: %s\n", err.detail);
+    parley_store_close(hub.store);
+    return 1;
+  }
   if (parleyd_http_start(&hub, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: %s\n", err.detail);
+    parleyd_writer_stop();
     parley_store_close(hub.store);
     return 1;
   }
@@ -128,7 +134,8 @@ int main(int argc, char **argv) {
   int sig = 0;
   sigwait(&stop, &sig);
   parley_log(PARLEY_LOG_INFO, "hub.stopping", "signal=%d", sig);
-  parleyd_http_stop(&hub);
+  parleyd_http_stop(&hub); /* the writer still answers the writes in flight */
+  parleyd_writer_stop();
   parleyd_scheduler_stop();
   parleyd_notify_stop();
   parley_store_close(hub.store);
