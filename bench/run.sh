@@ -511,21 +511,21 @@ print(json.dumps(d))
 PY
     {
       perf script -i "$WORK/perf.data" -F ip,sym,dso 2>/dev/null |
-        python3 "$ROOT/bench/perf_summary.py" "$stages"
+        python3 "$ROOT/bench/perf_summary.py" "$stages" || true
       echo
       echo "By library (self time):"
       perf report -i "$WORK/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null |
-        grep -E '^ +[0-9]' | head -8 | sed -E 's/^ +//; s/ +$//'
+        grep -E '^ +[0-9]' | head -8 | sed -E 's/^ +//; s/ +$//' || true
       echo
       echo "parleyd functions, inclusive time (children), >= 2 %:"
       perf report -i "$WORK/perf.data" --stdio --children --sort dso,symbol -g none \
         --percent-limit 2 2>/dev/null | grep -E '^ +[0-9].* parleyd ' | head -20 |
-        sed -E 's/^ +//; s/ +- +- *$//; s/ +$//; s/ +/ /g'
+        sed -E 's/^ +//; s/ +- +- *$//; s/ +$//; s/ +/ /g' || true
       echo
       echo "Hottest functions, self time, >= 1 %:"
       perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol -g none \
         --percent-limit 1 2>/dev/null | grep -E '^ +[0-9]' | head -15 |
-        sed -E 's/^ +//; s/ +- +- *$//; s/ +$//; s/ +/ /g'
+        sed -E 's/^ +//; s/ +- +- *$//; s/ +$//; s/ +/ /g' || true
     } >"$RES/profile_$name.txt"
   else
     wait "$ps" || true
