@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "poc_cache.h"
 #include "parley/envelope.h"
 #include "parley/json.h"
 
@@ -38,11 +39,6 @@ static json_t *message_json(const parley_message_row *m) {
 /* ---- POST /v1/messages ---------------------------------------------------- */
 
 typedef struct {
-  char state[PARLEY_STATE_CODE_LEN];
-  json_t *record;
-} rec_cache;
-
-typedef struct {
   parleyd_req *r;
   parley_envelope_info *info; /* owned, as is canon */
   parley_buf canon;
@@ -50,77 +46,30 @@ typedef struct {
   size_t canonical_len;
   parley_message_row m;
   parley_recipient_row rcpt[PARLEY_MAX_RECIPIENTS];
-  rec_cache cache[PARLEY_MAX_RECIPIENTS];
-  size_t n_cache;
   char emails[PARLEY_MAX_RECIPIENTS][256];
   char webhooks[PARLEY_MAX_RECIPIENTS][512];
 } submit_ctx;
 
-static void cache_clear(submit_ctx *c) {
-  for (size_t i = 0; i < c->n_cache; i++)
-    json_decref(c->cache[i].record);
-  c->n_cache = 0;
-}
-
-static json_t *current_record(parley_tx *tx, submit_ctx *c, const char *state, parley_qs *qs) {
-  for (size_t i = 0; i < c->n_cache; i++)
-    if (strcmp(c->cache[i].state, state) == 0) return c->cache[i].record;
-  parley_state_row st;
-  *qs = parley_store_state_get(tx, state, &st);
-  if (*qs != PARLEY_QS_ONE || st.status != PARLEY_STATE_ACTIVE) return NULL;
-  json_t *v = parleyd_current_record(tx, state, qs);
-  if (*qs != PARLEY_QS_ONE) return NULL;
-  parley_strlcpy(c->cache[c->n_cache].state, state, PARLEY_STATE_CODE_LEN);
-  c->cache[c->n_cache++].record = v;
-  return v;
-}
-
-/* The recipient key must be the current encryption key of that POC, not expired. */
-static bool recipient_ok(json_t *record, const parley_envelope_party *p, char *email, size_t cap,
-                         char *webhook, size_t wcap) {
-  size_t i;
-  json_t *poc;
-  json_array_foreach(json_object_get(record, "pocs"), i, poc) {
-    const char *id = json_string_value(json_object_get(poc, "id"));
-    if (!id || strcmp(id, p->poc) != 0) continue;
-    json_t *ek = json_object_get(poc, "encryption_key");
-    parley_box_pk pk;
-    int64_t expires;
-    if (parley_box_pk_from_b64(json_string_value(json_object_get(ek, "key")), &pk) != PARLEY_E_OK ||
-        parley_time_parse(json_string_value(json_object_get(ek, "expires")), &expires) !=
-            PARLEY_E_OK ||
-        expires <= parley_now())
-      return false;
-    char kid[PARLEY_KEY_ID_LEN];
-    parley_box_pk_key_id(&pk, kid);
-    const char *e = json_string_value(json_object_get(poc, "email"));
-    const char *w = json_string_value(json_object_get(poc, "webhook"));
-    parley_strlcpy(email, e ? e : "", cap);
-    parley_strlcpy(webhook, w ? w : "", wcap);
-    return strcmp(kid, p->key_id) == 0;
-  }
-  return false;
-}
-
 static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   submit_ctx *c = cls;
-  cache_clear(c);
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
   if (qs != PARLEY_QS_ONE) return qs;
   const parley_envelope_info *in = c->info;
+  int64_t now = parley_now();
   for (size_t i = 0; i < in->n_recipients; i++) {
     const parley_envelope_party *p = &in->recipients[i];
-    qs = PARLEY_QS_NONE;
-    json_t *rec = current_record(tx, c, p->state, &qs);
-    if (qs < 0) return qs;
-    if (!rec || !recipient_ok(rec, p, c->emails[i], sizeof c->emails[i], c->webhooks[i],
-                              sizeof c->webhooks[i])) {
+    /* the recipient key must be the current, unexpired encryption key of that POC */
+    parleyd_poc_info poc;
+    if ((qs = parleyd_poc_lookup(tx, p->state, p->poc, &poc)) < 0) return qs;
+    if (qs == PARLEY_QS_NONE || strcmp(poc.key_id, p->key_id) != 0 || poc.expires <= now) {
       parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,
                   "recipients[%zu]: %s/%s with key %s is not in %s's current record (or the "
                   "state is suspended)",
                   i, p->state, p->poc, p->key_id, p->state);
       return PARLEY_QS_HARD;
     }
+    parley_strlcpy(c->emails[i], poc.email, sizeof c->emails[i]);
+    parley_strlcpy(c->webhooks[i], poc.webhook, sizeof c->webhooks[i]);
     memset(&c->rcpt[i], 0, sizeof c->rcpt[i]);
     parley_strlcpy(c->rcpt[i].message_id, in->id, PARLEY_UUID_LEN);
     parley_strlcpy(c->rcpt[i].state, p->state, sizeof c->rcpt[i].state);
@@ -170,7 +119,6 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
 
 static void submit_free(submit_ctx *c) {
   if (!c) return;
-  cache_clear(c);
   parley_buf_free(&c->canon);
   free(c->info);
   free(c);
