@@ -429,7 +429,8 @@ void h_message_get(parleyd_req *r) {
 
 typedef struct {
   parleyd_req *r;
-  parley_ack_info *info;
+  parley_ack_info *info; /* owned, as is canon */
+  parley_buf canon;
   const char *canonical;
   size_t canonical_len;
   uint64_t leaf;
@@ -526,37 +527,63 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
+static void ack_free(ack_ctx *c) {
+  parley_buf_free(&c->canon);
+  free(c->info);
+  free(c);
+}
+
+/* Runs on a pool thread once the writer's shared commit is durable (or failed). */
+static void ack_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
+  ack_ctx *c = r->write.cls;
+  if (rc) {
+    parleyd_reply_err(r, err);
+  } else if (c->already) {
+    parleyd_reply_json(r, 200, json_pack("{s:s,s:b}", "message", c->info->message, "already", 1));
+  } else {
+    parleyd_stream_wake(c->sender_state, c->sender_poc);
+    parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu",
+               c->info->message, c->info->state, c->info->poc, (unsigned long long)c->leaf);
+    parleyd_reply_json(r, 201,
+                       json_pack("{s:s,s:I}", "message", c->info->message, "leaf_index",
+                                 (json_int_t)c->leaf));
+  }
+  ack_free(c);
+}
+
+/* Verifies the receipt on this pool thread, then hands the write to the writer. */
 void h_message_ack(parleyd_req *r) {
   json_t *ack = parleyd_parse_body(r);
   if (!ack) return;
-  parley_ack_info info;
   parley_error err;
   parley_sign_pk pk;
   memcpy(pk.b, r->who.pk, 32);
-  parley_buf canon;
-  parley_buf_init(&canon, 1 << 16);
-  parley_err e = parley_ack_verify(ack, &pk, &info, &err);
-  if (!e && (strcmp(info.message, r->params[0]) || strcmp(info.state, r->who.state) ||
-             strcmp(info.poc, r->who.poc_id)))
+  ack_ctx *c = calloc(1, sizeof *c);
+  parley_ack_info *info = c ? calloc(1, sizeof *info) : NULL;
+  parley_err e = PARLEY_E_OK;
+  if (!c || !info) {
+    free(c);
+    json_decref(ack);
+    parleyd_reply_error(r, PARLEY_E_NO_MEMORY, NULL);
+    return;
+  }
+  c->r = r;
+  c->info = info;
+  parley_buf_init(&c->canon, 1 << 16);
+  e = parley_ack_verify(ack, &pk, info, &err);
+  if (!e && (strcmp(info->message, r->params[0]) || strcmp(info->state, r->who.state) ||
+             strcmp(info->poc, r->who.poc_id)))
     e = parley_fail(&err, PARLEY_E_ACK_MISMATCH, "the receipt names another message or officer");
-  if (!e) e = parley_jcs(ack, &canon, &err);
+  if (!e) e = parley_jcs(ack, &c->canon, &err);
   json_decref(ack);
-  ack_ctx c = {r, &info, (const char *)canon.data, canon.len, 0, false, "", ""};
-  if (!e) e = parley_store_run(parleyd->store, true, ack_tx, &c, &err);
-  parley_buf_free(&canon);
   if (e) {
+    ack_free(c);
     parleyd_reply_err(r, &err);
     return;
   }
-  if (c.already) {
-    parleyd_reply_json(r, 200, json_pack("{s:s,s:b}", "message", info.message, "already", 1));
-    return;
-  }
-  parleyd_stream_wake(c.sender_state, c.sender_poc);
-  parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu", info.message,
-             info.state, info.poc, (unsigned long long)c.leaf);
-  parleyd_reply_json(
-      r, 201, json_pack("{s:s,s:I}", "message", info.message, "leaf_index", (json_int_t)c.leaf));
+  c->canonical = (const char *)c->canon.data;
+  c->canonical_len = c->canon.len;
+  parleyd_write_deferred(r, ack_tx, c, ack_finish);
 }
 
 /* ---- GET /v1/cases/{id} ----------------------------------------------------- */
