@@ -314,11 +314,6 @@ typedef struct {
   pthread_cond_t cv;
   sq_conn *idle;
   unsigned total;
-  /* WAL checkpoints run on their own thread, not in the COMMIT of whoever crossed the
-   * threshold (which would be the group-commit writer): guarded by mu */
-  pthread_cond_t ck_cv;
-  pthread_t ck_thread;
-  bool ck_running, ck_wanted, ck_stop;
 } sq_backend;
 
 static void sq_log(sqlite3 *db, int rc, const char *op) {
@@ -418,7 +413,10 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
       return NULL;
     }
   }
-  /* A page cache large enough that a group-commit batch never spills dirty pages to the
+  /* WAL checkpoints stay SQLite's automatic ones, in the committing thread: under
+   * continuous writes only a checkpoint that no commit can overtake lets the WAL restart
+   * from its beginning (a checkpointer thread let it grow without bound, and appending
+   * to new blocks cost more than the checkpoints). A page cache large enough that a group-commit batch never spills dirty pages to the
    * WAL before its COMMIT (SQLite's default is 2 MiB); pages are allocated as used. The
    * savepoints of a batch keep their undo pages in memory, not in a temporary file. */
   rc = sq_exec_sql(c->db,
@@ -431,49 +429,6 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
     return NULL;
   }
   return c;
-}
-
-/* Pages in the WAL past which a checkpoint is due (SQLite's own automatic threshold). */
-#define CHECKPOINT_PAGES 1000
-
-/* Runs after each commit, once the write lock is released; replaces SQLite's automatic
- * checkpoint in the committing thread by a wake-up of the checkpointer. */
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
-  (void)db;
-  (void)name;
-  sq_backend *b = arg;
-  if (pages >= CHECKPOINT_PAGES) {
-    pthread_mutex_lock(&b->mu);
-    b->ck_wanted = true;
-    pthread_cond_signal(&b->ck_cv);
-    pthread_mutex_unlock(&b->mu);
-  }
-  return SQLITE_OK;
-}
-
-static sq_conn *pool_get(sq_backend *b);
-static void pool_put(sq_backend *b, sq_conn *c);
-
-/* PASSIVE checkpoints: copy what no reader still needs, never wait for a lock. */
-static void *checkpointer(void *arg) {
-  sq_backend *b = arg;
-  pthread_mutex_lock(&b->mu);
-  for (;;) {
-    while (!b->ck_wanted && !b->ck_stop)
-      pthread_cond_wait(&b->ck_cv, &b->mu);
-    if (b->ck_stop) break;
-    b->ck_wanted = false;
-    pthread_mutex_unlock(&b->mu);
-    sq_conn *c = pool_get(b);
-    if (c) {
-      int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY) sq_log(c->db, rc, "checkpoint");
-      pool_put(b, c);
-    }
-    pthread_mutex_lock(&b->mu);
-  }
-  pthread_mutex_unlock(&b->mu);
-  return NULL;
 }
 
 static sq_conn *pool_get(sq_backend *b) {
@@ -491,7 +446,6 @@ static sq_conn *pool_get(sq_backend *b) {
   pthread_mutex_unlock(&b->mu);
   parley_error err;
   c = sq_connect(b->path, false, &err);
-  if (c) sqlite3_wal_hook(c->db, wal_hook, b);
   if (!c) {
     parley_log(PARLEY_LOG_ERROR, "store.sqlite_connect", "error=\"%s\"", err.detail);
     pthread_mutex_lock(&b->mu);
@@ -581,13 +535,6 @@ static parley_err migrate(sqlite3 *db, int *schema, parley_error *err) {
 static void sq_close(void *backend) {
   sq_backend *b = backend;
   if (!b) return;
-  if (b->ck_running) {
-    pthread_mutex_lock(&b->mu);
-    b->ck_stop = true;
-    pthread_cond_signal(&b->ck_cv);
-    pthread_mutex_unlock(&b->mu);
-    pthread_join(b->ck_thread, NULL);
-  }
   if (b->idle) {
     /* fold the WAL back into the database so the file stands alone */
     int rc = sq_exec_sql(b->idle->db, "PRAGMA wal_checkpoint(TRUNCATE)", "close");
@@ -598,7 +545,6 @@ static void sq_close(void *backend) {
     b->idle = c->next;
     sq_conn_free(c);
   }
-  pthread_cond_destroy(&b->ck_cv);
   pthread_cond_destroy(&b->cv);
   pthread_mutex_destroy(&b->mu);
   free(b->path);
@@ -636,13 +582,6 @@ static parley_err sq_open(const char *url, void **backend, int *schema, parley_e
     free(b);
     return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
   }
-  if (pthread_cond_init(&b->ck_cv, NULL) != 0) {
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-    free(b->path);
-    free(b);
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite backend");
-  }
   sq_conn *c = sq_connect(b->path, true, err);
   if (!c) {
     sq_close(b);
@@ -654,14 +593,8 @@ static parley_err sq_open(const char *url, void **backend, int *schema, parley_e
     sq_close(b);
     return e;
   }
-  sqlite3_wal_hook(c->db, wal_hook, b);
   b->total = 1;
   b->idle = c;
-  if (pthread_create(&b->ck_thread, NULL, checkpointer, b) != 0) {
-    sq_close(b);
-    return parley_fail(err, PARLEY_E_NO_MEMORY, "sqlite: cannot start the checkpointer");
-  }
-  b->ck_running = true;
   *backend = b;
   return PARLEY_E_OK;
 }
