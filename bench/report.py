@@ -282,9 +282,12 @@ if "messages" in PARTS and rounds("m_parleyd_messages"):
             SEAL["envelope_bytes_avg"], SEAL.get("ciphertext_bytes", "?"),
             SEAL["summary_bytes"], SEAL["envelopes"]),
         "- What the hub does per message: RFC 9421 verification (Ed25519), the envelope's shape, "
-        "its Ed25519 signature and ciphertext hash, JCS of the envelope, then one write "
-        "transaction (nonce, the recipients' current records, leaf + Merkle nodes, message, 3 "
-        "recipients, history event) committed durably (WAL, synchronous=FULL) before the 201.",
+        "its Ed25519 signature and ciphertext hash, JCS of the envelope (on the HTTP threads), "
+        "then the write (nonce, the recipients' keys, leaf + Merkle nodes, message, 3 "
+        "recipients, history event) on the writer thread: group commit, every submission "
+        "waiting at that moment in one transaction, each in its own savepoint, committed "
+        "durably once (WAL, synchronous=FULL) before each 201. The fsync row above shows "
+        "the batching: fdatasync calls per message.",
         "- Crypto-bound limit: two Ed25519 verifications per message (request and envelope), so "
         "verify rate / 2 per core × {} cores = {} msgs/s, if nothing else cost anything.".format(
             NPROC, n(limit)),
