@@ -22,6 +22,9 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->max_conn_per_ip = 64;
   c->max_connections = 1024;
   c->timeout_s = 30;
+  c->stream_keepalive_s = 15;
+  c->max_streams = 512; /* half the connections: streams never take every one */
+  c->max_streams_per_key = 4;
   c->sig_window_s = 300;
   c->checkpoint_interval_s = 5;
   c->log_level = PARLEY_LOG_INFO;
@@ -73,6 +76,9 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("max_conn_per_ip", max_conn_per_ip, 1, 100000)
   NUM("max_connections", max_connections, 1, 100000)
   NUM("timeout", timeout_s, 1, 3600)
+  NUM("stream_keepalive", stream_keepalive_s, 1, 3600)
+  NUM("max_streams", max_streams, 1, 100000)
+  NUM("max_streams_per_key", max_streams_per_key, 1, 1000)
   NUM("signature_window", sig_window_s, 5, 86400)
   NUM("checkpoint_interval", checkpoint_interval_s, 1, 86400)
   STR("smtp_url", smtp_url)
@@ -186,6 +192,11 @@ static const char usage[] =
     "      --max-conn-per-ip N      concurrent connections per client IP (default 64)\n"
     "      --max-connections N      concurrent connections in all (default 1024)\n"
     "      --timeout SECONDS        idle connection timeout (default 30)\n"
+    "      --stream-keepalive S     keep-alive comment on an idle event stream every S\n"
+    "                               seconds (default 15)\n"
+    "      --max-streams N          open event streams in all (default 512; keep it\n"
+    "                               below --max-connections)\n"
+    "      --max-streams-per-key N  open event streams per officer key (default 4)\n"
     "      --signature-window S     accepted age of a request signature (default 300)\n"
     "      --checkpoint-interval S  most frequent checkpoint signing (default 5)\n"
     "      --smtp-url URL           mail server for alerts, e.g. smtp://127.0.0.1:25\n"
@@ -224,6 +235,9 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"max-conn-per-ip", required_argument, 0, 1},
       {"max-connections", required_argument, 0, 1},
       {"timeout", required_argument, 0, 1},
+      {"stream-keepalive", required_argument, 0, 1},
+      {"max-streams", required_argument, 0, 1},
+      {"max-streams-per-key", required_argument, 0, 1},
       {"signature-window", required_argument, 0, 1},
       {"checkpoint-interval", required_argument, 0, 1},
       {"log-level", required_argument, 0, 1},

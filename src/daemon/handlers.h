@@ -30,6 +30,12 @@ void h_message_get(parleyd_req *r);
 void h_message_ack(parleyd_req *r);
 void h_case_get(parleyd_req *r);
 
+/* h_stream.c */
+void h_inbox_stream(parleyd_req *r);
+
+/* message_json.c: a message's metadata as listings and the event stream show it. */
+json_t *parleyd_message_json(const parley_message_row *m);
+
 /* h_pings.c */
 void h_ping_start(parleyd_req *r);
 void h_ping_list(parleyd_req *r);

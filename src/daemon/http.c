@@ -33,6 +33,10 @@ static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
   r->replied = true;
 }
 
+void parleyd_reply_response(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
+  queue(r, status, resp);
+}
+
 void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type, const void *data,
                        size_t len) {
   struct MHD_Response *resp =
@@ -414,7 +418,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   parleyd_req *r = *con_cls;
   if (!r) return;
   uint64_t ns = parley_mono_ns() - r->t0;
-  parleyd_metrics_record(r->route_index, r->replied ? r->status : 0, ns);
+  parleyd_metrics_record(r->route_index, r->replied ? r->status : 0,
+                         r->streaming ? PARLEYD_NO_LATENCY : ns);
   parley_log(PARLEY_LOG_DEBUG, "http.request", "method=%s path=\"%.200s\" status=%d us=%llu%s",
              r->method, r->url, r->replied ? r->status : 0, (unsigned long long)(ns / 1000),
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
@@ -442,8 +447,8 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
   if (inet_pton(AF_INET, hub->cfg.listen_addr, &sa.sin_addr) != 1)
     return parley_fail(err, PARLEY_E_CONFIG, "listen: not an IPv4 address: %s",
                        hub->cfg.listen_addr);
-  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-                   MHD_ALLOW_SUSPEND_RESUME;
+  unsigned flags =
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   slow.head_ns = (uint64_t)hub->cfg.timeout_s * 1000000000ull;
   hub->mhd = MHD_start_daemon(
       flags, (uint16_t)hub->cfg.port, NULL, NULL, &on_request, hub, MHD_OPTION_SOCK_ADDR, &sa,
@@ -476,6 +481,10 @@ void parleyd_http_stop(parleyd_hub *hub) {
     /* Stop accepting, let requests in flight finish (bounded), then close. */
     atomic_store(&hub->stopping, true);
     MHD_socket ls = MHD_quiesce_daemon(hub->mhd);
+    /* MHD may not stop while a stream's connection is suspended. After the quiesce: in
+     * MHD 0.9.75 a pool thread busy with the resumed streams may take the listen socket
+     * out of its epoll set at the same time as MHD_quiesce_daemon does, which aborts. */
+    parleyd_streams_end();
     for (int i = 0; i < 100; i++) {
       const union MHD_DaemonInfo *info =
           MHD_get_daemon_info(hub->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);

@@ -33,7 +33,10 @@ typedef struct {
   size_t max_header; /* bytes of all headers (MHD connection memory) */
   unsigned max_conn_per_ip;
   unsigned max_connections;
-  unsigned timeout_s;   /* idle connection timeout */
+  unsigned timeout_s;          /* idle connection timeout */
+  unsigned stream_keepalive_s; /* between keep-alive comments on an idle event stream */
+  unsigned max_streams;        /* open event streams in all; below max_connections */
+  unsigned max_streams_per_key;
   int64_t sig_window_s; /* accepted |now - created| for request signatures */
   int64_t checkpoint_interval_s;
   int log_level;
@@ -60,6 +63,8 @@ parley_err parleyd_config_finish(parleyd_config *c, parley_error *err);
 /* ---- metrics ------------------------------------------------------------ */
 
 void parleyd_metrics_init(size_t n_routes);
+/* duration_ns PARLEYD_NO_LATENCY: counted by status only (an event stream's lifetime). */
+#define PARLEYD_NO_LATENCY UINT64_MAX
 void parleyd_metrics_record(int route_index, int status, uint64_t duration_ns);
 /* Appends the Prometheus text exposition. */
 parley_err parleyd_metrics_render(parley_buf *out, parley_store *store);
@@ -104,6 +109,7 @@ typedef struct parleyd_req {
   bool authenticated;
   parley_key_row who;
   char nonce[160];
+  bool streaming; /* the answer is an event stream: its duration is no latency */
   /* A write handed to the writer thread (writer.c); `defer` is guarded by its lock. */
   int defer;
   parley_store_batch_item write;
@@ -145,6 +151,9 @@ void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type
 /* {"code": NAME, "hint": registry hint, "detail": detail} with the registry's status. */
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail);
 void parleyd_reply_err(parleyd_req *r, const parley_error *err);
+/* Queues a response built by the handler (e.g. from a content reader) with the headers
+ * every answer carries; resp is released here. */
+void parleyd_reply_response(parleyd_req *r, unsigned status, struct MHD_Response *resp);
 
 /* Parses the body as a JSON object within the hub's limits; on failure answers 400
  * itself and returns NULL. */
@@ -185,6 +194,11 @@ void parleyd_writer_stats(uint64_t *batches, uint64_t *writes);
 /* Tells the open streams of one POC that its inbox or outbox changed (a new message,
  * a receipt). Non-blocking; call only after the change is committed. */
 void parleyd_stream_wake(const char *state, const char *poc);
+/* Ends every open stream (each finishes its response) and refuses new ones. The HTTP
+ * layer calls it before stopping MHD, which must not stop while a connection is
+ * suspended. */
+void parleyd_streams_end(void);
+size_t parleyd_streams_open(void);
 
 /* Request authentication (RFC 9421). On failure answers itself and returns false. */
 bool parleyd_authenticate(parleyd_req *r);

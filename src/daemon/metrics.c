@@ -35,6 +35,7 @@ void parleyd_metrics_record(int route_index, int status, uint64_t ns) {
       break;
     }
   atomic_fetch_add_explicit(&by_route_status[slot * N_STATUS + si], 1, memory_order_relaxed);
+  if (ns == PARLEYD_NO_LATENCY) return;
   double s = (double)ns / 1e9;
   size_t b = 0;
   while (b < N_BUCKETS && s > buckets[b])
@@ -78,6 +79,10 @@ parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
     (double)atomic_load_explicit(&hist_sum_ns, memory_order_relaxed) / 1e9);
   P("parley_http_request_duration_seconds_count %llu\n",
     (unsigned long long)atomic_load_explicit(&hist_count, memory_order_relaxed));
+  P("# HELP parley_event_streams_open Inbox event streams open.\n"
+    "# TYPE parley_event_streams_open gauge\n"
+    "parley_event_streams_open %zu\n",
+    parleyd_streams_open());
   if (store) {
     parley_store_stats st;
     parley_store_get_stats(store, &st);

@@ -24,6 +24,7 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/v1/reports/stale", h_report_stale, PARLEYD_AUTH_OPERATOR, "report_stale"},
     {"POST", "/v1/messages", h_message_submit, PARLEYD_AUTH_OFFICER, "message_submit"},
     {"GET", "/v1/inbox", h_inbox, PARLEYD_AUTH_OFFICER, "inbox"},
+    {"GET", "/v1/inbox/stream", h_inbox_stream, PARLEYD_AUTH_OFFICER, "inbox_stream"},
     {"GET", "/v1/outbox", h_outbox, PARLEYD_AUTH_OFFICER, "outbox"},
     {"GET", "/v1/messages/{}", h_message_get, PARLEYD_AUTH_OFFICER, "message_get"},
     {"POST", "/v1/messages/{}/ack", h_message_ack, PARLEYD_AUTH_OFFICER, "message_ack"},

@@ -181,6 +181,8 @@ def parse_response(buf):
     complete = n is not None and n.isdigit() and len(body) >= int(n)
     if complete:
         body = body[:int(n)]
+    if headers.get("content-type", "").startswith("text/event-stream"):
+        complete = True  # an event stream never ends: its head is the answer
     return (int(m.group(1)), headers, body, complete)
 
 

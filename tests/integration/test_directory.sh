@@ -150,6 +150,8 @@ check "matrix: GET /v1/reports/stale"        matrix GET /v1/reports/stale "" U U
 check "matrix: POST /v1/states/X/root-key"   matrix POST /v1/states/XXX/root-key "$WORK/empty.json" U U P P F
 check "matrix: POST /v1/messages"            matrix POST /v1/messages "$WORK/empty.json" U U F F P
 check "matrix: GET /v1/inbox"                matrix GET /v1/inbox "" U U F F P
+# (a bad cursor: an officer passes authentication and gets 400, not an endless stream)
+check "matrix: GET /v1/inbox/stream"         matrix GET "/v1/inbox/stream?after=x" "" U U F F P
 check "matrix: GET /v1/outbox"               matrix GET /v1/outbox "" U U F F P
 check "matrix: GET /v1/messages/ID"          matrix GET /v1/messages/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b "" U U F F P
 check "matrix: POST /v1/messages/ID/ack"     matrix POST /v1/messages/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/ack "$WORK/empty.json" U U F F P
