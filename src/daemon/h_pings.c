@@ -193,6 +193,12 @@ static parley_err start_round(start_ctx *c, parley_error *err) {
              parleyd->cfg.origin, c->m.id, due, c->m.id);
     for (size_t i = 0; i < c->n_targets; i++)
       parleyd_notify_email(c->emails[i], subject, body);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(c->statement, "targets"), i, t) {
+      parleyd_stream_wake(json_string_value(json_object_get(t, "state")),
+                          json_string_value(json_object_get(t, "poc")));
+    }
   }
   free(c->emails);
   c->emails = NULL;
