@@ -3,6 +3,7 @@
 #define PARLEY_CLI_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "parley/base.h"
@@ -71,6 +72,27 @@ int cli_http(const char *method, const char *path, const void *body, size_t body
 json_t *cli_get_json(const char *path);
 /* Signed GET of path written to out ("-": stdout). 0 on success. */
 int cli_get_to_output(const char *path, const char *out);
+/* A signed GET of an event stream (text/event-stream), read until it ends. */
+typedef struct {
+  const char *path;
+  /* In: sent as Last-Event-ID (covered by the signature) unless empty. Out: the id of
+   * the last event received. */
+  char last_event_id[32];
+  unsigned idle_s; /* silence after which the connection counts as dropped */
+  /* Each event with data; returns false to stop reading. May change idle_s. */
+  bool (*on_event)(void *cls, const char *event, const char *data);
+  void *cls;
+  volatile sig_atomic_t *stop; /* checked at least once a second; may be NULL */
+  long status;                 /* out: the HTTP status */
+} cli_sse;
+typedef enum {
+  CLI_SSE_ENDED,   /* the hub ended the stream */
+  CLI_SSE_DROPPED, /* the connection failed, broke or went silent (said on stderr) */
+  CLI_SSE_REFUSED, /* the hub answered an error (printed); see status */
+  CLI_SSE_STOPPED, /* *stop was set, or on_event returned false */
+  CLI_SSE_FAILED   /* nothing was sent: no hub, bad path, signing failed (printed) */
+} cli_sse_end;
+cli_sse_end cli_sse_run(cli_sse *s, const parley_identity *id);
 /* For a non-2xx response: prints the hub's {"code","hint","detail"} and returns 1. */
 int cli_print_http_error(const cli_response *r);
 /* Parses a JSON response body; prints an error and returns NULL if it is not JSON. */

@@ -3,8 +3,10 @@
  * inclusion); bodies are sealed and opened here, never on the hub; every envelope sent
  * or read and every receipt is checked to be in the transparency log. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "parley/envelope.h"
@@ -308,21 +310,139 @@ int cmd_send(int argc, char **argv) {
   return rc;
 }
 
+static void print_inbox_header(void) {
+  printf("%-5s %-36s %-24s %-8s %-9s %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY", "FROM",
+         "STATUS", "ACK BY", "");
+}
+
+static void print_inbox_line(const json_t *m) {
+  json_t *from = json_object_get(m, "from");
+  char fr[80];
+  snprintf(fr, sizeof fr, "%s/%s", json_string_value(json_object_get(from, "state")),
+           json_string_value(json_object_get(from, "poc")));
+  printf("%-5lld %-36s %-24s %-8s %-9.9s %-13s %-20s %s\n",
+         (long long)json_integer_value(json_object_get(m, "seq")),
+         json_string_value(json_object_get(m, "id")), json_string_value(json_object_get(m, "kind")),
+         json_string_value(json_object_get(m, "priority")), fr,
+         json_string_value(json_object_get(m, "status")),
+         json_string_value(json_object_get(m, "ack_deadline")),
+         json_is_true(json_object_get(m, "overdue")) ? "OVERDUE" : "");
+}
+
+/* ---- parley inbox --follow: the inbox's event stream ---------------------- */
+
+static volatile sig_atomic_t follow_stop;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  follow_stop = 1;
+}
+
+typedef struct {
+  cli_sse sse;
+  bool ready; /* this connection delivered its first event */
+} follow_ctx;
+
+static bool on_follow_event(void *cls, const char *event, const char *data) {
+  follow_ctx *f = cls;
+  json_t *v = NULL;
+  parley_json_parse(data, strlen(data), NULL, &v, NULL);
+  if (!v) {
+    fprintf(stderr, "parley: ignored an event whose data is not JSON\n");
+    return true;
+  }
+  if (strcmp(event, "ready") == 0) {
+    f->ready = true;
+    json_int_t ka = json_integer_value(json_object_get(v, "keepalive_s"));
+    if (ka > 0 && ka < 3600) f->sse.idle_s = (unsigned)ka * 3 + 5; /* three missed, and then some */
+  } else if (strcmp(event, "message") == 0) {
+    if (cli.json_output) {
+      json_dumpf(v, stdout, JSON_COMPACT);
+      putchar('\n');
+    } else {
+      print_inbox_line(v);
+    }
+    fflush(stdout);
+  }
+  json_decref(v);
+  return true;
+}
+
+/* Prints the inbox after `after`, then each message as it arrives, until SIGINT or
+ * SIGTERM. A dropped connection is opened again, resuming after the last event seen. */
+static int follow_inbox(const char *after) {
+  uint64_t a;
+  if (!parley_parse_u64(after, &a)) return cli_fail("--after: a sequence number");
+  parley_identity id;
+  if (cli_load_identity(&id)) return 1;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal; /* no SA_RESTART: a wait between attempts ends at once */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  char path[64];
+  snprintf(path, sizeof path, "/v1/inbox/stream?after=%llu", (unsigned long long)a);
+  follow_ctx f;
+  memset(&f, 0, sizeof f);
+  f.sse.path = path;
+  f.sse.idle_s = 60; /* until the hub says how often it sends keep-alives */
+  f.sse.on_event = on_follow_event;
+  f.sse.cls = &f;
+  f.sse.stop = &follow_stop;
+  if (!cli.json_output) {
+    print_inbox_header();
+    fflush(stdout);
+  }
+  unsigned backoff = 1;
+  int rc = 0;
+  while (!follow_stop) {
+    f.ready = false;
+    cli_sse_end end = cli_sse_run(&f.sse, &id);
+    if (end == CLI_SSE_STOPPED || end == CLI_SSE_FAILED) {
+      rc = end == CLI_SSE_FAILED;
+      break;
+    }
+    if (end == CLI_SSE_REFUSED && f.sse.status != 429 && f.sse.status != 503) {
+      rc = 1; /* retrying would be refused again */
+      break;
+    }
+    if (f.ready) backoff = 1;
+    fprintf(stderr, "parley: reconnecting in %u s%s%s\n", backoff,
+            f.sse.last_event_id[0] ? " after event " : "", f.sse.last_event_id);
+    for (unsigned i = 0; i < backoff * 10 && !follow_stop; i++) {
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    backoff = backoff < 30 ? backoff * 2 : 30;
+  }
+  parley_identity_wipe(&id);
+  return rc;
+}
+
 int cmd_inbox(int argc, char **argv) {
   const char *after = "0";
-  bool sent = false;
+  bool sent = false, follow = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--after") && i + 1 < argc)
       after = argv[++i];
     else if (!strcmp(argv[i], "--sent"))
       sent = true;
+    else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f"))
+      follow = true;
     else {
-      puts("Usage: parley inbox [--after SEQ] [--sent]\n"
+      puts("Usage: parley inbox [--after SEQ] [--sent] [--follow]\n"
            "Lists messages addressed to you (or sent by you), oldest first, with their\n"
-           "status and acknowledgement deadline. Bodies are read with 'parley read ID'.");
+           "status and acknowledgement deadline. Bodies are read with 'parley read ID'.\n"
+           "--follow (-f) lists every message after SEQ, then waits and prints each new\n"
+           "one as it arrives (one JSON object a line with --json), reconnecting after a\n"
+           "dropped connection without missing or repeating one; Ctrl-C stops it.");
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
+  if (follow && sent)
+    return cli_fail("--follow shows the inbox only; receipts: parley inbox --sent");
+  if (follow) return follow_inbox(after);
   parley_identity id;
   if (cli_load_identity(&id)) return 1;
   char path[96];
@@ -342,24 +462,10 @@ int cmd_inbox(int argc, char **argv) {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');
   } else {
-    printf("%-5s %-36s %-24s %-8s %-9s %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY", "FROM",
-           "STATUS", "ACK BY", "");
+    print_inbox_header();
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(v, "messages"), i, m) {
-      json_t *from = json_object_get(m, "from");
-      char fr[80];
-      snprintf(fr, sizeof fr, "%s/%s", json_string_value(json_object_get(from, "state")),
-               json_string_value(json_object_get(from, "poc")));
-      printf("%-5lld %-36s %-24s %-8s %-9.9s %-13s %-20s %s\n",
-             (long long)json_integer_value(json_object_get(m, "seq")),
-             json_string_value(json_object_get(m, "id")),
-             json_string_value(json_object_get(m, "kind")),
-             json_string_value(json_object_get(m, "priority")), fr,
-             json_string_value(json_object_get(m, "status")),
-             json_string_value(json_object_get(m, "ack_deadline")),
-             json_is_true(json_object_get(m, "overdue")) ? "OVERDUE" : "");
-    }
+    json_array_foreach(json_object_get(v, "messages"), i, m) print_inbox_line(m);
   }
   json_decref(v);
   return 0;
