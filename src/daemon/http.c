@@ -492,6 +492,9 @@ void parleyd_http_stop(parleyd_hub *hub) {
       struct timespec ts = {0, 100 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }
+    /* Writes in flight are answered and their connections resumed before MHD closes
+     * them; a write asked for after this is answered 503 at once (writer.c). */
+    parleyd_writer_stop();
     MHD_stop_daemon(hub->mhd);
     if (ls != MHD_INVALID_SOCKET) close(ls);
     hub->mhd = NULL;
