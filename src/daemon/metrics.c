@@ -83,6 +83,16 @@ parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
     "# TYPE parley_event_streams_open gauge\n"
     "parley_event_streams_open %zu\n",
     parleyd_streams_open());
+  uint64_t batches, writes;
+  parleyd_writer_stats(&batches, &writes);
+  P("# HELP parley_writer_commits_total Shared transactions committed by the writer (group "
+    "commit).\n"
+    "# TYPE parley_writer_commits_total counter\n"
+    "parley_writer_commits_total %llu\n"
+    "# HELP parley_writer_writes_total Writes (submissions, receipts) run by the writer.\n"
+    "# TYPE parley_writer_writes_total counter\n"
+    "parley_writer_writes_total %llu\n",
+    (unsigned long long)batches, (unsigned long long)writes);
   if (store) {
     parley_store_stats st;
     parley_store_get_stats(store, &st);

@@ -137,6 +137,22 @@ check "an envelope sent by someone else's key: ENVELOPE_SENDER" expect_fail ENVE
 check "the untampered envelope is accepted" as est-cert api POST /v1/messages --data "$WORK/env.json"
 ENV_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['id'])" "$WORK/env.json")
 check "the same envelope again: ENVELOPE_REPLAY" expect_fail ENVELOPE_REPLAY as est-cert api POST /v1/messages --data "$WORK/env.json"
+# Group commit: copies of one new envelope posted at once may share a transaction; each
+# runs in its own savepoint, so exactly one is kept and the others are replays.
+as est-cert send --kind ping --to FIN:fin-ncsc --field challenge=same --seal-only "$WORK/same.json" >/dev/null
+same_pids=
+for i in 1 2 3 4 5 6; do
+  as est-cert api POST /v1/messages --data "$WORK/same.json" >"$WORK/same.$i" 2>&1 &
+  same_pids="$same_pids $!"
+done
+for p in $same_pids; do wait "$p" || true; done
+same_ok=$(grep -L '"code"' "$WORK"/same.? | wc -l)
+same_replay=$(grep -l '"code":"ENVELOPE_REPLAY"' "$WORK"/same.? | wc -l)
+check "one envelope posted 6 times at once: one accepted ($same_ok), five ENVELOPE_REPLAY ($same_replay)" \
+  test "$same_ok:$same_replay" = "1:5"
+writer_metric() { curl -s "$HUB/metrics" | awk -v m="parley_writer_$1_total" '$1 == m {print $2}'; }
+check "submissions and receipts went through the writer's shared commits" \
+  sh -c "[ $(writer_metric writes) -ge 20 ] && [ $(writer_metric commits) -ge 1 ] && [ $(writer_metric commits) -le $(writer_metric writes) ]"
 check "a non-recipient cannot read it: MESSAGE_UNKNOWN (404, no hint it exists)" expect_fail MESSAGE_UNKNOWN as lva-cert read "$ENV_ID"
 check "another FIN officer who is not a recipient cannot read it either" expect_fail MESSAGE_UNKNOWN as fin-mfa read "$ENV_ID"
 check "a non-recipient cannot acknowledge it" expect_fail MESSAGE_UNKNOWN as lva-cert ack "$ENV_ID"
