@@ -186,6 +186,7 @@ typedef struct {
   size_t n;
   int64_t last;
   bool failed;
+  bool revoked; /* the key no longer speaks for the POC, or its state is suspended */
 } refill_ctx;
 
 static bool refill_one(void *cls, const parley_message_row *m) {
@@ -206,14 +207,29 @@ static bool refill_one(void *cls, const parley_message_row *m) {
   return true;
 }
 
+/* Authentication happened when the stream opened; what it sends later must still be
+ * the key's to see: a new record may have replaced the officer's key. */
+static parley_qs still_authorized(parley_tx *tx, refill_ctx *c) {
+  parley_key_row k;
+  parley_state_row st;
+  parley_qs qs = parley_store_key_get(tx, c->s->key_id, &k);
+  if (qs == PARLEY_QS_ONE) qs = parley_store_state_get(tx, k.state, &st);
+  if (qs < 0) return qs;
+  c->revoked = qs == PARLEY_QS_NONE || k.role != PARLEY_ROLE_OFFICER ||
+               strcmp(k.state, c->s->state) != 0 || strcmp(k.poc_id, c->s->poc) != 0 ||
+               st.status != PARLEY_STATE_ACTIVE;
+  return PARLEY_QS_ONE;
+}
+
 static parley_qs refill_tx(parley_tx *tx, void *cls, parley_error *err) {
   refill_ctx *c = cls;
   parley_buf_reset(&c->s->out); /* a retried attempt starts over */
   c->n = 0;
   c->last = c->s->after;
   c->failed = false;
-  parley_qs qs =
-      parley_store_inbox(tx, c->s->state, c->s->poc, c->s->after, STREAM_PAGE, refill_one, c);
+  parley_qs qs = still_authorized(tx, c);
+  if (qs < 0 || c->revoked) return qs;
+  qs = parley_store_inbox(tx, c->s->state, c->s->poc, c->s->after, STREAM_PAGE, refill_one, c);
   if (qs >= 0 && c->failed) {
     parley_fail(err, PARLEY_E_NO_MEMORY, "event stream buffer");
     return PARLEY_QS_HARD;
@@ -221,19 +237,26 @@ static parley_qs refill_tx(parley_tx *tx, void *cls, parley_error *err) {
   return qs;
 }
 
+typedef enum { REFILL_OK, REFILL_FAILED, REFILL_REVOKED } refill_result;
+
 /* Puts the next page of the inbox into s->out (emptied first). *full: a whole page came,
  * so there may be more. */
-static bool refill(stream *s, bool *full) {
-  refill_ctx c = {s, 0, s->after, false};
+static refill_result refill(stream *s, bool *full) {
+  refill_ctx c = {s, 0, s->after, false, false};
   parley_error err;
   if (parley_store_run(parleyd->store, false, refill_tx, &c, &err) != PARLEY_E_OK) {
     parley_log(PARLEY_LOG_WARN, "stream.read_failed", "poc=%s/%s code=%s", s->state, s->poc,
                parley_err_name(err.code));
-    return false;
+    return REFILL_FAILED;
+  }
+  if (c.revoked) {
+    parley_buf_reset(&s->out);
+    parley_log(PARLEY_LOG_INFO, "stream.revoked", "poc=%s/%s key=%s", s->state, s->poc, s->key_id);
+    return REFILL_REVOKED;
   }
   s->after = c.last;
   *full = c.n == STREAM_PAGE;
-  return true;
+  return REFILL_OK;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -264,13 +287,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     pthread_mutex_unlock(&streams.lock); /* a wake meanwhile sets dirty again */
     parley_buf_reset(&s->out);
     s->sent = 0;
-    bool ok = true, full = false;
-    if (read_inbox) ok = refill(s, &full);
+    bool full = false;
+    refill_result rr = read_inbox ? refill(s, &full) : REFILL_OK;
     /* Anything sent keeps the connection alive; a comment only when nothing else is. */
-    if (ok && keepalive && s->out.len == 0)
-      ok = parley_buf_puts(&s->out, ": keep-alive\n\n") == PARLEY_E_OK;
+    if (rr == REFILL_OK && keepalive && s->out.len == 0 &&
+        parley_buf_puts(&s->out, ": keep-alive\n\n") != PARLEY_E_OK)
+      rr = REFILL_FAILED;
     pthread_mutex_lock(&streams.lock);
-    if (!ok) break; /* the client reconnects with Last-Event-ID */
+    if (rr == REFILL_REVOKED) s->ending = true; /* a reconnection is refused with the reason */
+    if (rr == REFILL_FAILED) break;             /* the client reconnects with Last-Event-ID */
     if (full) s->dirty = true;
   }
   pthread_mutex_unlock(&streams.lock);

@@ -6,7 +6,8 @@
 # per-key limit); keep-alive comments; a client that goes away frees its slot; the follow
 # command reconnects across a restart without missing or repeating a message; with 50
 # streams open on two threads the hub keeps answering and streams outlive the request
-# timeout; SIGTERM ends open streams promptly. Waits are bounded polls, never timings.
+# timeout; SIGTERM ends open streams promptly; a key replaced by a new record loses its
+# stream before the next message. Waits are bounded polls, never timings.
 . "$(dirname "$0")/lib.sh"
 
 HUB=http://placeholder
@@ -285,6 +286,28 @@ ended() {
   for p in "${LOAD[@]:1}"; do exits_within 5 "$p" 0 || return 1; done
 }
 check "  every stream was ended cleanly (each curl exits 0)" ended
+# --- a key replaced by a new record: its stream ends ---------------------------------
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+stream old fin-ncsc
+OLD_PID=$STREAM_PID
+new_user fin-ncsc2
+sed -i "s|^hub = .*|hub = $HUB|" "$WORK/fin-ncsc2.conf"
+as fin-root state poc add "$WORK/fin.json" --id fin-ncsc --name "Officer fin-ncsc" --role technical \
+  --email fin-ncsc@fin.test --phone "+1 555 0100" --language en --poc-key "$WORK/fin-ncsc2.key" >/dev/null
+as fin-root state sign "$WORK/fin.json" >/dev/null
+as fin-root state publish "$WORK/fin.json" >/dev/null
+stream new fin-ncsc2
+check "a stream opens for the POC's new key" wait_for "$WORK/new.sse" '^event: ready'
+M6=$(send sixth)
+check "  it gets the next message" wait_for "$WORK/new.sse" "\"id\":\"$M6\""
+old_ended() {
+  exits_within 15 "$OLD_PID" 0 || return 1
+  ! grep -q "$M6" "$WORK/old.sse" || { echo "the replaced key's stream got $M6"; return 1; }
+}
+check "the replaced key's stream is ended cleanly, without that message" old_ended
+check "  and reopening it is refused: 401 AUTH_UNKNOWN_KEY" \
+  expect_code 401 AUTH_UNKNOWN_KEY "$(signed fin-ncsc /v1/inbox/stream)"
+check "parleyd stops" stop_within 5
 check "no sanitizer report in parleyd's stderr" sh -c \
   "! grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error' '$WORK/hub/stderr'"
 
