@@ -6,7 +6,8 @@
  * idle stream holds no pool thread; parleyd_stream_wake (a message committed for the
  * POC), the keep-alive tick and shutdown resume it. The reader reads the store itself,
  * one page at a time and only once the client has taken what was sent before, so a slow
- * client makes the hub hold at most one page for it.
+ * client makes the hub hold at most one page for it. Each read first checks that the key
+ * still speaks for the POC (still_authorized).
  *
  * libmicrohttpd's rules, kept here: MHD_suspend_connection only from the reader;
  * MHD_resume_connection only on a connection that is suspended, which `suspended` tells
@@ -50,7 +51,7 @@ typedef struct stream {
   bool dirty;     /* the inbox may hold messages after `after` */
   bool keepalive_due;
   bool hung_up; /* the client left while the stream was suspended */
-  bool ending;  /* the hub is stopping: finish the response */
+  bool ending;  /* finish the response: the hub is stopping, or the key was revoked */
 } stream;
 
 static struct {
