@@ -15,27 +15,6 @@
 #include "parley/envelope.h"
 #include "parley/json.h"
 
-static const char *status_names[] = {"submitted", "delivered", "acknowledged", "answered",
-                                     "closed"};
-
-static json_t *message_json(const parley_message_row *m) {
-  char created[PARLEY_TIME_LEN], received[PARLEY_TIME_LEN], deadline[PARLEY_TIME_LEN];
-  parley_time_format(m->created, created);
-  parley_time_format(m->received, received);
-  parley_time_format(m->ack_deadline, deadline);
-  char hash[64];
-  parley_b64url_encode(m->envelope_hash, 32, hash, sizeof hash);
-  json_t *o = json_pack(
-      "{s:s,s:I,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:I}", "id", m->id, "seq",
-      (json_int_t)m->seq, "kind", m->kind, "priority", m->priority, "tlp", m->tlp, "from", "state",
-      m->from_state, "poc", m->from_poc, "created", created, "received", received, "ack_deadline",
-      deadline, "status", status_names[m->status % 5], "overdue", m->overdue, "escalation_level",
-      m->escalation_level, "envelope_sha256", hash, "leaf_index", (json_int_t)m->leaf_index);
-  if (o && m->case_id[0]) json_object_set_new(o, "case", json_string(m->case_id));
-  if (o && m->in_reply_to[0]) json_object_set_new(o, "in_reply_to", json_string(m->in_reply_to));
-  return o;
-}
-
 /* ---- POST /v1/messages ---------------------------------------------------- */
 
 typedef struct {
@@ -162,7 +141,7 @@ static void submit_finish(parleyd_req *r, parley_err rc, const parley_error *err
       json_decref(hook);
     }
   }
-  json_t *o = message_json(&c->m);
+  json_t *o = parleyd_message_json(&c->m);
   submit_free(c);
   parleyd_reply_json(r, 201, o);
 }
@@ -231,7 +210,7 @@ void h_message_submit(parleyd_req *r) {
 /* ---- listings ------------------------------------------------------------- */
 
 static bool list_one(void *cls, const parley_message_row *m) {
-  return json_array_append_new(cls, message_json(m)) == 0;
+  return json_array_append_new(cls, parleyd_message_json(m)) == 0;
 }
 
 typedef struct {
@@ -388,7 +367,7 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
     c->mark_delivered = true;
     return PARLEY_QS_NONE; /* caller runs again as a write */
   }
-  c->out = message_json(&c->m);
+  c->out = parleyd_message_json(&c->m);
   json_t *env = NULL;
   parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
   parley_json_parse(c->m.envelope, c->m.envelope_len, &lim, &env, NULL);
@@ -618,7 +597,7 @@ static parley_qs case_tx(parley_tx *tx, void *cls, parley_error *err) {
     }
     bool sender = !strcmp(m->from_state, c->r->who.state) && !strcmp(m->from_poc, c->r->who.poc_id);
     if (sender || v.is_recipient) {
-      json_t *o = message_json(m);
+      json_t *o = parleyd_message_json(m);
       json_object_set_new(o, "recipients", v.rcpts);
       json_array_append_new(c->out, o);
     } else {
