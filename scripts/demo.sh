@@ -105,6 +105,7 @@ Messages are waiting:
   $PARLEY --config $DATA/chl-pdi.conf read $M3
   $PARLEY --config $DATA/chl-pdi.conf ack $M3
   $PARLEY --config $DATA/chl-pdi.conf reply $M3 --field summary="On it" --field status=in-progress
+  $PARLEY --config $DATA/est-cert.conf inbox --follow    # pushed as they arrive (Ctrl-C)
   $PARLEY --config $DATA/gha-cert.conf verify record CHL
   curl -s $HUB/metrics | head
 
