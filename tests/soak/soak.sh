@@ -33,6 +33,7 @@ client() { # a mixed workload, until END
       --field summary="soak $1-$n" --field affected_sectors=none --field indicators=none \
       --field first_seen=2026-11-20 2>&1) || echo "send failed: $out" >>"$WORK/errors"
     id=$(echo "$out" | sed -n 's/^sent [a-z]* [a-z-]* \([0-9a-f-]*\) to.*/\1/p')
+    [ -n "$id" ] && echo "$id" >>"$WORK/sent"
     [ -n "$id" ] && { as fin-ncsc read "$id" >/dev/null 2>&1 || echo "read failed $id" >>"$WORK/errors"; }
     [ -n "$id" ] && { as fin-ncsc ack "$id" >/dev/null 2>&1 || echo "ack failed $id" >>"$WORK/errors"; }
     as fin-ncsc directory search --role technical >/dev/null 2>&1 || echo "search failed" >>"$WORK/errors"
@@ -41,6 +42,11 @@ client() { # a mixed workload, until END
   done
 }
 : >"$WORK/errors"
+: >"$WORK/sent"
+# FIN's officer follows its inbox by push (Server-Sent Events) the whole time.
+"$PARLEY" --config "$WORK/fin-ncsc.conf" --json inbox --follow >"$WORK/follow.out" \
+  2>"$WORK/follow.err" &
+FOLLOW=$!
 CLIENTS=()
 for c in 1 2 3; do
   client "$c" &
@@ -53,6 +59,14 @@ while [ $SECONDS -lt $END ]; do
   echo "rss ${samples[-1]} kB" >&2
 done
 wait "${CLIENTS[@]}"
+for _ in $(seq 1 50); do # the last events may still be on their way
+  sed -n 's/^{"id":"\([0-9a-f-]*\)".*/\1/p' "$WORK/follow.out" | sort -u >"$WORK/pushed"
+  missed=$(sort -u "$WORK/sent" | comm -23 - "$WORK/pushed" | wc -l)
+  [ "$missed" = 0 ] && break
+  sleep 0.2
+done
+kill -TERM "$FOLLOW" 2>/dev/null || true
+wait "$FOLLOW" 2>/dev/null || true
 n=${#samples[@]}
 check "the soak ran with samples ($n)" test "$n" -ge 4
 warm=${samples[$((n / 3))]}
@@ -60,6 +74,8 @@ last=${samples[$((n - 1))]}
 check "no client request failed" test ! -s "$WORK/errors"
 check "memory stopped growing after warm-up ($warm kB -> $last kB, limit +25% + 4 MB)" \
   test "$last" -le $((warm * 125 / 100 + 4096))
+check "every message sent ($(wc -l <"$WORK/sent")) was pushed to the follower (missed: $missed)" \
+  test "$missed" = 0 -a -s "$WORK/sent"
 check "the log is still consistent for a client" as est-cert log checkpoint
 check "SIGTERM exits cleanly" stop_hub
 finish
