@@ -68,6 +68,7 @@ static struct {
   size_t presign;
   bool cycle;
   const char *ready_file;
+  FILE *ok_log; /* --ok-log: the index of every request answered 2xx */
   long pids[16];
   unsigned n_pids;
 } opt;
@@ -491,6 +492,8 @@ static long long response_end(conn *c, uint64_t *body) {
 
 static void complete(conn *c, uint64_t now, uint64_t body) {
   last_done = now;
+  if (opt.ok_log && c->status >= 200 && c->status <= 299)
+    fprintf(opt.ok_log, "%zu\n", (size_t)(c->req - reqs));
   if (c->record) {
     record_latency(now - c->t_sched);
     if (c->status < 200 || c->status > 299) n_non2xx++;
@@ -687,7 +690,9 @@ static void usage(void) {
           "  --timeout S       per-request timeout (default 10)\n"
           "  --ready FILE      create FILE when the load starts (after pre-signing)\n"
           "  --pid PID         a server process whose CPU time to report (repeatable)\n"
-          "  --label NAME      name echoed in the JSON result\n");
+          "  --label NAME      name echoed in the JSON result\n"
+          "  --ok-log FILE     write the index (in --bodies order) of every request\n"
+          "                    answered 2xx, one a line, warm-up included\n");
   exit(2);
 }
 
@@ -699,16 +704,25 @@ int main(int argc, char **argv) {
   opt.drain = 5;
   opt.method = "GET";
   opt.label = "";
-  static const struct option lo[] = {
-      {"url", required_argument, 0, 'u'},      {"connections", required_argument, 0, 'c'},
-      {"duration", required_argument, 0, 'd'}, {"warmup", required_argument, 0, 'w'},
-      {"rate", required_argument, 0, 'r'},     {"method", required_argument, 0, 'm'},
-      {"body", required_argument, 0, 'b'},     {"bodies", required_argument, 0, 'B'},
-      {"key", required_argument, 0, 'k'},      {"sign-url", required_argument, 0, 's'},
-      {"presign", required_argument, 0, 'p'},  {"timeout", required_argument, 0, 't'},
-      {"label", required_argument, 0, 'l'},    {"cycle", no_argument, 0, 'y'},
-      {"ready", required_argument, 0, 'R'},    {"pid", required_argument, 0, 'P'},
-      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+  static const struct option lo[] = {{"url", required_argument, 0, 'u'},
+                                     {"connections", required_argument, 0, 'c'},
+                                     {"duration", required_argument, 0, 'd'},
+                                     {"warmup", required_argument, 0, 'w'},
+                                     {"rate", required_argument, 0, 'r'},
+                                     {"method", required_argument, 0, 'm'},
+                                     {"body", required_argument, 0, 'b'},
+                                     {"bodies", required_argument, 0, 'B'},
+                                     {"key", required_argument, 0, 'k'},
+                                     {"sign-url", required_argument, 0, 's'},
+                                     {"presign", required_argument, 0, 'p'},
+                                     {"timeout", required_argument, 0, 't'},
+                                     {"label", required_argument, 0, 'l'},
+                                     {"cycle", no_argument, 0, 'y'},
+                                     {"ready", required_argument, 0, 'R'},
+                                     {"pid", required_argument, 0, 'P'},
+                                     {"ok-log", required_argument, 0, 'O'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
   const char *url = NULL;
   int ch;
   while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -764,6 +778,9 @@ int main(int argc, char **argv) {
       break;
     case 'R':
       opt.ready_file = optarg;
+      break;
+    case 'O':
+      if (!(opt.ok_log = fopen(optarg, "w"))) die("cannot create %s", optarg);
       break;
     case 'P': {
       double v = parse_double(optarg, "--pid");
@@ -984,6 +1001,7 @@ int main(int argc, char **argv) {
     free(reqs[i].data);
   free(reqs);
   free(lat);
+  if (opt.ok_log && fclose(opt.ok_log) != 0) die("writing --ok-log failed");
   close(tfd);
   close(ep);
   return 0;
