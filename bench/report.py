@@ -236,6 +236,17 @@ if "messages" in PARTS and rounds("m_parleyd_messages"):
         rows.append(("same, against the fsync rate of 112 KiB writes", n(M["rps"]),
                      "fsync rate: " + n(FS112["fsync_per_s"]),
                      ratio(M["rps"], FS112["fsync_per_s"])))
+    if M.get("writer_commits"):
+        rows.append(("group commit: submissions per shared commit at max rate (parleyd's "
+                     "/metrics, warm-up and drain included)",
+                     "{:.1f}".format(M["writer_writes"] / M["writer_commits"]),
+                     "{} writes in {} commits".format(n(M["writer_writes"]),
+                                                      n(M["writer_commits"])), "–"))
+    if MS.get("writer_commits"):
+        rows.append(("group commit: submissions per shared commit, steady",
+                     "{:.1f}".format(MS["writer_writes"] / MS["writer_commits"]),
+                     "{} writes in {} commits".format(n(MS["writer_writes"]),
+                                                      n(MS["writer_commits"])), "–"))
     rows.append(("latency p50 / p99 at max rate", lat(M), "–", "–"))
     rows.append(("latency p50 / p99 / max at a steady {} msgs/s".format(n(MS["rate_target"])),
                  lat(MS, ("p50", "p99", "max")), "target p99 < 20 ms",

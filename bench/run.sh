@@ -325,14 +325,20 @@ seal() { # seal NAME COUNT: WORK/NAME.bin, COUNT envelopes of ~MSG_SIZE bytes to
 }
 # msg_run NAME BODIES [LOADGEN ARGS]: POST /v1/messages, one envelope per request; the
 # result gains the log's size before and after (one leaf per accepted message).
+writer_metric() { # writer_metric commits|writes: the group-commit writer's counter
+  curl -s "$HUB/metrics" | awk -v m="parley_writer_$1_total" '$1 == m {print $2}'
+}
 msg_run() {
-  local name=$1 bodies=$2 before after
+  local name=$1 bodies=$2 before after c0 w0
   shift 2
   before=$(log_size)
+  c0=$(writer_metric commits)
+  w0=$(writer_metric writes)
   run "$name" "$HUB_PID" -- --url "$HUB/v1/messages" --method POST --key "$WORK/p1.key" \
     --bodies "$WORK/$bodies.bin" "$@"
   after=$(log_size)
-  add_fields "$RES/$name.json" "log_before=$before" "log_after=$after"
+  add_fields "$RES/$name.json" "log_before=$before" "log_after=$after" \
+    "writer_commits=$(($(writer_metric commits) - c0))" "writer_writes=$(($(writer_metric writes) - w0))"
   rm -f "$WORK/$bodies.bin"
 }
 MSG_MET=skipped
