@@ -6,7 +6,8 @@
  * answers on a pool thread. The writer takes every write waiting at that moment into one
  * transaction (parley_store_run_batch: a savepoint each, one commit, one fsync), so
  * while it commits the next batch gathers: batches grow with the load, and a lone
- * request waits for no one. */
+ * request waits for no one. The queue holds at most one write per open connection, so
+ * MHD's connection limit bounds it. */
 #include <pthread.h>
 #include <stdlib.h>
 
