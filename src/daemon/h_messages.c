@@ -29,6 +29,17 @@ typedef struct {
   char webhooks[PARLEY_MAX_RECIPIENTS][512];
 } submit_ctx;
 
+typedef struct {
+  const char *state, *poc;
+  bool found;
+} party_ctx;
+
+static bool is_party(void *cls, const parley_recipient_row *x) {
+  party_ctx *p = cls;
+  p->found |= !strcmp(x->state, p->state) && !strcmp(x->poc, p->poc);
+  return !p->found;
+}
+
 static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   submit_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
@@ -73,17 +84,21 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   snprintf(detail, sizeof detail, "by %s/%s", in->from.state, in->from.poc);
   if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0)
     return qs;
-  /* A response answers the message it replies to, if its sender was a recipient. */
+  /* A response answers the message it replies to only if its sender was a recipient of
+   * that message: anyone else could otherwise silence a deadline's escalation. */
   if (in->in_reply_to[0] && strcmp(in->kind, "response") == 0) {
     parley_message_row orig;
     qs = parley_store_message_get(tx, in->in_reply_to, &orig);
     if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE) {
-      bool was_recipient = false;
+      /* the responder was one of its recipients, and answers its sender */
+      party_ctx p = {in->from.state, in->from.poc, false};
+      qs = parley_store_recipients_get(tx, orig.id, is_party, &p);
+      bool to_sender = false;
       for (size_t i = 0; i < in->n_recipients; i++)
-        was_recipient |= !strcmp(in->recipients[i].state, orig.from_state) &&
-                         !strcmp(in->recipients[i].poc, orig.from_poc);
-      if (was_recipient && orig.status < PARLEY_MSG_ANSWERED) {
+        to_sender |= !strcmp(in->recipients[i].state, orig.from_state) &&
+                     !strcmp(in->recipients[i].poc, orig.from_poc);
+      if (qs >= 0 && p.found && to_sender && orig.status < PARLEY_MSG_ANSWERED) {
         orig.status = PARLEY_MSG_ANSWERED;
         orig.next_escalation = 0;
         if ((qs = parley_store_message_update(tx, &orig)) >= 0)
@@ -103,19 +118,14 @@ static void submit_free(submit_ctx *c) {
   free(c);
 }
 
-/* Runs on a pool thread once the writer's shared commit is durable (or failed). */
-static void submit_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
-  submit_ctx *c = r->write.cls;
+/* On the writer thread, once the message is durable: alerts (metadata only) and pushes,
+ * sent whatever becomes of the submitter's connection. */
+static void submit_committed(void *cls) {
+  submit_ctx *c = cls;
   const parley_envelope_info *info = c->info;
-  if (rc) {
-    parleyd_reply_err(r, err);
-    submit_free(c);
-    return;
-  }
   parley_log(PARLEY_LOG_INFO, "message.submitted", "id=%s kind=%s priority=%s from=%s/%s n=%zu",
              info->id, info->kind, c->m.priority, info->from.state, info->from.poc,
              info->n_recipients);
-  /* Alerts carry metadata only. */
   char subject[256], body[768], deadline[PARLEY_TIME_LEN];
   parley_time_format(c->m.ack_deadline, deadline);
   snprintf(subject, sizeof subject, "[Parley] %s %s from %s, acknowledge by %s", c->m.priority,
@@ -140,6 +150,16 @@ static void submit_finish(parleyd_req *r, parley_err rc, const parley_error *err
       free(text);
       json_decref(hook);
     }
+  }
+}
+
+/* On a pool thread once the shared commit is durable (or failed): the answer. */
+static void submit_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
+  submit_ctx *c = r->write.cls;
+  if (rc) {
+    parleyd_reply_err(r, err);
+    submit_free(c);
+    return;
   }
   json_t *o = parleyd_message_json(&c->m);
   submit_free(c);
@@ -204,7 +224,7 @@ void h_message_submit(parleyd_req *r) {
   m->next_escalation = m->ack_deadline;
   m->status = PARLEY_MSG_SUBMITTED;
   memcpy(m->envelope_hash, info->hash.b, 32);
-  parleyd_write_deferred(r, submit, c, submit_finish);
+  parleyd_write_deferred(r, submit, c, submit_committed, submit_finish);
 }
 
 /* ---- listings ------------------------------------------------------------- */
@@ -512,7 +532,16 @@ static void ack_free(ack_ctx *c) {
   free(c);
 }
 
-/* Runs on a pool thread once the writer's shared commit is durable (or failed). */
+/* On the writer thread, once the receipt is durable. */
+static void ack_committed(void *cls) {
+  ack_ctx *c = cls;
+  if (c->already) return;
+  parleyd_stream_wake(c->sender_state, c->sender_poc);
+  parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu", c->info->message,
+             c->info->state, c->info->poc, (unsigned long long)c->leaf);
+}
+
+/* On a pool thread once the shared commit is durable (or failed): the answer. */
 static void ack_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
   ack_ctx *c = r->write.cls;
   if (rc) {
@@ -520,12 +549,9 @@ static void ack_finish(parleyd_req *r, parley_err rc, const parley_error *err) {
   } else if (c->already) {
     parleyd_reply_json(r, 200, json_pack("{s:s,s:b}", "message", c->info->message, "already", 1));
   } else {
-    parleyd_stream_wake(c->sender_state, c->sender_poc);
-    parley_log(PARLEY_LOG_INFO, "message.acknowledged", "id=%s by=%s/%s leaf=%llu",
-               c->info->message, c->info->state, c->info->poc, (unsigned long long)c->leaf);
-    parleyd_reply_json(r, 201,
-                       json_pack("{s:s,s:I}", "message", c->info->message, "leaf_index",
-                                 (json_int_t)c->leaf));
+    parleyd_reply_json(
+        r, 201,
+        json_pack("{s:s,s:I}", "message", c->info->message, "leaf_index", (json_int_t)c->leaf));
   }
   ack_free(c);
 }
@@ -562,7 +588,7 @@ void h_message_ack(parleyd_req *r) {
   }
   c->canonical = (const char *)c->canon.data;
   c->canonical_len = c->canon.len;
-  parleyd_write_deferred(r, ack_tx, c, ack_finish);
+  parleyd_write_deferred(r, ack_tx, c, ack_committed, ack_finish);
 }
 
 /* ---- GET /v1/cases/{id} ----------------------------------------------------- */

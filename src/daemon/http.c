@@ -17,6 +17,12 @@
 static const char *status_text_json = "application/json";
 
 static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
+  if (r->gone) { /* a deferred write finished after its connection closed */
+    if (resp) MHD_destroy_response(resp);
+    r->status = (int)status;
+    r->replied = true;
+    return;
+  }
   if (!resp) {
     r->status = 500;
     r->replied = true;
@@ -187,7 +193,7 @@ unsigned parleyd_header_count(parleyd_req *r, const char *name) {
 
 /* Makes sure a request that got to its handler is answered. */
 static void finish(parleyd_req *r) {
-  if (r->finish && !r->replied) r->finish(r, r->write.rc, &r->write.err);
+  if (!r->replied) parleyd_write_finish(r);
   if (!r->replied) parleyd_reply_error(r, PARLEY_E_INTERNAL, "handler gave no answer");
 }
 
@@ -417,6 +423,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   slow_set_deadline(conn, slow.head_ns); /* for the next request on this connection */
   parleyd_req *r = *con_cls;
   if (!r) return;
+  /* A deferred write whose connection closed before its answer: finish it anyway, so its
+   * context is freed (it ran on the writer, which stops before MHD does). */
+  if (r->finish && !r->finished && parleyd_write_ready(r)) {
+    r->gone = true;
+    parleyd_write_finish(r);
+  }
   uint64_t ns = parley_mono_ns() - r->t0;
   parleyd_metrics_record(r->route_index, r->replied ? r->status : 0,
                          r->streaming ? PARLEYD_NO_LATENCY : ns);
@@ -492,9 +504,10 @@ void parleyd_http_stop(parleyd_hub *hub) {
       struct timespec ts = {0, 100 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }
-    /* Writes in flight are answered and their connections resumed before MHD closes
-     * them; a write asked for after this is answered 503 at once (writer.c). */
+    /* Writes in flight are committed and their connections resumed and answered before
+     * MHD closes them; a write asked for after this is answered 503 at once (writer.c). */
     parleyd_writer_stop();
+    parleyd_writer_drain(5000); /* the pool threads answer what the writer resumed */
     MHD_stop_daemon(hub->mhd);
     if (ls != MHD_INVALID_SOCKET) close(ls);
     hub->mhd = NULL;

@@ -113,7 +113,10 @@ typedef struct parleyd_req {
   /* A write handed to the writer thread (writer.c); `defer` is guarded by its lock. */
   int defer;
   parley_store_batch_item write;
+  void (*committed)(void *cls); /* on the writer thread, once durable */
   void (*finish)(struct parleyd_req *r, parley_err rc, const parley_error *err);
+  bool finished; /* finish ran */
+  bool gone;     /* the connection is closing: replies are dropped */
   struct parleyd_req *next;
 } parleyd_req;
 
@@ -177,8 +180,16 @@ typedef void (*parleyd_finish_fn)(parleyd_req *r, parley_err rc, const parley_er
 /* Queues fn (run in the writer's next shared transaction, in its own savepoint; it must
  * be rerunnable as for parley_store_run) and defers the answer: the handler returns
  * without replying, and `finish` replies on a pool thread once the commit is durable or
- * failed. fn, cls and the request stay untouched by the handler until then. */
-void parleyd_write_deferred(parleyd_req *r, parley_tx_fn fn, void *cls, parleyd_finish_fn finish);
+ * failed; it runs exactly once and frees cls, even if the client is gone (replies are
+ * then dropped). `committed` (may be NULL) runs on the writer thread right after a
+ * durable commit of this write, whatever becomes of the connection: the place for
+ * alerts. fn, cls and the request stay untouched by the handler until then. */
+void parleyd_write_deferred(parleyd_req *r, parley_tx_fn fn, void *cls, void (*committed)(void *),
+                            parleyd_finish_fn finish);
+/* For the HTTP layer: runs finish once (see above). */
+void parleyd_write_finish(parleyd_req *r);
+/* Waits (at most ms) until every deferred write has been finished. */
+void parleyd_writer_drain(unsigned ms);
 /* For the HTTP layer: suspends the connection if the write is still pending (true), or
  * answers false when it is already done. */
 bool parleyd_write_park(parleyd_req *r);

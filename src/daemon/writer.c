@@ -10,6 +10,7 @@
  * MHD's connection limit bounds it. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "hub.h"
 
@@ -27,13 +28,17 @@ static struct {
   bool running;
   pthread_t thread;
   _Atomic uint64_t batches, writes;
+  atomic_uint unfinished; /* deferred writes whose finish has not run */
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-void parleyd_write_deferred(parleyd_req *r, parley_tx_fn fn, void *cls, parleyd_finish_fn finish) {
+void parleyd_write_deferred(parleyd_req *r, parley_tx_fn fn, void *cls, void (*committed)(void *),
+                            parleyd_finish_fn finish) {
   r->finish = finish;
+  r->committed = committed;
   r->write.fn = fn;
   r->write.cls = cls;
   r->next = NULL;
+  atomic_fetch_add(&w.unfinished, 1);
   pthread_mutex_lock(&w.lock);
   if (!w.running || w.stop) {
     pthread_mutex_unlock(&w.lock);
@@ -97,6 +102,9 @@ static void *writer_main(void *arg) {
     atomic_fetch_add_explicit(&w.batches, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w.writes, n, memory_order_relaxed);
 
+    for (size_t i = 0; i < n; i++)
+      if (items[i].rc == PARLEY_E_OK && reqs[i]->committed) reqs[i]->committed(items[i].cls);
+
     pthread_mutex_lock(&w.lock);
     for (size_t i = 0; i < n; i++) {
       parleyd_req *r = reqs[i];
@@ -107,6 +115,24 @@ static void *writer_main(void *arg) {
       if (suspended) MHD_resume_connection(r->conn);
     }
     pthread_mutex_unlock(&w.lock);
+  }
+}
+
+void parleyd_write_finish(parleyd_req *r) {
+  if (!r->finish || r->finished) return;
+  r->finished = true;
+  parley_error e = r->write.err;
+  /* never an OK code beside a failure: the reply's status comes from the code */
+  if (r->write.rc != PARLEY_E_OK && e.code == PARLEY_E_OK)
+    parley_fail(&e, r->write.rc, "the write failed");
+  r->finish(r, r->write.rc, &e);
+  atomic_fetch_sub(&w.unfinished, 1);
+}
+
+void parleyd_writer_drain(unsigned ms) {
+  for (unsigned i = 0; i < ms / 10 && atomic_load(&w.unfinished) > 0; i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
   }
 }
 

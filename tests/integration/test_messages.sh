@@ -98,6 +98,11 @@ check "FIN replies to the request for information" as fin-ncsc reply "$ID_reques
 check "EST reads the response" sh -c "$PARLEY --config $WORK/est-cert.conf inbox | grep -q response"
 check "the answered request shows status answered" \
   sh -c "$PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$ID_request_for_information | grep -q '\"status\":\"answered\"'"
+check "a response from someone who was not a recipient (LVA) is delivered" as lva-cert send \
+  --kind response --to EST:est-cert --in-reply-to "$ID_request_for_assistance" \
+  --field summary="not ours" --field status=complete
+check "  but does not mark the request answered (its escalation goes on)" \
+  sh -c "! $PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$ID_request_for_assistance | grep -q '\"status\":\"answered\"'"
 check "the case groups the thread" sh -c "$PARLEY --config $WORK/est-cert.conf case $ID_request_for_information | grep -c '\"kind\"' | grep -qx 2"
 check "the sender sees the receipts and history" \
   sh -c "$PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$ID_ping | grep -q '\"event\":\"acknowledged\"'"

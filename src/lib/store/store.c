@@ -190,9 +190,15 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
 /* Runs one item in its own savepoint. Returns ONE when the item is kept (or undone
  * because it failed alone), RETRY when the whole batch must run again, HARD when the
  * transaction is unusable. */
+/* A savepoint statement's failure: RETRY (e.g. a lost connection) reruns the batch. */
+static parley_qs sp_result(parley_qs qs) {
+  return qs == PARLEY_QS_ONE || qs == PARLEY_QS_RETRY ? qs : PARLEY_QS_HARD;
+}
+
 static parley_qs batch_item(parley_store *s, void *conn, parley_store_batch_item *it) {
   parley_error_clear(&it->err);
-  if (s->ops->savepoint(conn, PARLEY_SAVEPOINT_MARK) != PARLEY_QS_ONE) return PARLEY_QS_HARD;
+  parley_qs sp = sp_result(s->ops->savepoint(conn, PARLEY_SAVEPOINT_MARK));
+  if (sp != PARLEY_QS_ONE) return sp;
   parley_tx tx = {.store = s, .conn = conn, .write = true, .failed = PARLEY_QS_NONE};
   in_run = true;
   parley_qs qs = it->fn(&tx, it->cls, &it->err);
@@ -202,33 +208,32 @@ static parley_qs batch_item(parley_store *s, void *conn, parley_store_batch_item
   if (tx.failed == PARLEY_QS_RETRY || qs == PARLEY_QS_RETRY) return PARLEY_QS_RETRY;
   if (qs >= 0) {
     it->rc = PARLEY_E_OK; /* provisional: OK only once the commit is durable */
-    return s->ops->savepoint(conn, PARLEY_SAVEPOINT_KEEP) == PARLEY_QS_ONE ? PARLEY_QS_ONE
-                                                                           : PARLEY_QS_HARD;
+    return sp_result(s->ops->savepoint(conn, PARLEY_SAVEPOINT_KEEP));
   }
   /* a client error the function set, or a store operation that failed: this item only */
   it->rc = it->err.code != PARLEY_E_OK
                ? it->err.code
                : parley_fail(&it->err, PARLEY_E_STORE_HARD, "transaction failed");
-  return s->ops->savepoint(conn, PARLEY_SAVEPOINT_UNDO) == PARLEY_QS_ONE ? PARLEY_QS_ONE
-                                                                         : PARLEY_QS_HARD;
+  return sp_result(s->ops->savepoint(conn, PARLEY_SAVEPOINT_UNDO));
 }
 
 parley_err parley_store_run_batch(parley_store *s, parley_store_batch_item *items, size_t n) {
-  if (!s || (!items && n)) return PARLEY_E_INVALID_ARGUMENT;
+  if (!items) return n ? PARLEY_E_INVALID_ARGUMENT : PARLEY_E_OK;
   for (size_t i = 0; i < n; i++) {
     parley_error_clear(&items[i].err);
     items[i].rc = items[i].fn ? PARLEY_E_STORE_RETRY
                               : parley_fail(&items[i].err, PARLEY_E_INVALID_ARGUMENT, "no fn");
   }
-  if (in_run) {
-    parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s", s->ops->name);
-    return PARLEY_E_INVALID_ARGUMENT;
+  parley_err rc = PARLEY_E_STORE_RETRY;
+  if (!s || in_run) { /* every item still gets its failure below */
+    if (s) parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s", s->ops->name);
+    rc = PARLEY_E_INVALID_ARGUMENT;
+    goto fail_all;
   }
   pthread_mutex_lock(&s->lock);
   bool closing = s->closing;
   if (!closing) s->active++;
   pthread_mutex_unlock(&s->lock);
-  parley_err rc = PARLEY_E_STORE_RETRY;
   if (closing) {
     rc = PARLEY_E_UNAVAILABLE;
     goto fail_all;
