@@ -29,15 +29,14 @@ typedef struct {
   char webhooks[PARLEY_MAX_RECIPIENTS][512];
 } submit_ctx;
 
-typedef struct {
-  const char *state, *poc;
-  bool found;
-} party_ctx;
-
-static bool is_party(void *cls, const parley_recipient_row *x) {
-  party_ctx *p = cls;
-  p->found |= !strcmp(x->state, p->state) && !strcmp(x->poc, p->poc);
-  return !p->found;
+/* Finds the recipient row of me->state/me->poc; me->message_id stays empty if none. */
+static bool find_me(void *cls, const parley_recipient_row *x) {
+  parley_recipient_row *me = cls;
+  if (!strcmp(x->state, me->state) && !strcmp(x->poc, me->poc)) {
+    *me = *x; /* message_id becomes non-empty: found */
+    return false;
+  }
+  return true;
 }
 
 static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
@@ -92,13 +91,16 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
     if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE) {
       /* the responder was one of its recipients, and answers its sender */
-      party_ctx p = {in->from.state, in->from.poc, false};
-      qs = parley_store_recipients_get(tx, orig.id, is_party, &p);
+      parley_recipient_row me;
+      memset(&me, 0, sizeof me);
+      parley_strlcpy(me.state, in->from.state, sizeof me.state);
+      parley_strlcpy(me.poc, in->from.poc, sizeof me.poc);
+      qs = parley_store_recipients_get(tx, orig.id, find_me, &me);
       bool to_sender = false;
       for (size_t i = 0; i < in->n_recipients; i++)
         to_sender |= !strcmp(in->recipients[i].state, orig.from_state) &&
                      !strcmp(in->recipients[i].poc, orig.from_poc);
-      if (qs >= 0 && p.found && to_sender && orig.status < PARLEY_MSG_ANSWERED) {
+      if (qs >= 0 && me.message_id[0] && to_sender && orig.status < PARLEY_MSG_ANSWERED) {
         orig.status = PARLEY_MSG_ANSWERED;
         orig.next_escalation = 0;
         if ((qs = parley_store_message_update(tx, &orig)) >= 0)
@@ -437,15 +439,6 @@ typedef struct {
   char sender_state[PARLEY_STATE_CODE_LEN]; /* whose outbox changed */
   char sender_poc[64];
 } ack_ctx;
-
-static bool find_me(void *cls, const parley_recipient_row *x) {
-  parley_recipient_row *me = cls;
-  if (!strcmp(x->state, me->state) && !strcmp(x->poc, me->poc)) {
-    *me = *x; /* message_id becomes non-empty: found */
-    return false;
-  }
-  return true;
-}
 
 typedef struct {
   size_t n;
