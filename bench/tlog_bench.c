@@ -57,20 +57,6 @@ static double secs_since(uint64_t t0) {
   return (double)(parley_mono_ns() - t0) / 1e9;
 }
 
-/* The hub's parleyd_store_hash: complete subtrees from the store (level 0 = leaves). */
-static parley_err store_hash(void *ctx, unsigned level, uint64_t index, uint8_t out[32]) {
-  switch (parley_store_node_get(ctx, level, index, out)) {
-  case PARLEY_QS_ONE:
-    return PARLEY_E_OK;
-  case PARLEY_QS_NONE:
-    return PARLEY_E_TLOG_RANGE;
-  case PARLEY_QS_RETRY:
-    return PARLEY_E_STORE_RETRY;
-  default:
-    return PARLEY_E_STORE_HARD;
-  }
-}
-
 static parley_qs qs_of(parley_err e) {
   return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
 }
@@ -101,7 +87,7 @@ static parley_qs append_one(parley_tx *tx, parley_error *err) {
   if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
   parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
   size_t n = 0;
-  parley_err e = parley_tlog_append_nodes(store_hash, tx, leaf, lh, nodes, &n, err);
+  parley_err e = parley_tlog_append_nodes(parley_store_tlog_hash, tx, leaf, lh, nodes, &n, err);
   if (e) return qs_of(e);
   for (size_t i = 0; i < n; i++) {
     if (nodes[i].level == 0) continue; /* leaf hashes live in the leaves */
@@ -138,7 +124,7 @@ static parley_qs checkpoint_tx(parley_tx *tx, void *cls, parley_error *err) {
   memset(&cp, 0, sizeof cp);
   parley_strlcpy(cp.origin, ORIGIN, sizeof cp.origin);
   cp.size = c->size;
-  parley_err e = parley_tlog_root(store_hash, tx, c->size, cp.root, err);
+  parley_err e = parley_tlog_root(parley_store_tlog_hash, tx, c->size, cp.root, err);
   if (e) return qs_of(e);
   parley_buf text, note;
   parley_buf_init(&text, 4096);
@@ -300,15 +286,15 @@ typedef struct {
 static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
   proof_ctx *c = cls;
   uint64_t a = parley_mono_ns();
-  parley_err e =
-      parley_tlog_inclusion_proof(store_hash, tx, c->index, c->size, c->proof, &c->count, err);
+  parley_err e = parley_tlog_inclusion_proof(parley_store_tlog_hash, tx, c->index, c->size,
+                                             c->proof, &c->count, err);
   c->inner_ns = parley_mono_ns() - a;
   return e ? qs_of(e) : PARLEY_QS_ONE;
 }
 
 static parley_qs root_tx(parley_tx *tx, void *cls, parley_error *err) {
   proof_ctx *c = cls;
-  parley_err e = parley_tlog_root(store_hash, tx, c->size, c->root, err);
+  parley_err e = parley_tlog_root(parley_store_tlog_hash, tx, c->size, c->root, err);
   return e ? qs_of(e) : PARLEY_QS_ONE;
 }
 

@@ -320,23 +320,11 @@ int cmd_verify_record(int argc, char **argv) {
     snprintf(path, sizeof path, "/v1/states/%.3s/records/%.20s", argv[1], argv[2]);
   else
     snprintf(path, sizeof path, "/v1/states/%.3s/record", argv[1]);
-  parley_identity id;
-  if (cli_load_identity(&id)) return 1;
-  cli_response r;
-  int rc = cli_http("GET", path, NULL, 0, &id, &r);
-  parley_identity_wipe(&id);
-  if (rc) return rc;
-  if (r.status != 200) {
-    rc = cli_print_http_error(&r);
-    cli_response_free(&r);
-    return rc;
-  }
-  json_t *rec = cli_response_json(&r);
-  cli_response_free(&r);
+  json_t *rec = cli_get_json(path);
   if (!rec) return 1;
   uint8_t leaf[32];
   uint64_t index, size;
-  rc = cli_entry_leaf_hash("state-record", rec, leaf);
+  int rc = cli_entry_leaf_hash("state-record", rec, leaf);
   if (!rc && cli_verify_inclusion(leaf, &index, &size))
     rc = cli_fail("REFUSED: record %s is not provably in the hub's transparency log", argv[1]);
   if (!rc)
