@@ -91,6 +91,8 @@ typedef struct {
   int64_t review_by;       /* of the current record; 0 if none */
   int64_t created;
   int64_t updated;
+  int64_t root_replaced_at; /* log index of the last operator replacement of the root key;
+                               -1: never (set it so on insert) */
 } parley_state_row;
 
 typedef struct {

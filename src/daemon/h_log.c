@@ -12,8 +12,8 @@
 
 /* Signs a new checkpoint when the log has grown and the last one is older than the
  * configured interval (or when `force`). Runs inside a write transaction. */
-static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_row *out,
-                                   parley_error *err) {
+parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row *out,
+                                parley_error *err) {
   uint64_t size;
   parley_qs qs = parley_store_log_size(tx, &size);
   if (qs < 0) return qs;
@@ -30,11 +30,21 @@ static parley_qs ensure_checkpoint(parley_tx *tx, bool force, parley_checkpoint_
   cp.size = size;
   parley_err e = parley_tlog_root(parley_store_tlog_hash, tx, size, cp.root, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
-  parley_buf text, note;
+  parley_buf text, note, ext;
   parley_buf_init(&text, 4096);
   parley_buf_init(&note, 8192);
+  parley_buf_init(&ext, 512);
   parley_note_signer *signer = NULL;
+  if ((qs = parleyd_dir_ext(tx, &ext, err)) < 0) {
+    parley_buf_free(&text);
+    parley_buf_free(&note);
+    parley_buf_free(&ext);
+    return qs;
+  }
+  cp.ext = (const char *)ext.data;
+  cp.ext_len = ext.len;
   e = parley_checkpoint_format(&cp, &text, err);
+  parley_buf_free(&ext);
   if (!e) e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &signer, err);
   if (!e) e = parley_note_sign(signer, (const char *)text.data, text.len, &note, err);
   parley_note_signer_free(signer);
@@ -59,7 +69,7 @@ typedef struct {
 static parley_qs checkpoint_tx(parley_tx *tx, void *cls, parley_error *err) {
   cp_ctx *c = cls;
   parley_checkpoint_row_clear(&c->cp);
-  return ensure_checkpoint(tx, c->force, &c->cp, err);
+  return parleyd_checkpoint_tx(tx, c->force, &c->cp, err);
 }
 
 parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err) {
@@ -109,11 +119,11 @@ static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
     if (qs < 0) return qs;
   }
   /* Prove against a checkpoint that includes the entry: a fresh one if needed. */
-  parley_qs qs = ensure_checkpoint(tx, false, &c->cp, err);
+  parley_qs qs = parleyd_checkpoint_tx(tx, false, &c->cp, err);
   if (qs < 0) return qs;
   if (c->index >= c->cp.size) {
     parley_checkpoint_row_clear(&c->cp);
-    if ((qs = ensure_checkpoint(tx, true, &c->cp, err)) < 0) return qs;
+    if ((qs = parleyd_checkpoint_tx(tx, true, &c->cp, err)) < 0) return qs;
   }
   if (c->index >= c->cp.size) {
     parley_fail(err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",

@@ -64,6 +64,19 @@ static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
   if ((qs = parleyd_log_event(tx, "root-key-rotated", subject, &ev, err)) != PARLEY_QS_ONE)
     return qs;
   if (!c->rotation) c->leaf = ev;
+  /* In clear for monitors and witnesses: a rotation carries the statement signed by the
+   * old key; an operator replacement names the operator's key and its reason, and is
+   * flagged to every client until its user accepts it. */
+  char newb[PARLEY_KEY_B64_LEN];
+  parley_sign_pk_to_b64(&c->new_root, newb);
+  json_t *entry = c->rotation ? json_pack("{s:s,s:s,s:s,s:O}", "action", "rotate", "state",
+                                          c->st.code, "root_key", newb, "rotation", c->rotation)
+                              : json_pack("{s:s,s:s,s:s,s:s,s:s}", "action", "replace-root",
+                                          "state", c->st.code, "root_key", newb, "operator_key_id",
+                                          c->r->who.key_id, "reason", c->reason);
+  uint64_t dir_leaf;
+  if ((qs = parleyd_dir_log(tx, entry, &dir_leaf, err)) != PARLEY_QS_ONE) return qs;
+  if (!c->rotation) c->st.root_replaced_at = (int64_t)dir_leaf;
   parley_key_row k;
   memset(&k, 0, sizeof k);
   parley_sign_pk_key_id(&c->new_root, k.key_id);
@@ -82,7 +95,13 @@ static parley_qs rotate(parley_tx *tx, void *cls, parley_error *err) {
   if ((qs = parley_store_key_put(tx, &k)) < 0) return qs;
   memcpy(c->st.root_pk, c->new_root.b, 32);
   c->st.updated = parley_now();
-  return parley_store_state_update(tx, &c->st);
+  if ((qs = parley_store_state_update(tx, &c->st)) != PARLEY_QS_ONE)
+    return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+  parley_checkpoint_row cp;
+  memset(&cp, 0, sizeof cp);
+  qs = parleyd_checkpoint_tx(tx, true, &cp, err);
+  parley_checkpoint_row_clear(&cp);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
 void h_state_root_key(parleyd_req *r) {

@@ -8,6 +8,7 @@
  *   PUT  /v1/states/{code}/record        the state's root key: publish a new version
  *   GET  /v1/states/{code}/record        any: current signed record
  *   GET  /v1/states/{code}/records/{v}   any: a given version */
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -34,6 +35,16 @@ static json_t *state_json(const parley_state_row *s) {
     json_object_set_new(o, "stale", json_boolean(s->review_by < parley_now()));
   }
   return o;
+}
+
+/* After a directory change: the latest checkpoint must commit to the directory as it
+ * now stands (directory_log.c), so one is signed in the same transaction. */
+static parley_qs directory_changed(parley_tx *tx, parley_error *err) {
+  parley_checkpoint_row cp;
+  memset(&cp, 0, sizeof cp);
+  parley_qs qs = parleyd_checkpoint_tx(tx, true, &cp, err);
+  parley_checkpoint_row_clear(&cp);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
 /* ---- POST /v1/states ---------------------------------------------------- */
@@ -70,7 +81,17 @@ static parley_qs add_state(parley_tx *tx, void *cls, parley_error *err) {
     return qs == PARLEY_QS_ONE ? PARLEY_QS_HARD : qs;
   }
   if ((qs = parley_store_key_put(tx, &k)) < 0) return qs;
-  return parleyd_log_event(tx, "state-onboarded", c->row.code, &c->leaf, err);
+  if ((qs = parleyd_log_event(tx, "state-onboarded", c->row.code, &c->leaf, err)) != PARLEY_QS_ONE)
+    return qs;
+  char root[PARLEY_KEY_B64_LEN];
+  parley_sign_pk_to_b64(&pk, root);
+  uint64_t dir_leaf;
+  if ((qs = parleyd_dir_log(
+           tx,
+           json_pack("{s:s,s:s,s:s}", "action", "onboard", "state", c->row.code, "root_key", root),
+           &dir_leaf, err)) != PARLEY_QS_ONE)
+    return qs;
+  return directory_changed(tx, err);
 }
 
 void h_state_add(parleyd_req *r) {
@@ -104,6 +125,7 @@ void h_state_add(parleyd_req *r) {
   json_decref(body);
   c.row.status = PARLEY_STATE_ACTIVE;
   c.row.created = c.row.updated = parley_now();
+  c.row.root_replaced_at = -1;
   if (parley_store_run(parleyd->store, true, add_state, &c, &err) != PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
     return;
@@ -198,26 +220,63 @@ void h_state_list(parleyd_req *r) {
   parleyd_reply_json(r, 200, json_pack("{s:o}", "states", arr));
 }
 
+typedef struct {
+  parley_state_row row;
+  json_t *dir;       /* the state's leaf in the latest checkpoint's directory commitment */
+  char *replacement; /* the log entry of the last operator replacement of the root key */
+} get_state_ctx;
+
 static parley_qs get_state(parley_tx *tx, void *cls, parley_error *err) {
-  parley_state_row *row = cls;
-  parley_qs qs = parley_store_state_get(tx, row->code, row);
+  get_state_ctx *c = cls;
+  json_decref(c->dir);
+  c->dir = NULL;
+  free(c->replacement);
+  c->replacement = NULL;
+  parley_qs qs = parley_store_state_get(tx, c->row.code, &c->row);
   if (qs == PARLEY_QS_NONE) {
-    parley_fail(err, PARLEY_E_STATE_UNKNOWN, "%s", row->code);
+    parley_fail(err, PARLEY_E_STATE_UNKNOWN, "%s", c->row.code);
     return PARLEY_QS_HARD;
   }
-  return qs;
+  if (qs < 0) return qs;
+  if (!(c->dir = parleyd_dir_proof_json(tx, c->row.code, &qs, err))) return qs;
+  if (c->row.root_replaced_at >= 0) {
+    uint8_t *entry = NULL;
+    size_t len = 0;
+    qs = parley_store_leaf_entry(tx, (uint64_t)c->row.root_replaced_at, &entry, &len);
+    if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : PARLEY_QS_HARD;
+    c->replacement = malloc(len + 1);
+    if (c->replacement) {
+      memcpy(c->replacement, entry, len);
+      c->replacement[len] = 0;
+    }
+    free(entry);
+    if (!c->replacement) return PARLEY_QS_HARD;
+  }
+  return PARLEY_QS_ONE;
 }
 
+/* The state, its root key, and what a client needs to check them against the log: the
+ * state's leaf in the latest checkpoint's directory commitment ("directory") and, when
+ * the operator replaced the root key, that logged action ("root_replacement"). */
 void h_state_get(parleyd_req *r) {
-  parley_state_row row;
-  memset(&row, 0, sizeof row);
-  parley_strlcpy(row.code, r->params[0], sizeof row.code);
+  get_state_ctx c;
+  memset(&c, 0, sizeof c);
+  parley_strlcpy(c.row.code, r->params[0], sizeof c.row.code);
   parley_error err;
-  if (parley_store_run(parleyd->store, false, get_state, &row, &err) != PARLEY_E_OK) {
+  if (parley_store_run(parleyd->store, false, get_state, &c, &err) != PARLEY_E_OK) {
+    json_decref(c.dir);
+    free(c.replacement);
     parleyd_reply_err(r, &err);
     return;
   }
-  parleyd_reply_json(r, 200, state_json(&row));
+  json_t *o = state_json(&c.row);
+  json_object_set_new(o, "directory", c.dir);
+  if (c.replacement)
+    json_object_set_new(o, "root_replacement",
+                        json_pack("{s:I,s:s}", "index", (json_int_t)c.row.root_replaced_at, "entry",
+                                  c.replacement));
+  free(c.replacement);
+  parleyd_reply_json(r, 200, o);
 }
 
 /* ---- PUT /v1/states/{code}/record ---------------------------------------- */
@@ -289,11 +348,45 @@ static parley_qs publish(parley_tx *tx, void *cls, parley_error *err) {
     parley_strlcpy(keys[i].poc_id, c->info->pocs[i].id, sizeof keys[i].poc_id);
     parley_strlcpy(keys[i].name, c->info->pocs[i].name, sizeof keys[i].name);
   }
+  /* Every POC's key becomes an officer key, or the record is refused whole: a key
+   * already registered elsewhere (another state's officer, a root or operator key) must
+   * not leave the POCs after it silently without access. */
   if ((qs = parley_store_officers_replace(tx, st.code, keys, c->info->n_pocs)) < 0) return qs;
+  if (qs == PARLEY_QS_NONE) {
+    parley_key_row other;
+    size_t bad = c->info->n_pocs;
+    for (size_t i = 0; i < c->info->n_pocs && bad == c->info->n_pocs; i++) {
+      parley_qs kq = parley_store_key_get(tx, keys[i].key_id, &other);
+      if (kq < 0) return kq;
+      if (kq == PARLEY_QS_ONE &&
+          (other.role != PARLEY_ROLE_OFFICER || strcmp(other.state, st.code) ||
+           strcmp(other.poc_id, keys[i].poc_id)))
+        bad = i;
+    }
+    parley_fail(err, PARLEY_E_RECORD_INVALID,
+                "pocs[%zu].signing_key: this key is already registered to another role or state",
+                bad < c->info->n_pocs ? bad : 0);
+    return PARLEY_QS_HARD;
+  }
   st.current_version = c->info->version;
   st.review_by = c->info->review_by;
   st.updated = parley_now();
-  return parley_store_state_update(tx, &st);
+  if ((qs = parley_store_state_update(tx, &st)) != PARLEY_QS_ONE)
+    return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
+  parley_hash rh;
+  parley_sha256(c->canonical, c->canonical_len, &rh);
+  char rhash[64];
+  parley_b64url_encode(rh.b, 32, rhash, sizeof rhash);
+  char rootb[PARLEY_KEY_B64_LEN];
+  parley_sign_pk_to_b64(&root, rootb);
+  uint64_t dir_leaf;
+  if ((qs = parleyd_dir_log(tx,
+                            json_pack("{s:s,s:s,s:I,s:s,s:s}", "action", "record", "state", st.code,
+                                      "version", (json_int_t)st.current_version, "root_key", rootb,
+                                      "record_sha256", rhash),
+                            &dir_leaf, err)) != PARLEY_QS_ONE)
+    return qs;
+  return directory_changed(tx, err);
 }
 
 void h_record_put(parleyd_req *r) {

@@ -66,6 +66,20 @@ void h_log_key(parleyd_req *r);
  * last is older than the interval (or when force). Caller clears *out. */
 parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err);
 
+/* Inside a write transaction: signs a new checkpoint if the log has grown and the last
+ * one is older than the interval, or whenever it has grown when `force`. */
+parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row *out,
+                                parley_error *err);
+
+/* directory_log.c: the directory in the log (docs/tlog.md). */
+/* Appends {"action",...} (stolen; format and time added) as a directory entry. */
+parley_qs parleyd_dir_log(parley_tx *tx, json_t *obj, uint64_t *leaf, parley_error *err);
+/* Appends the checkpoint's directory extension line for the directory as stored. */
+parley_qs parleyd_dir_ext(parley_tx *tx, parley_buf *ext, parley_error *err);
+/* {"checkpoint","index","count","proof"[,"root_replaced_at"]}: state `code`'s leaf in the
+ * latest checkpoint's directory commitment; NULL with *qs < 0 on failure. */
+json_t *parleyd_dir_proof_json(parley_tx *tx, const char *code, parley_qs *qs, parley_error *err);
+
 /* h_witness.c: POST /log/add-cosignature (public; the cosignature authenticates itself). */
 void h_log_add_cosignature(parleyd_req *r);
 
@@ -73,6 +87,9 @@ void h_log_add_cosignature(parleyd_req *r);
 /* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */
 parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
                              uint64_t *leaf, parley_error *err);
+/* Appends an entry given in full (it must start with kind "\n"). */
+parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, size_t len,
+                            uint64_t *leaf, parley_error *err);
 /* Appends an operator event {"event","subject","time"} in clear. */
 parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
                             parley_error *err);

@@ -32,6 +32,15 @@ static parley_qs append_entry(parley_tx *tx, const char *kind, const uint8_t *en
   return PARLEY_QS_ONE;
 }
 
+parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, size_t len,
+                            uint64_t *leaf, parley_error *err) {
+  if (len > PARLEY_TILE_ENTRY_MAX) {
+    parley_fail(err, PARLEY_E_TOO_LARGE, "log entry of %zu bytes", len);
+    return PARLEY_QS_HARD;
+  }
+  return append_entry(tx, kind, entry, len, leaf, err);
+}
+
 parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
                              uint64_t *leaf, parley_error *err) {
   uint8_t entry[64 + 32];

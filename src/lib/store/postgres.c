@@ -152,6 +152,8 @@ static const char *const migrations[] = {
     "  at BIGINT NOT NULL"
     ");"
     "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
+    /* 3: where the current root key was last replaced by the operator (log index) */
+    "ALTER TABLE states ADD COLUMN root_replaced_at BIGINT NOT NULL DEFAULT -1;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -201,7 +203,8 @@ enum {
 };
 
 #define STATE_COLS                                                                                 \
-  "code, name, region, root_pk, status, current_version, review_by, created, updated"
+  "code, name, region, root_pk, status, current_version, review_by, created, updated, "            \
+  "root_replaced_at"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
 /* A message without its envelope, columns prefixed with p ("" or "m."). */
@@ -230,12 +233,13 @@ static const struct {
   const char *types;
 } stmts[Q__COUNT] = {
     [Q_STATE_INSERT] = {"INSERT INTO states (" STATE_COLS ") VALUES ($1, $2, $3, $4, $5, $6, "
-                        "$7, $8, $9) ON CONFLICT (code) DO NOTHING",
-                        "tttbiIIII"},
+                        "$7, $8, $9, $10) ON CONFLICT (code) DO NOTHING",
+                        "tttbiIIIII"},
     [Q_STATE_GET] = {"SELECT " STATE_COLS " FROM states WHERE code = $1", "t"},
     [Q_STATE_UPDATE] = {"UPDATE states SET name = $2, region = $3, root_pk = $4, status = $5, "
-                        "current_version = $6, review_by = $7, updated = $8 WHERE code = $1",
-                        "tttbiIII"},
+                        "current_version = $6, review_by = $7, updated = $8, root_replaced_at = $9 "
+                        "WHERE code = $1",
+                        "tttbiIIII"},
     [Q_STATE_LIST] = {"SELECT " STATE_COLS " FROM states ORDER BY code", ""},
     [Q_RECORD_INSERT] = {"INSERT INTO state_records (" RECORD_COLS ") VALUES ($1, $2, $3, $4, "
                          "$5) ON CONFLICT (state, version) DO NOTHING",
@@ -855,6 +859,7 @@ static void bind_state(pg_params *p, const parley_state_row *r, bool with_create
   p_i64(p, r->review_by);
   if (with_created) p_i64(p, r->created);
   p_i64(p, r->updated);
+  p_i64(p, r->root_replaced_at);
 }
 
 static bool read_state(const PGresult *r, int row, parley_state_row *o) {
@@ -864,7 +869,7 @@ static bool read_state(const PGresult *r, int row, parley_state_row *o) {
       !r_text(r, row, 2, o->region, sizeof o->region) || !r_hash(r, row, 3, o->root_pk) ||
       !r_i64(r, row, 4, &status) || !r_i64(r, row, 5, &o->current_version) ||
       !r_i64(r, row, 6, &o->review_by) || !r_i64(r, row, 7, &o->created) ||
-      !r_i64(r, row, 8, &o->updated))
+      !r_i64(r, row, 8, &o->updated) || !r_i64(r, row, 9, &o->root_replaced_at))
     return false;
   if (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED) return false;
   o->status = (parley_state_status)status;

@@ -138,6 +138,8 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
+    /* 3: where the current root key was last replaced by the operator (log index) */
+    "ALTER TABLE states ADD COLUMN root_replaced_at INTEGER NOT NULL DEFAULT -1;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -194,7 +196,8 @@ enum {
 };
 
 #define STATE_COLS                                                                                 \
-  "code, name, region, root_pk, status, current_version, review_by, created, updated"
+  "code, name, region, root_pk, status, current_version, review_by, created, updated, "            \
+  "root_replaced_at"
 #define RECORD_COLS "state, version, body, received, leaf_index"
 #define KEY_COLS "key_id, pk, role, state, poc_id, name"
 /* A message without its envelope, columns prefixed with p ("" or "m."). */
@@ -226,10 +229,11 @@ static const char *const sql[Q__COUNT] = {
     [Q_RELEASE] = "RELEASE item",
     [Q_ROLLBACK_TO] = "ROLLBACK TO item",
     [Q_STATE_INSERT] = "INSERT INTO states (" STATE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                       "?7, ?8, ?9) ON CONFLICT (code) DO NOTHING",
+                       "?7, ?8, ?9, ?10) ON CONFLICT (code) DO NOTHING",
     [Q_STATE_GET] = "SELECT " STATE_COLS " FROM states WHERE code = ?1",
     [Q_STATE_UPDATE] = "UPDATE states SET name = ?2, region = ?3, root_pk = ?4, status = ?5, "
-                       "current_version = ?6, review_by = ?7, updated = ?9 WHERE code = ?1",
+                       "current_version = ?6, review_by = ?7, updated = ?9, root_replaced_at = ?10 "
+                       "WHERE code = ?1",
     [Q_STATE_LIST] = "SELECT " STATE_COLS " FROM states ORDER BY code",
     [Q_RECORD_INSERT] = "INSERT INTO state_records (" RECORD_COLS ") VALUES (?1, ?2, ?3, ?4, "
                         "?5) ON CONFLICT (state, version) DO NOTHING",
@@ -416,9 +420,10 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
   /* WAL checkpoints stay SQLite's automatic ones, in the committing thread: under
    * continuous writes only a checkpoint that no commit can overtake lets the WAL restart
    * from its beginning (a checkpointer thread let it grow without bound, and appending
-   * to new blocks cost more than the checkpoints). A page cache large enough that a group-commit batch never spills dirty pages to the
-   * WAL before its COMMIT (SQLite's default is 2 MiB); pages are allocated as used. The
-   * savepoints of a batch keep their undo pages in memory, not in a temporary file. */
+   * to new blocks cost more than the checkpoints). A page cache large enough that a group-commit
+   * batch never spills dirty pages to the WAL before its COMMIT (SQLite's default is 2 MiB); pages
+   * are allocated as used. The savepoints of a batch keep their undo pages in memory, not in a
+   * temporary file. */
   rc = sq_exec_sql(c->db,
                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
                    "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
@@ -767,7 +772,7 @@ static bool bind_state(sqlite3_stmt *s, const parley_state_row *r) {
   return b_text(s, 1, r->code) && b_text(s, 2, r->name) && b_text(s, 3, r->region) &&
          b_blob(s, 4, r->root_pk, 32) && b_i64(s, 5, r->status) &&
          b_i64(s, 6, r->current_version) && b_i64(s, 7, r->review_by) && b_i64(s, 8, r->created) &&
-         b_i64(s, 9, r->updated);
+         b_i64(s, 9, r->updated) && b_i64(s, 10, r->root_replaced_at);
 }
 
 static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
@@ -782,6 +787,7 @@ static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
   o->review_by = sqlite3_column_int64(s, 6);
   o->created = sqlite3_column_int64(s, 7);
   o->updated = sqlite3_column_int64(s, 8);
+  o->root_replaced_at = sqlite3_column_int64(s, 9);
   return true;
 }
 

@@ -76,6 +76,7 @@ static parley_state_row mk_state(const char *code, int64_t t) {
   r.status = PARLEY_STATE_ACTIVE;
   r.created = t;
   r.updated = t;
+  r.root_replaced_at = -1;
   return r;
 }
 
@@ -206,6 +207,7 @@ static parley_qs tx_states_write(parley_tx *tx, void *cls, parley_error *err) {
   upd.current_version = 7;
   upd.review_by = 1234567890;
   upd.updated = 2000;
+  upd.root_replaced_at = 17;
   memset(upd.root_pk, 0x42, 32);
   parley_strlcpy(upd.region, "GRULAC", sizeof upd.region);
   REC(&c->t, parley_store_state_update(tx, &upd)); /* 5: ONE */
@@ -272,6 +274,7 @@ static void test_states(void **state) {
   assert_int_equal(a->review_by, 1234567890);
   assert_int_equal(a->created, 1002); /* created is kept by update */
   assert_int_equal(a->updated, 2000);
+  assert_int_equal(a->root_replaced_at, 17);
   uint8_t k42[32];
   memset(k42, 0x42, 32);
   assert_memory_equal(a->root_pk, k42, 32);
@@ -2460,6 +2463,7 @@ static void test_migrate_from_v1(void **state) {
   suite_raw_exec(f->url, "DROP TABLE acks");
   suite_raw_exec(f->url, "DROP TABLE message_recipients");
   suite_raw_exec(f->url, "DROP TABLE messages");
+  suite_raw_exec(f->url, "ALTER TABLE states DROP COLUMN root_replaced_at");
   suite_raw_exec(f->url, "UPDATE schema_version SET version = 1");
   f->s = open_ok(f->url);
   assert_int_equal(parley_store_schema_version(f->s), PARLEY_STORE_SCHEMA_VERSION);
