@@ -119,6 +119,7 @@ int cmd_directory_list(int argc, char **argv);
 int cmd_directory_show(int argc, char **argv);
 int cmd_directory_search(int argc, char **argv);
 int cmd_directory_export(int argc, char **argv);
+int cmd_directory_trust(int argc, char **argv);
 
 int cmd_log_checkpoint(int argc, char **argv);
 int cmd_witness_init(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "parley/directory.h"
 #include "parley/json.h"
 #include "parley/proto.h"
 
@@ -39,48 +40,283 @@ int cmd_directory_list(int argc, char **argv) {
   return 0;
 }
 
-/* Trust on first use: the first root key seen for a state is pinned in
- * <home>/pins.json; later a different key is refused loudly. */
-static int check_pin(const char *state, const char *root_b64, bool *first_use) {
-  char path[600];
-  snprintf(path, sizeof path, "%s/pins.json", cli.home);
+/* ---- pins ---------------------------------------------------------------------
+ * <home>/pins.json: per state {"root_key", "confirmed" (checked out of band with
+ * `parley directory trust`), "version" (the highest record version seen: never go
+ * back), "accepted_replacement" (the log index of an operator replacement of the root
+ * key that the user accepted)}. A bare string is a root key pinned on first use. */
+
+static json_t *load_pins(const char *path, int *rc) {
   json_error_t jerr;
   json_t *pins = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  *rc = 0;
   if (!pins) {
     struct stat st;
-    if (stat(path, &st) == 0) return cli_fail("%s is corrupt: %s", path, jerr.text);
+    if (stat(path, &st) == 0) *rc = cli_fail("%s is corrupt: %s", path, jerr.text);
     pins = json_object();
   }
-  const char *pinned = json_string_value(json_object_get(pins, state));
+  return pins;
+}
+
+static int save_pins(const char *path, json_t *pins) {
+  mkdir(cli.home, 0700);
+  char *s = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
+  int rc = s && cli_write_file_atomic(path, s, strlen(s), 0600) == PARLEY_E_OK
+               ? 0
+               : cli_fail("cannot write %s", path);
+  free(s);
+  return rc;
+}
+
+/* What the directory commitment says of a state, once verified. */
+typedef struct {
+  uint64_t checkpoint_size;
+  uint64_t index, count;
+  int64_t replaced_at; /* -1: the root key was never replaced by the operator */
+  char reason[320];    /* the operator's logged reason, when replaced_at >= 0 */
+  char operator_key[32];
+  char replaced_time[PARLEY_TIME_LEN];
+} dir_fact;
+
+static void fingerprint_of(const parley_sign_pk *pk, char disp[PARLEY_FINGERPRINT_DISPLAY_LEN]) {
+  char fpr[PARLEY_FINGERPRINT_HEX_LEN];
+  parley_sign_pk_fingerprint(pk, fpr);
+  parley_fingerprint_display(fpr, disp);
+}
+
+/* The operator's replacement of the root key, as logged: the entry the hub serves must
+ * be in the log at the index the commitment names, and name this state and key. */
+static int verify_replacement(const json_t *st, const char *code, const parley_sign_pk *root,
+                              dir_fact *f) {
+  json_t *rep = json_object_get(st, "root_replacement");
+  const char *entry = json_string_value(json_object_get(rep, "entry"));
+  json_t *idx = json_object_get(rep, "index");
+  if (!entry || !json_is_integer(idx) || json_integer_value(idx) != f->replaced_at)
+    return cli_fail("REFUSED: the directory says %s's root key was replaced by the hub's operator "
+                    "(log entry %lld), but the hub does not show that entry",
+                    code, (long long)f->replaced_at);
+  uint8_t lh[32];
+  uint64_t li = 0, ls = 0;
+  parley_tlog_leaf_hash((const uint8_t *)entry, strlen(entry), lh);
+  if (cli_verify_inclusion(lh, &li, &ls) || (int64_t)li != f->replaced_at)
+    return cli_fail("REFUSED: the operator's replacement of %s's root key is not provably log "
+                    "entry %lld",
+                    code, (long long)f->replaced_at);
+  json_t *o = NULL;
+  parley_error err;
+  if (parley_dir_entry_parse((const uint8_t *)entry, strlen(entry), &o, &err) != PARLEY_E_OK)
+    return cli_fail_err("REFUSED: the logged replacement does not parse", &err);
+  const char *action = json_string_value(json_object_get(o, "action"));
+  const char *state = json_string_value(json_object_get(o, "state"));
+  const char *key = json_string_value(json_object_get(o, "root_key"));
+  const char *reason = json_string_value(json_object_get(o, "reason"));
+  const char *op = json_string_value(json_object_get(o, "operator_key_id"));
+  const char *t = json_string_value(json_object_get(o, "time"));
+  parley_sign_pk k;
   int rc = 0;
-  *first_use = false;
-  if (pinned) {
-    if (strcmp(pinned, root_b64) != 0)
-      rc = cli_fail("REFUSED: the hub now shows a different root key for %s than the one pinned "
-                    "in %s.\n  pinned: %s\n  served: %s\nIf %s rotated its key, confirm the new "
-                    "fingerprint out of band and remove the old pin.",
-                    state, path, pinned, root_b64, state);
-  } else {
-    *first_use = true;
-    json_object_set_new(pins, state, json_string(root_b64));
-    mkdir(cli.home, 0700);
-    char *s = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!s || cli_write_file_atomic(path, s, strlen(s), 0600) != PARLEY_E_OK)
-      rc = cli_fail("cannot write %s", path);
-    free(s);
+  if (!action || strcmp(action, "replace-root") || !state || strcmp(state, code) || !key ||
+      parley_sign_pk_from_b64(key, &k) != PARLEY_E_OK || !reason || !op || !t)
+    rc = cli_fail("REFUSED: log entry %lld is not an operator replacement of %s's root key",
+                  (long long)f->replaced_at, code);
+  else {
+    parley_strlcpy(f->reason, reason, sizeof f->reason);
+    parley_strlcpy(f->operator_key, op, sizeof f->operator_key);
+    parley_strlcpy(f->replaced_time, t, sizeof f->replaced_time);
+    (void)root; /* a later rotation by the state may have followed the replacement */
   }
+  json_decref(o);
+  return rc;
+}
+
+/* Checks the state's leaf in the directory commitment of a checkpoint this client
+ * accepts (signed by the pinned log key, consistent with what it saw, cosigned and
+ * vouched for by the required witnesses): the served root key, the current record's
+ * version and hash must be what the whole log commits to. So no client can be shown a
+ * rolled-back record or a root key that the rest of the world does not see. */
+static int verify_commitment(const json_t *st, const char *code, const parley_sign_pk *root,
+                             const parley_record_info *cur, const json_t *cur_rec, dir_fact *f) {
+  json_t *d = json_object_get(st, "directory");
+  const char *note = json_string_value(json_object_get(d, "checkpoint"));
+  json_t *jidx = json_object_get(d, "index"), *jcount = json_object_get(d, "count");
+  json_t *jproof = json_object_get(d, "proof"), *jrep = json_object_get(d, "root_replaced_at");
+  if (!note || !json_is_integer(jidx) || !json_is_integer(jcount) || !json_is_array(jproof) ||
+      json_integer_value(jidx) < 0 || json_integer_value(jcount) <= json_integer_value(jidx) ||
+      json_array_size(jproof) > PARLEY_TLOG_MAX_PROOF || (jrep && !json_is_integer(jrep)))
+    return cli_fail("REFUSED: the hub sent no valid directory proof for %s", code);
+  parley_checkpoint cp;
+  if (cli_accept_checkpoint(note, strlen(note), &cp)) return 1;
+  uint64_t n;
+  uint8_t droot[32];
+  parley_error err;
+  if (parley_dir_ext_parse(&cp, &n, droot, &err) != PARLEY_E_OK)
+    return cli_fail_err("REFUSED: the hub's checkpoint commits to no directory", &err);
+  f->checkpoint_size = cp.size;
+  f->index = (uint64_t)json_integer_value(jidx);
+  f->count = (uint64_t)json_integer_value(jcount);
+  f->replaced_at = jrep ? json_integer_value(jrep) : -1;
+  if (f->count != n)
+    return cli_fail(
+        "REFUSED: the directory proof is for %llu states, the checkpoint commits to %llu",
+        (unsigned long long)f->count, (unsigned long long)n);
+  uint8_t proof[PARLEY_TLOG_MAX_PROOF][32];
+  size_t plen = json_array_size(jproof);
+  for (size_t i = 0; i < plen; i++) {
+    const char *h = json_string_value(json_array_get(jproof, i));
+    size_t got = 0;
+    if (!h || parley_b64_decode(h, strlen(h), proof[i], 32, &got) != PARLEY_E_OK || got != 32)
+      return cli_fail("REFUSED: malformed directory proof for %s", code);
+  }
+  parley_dir_state want;
+  memset(&want, 0, sizeof want);
+  parley_strlcpy(want.state, code, sizeof want.state);
+  want.version = cur->version;
+  want.root = *root;
+  want.root_replaced_at = f->replaced_at;
+  parley_buf b;
+  parley_buf_init(&b, 1u << 20);
+  if (parley_jcs(cur_rec, &b, &err) != PARLEY_E_OK) {
+    parley_buf_free(&b);
+    return cli_fail_err("canonical form", &err);
+  }
+  parley_hash rh;
+  parley_sha256(b.data, b.len, &rh);
+  parley_buf_free(&b);
+  memcpy(want.record_sha256, rh.b, 32);
+  uint8_t lh[32];
+  if (parley_dir_leaf_hash(&want, lh, &err) != PARLEY_E_OK ||
+      parley_tlog_verify_inclusion(f->index, f->count, lh, (const uint8_t(*)[32])proof, plen, droot,
+                                   &err) != PARLEY_E_OK)
+    return cli_fail("REFUSED: %s's root key and record version %lld are not what the hub's log "
+                    "commits to for %s (checkpoint of %llu entries): the hub may be showing you "
+                    "an old record, or keys that others do not see",
+                    code, (long long)cur->version, code, (unsigned long long)cp.size);
+  if (f->replaced_at >= 0) return verify_replacement(st, code, root, f);
+  return 0;
+}
+
+/* Set by `directory show` and `directory trust`: show a flagged state instead of refusing. */
+static bool allow_flagged;
+/* Set by `directory trust`: the fingerprint the user checked out of band, to pin. */
+static const char *trust_fingerprint;
+
+static void print_replacement(const char *code, const dir_fact *f) {
+  fprintf(stderr,
+          "parley: WARNING: %s's root key was REPLACED BY THE HUB'S OPERATOR, not by %s's previous "
+          "key (log entry %lld, %s, operator key %s).\n  The operator's logged reason: \"%s\"\n"
+          "  Confirm the new fingerprint with %s out of band, then accept it with:\n"
+          "  parley directory trust %s <fingerprint>\n",
+          code, code, (long long)f->replaced_at, f->replaced_time, f->operator_key, f->reason, code,
+          code);
+}
+
+static void strip_fingerprint(const char *in, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *in && n + 1 < cap; in++)
+    if ((*in >= '0' && *in <= '9') || (*in >= 'a' && *in <= 'f'))
+      out[n++] = *in;
+    else if (*in >= 'A' && *in <= 'F')
+      out[n++] = (char)(*in - 'A' + 'a');
+  out[n] = 0;
+}
+
+/* Pins, rollback and operator replacement, with the client's state locked. */
+static int check_pin(const char *code, const char *root_b64, const parley_sign_pk *root,
+                     int64_t version, const dir_fact *f, bool *first_use) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/pins.json", cli.home);
+  int rc;
+  json_t *pins = load_pins(path, &rc);
+  if (rc) {
+    json_decref(pins);
+    return rc;
+  }
+  json_t *pin = json_object_get(pins, code);
+  if (json_is_string(pin)) { /* the older form: a root key pinned on first use */
+    json_t *o = json_pack("{s:O,s:b}", "root_key", pin, "confirmed", 0);
+    json_object_set_new(pins, code, o);
+    pin = o;
+  }
+  const char *pinned = json_string_value(json_object_get(pin, "root_key"));
+  json_int_t seen = json_integer_value(json_object_get(pin, "version"));
+  json_t *acc = json_object_get(pin, "accepted_replacement");
+  char disp[PARLEY_FINGERPRINT_DISPLAY_LEN], fpr[PARLEY_FINGERPRINT_HEX_LEN];
+  fingerprint_of(root, disp);
+  parley_sign_pk_fingerprint(root, fpr);
+  *first_use = false;
+  bool dirty = false;
+  if (trust_fingerprint) {
+    char want[80];
+    strip_fingerprint(trust_fingerprint, want, sizeof want);
+    if (strcmp(want, fpr) != 0) {
+      rc = cli_fail("REFUSED: the hub shows %s's root key with fingerprint\n  %s\nnot the one you "
+                    "checked. Do not use %s's entry until this is resolved with %s.",
+                    code, disp, code, code);
+    } else {
+      json_t *o = json_pack("{s:s,s:b,s:I}", "root_key", root_b64, "confirmed", 1, "version",
+                            (json_int_t)(version > seen ? version : seen));
+      if (f->replaced_at >= 0)
+        json_object_set_new(o, "accepted_replacement", json_integer(f->replaced_at));
+      json_object_set_new(pins, code, o);
+      dirty = true;
+    }
+  } else if (!pinned) {
+    *first_use = true;
+    json_object_set_new(pins, code,
+                        json_pack("{s:s,s:b,s:I}", "root_key", root_b64, "confirmed", 0, "version",
+                                  (json_int_t)version));
+    dirty = true;
+    fprintf(stderr,
+            "parley: FIRST CONTACT with %s: its root key is now pinned ON TRUST, not checked.\n"
+            "  fingerprint: %s\n  Compare it with %s through another channel (phone, note "
+            "verbale), then run:\n  parley directory trust %s <fingerprint>\n",
+            code, disp, code, code);
+  } else if (strcmp(pinned, root_b64) != 0) {
+    rc = cli_fail("REFUSED: the hub now shows a different root key for %s than the one pinned in "
+                  "%s.\n  pinned: %s\n  served: %s (fingerprint %s)\n%sIf %s changed its key, "
+                  "confirm the new fingerprint out of band, then run: parley directory trust %s "
+                  "<fingerprint>",
+                  code, path, pinned, root_b64, disp,
+                  f->replaced_at >= 0 ? "The hub's log says the OPERATOR replaced it.\n" : "", code,
+                  code);
+  } else if (version < seen) {
+    rc = cli_fail("REFUSED: the hub serves version %lld of %s's record, but this client has seen "
+                  "version %lld: an old record (with keys %s may have revoked) is being replayed",
+                  (long long)version, code, (long long)seen, code);
+  } else if (version > seen) {
+    json_object_set_new(pin, "version", json_integer(version));
+    dirty = true;
+  }
+  if (!rc && f->replaced_at >= 0 && !trust_fingerprint &&
+      (!json_is_integer(acc) || json_integer_value(acc) != f->replaced_at)) {
+    print_replacement(code, f);
+    if (!allow_flagged)
+      rc = cli_fail("REFUSED to use %s's entry until you accept its new root key", code);
+  }
+  if (dirty && !rc)
+    rc = save_pins(path, pins);
+  else if (dirty && *first_use)
+    save_pins(path, pins);
   json_decref(pins);
   return rc;
 }
 
-/* Fetches a state's record (current, or `version`) and trusts it only if: the root
- * key matches the pin (set on first use), the record verifies with it, and it is
- * provably in the hub's transparency log. On success the caller owns *st and *rec. */
-int cli_verified_record(const char *code, const char *version, json_t **st_out, json_t **rec_out,
-                        parley_record_info *info, parley_sign_pk *root, bool *first,
-                        uint64_t *log_index, uint64_t *log_size) {
+static json_t *get_record(const char *code, const char *version) {
+  char path[96];
+  if (version)
+    snprintf(path, sizeof path, "/v1/states/%.3s/records/%.20s", code, version);
+  else
+    snprintf(path, sizeof path, "/v1/states/%.3s/record", code);
+  return cli_get_json(path);
+}
+
+/* One fetch of the state and its current record, verified against each other, the
+ * directory commitment and the pins. On success the caller owns *st and *cur. */
+static int fetch_current(const char *code, json_t **st_out, json_t **cur_out,
+                         parley_record_info *info, parley_sign_pk *root, bool *first,
+                         bool *changed) {
   char path[96];
   snprintf(path, sizeof path, "/v1/states/%.3s", code);
+  *changed = false;
   json_t *st = cli_get_json(path);
   if (!st) return 1;
   const char *root_b64 = json_string_value(json_object_get(st, "root_key"));
@@ -88,30 +324,68 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
     json_decref(st);
     return cli_fail("the hub sent no valid root key for %s", code);
   }
-  int lock = cli_state_lock();
-  int pin_rc = check_pin(code, root_b64, first);
-  cli_state_unlock(lock);
-  if (pin_rc) {
-    json_decref(st);
-    return 1;
-  }
-  if (version)
-    snprintf(path, sizeof path, "/v1/states/%.3s/records/%.20s", code, version);
-  else
-    snprintf(path, sizeof path, "/v1/states/%.3s/record", code);
-  json_t *rec = cli_get_json(path);
+  json_t *rec = get_record(code, NULL);
   if (!rec) {
     json_decref(st);
     return 1;
   }
   parley_error err;
   int rc = 0;
+  dir_fact f;
+  memset(&f, 0, sizeof f);
   if (parley_record_verify(rec, root, parley_now(), info, &err) != PARLEY_E_OK)
-    rc = cli_fail_err("REFUSED: the record does not verify", &err);
+    rc = cli_fail_err("REFUSED: the record does not verify with the root key", &err);
   else if (strcmp(info->state, code) != 0)
     rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
-  /* Key transparency: the record must be in the log everyone sees, or the hub could be
-   * showing this client a record (and keys) that others never see. */
+  else if (json_integer_value(json_object_get(st, "version")) != info->version) {
+    *changed = true; /* a new version was published between the two requests */
+    rc = 1;
+  } else if (verify_commitment(st, code, root, info, rec, &f))
+    rc = 1;
+  if (!rc) {
+    int lock = cli_state_lock();
+    rc = check_pin(code, root_b64, root, info->version, &f, first);
+    cli_state_unlock(lock);
+  }
+  if (rc) {
+    json_decref(st);
+    json_decref(rec);
+    return rc;
+  }
+  *st_out = st;
+  *cur_out = rec;
+  return 0;
+}
+
+/* Fetches a state's record (current, or `version`) and trusts it only if: the root
+ * key matches the pin (set on first use, loudly) and is what the log's directory
+ * commitment says, the current record is the latest the log commits to and no older
+ * than one this client saw, the record verifies with the root key, and it is provably
+ * in the hub's transparency log. On success the caller owns *st and *rec. */
+int cli_verified_record(const char *code, const char *version, json_t **st_out, json_t **rec_out,
+                        parley_record_info *info, parley_sign_pk *root, bool *first,
+                        uint64_t *log_index, uint64_t *log_size) {
+  json_t *st = NULL, *rec = NULL;
+  bool changed = false;
+  int rc = fetch_current(code, &st, &rec, info, root, first, &changed);
+  if (rc && changed) rc = fetch_current(code, &st, &rec, info, root, first, &changed);
+  if (rc) {
+    if (changed) cli_fail("%s's record changed twice while it was read; try again", code);
+    return rc;
+  }
+  parley_error err;
+  if (version) {
+    json_t *old = get_record(code, version);
+    json_decref(rec);
+    rec = old;
+    if (!rec)
+      rc = 1;
+    else if (parley_record_verify(rec, root, parley_now(), info, &err) != PARLEY_E_OK)
+      rc = cli_fail_err("REFUSED: that version does not verify with the current root key", &err);
+    else if (strcmp(info->state, code) != 0)
+      rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
+  }
+  /* The record itself must be in the log everyone sees. */
   uint8_t leaf[32];
   if (!rc && (cli_entry_leaf_hash("state-record", rec, leaf) ||
               cli_verify_inclusion(leaf, log_index, log_size)))
@@ -124,6 +398,38 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
   *st_out = st;
   *rec_out = rec;
   return 0;
+}
+
+int cmd_directory_trust(int argc, char **argv) {
+  if (argc != 3 || argv[1][0] == '-') {
+    puts("Usage: parley directory trust CODE FINGERPRINT\n"
+         "Pins CODE's root key after you compared its fingerprint with CODE out of band\n"
+         "(phone, diplomatic note): the fingerprint you were given must be the one the hub\n"
+         "serves and the log commits to. Also accepts a root key that the hub's operator\n"
+         "replaced, once you have confirmed it.");
+    return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+  }
+  if (!parley_state_code_valid(argv[1]))
+    return cli_fail("directory trust: give a state code, e.g. EST");
+  trust_fingerprint = argv[2];
+  allow_flagged = true;
+  json_t *st = NULL, *rec = NULL;
+  parley_record_info *info = malloc(sizeof *info);
+  parley_sign_pk root;
+  bool first;
+  uint64_t li, ls;
+  if (!info) return cli_fail("out of memory");
+  int rc = cli_verified_record(argv[1], NULL, &st, &rec, info, &root, &first, &li, &ls);
+  if (!rc) {
+    char disp[PARLEY_FINGERPRINT_DISPLAY_LEN];
+    fingerprint_of(&root, disp);
+    printf("TRUSTED: %s's root key %s is pinned as confirmed out of band (record version %lld)\n",
+           argv[1], disp, (long long)info->version);
+  }
+  free(info);
+  json_decref(st);
+  json_decref(rec);
+  return rc;
 }
 
 int cmd_directory_show(int argc, char **argv) {
@@ -152,10 +458,17 @@ int cmd_directory_show(int argc, char **argv) {
   bool first = false;
   uint64_t log_index = 0, log_size = 0;
   if (!info) return cli_fail("out of memory");
+  allow_flagged = true; /* shown with its warning, so the user can decide */
   if (cli_verified_record(code, version, &st, &rec, info, &root, &first, &log_index, &log_size)) {
     free(info);
     return 1;
   }
+  char pins_path[600];
+  snprintf(pins_path, sizeof pins_path, "%s/pins.json", cli.home);
+  int prc;
+  json_t *pins = load_pins(pins_path, &prc);
+  bool confirmed = json_is_true(json_object_get(json_object_get(pins, code), "confirmed"));
+  json_decref(pins);
   char fpr[PARLEY_FINGERPRINT_HEX_LEN], disp[PARLEY_FINGERPRINT_DISPLAY_LEN];
   parley_sign_pk_fingerprint(&root, fpr);
   parley_fingerprint_display(fpr, disp);
@@ -167,9 +480,15 @@ int cmd_directory_show(int argc, char **argv) {
            json_string_value(json_object_get(st, "name")),
            json_string_value(json_object_get(st, "region")), (long long)info->version);
     printf("VERIFIED: signed by the root key of %s%s\n  root key fingerprint: %s\n", code,
-           first ? " (pinned now, on first use: compare this fingerprint out of band)"
-                 : " (matches the pinned key)",
+           confirmed ? " (confirmed out of band)"
+           : first   ? " (pinned now, on first use: NOT confirmed; compare this fingerprint out "
+                       "of band, then: parley directory trust CODE FINGERPRINT)"
+                     : " (pinned on first use, NOT confirmed out of band)",
            disp);
+    if (!version)
+      printf("VERIFIED: the log's directory commitment names this root key and version %lld as "
+             "%s's latest record\n",
+             (long long)info->version, code);
     printf("VERIFIED: in the hub's transparency log as entry %llu (checkpoint of %llu entries)\n",
            (unsigned long long)log_index, (unsigned long long)log_size);
     char upd[PARLEY_TIME_LEN], rb[PARLEY_TIME_LEN];

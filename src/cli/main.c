@@ -31,6 +31,8 @@ static const cli_command commands[] = {
     {"directory show", cmd_directory_show, "show and verify a state's record"},
     {"directory search", cmd_directory_search, "find POCs by state, region, role, language, name"},
     {"directory export", cmd_directory_export, "export the directory (json, csv, vcard)"},
+    {"directory trust", cmd_directory_trust,
+     "pin a state's root key after checking its fingerprint out of band"},
     {"send", cmd_send, "seal, sign and send a message"},
     {"inbox", cmd_inbox,
      "list messages addressed to you (--sent: sent by you; --follow: as they arrive)"},
