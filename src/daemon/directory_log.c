@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parley/tlog.h"
+
 #include "handlers.h"
 #include "parley/directory.h"
 
@@ -165,4 +167,62 @@ json_t *parleyd_dir_proof_json(parley_tx *tx, const char *code, parley_qs *qs, p
   free(s);
   parley_checkpoint_row_clear(&cp);
   return o;
+}
+
+/* At start: the latest checkpoint must carry a directory commitment (a store written
+ * before the commitment existed has none): if it does not, one is signed; when the log
+ * has not grown since the last checkpoint, an event is logged first, as the hub never
+ * signs two checkpoints of one size. A commitment that differs from the directory as
+ * stored means the store was altered outside parleyd: said loudly, never re-signed. */
+static parley_qs startup_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)cls;
+  parley_checkpoint_row cp;
+  memset(&cp, 0, sizeof cp);
+  parley_qs qs = parley_store_checkpoint_get(tx, 0, &cp);
+  if (qs < 0) return qs;
+  bool has_line = false, matches = false;
+  if (qs == PARLEY_QS_ONE) {
+    parley_note *n = calloc(1, sizeof *n);
+    parley_checkpoint c;
+    uint64_t count;
+    uint8_t root[32];
+    parley_error e2;
+    has_line = n && parley_note_parse(cp.note, strlen(cp.note), n, &e2) == PARLEY_E_OK &&
+               parley_checkpoint_parse(n->text, n->text_len, &c, &e2) == PARLEY_E_OK &&
+               parley_dir_ext_parse(&c, &count, root, &e2) == PARLEY_E_OK;
+    free(n);
+    parley_buf ext;
+    parley_buf_init(&ext, 512);
+    if (has_line && (qs = parleyd_dir_ext(tx, &ext, err)) == PARLEY_QS_ONE)
+      matches = strstr(cp.note, (const char *)ext.data) != NULL;
+    parley_buf_free(&ext);
+    if (qs < 0) {
+      parley_checkpoint_row_clear(&cp);
+      return qs;
+    }
+  }
+  if (has_line) {
+    if (!matches)
+      parley_log(PARLEY_LOG_ERROR, "directory.mismatch",
+                 "size=%llu the directory as stored is not the one the latest checkpoint commits "
+                 "to: the store was altered outside parleyd",
+                 (unsigned long long)cp.size);
+    parley_checkpoint_row_clear(&cp);
+    return PARLEY_QS_ONE;
+  }
+  uint64_t size = 0;
+  if (cp.note && (qs = parley_store_log_size(tx, &size)) >= 0 && size == cp.size) {
+    uint64_t leaf;
+    qs = parleyd_log_event(tx, "directory-commitment", "checkpoints now commit to the directory",
+                           &leaf, err);
+  }
+  parley_checkpoint_row_clear(&cp);
+  if (qs < 0) return qs;
+  qs = parleyd_checkpoint_tx(tx, true, &cp, err);
+  parley_checkpoint_row_clear(&cp);
+  return qs < 0 ? qs : PARLEY_QS_ONE;
+}
+
+parley_err parleyd_dir_startup(parley_error *err) {
+  return parley_store_run(parleyd->store, true, startup_tx, NULL, err);
 }

@@ -107,6 +107,11 @@ int main(int argc, char **argv) {
     parley_store_close(hub.store);
     return 1;
   }
+  if (parleyd_dir_startup(&err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd: directory commitment: %s\n", err.detail);
+    parley_store_close(hub.store);
+    return 1;
+  }
   parleyd_metrics_init(parleyd_n_routes);
   if (!parleyd_nonce_cache_init(1u << 22)) {
     fprintf(stderr, "parleyd: out of memory\n");
