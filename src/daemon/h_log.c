@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "parley/tlog.h"
@@ -85,14 +86,49 @@ parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_err
   return PARLEY_E_OK;
 }
 
+/* Public reads never take the write lock: the scheduler signs checkpoints on its
+ * interval, and a directory change in its own transaction. */
+static parley_qs latest_tx(parley_tx *tx, void *cls, parley_error *err) {
+  parley_checkpoint_row *cp = cls;
+  parley_checkpoint_row_clear(cp);
+  parley_qs qs = parley_store_checkpoint_get(tx, 0, cp);
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_NOT_FOUND, "no checkpoint signed yet");
+    return PARLEY_QS_HARD;
+  }
+  return qs;
+}
+
+/* Cache-Control for what changes: checkpoints and partial tiles. */
+static void reply_cacheable(parleyd_req *r, const char *type, const void *data, size_t len,
+                            bool immutable) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+  if (resp) {
+    char cc[64];
+    if (immutable)
+      snprintf(cc, sizeof cc, "public, max-age=31536000, immutable");
+    else
+      snprintf(cc, sizeof cc, "public, max-age=%lld",
+               (long long)(parleyd->cfg.checkpoint_interval_s < 10
+                               ? parleyd->cfg.checkpoint_interval_s
+                               : 10));
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", cc);
+  }
+  parleyd_reply_response(r, 200, resp);
+}
+
 void h_log_checkpoint(parleyd_req *r) {
   parley_checkpoint_row cp;
+  memset(&cp, 0, sizeof cp);
   parley_error err;
-  if (parleyd_checkpoint(false, &cp, &err) != PARLEY_E_OK) {
+  if (parley_store_run(parleyd->store, false, latest_tx, &cp, &err) != PARLEY_E_OK) {
+    parley_checkpoint_row_clear(&cp);
     parleyd_reply_err(r, &err);
     return;
   }
-  parleyd_reply_raw(r, 200, "text/plain; charset=utf-8", cp.note, strlen(cp.note));
+  reply_cacheable(r, "text/plain; charset=utf-8", cp.note, strlen(cp.note), false);
   parley_checkpoint_row_clear(&cp);
 }
 
@@ -105,7 +141,38 @@ typedef struct {
   parley_checkpoint_row cp;
   uint8_t proof[PARLEY_TLOG_MAX_PROOF][PARLEY_TLOG_HASH_LEN];
   size_t n;
+  bool pending; /* the entry is newer than the latest checkpoint */
 } proof_ctx;
+
+/* An entry newer than the latest checkpoint gets one signed now, but by one request at
+ * a time and at most every 100 ms: a flood of public proof requests costs the writers
+ * at most that many write transactions, and waiting requests find the new one. */
+static pthread_mutex_t sign_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t last_forced_ns;
+
+static parley_err sign_for(uint64_t index, parley_error *err) {
+  pthread_mutex_lock(&sign_lock);
+  parley_checkpoint_row cp;
+  memset(&cp, 0, sizeof cp);
+  parley_err e = parley_store_run(parleyd->store, false, latest_tx, &cp, err);
+  bool covered = e == PARLEY_E_OK && index < cp.size;
+  parley_checkpoint_row_clear(&cp);
+  if (!covered) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    if (last_forced_ns && t - last_forced_ns < 100000000u) {
+      struct timespec d = {0, (long)(100000000u - (t - last_forced_ns))};
+      nanosleep(&d, NULL);
+    }
+    e = parleyd_checkpoint(true, &cp, err);
+    parley_checkpoint_row_clear(&cp);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    last_forced_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+  }
+  pthread_mutex_unlock(&sign_lock);
+  return e;
+}
 
 static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
   proof_ctx *c = cls;
@@ -118,18 +185,23 @@ static parley_qs proof_tx(parley_tx *tx, void *cls, parley_error *err) {
     }
     if (qs < 0) return qs;
   }
-  /* Prove against a checkpoint that includes the entry: a fresh one if needed. */
-  parley_qs qs = parleyd_checkpoint_tx(tx, false, &c->cp, err);
+  uint64_t size;
+  parley_qs qs = parley_store_log_size(tx, &size);
   if (qs < 0) return qs;
-  if (c->index >= c->cp.size) {
-    parley_checkpoint_row_clear(&c->cp);
-    if ((qs = parleyd_checkpoint_tx(tx, true, &c->cp, err)) < 0) return qs;
-  }
-  if (c->index >= c->cp.size) {
+  if (c->index >= size) {
     parley_fail(err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",
-                (unsigned long long)c->index, (unsigned long long)c->cp.size);
+                (unsigned long long)c->index, (unsigned long long)size);
     return PARLEY_QS_HARD;
   }
+  /* Prove against the latest checkpoint; the caller has one signed if it is too old. */
+  qs = parley_store_checkpoint_get(tx, 0, &c->cp);
+  if (qs < 0) return qs;
+  if (qs == PARLEY_QS_NONE || c->index >= c->cp.size) {
+    c->n = 0;
+    c->pending = true;
+    return PARLEY_QS_ONE;
+  }
+  c->pending = false;
   parley_err e = parley_tlog_inclusion_proof(parley_store_tlog_hash, tx, c->index, c->cp.size,
                                              c->proof, &c->n, err);
   if (e) return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
@@ -152,8 +224,15 @@ void h_log_proof(parleyd_req *r) {
   }
   c->by_leaf = leaf != NULL;
   parley_error err;
-  /* A write transaction: it may have to sign a checkpoint covering the entry. */
-  if (parley_store_run(parleyd->store, true, proof_tx, c, &err) != PARLEY_E_OK) {
+  parley_err e0 = parley_store_run(parleyd->store, false, proof_tx, c, &err);
+  if (!e0 && c->pending) {
+    e0 = sign_for(c->index, &err);
+    if (!e0) e0 = parley_store_run(parleyd->store, false, proof_tx, c, &err);
+    if (!e0 && c->pending)
+      e0 = parley_fail(&err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",
+                       (unsigned long long)c->index, (unsigned long long)c->cp.size);
+  }
+  if (e0 != PARLEY_E_OK) {
     parley_checkpoint_row_clear(&c->cp);
     free(c);
     parleyd_reply_err(r, &err);
@@ -328,7 +407,8 @@ void h_log_tile(parleyd_req *r) {
     }
     tile_cache_put(&c.t, out.data, out.len);
   }
-  parleyd_reply_raw(r, 200, "application/octet-stream", out.data, out.len);
+  /* A full tile never changes; a partial one grows with the log. */
+  reply_cacheable(r, "application/octet-stream", out.data, out.len, c.t.width == PARLEY_TILE_WIDTH);
   parley_buf_free(&out);
 }
 

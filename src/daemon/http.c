@@ -28,7 +28,8 @@ static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
     r->replied = true;
     return;
   }
-  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  if (!MHD_get_response_header(resp, "Cache-Control")) /* a public log read may be cached */
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Content-Security-Policy",
                           "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");

@@ -78,6 +78,10 @@ int parleyd_route_match(const char *method, const char *path, parleyd_req *r) {
   for (size_t i = 0; i < parleyd_n_routes; i++) {
     if (!match(parleyd_routes[i].pattern, path, r)) continue;
     if (strcmp(parleyd_routes[i].method, method) == 0) return (int)i;
+    /* HEAD of a public GET (mirrors of the log check what changed); MHD sends no body */
+    if (!strcmp(method, "HEAD") && !strcmp(parleyd_routes[i].method, "GET") &&
+        parleyd_routes[i].auth == PARLEYD_AUTH_PUBLIC)
+      return (int)i;
     path_matched = true;
   }
   return path_matched ? -2 : -1;

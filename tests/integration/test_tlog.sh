@@ -26,6 +26,11 @@ check "directory show checks the log too" \
 check "the checkpoint verifies" sh -c "$PARLEY --config $WORK/est-cert.conf log checkpoint | grep -q 'VERIFIED checkpoint of test.parley.localhost: 4 entries'"
 check "a tlog-proof is served in the C2SP format" sh -c "curl -sf '$HUB/log/proof?index=0' | head -1 | grep -qx 'c2sp.org/tlog-proof@v1'"
 check "an index beyond the log is TLOG_RANGE" expect_code 400 TLOG_RANGE "$(http GET '/log/proof?index=99')"
+check "HEAD of the checkpoint answers its headers, no body" \
+  sh -c "curl -sfI '$HUB/log/checkpoint' | grep -qi '^content-type: text/plain' && [ -z \"\$(curl -s -X HEAD --max-time 2 '$HUB/log/checkpoint' 2>/dev/null)\" ]"
+check "a checkpoint may be cached briefly" sh -c "curl -sfI '$HUB/log/checkpoint' | grep -qi '^cache-control: public, max-age=1'"
+check "a partial tile may be cached briefly" sh -c "curl -sfI '$HUB/log/tile/0/000.p/2' | grep -qi '^cache-control: public, max-age=1'"
+check "authenticated answers are never cached" sh -c "curl -sI '$HUB/healthz' | grep -qi '^cache-control: no-store'"
 check "a malformed tile path is 404" expect_code 404 "" "$(http GET /log/tile/0/0001)"
 
 # Tiles: the partial level-0 tile holds the leaf hashes of the entry bundle's entries.
