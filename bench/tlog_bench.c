@@ -1,10 +1,9 @@
 /* tlog_bench: the transparency log straight on libparley's store API, without HTTP.
  *
  *   tlog_bench append URL SECONDS BATCH [CHECKPOINT_S]
- *       Appends leaves the way src/daemon/log.c does (leaf_append, then
- *       parley_tlog_append_nodes over node_get, then node_put of each interior node it
- *       completes), BATCH appends per write transaction, for SECONDS; every CHECKPOINT_S
- *       seconds (default 1; 0 = never) signs a checkpoint of the current tree in its own
+ *       Appends leaves the way the hub does (parley_store_tlog_append: the leaf, then
+ *       each interior node it completes), BATCH appends per write transaction, for SECONDS; every
+ * CHECKPOINT_S seconds (default 1; 0 = never) signs a checkpoint of the current tree in its own
  *       write transaction, as the hub's scheduler does.
  *   tlog_bench build URL N [BATCH]
  *       Grows the log to N leaves (from whatever size it has), BATCH appends per
@@ -77,24 +76,12 @@ static size_t make_entry(uint8_t entry[64]) {
   return sizeof kind - 1 + 32;
 }
 
-/* One append as src/daemon/log.c's append_entry does it. */
+/* One append as the hub does it (parley_store_tlog_append). */
 static parley_qs append_one(parley_tx *tx, parley_error *err) {
-  uint8_t entry[64], lh[32];
+  uint8_t entry[64];
   size_t len = make_entry(entry);
-  parley_tlog_leaf_hash(entry, len, lh);
   uint64_t leaf;
-  parley_qs qs = parley_store_leaf_append(tx, lh, "envelope", entry, len, parley_now(), &leaf);
-  if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
-  parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
-  size_t n = 0;
-  parley_err e = parley_tlog_append_nodes(parley_store_tlog_hash, tx, leaf, lh, nodes, &n, err);
-  if (e) return qs_of(e);
-  for (size_t i = 0; i < n; i++) {
-    if (nodes[i].level == 0) continue; /* leaf hashes live in the leaves */
-    qs = parley_store_node_put(tx, nodes[i].level, nodes[i].index, nodes[i].hash);
-    if (qs < 0) return qs;
-  }
-  return PARLEY_QS_ONE;
+  return parley_store_tlog_append(tx, "envelope", entry, len, parley_now(), &leaf, err);
 }
 
 typedef struct {

@@ -187,12 +187,17 @@ parley_qs parley_store_node_get(parley_tx *tx, unsigned level, uint64_t index, u
 parley_qs parley_store_leaf_entry(parley_tx *tx, uint64_t index, uint8_t **entry, size_t *len);
 parley_qs parley_store_leaf_find(parley_tx *tx, const uint8_t hash[32], uint64_t *index);
 
-/* Inserts or replaces the checkpoint of that size (a note gains cosignatures). */
+/* Appends entry (kind "\n" payload) as the next leaf and stores the interior nodes it
+ * completes, in the caller's transaction; *leaf gets its index. */
+parley_qs parley_store_tlog_append(parley_tx *tx, const char *kind, const uint8_t *entry,
+                                   size_t len, int64_t created, uint64_t *leaf, parley_error *err);
+
 /* A parley_tlog_hash_fn over the stored log: pass the transaction as ctx. Complete
  * subtree hashes come from the store (O(1) reads each); NONE maps to TLOG_RANGE, RETRY
  * to STORE_RETRY, anything else to STORE_HARD. */
 parley_err parley_store_tlog_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]);
 
+/* Inserts or replaces the checkpoint of that size (a note gains cosignatures). */
 parley_qs parley_store_checkpoint_put(parley_tx *tx, const parley_checkpoint_row *row);
 /* size 0 = the latest checkpoint. */
 parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_checkpoint_row *out);

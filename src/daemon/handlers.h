@@ -86,7 +86,7 @@ json_t *parleyd_dir_proof_json(parley_tx *tx, const char *code, parley_qs *qs, p
 /* h_witness.c: POST /log/add-cosignature (public; the cosignature authenticates itself). */
 void h_log_add_cosignature(parleyd_req *r);
 
-/* log.c: transparency-log appends, in the caller's transaction. */
+/* transparency_log.c: transparency-log appends, in the caller's transaction. */
 /* Appends kind || "\n" || SHA-256(object); *leaf gets the index. */
 parley_qs parleyd_log_append(parley_tx *tx, const char *kind, const void *object, size_t len,
                              uint64_t *leaf, parley_error *err);

@@ -7,29 +7,12 @@
 #include "parley/json.h"
 #include "parley/tlog.h"
 
-static parley_qs qs_of(parley_err e) {
-  return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
-}
-
 /* Entry = kind || "\n" || payload, where payload is SHA-256 of the object for
  * directory records, envelopes and acknowledgements (the log shows that something was
  * written, never what or between whom) and the event itself for operator events. */
 static parley_qs append_entry(parley_tx *tx, const char *kind, const uint8_t *entry, size_t len,
                               uint64_t *leaf, parley_error *err) {
-  uint8_t lh[32];
-  parley_tlog_leaf_hash(entry, len, lh);
-  parley_qs qs = parley_store_leaf_append(tx, lh, kind, entry, len, parley_now(), leaf);
-  if (qs != PARLEY_QS_ONE) return qs == PARLEY_QS_NONE ? PARLEY_QS_HARD : qs;
-  parley_tlog_node nodes[PARLEY_TLOG_MAX_APPEND_NODES];
-  size_t n = 0;
-  parley_err e = parley_tlog_append_nodes(parley_store_tlog_hash, tx, *leaf, lh, nodes, &n, err);
-  if (e) return qs_of(e);
-  for (size_t i = 0; i < n; i++) {
-    if (nodes[i].level == 0) continue; /* leaf hashes live in the leaves */
-    qs = parley_store_node_put(tx, nodes[i].level, nodes[i].index, nodes[i].hash);
-    if (qs < 0) return qs;
-  }
-  return PARLEY_QS_ONE;
+  return parley_store_tlog_append(tx, kind, entry, len, parley_now(), leaf, err);
 }
 
 parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, size_t len,
