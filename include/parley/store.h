@@ -204,8 +204,8 @@ parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_check
 typedef enum {
   PARLEY_MSG_SUBMITTED = 0,    /* accepted by the hub */
   PARLEY_MSG_DELIVERED = 1,    /* fetched by at least one recipient */
-  PARLEY_MSG_ACKNOWLEDGED = 2, /* a recipient sent a signed receipt */
-  PARLEY_MSG_ANSWERED = 3,     /* a response referencing it arrived */
+  PARLEY_MSG_ACKNOWLEDGED = 2, /* every recipient state sent a signed receipt */
+  PARLEY_MSG_ANSWERED = 3,     /* every recipient state settled, one with a response */
   PARLEY_MSG_CLOSED = 4
 } parley_msg_status;
 
