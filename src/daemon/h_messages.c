@@ -324,11 +324,14 @@ static bool ev_one(void *cls, const char *event, const char *detail, int64_t at)
                                               detail ? detail : "", "time", t)) == 0;
 }
 
-static bool ack_one(void *cls, const parley_ack_row *a) {
+/* One receipt as served: the signed object exactly as stored (no member added, so its
+ * signature verifies as is) beside the log index the hub gave it. */
+static bool receipt_one(void *cls, const parley_ack_row *a) {
   json_t *v = NULL;
   parley_json_parse(a->ack, a->ack_len, NULL, &v, NULL);
-  if (v) json_object_set_new(v, "leaf_index", json_integer(a->leaf_index));
-  return v && json_array_append_new(cls, v) == 0;
+  if (!v) return false;
+  return json_array_append_new(cls, json_pack("{s:o,s:I}", "receipt", v, "leaf_index",
+                                              (json_int_t)a->leaf_index)) == 0;
 }
 
 typedef struct {
@@ -393,18 +396,18 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
   json_t *env = NULL;
   parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
   parley_json_parse(c->m.envelope, c->m.envelope_len, &lim, &env, NULL);
-  json_t *events = json_array(), *acks = json_array();
+  json_t *events = json_array(), *receipts = json_array();
   if ((qs = parley_store_message_events(tx, c->m.id, ev_one, events)) < 0 ||
-      (qs = parley_store_acks_get(tx, c->m.id, ack_one, acks)) < 0) {
+      (qs = parley_store_acks_get(tx, c->m.id, receipt_one, receipts)) < 0) {
     json_decref(env);
     json_decref(events);
-    json_decref(acks);
+    json_decref(receipts);
     json_decref(v.rcpts);
     return qs;
   }
   json_object_set_new(c->out, "recipients", v.rcpts);
   json_object_set_new(c->out, "history", events);
-  json_object_set_new(c->out, "acks", acks);
+  json_object_set_new(c->out, "receipts", receipts);
   json_object_set_new(c->out, "envelope", env ? env : json_null());
   return PARLEY_QS_ONE;
 }

@@ -106,6 +106,16 @@ check "  but does not mark the request answered (its escalation goes on)" \
 check "the case groups the thread" sh -c "$PARLEY --config $WORK/est-cert.conf case $ID_request_for_information | grep -c '\"kind\"' | grep -qx 2"
 check "the sender sees the receipts and history" \
   sh -c "$PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$ID_ping | grep -q '\"event\":\"acknowledged\"'"
+check "receipts are served as the signed object exactly as stored, beside their leaf index" \
+  /usr/bin/python3 - "$(as est-cert api GET "/v1/messages/$ID_ping")" <<'PY'
+import json, sys
+o = json.loads(sys.argv[1])
+assert "acks" not in o, o
+r = o["receipts"]
+assert len(r) == 1 and set(r[0]) == {"receipt", "leaf_index"}, r
+assert isinstance(r[0]["leaf_index"], int) and "leaf_index" not in r[0]["receipt"], r
+assert r[0]["receipt"]["message"] == o["id"] and "signature" in r[0]["receipt"], r
+PY
 check "both a technical POC and the diplomatic POC can be addressed" as est-cert send --kind ping \
   --to FIN:technical --to FIN:diplomatic --field challenge=two
 sleep 1
