@@ -516,6 +516,13 @@ static void print_receipts(const cli_message *m, const cli_receipt *r, size_t n)
              cli_safe(r[k].poc), cli_safe(r[k].why));
 }
 
+/* A time the hub leaves out or null when it has none yet, escaped. */
+static const char *hub_time(const json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v)) return "no";
+  return json_is_string(v) ? cli_safe(json_string_value(v)) : "(invalid)";
+}
+
 /* What only the hub asserts, printed apart and escaped. */
 static void print_hub_word(const json_t *msg) {
   printf("\nThe hub's word (unsigned, not verified by this client):\n");
@@ -527,8 +534,8 @@ static void print_hub_word(const json_t *msg) {
   size_t i;
   json_t *x;
   json_array_foreach(json_object_get(msg, "recipients"), i, x) {
-    printf("  %s/%s: delivered %s\n", cli_safe(cli_jstr(x, "state")), cli_safe(cli_jstr(x, "poc")),
-           cli_safe(cli_jstr(x, "delivered")));
+    printf("  %s/%s: delivered %s, acknowledged %s\n", cli_safe(cli_jstr(x, "state")),
+           cli_safe(cli_jstr(x, "poc")), hub_time(x, "delivered"), hub_time(x, "acknowledged"));
   }
   printf("  History:\n");
   json_array_foreach(json_object_get(msg, "history"), i, x) {
@@ -576,7 +583,10 @@ static int print_sent(const json_t *list) {
       }
       for (size_t k = 0; k < nr; k++)
         bad += !rcpt[k].verified;
-      snprintf(to, sizeof to, "%s%s", m.info.recipients[0].state, states > 1 ? "+" : "");
+      if (states > 1)
+        snprintf(to, sizeof to, "%s+%zu", m.info.recipients[0].state, states - 1);
+      else
+        snprintf(to, sizeof to, "%s", m.info.recipients[0].state);
       snprintf(acked, sizeof acked, "%s %zu/%zu states%s",
                done == states ? "yes"
                : done         ? "part"
