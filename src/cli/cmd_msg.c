@@ -707,7 +707,8 @@ int cmd_read(int argc, char **argv) {
     body = json_pack("{s:{s:O}}", "content", "challenge", json_object_get(m.env, "challenge"));
   else
     body = open_verified(&m, &not_mine);
-  if (!body && !not_mine) rc = 1;
+  if (!body && !not_mine)
+    rc = m.is_ping ? cli_fail("REFUSED: the communication check has no challenge") : 1;
   /* The sender of a message not sealed to itself sees the verified header only. */
   if (not_mine) {
     parley_identity id;

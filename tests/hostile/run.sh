@@ -77,6 +77,15 @@ P2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$W
 as est-cert api GET "/v1/messages/$M1" >"$WORK/m1.json"
 LVA_RECEIPT_M1=$(python3 "$HERE/sign_receipt.py" "$WORK/lva-cert.key" "$WORK/m1.json" LVA lva-cert)
 
+# The protocol document is exact enough that an implementation written from it alone
+# verifies and opens a message and verifies its receipt (tests/hostile/doc_verify.py).
+as est-cert api GET "/v1/messages/$M3" >"$WORK/m3.json"
+check "docs/protocol.md alone verifies and opens M3 and its receipt" \
+  python3 "$HERE/doc_verify.py" "$WORK/m3.json" "$WORK/est-cert.key" "$WORK/fin-ncsc.key" "$WORK/fin-ncsc.key"
+check "  and the same checker refuses a rewritten receipt" sh -c \
+  "sed 's/\"poc\":\"fin-ncsc\",\"signature/\"poc\":\"fin-b\",\"signature/' $WORK/m3.json >$WORK/m3-bad.json &&
+   ! python3 $HERE/doc_verify.py $WORK/m3-bad.json $WORK/est-cert.key $WORK/fin-ncsc.key $WORK/fin-ncsc.key"
+
 python3 - "$WORK/vars.json" <<PY
 import json, sys
 json.dump({"M1": "$M1", "M2": "$M2", "M3": "$M3", "M4": "$M4", "M5": "$M5",
