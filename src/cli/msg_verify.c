@@ -85,7 +85,11 @@ static cached_state *cache_state(cli_record_cache *c, const char *code) {
 
 static const parley_record_info *cache_current(cli_record_cache *c, const char *code) {
   cached_state *s = cache_state(c, code);
-  if (!s) return NULL;
+  if (!s) {
+    cli_fail("%s: not a state code, or more than %d states in one run", cli_safe(code),
+             CACHE_STATES_MAX);
+    return NULL;
+  }
   if (!s->tried) {
     s->tried = true;
     s->current = fetch_verified(code, NULL);

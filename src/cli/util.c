@@ -25,8 +25,9 @@ int cli_fail(const char *fmt, ...) {
 }
 
 int cli_fail_err(const char *what, const parley_error *err) {
+  /* The detail may quote what a hub sent (a member name, a value): escaped. */
   return cli_fail("%s: %s: %s%s%s%s", what, parley_err_name(err->code), parley_err_hint(err->code),
-                  err->detail[0] ? " (" : "", err->detail, err->detail[0] ? ")" : "");
+                  err->detail[0] ? " (" : "", cli_safe(err->detail), err->detail[0] ? ")" : "");
 }
 
 static bool read_tty_line(const char *prompt, char *out, size_t cap) {
