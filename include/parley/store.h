@@ -159,6 +159,10 @@ parley_qs parley_store_record_get(parley_tx *tx, const char *state, int64_t vers
 parley_qs parley_store_key_put(parley_tx *tx, const parley_key_row *row);
 parley_qs parley_store_key_get(parley_tx *tx, const char *key_id, parley_key_row *out);
 parley_qs parley_store_key_delete(parley_tx *tx, const char *key_id);
+/* Deletes every operator key (ONE if any, else NONE). parleyd calls it before
+ * registering the configured operator keys in the same transaction, so a key removed
+ * from the configuration is revoked at the next start. */
+parley_qs parley_store_operators_delete(parley_tx *tx);
 parley_qs parley_store_officers_replace(parley_tx *tx, const char *state,
                                         const parley_key_row *rows, size_t n);
 
@@ -200,8 +204,8 @@ parley_qs parley_store_checkpoint_get(parley_tx *tx, uint64_t size, parley_check
 typedef enum {
   PARLEY_MSG_SUBMITTED = 0,    /* accepted by the hub */
   PARLEY_MSG_DELIVERED = 1,    /* fetched by at least one recipient */
-  PARLEY_MSG_ACKNOWLEDGED = 2, /* a recipient sent a signed receipt */
-  PARLEY_MSG_ANSWERED = 3,     /* a response referencing it arrived */
+  PARLEY_MSG_ACKNOWLEDGED = 2, /* every recipient state sent a signed receipt */
+  PARLEY_MSG_ANSWERED = 3,     /* every recipient state settled, one with a response */
   PARLEY_MSG_CLOSED = 4
 } parley_msg_status;
 
@@ -294,6 +298,13 @@ parley_qs parley_store_case_messages(parley_tx *tx, const char *case_id,
  * (0 < next_escalation <= now), most overdue first (then by seq), at most limit, without
  * envelopes. */
 parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
+                                    bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+/* The latest message (highest seq) of each case among the messages of `kind` sent by
+ * (state, poc), oldest of those first, without envelopes; messages without a case are
+ * left out. Recurring communication checks use it to find the last round of every
+ * series however many rounds there are. */
+parley_qs parley_store_cases_latest(parley_tx *tx, const char *state, const char *poc,
+                                    const char *kind,
                                     bool (*cb)(void *cls, const parley_message_row *m), void *cls);
 /* NONE if (message_id, state, poc) already has an ack (the first one stays); HARD if it
  * is not a recipient of that message. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "lifecycle.h"
 #include "poc_cache.h"
 #include "parley/envelope.h"
 #include "parley/json.h"
@@ -83,34 +84,7 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   snprintf(detail, sizeof detail, "by %s/%s", in->from.state, in->from.poc);
   if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0)
     return qs;
-  /* A response answers the message it replies to only if its sender was a recipient of
-   * that message: anyone else could otherwise silence a deadline's escalation. */
-  if (in->in_reply_to[0] && strcmp(in->kind, "response") == 0) {
-    parley_message_row orig;
-    qs = parley_store_message_get(tx, in->in_reply_to, &orig);
-    if (qs < 0) return qs;
-    if (qs == PARLEY_QS_ONE) {
-      /* the responder was one of its recipients, and answers its sender */
-      parley_recipient_row me;
-      memset(&me, 0, sizeof me);
-      parley_strlcpy(me.state, in->from.state, sizeof me.state);
-      parley_strlcpy(me.poc, in->from.poc, sizeof me.poc);
-      qs = parley_store_recipients_get(tx, orig.id, find_me, &me);
-      bool to_sender = false;
-      for (size_t i = 0; i < in->n_recipients; i++)
-        to_sender |= !strcmp(in->recipients[i].state, orig.from_state) &&
-                     !strcmp(in->recipients[i].poc, orig.from_poc);
-      if (qs >= 0 && me.message_id[0] && to_sender && orig.status < PARLEY_MSG_ANSWERED) {
-        orig.status = PARLEY_MSG_ANSWERED;
-        orig.next_escalation = 0;
-        if ((qs = parley_store_message_update(tx, &orig)) >= 0)
-          qs = parley_store_message_event(tx, orig.id, "answered", in->id, c->m.received);
-      }
-      parley_message_row_clear(&orig);
-      if (qs < 0) return qs;
-    }
-  }
-  return PARLEY_QS_ONE;
+  return parleyd_lc_response(tx, in, c->m.received);
 }
 
 static void submit_free(submit_ctx *c) {
@@ -366,26 +340,14 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
     return PARLEY_QS_HARD;
   }
   if (c->mark_delivered && v.is_recipient && !v.delivered) {
-    int64_t now = parley_now();
-    parley_recipient_row rr;
-    memset(&rr, 0, sizeof rr);
-    parley_strlcpy(rr.message_id, c->m.id, sizeof rr.message_id);
-    parley_strlcpy(rr.state, c->r->who.state, sizeof rr.state);
-    parley_strlcpy(rr.poc, c->r->who.poc_id, sizeof rr.poc);
-    rr.delivered = now;
-    char detail[128];
-    snprintf(detail, sizeof detail, "to %s/%s", rr.state, rr.poc);
-    if ((qs = parley_store_recipient_update(tx, &rr)) < 0 ||
-        (qs = parley_store_message_event(tx, c->m.id, "delivered", detail, now)) < 0) {
+    parley_recipient_row me;
+    memset(&me, 0, sizeof me);
+    parley_strlcpy(me.message_id, c->m.id, sizeof me.message_id);
+    parley_strlcpy(me.state, c->r->who.state, sizeof me.state);
+    parley_strlcpy(me.poc, c->r->who.poc_id, sizeof me.poc);
+    if ((qs = parleyd_lc_delivered(tx, &c->m, me, parley_now())) < 0) {
       json_decref(v.rcpts);
       return qs;
-    }
-    if (c->m.status == PARLEY_MSG_SUBMITTED) {
-      c->m.status = PARLEY_MSG_DELIVERED;
-      if ((qs = parley_store_message_update(tx, &c->m)) < 0) {
-        json_decref(v.rcpts);
-        return qs;
-      }
     }
   } else if (!c->mark_delivered && v.is_recipient && !v.delivered) {
     json_decref(v.rcpts);
@@ -397,8 +359,11 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_json_limits lim = PARLEY_ENVELOPE_JSON_LIMITS;
   parley_json_parse(c->m.envelope, c->m.envelope_len, &lim, &env, NULL);
   json_t *events = json_array(), *receipts = json_array();
+  parleyd_lc_view lv = {0};
   if ((qs = parley_store_message_events(tx, c->m.id, ev_one, events)) < 0 ||
-      (qs = parley_store_acks_get(tx, c->m.id, receipt_one, receipts)) < 0) {
+      (qs = parley_store_acks_get(tx, c->m.id, receipt_one, receipts)) < 0 ||
+      (qs = parleyd_lc_load(tx, &c->m, &lv)) < 0) {
+    parleyd_lc_view_free(&lv);
     json_decref(env);
     json_decref(events);
     json_decref(receipts);
@@ -406,6 +371,9 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
     return qs;
   }
   json_object_set_new(c->out, "recipients", v.rcpts);
+  /* per recipient state: acknowledged, answered, overdue (the hub's word) */
+  json_object_set_new(c->out, "states", parleyd_lc_states_json(&c->m, &lv, parley_now()));
+  parleyd_lc_view_free(&lv);
   json_object_set_new(c->out, "history", events);
   json_object_set_new(c->out, "receipts", receipts);
   json_object_set_new(c->out, "envelope", env ? env : json_null());
@@ -443,15 +411,6 @@ typedef struct {
   char sender_poc[64];
 } ack_ctx;
 
-typedef struct {
-  size_t n;
-} unacked_ctx;
-
-static bool count_unacked(void *cls, const parley_recipient_row *x) {
-  ((unacked_ctx *)cls)->n += x->acked == 0;
-  return true;
-}
-
 static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   ack_ctx *c = cls;
   c->already = false;
@@ -474,7 +433,8 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   }
   if (!me.message_id[0]) {
     parley_message_row_clear(&m);
-    parley_fail(err, PARLEY_E_ENVELOPE_NOT_RECIPIENT, "%s/%s", me.state, me.poc);
+    /* Same answer as an unknown id: a stranger learns nothing of who talks to whom. */
+    parley_fail(err, PARLEY_E_MESSAGE_UNKNOWN, "%s", c->r->params[0]);
     return PARLEY_QS_HARD;
   }
   if (!parley_ct_equal(m.envelope_hash, c->info->envelope_sha256.b, 32)) {
@@ -494,7 +454,6 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   }
   parley_strlcpy(c->sender_state, m.from_state, sizeof c->sender_state);
   parley_strlcpy(c->sender_poc, m.from_poc, sizeof c->sender_poc);
-  int64_t now = parley_now();
   parley_ack_row a = {.time = c->info->time,
                       .ack = (char *)c->canonical,
                       .ack_len = c->canonical_len,
@@ -502,22 +461,7 @@ static parley_qs ack_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_strlcpy(a.message_id, m.id, sizeof a.message_id);
   parley_strlcpy(a.state, me.state, sizeof a.state);
   parley_strlcpy(a.poc, me.poc, sizeof a.poc);
-  me.acked = now;
-  char detail[128];
-  snprintf(detail, sizeof detail, "by %s/%s", me.state, me.poc);
-  unacked_ctx u = {0};
-  if ((qs = parley_store_ack_insert(tx, &a)) >= 0 &&
-      (qs = parley_store_recipient_update(tx, &me)) >= 0 &&
-      (qs = parley_store_message_event(tx, m.id, "acknowledged", detail, now)) >= 0 &&
-      (qs = parley_store_recipients_get(tx, m.id, count_unacked, &u)) >= 0 &&
-      m.status < PARLEY_MSG_ACKNOWLEDGED &&
-      (strcmp(m.kind, "ping") != 0 || strcmp(m.from_state, "HUB") != 0 || u.n == 0)) {
-    /* A message is acknowledged by its first receipt; a communication check only
-     * once every target has answered (until then its reminders go on). */
-    m.status = PARLEY_MSG_ACKNOWLEDGED;
-    m.next_escalation = 0;
-    qs = parley_store_message_update(tx, &m);
-  }
+  qs = parleyd_lc_acknowledged(tx, &m, me, &a, parley_now());
   parley_message_row_clear(&m);
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }

@@ -14,13 +14,15 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "lifecycle.h"
 #include "parley/envelope.h"
 #include "parley/json.h"
 #include "parley/proto.h"
 
-#define HUB_STATE "HUB"
-#define HUB_POC "operator"
+#define HUB_STATE PARLEYD_HUB_STATE
+#define HUB_POC PARLEYD_HUB_POC
 #define MAX_TARGETS 1024
+#define MAX_SCOPE_STATES 256
 
 /* ---- starting a round ------------------------------------------------------ */
 
@@ -205,37 +207,55 @@ static parley_err start_round(start_ctx *c, parley_error *err) {
   return e;
 }
 
+/* The roles a round may target; "all" is every POC. */
+static const char *const role_choices[] = {"diplomatic", "technical", "law-enforcement-24x7", "all",
+                                           NULL};
+
+/* states: an array of state codes, each a string of three capital letters. */
+static parley_err check_states(const json_t *states, parley_error *err) {
+  if (!states) return PARLEY_E_OK;
+  if (json_array_size(states) > MAX_SCOPE_STATES)
+    return parley_fail(err, PARLEY_E_JSON_FIELD_INVALID, "field 'states': at most %d states",
+                       MAX_SCOPE_STATES);
+  size_t i;
+  json_t *x;
+  json_array_foreach(states, i, x) {
+    if (!json_is_string(x))
+      return parley_fail(err, PARLEY_E_JSON_FIELD_TYPE, "field 'states[%zu]': a state code", i);
+    if (!parley_state_code_valid(json_string_value(x)))
+      return parley_fail(err, PARLEY_E_JSON_FIELD_INVALID,
+                         "field 'states[%zu]': ISO 3166-1 alpha-3 in capitals", i);
+  }
+  return PARLEY_E_OK;
+}
+
 void h_ping_start(parleyd_req *r) {
   json_t *body = parleyd_parse_body(r);
   if (!body) return;
   start_ctx c;
   memset(&c, 0, sizeof c);
   c.r = r;
-  const char *role = "all";
+  int role = 3, region = -1; /* "all"; any region */
   int64_t window = 86400, recurrence = 0;
   parley_json_field f[] = {
       PARLEY_FIELD_ARRAY_OPT("states", &c.states),
-      PARLEY_FIELD_LINE_OPT("region", 64, &c.region),
-      PARLEY_FIELD_LINE_OPT("role", 32, &role),
+      PARLEY_FIELD_ENUM_OPT("region", parley_regions, &region),
+      PARLEY_FIELD_ENUM_OPT("role", role_choices, &role),
       PARLEY_FIELD_INT_OPT("window_s", &window),
       PARLEY_FIELD_INT_OPT("recurrence_s", &recurrence),
   };
   parley_error err;
-  if (parley_json_fields(body, f, PARLEY_JF_COUNT(f), &err) != PARLEY_E_OK) {
+  if (parley_json_fields(body, f, PARLEY_JF_COUNT(f), &err) != PARLEY_E_OK ||
+      check_states(c.states, &err) != PARLEY_E_OK) {
     json_decref(body);
     parleyd_reply_err(r, &err);
     return;
   }
+  c.region = region >= 0 ? parley_regions[region] : NULL;
   c.role = -1;
   for (int i = 0; parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], role)) c.role = i;
-  bool region_ok = !c.region;
-  for (int i = 0; !region_ok && parley_regions[i]; i++)
-    region_ok = !strcmp(parley_regions[i], c.region);
-  const char *bad = (c.role < 0 && strcmp(role, "all")) ? "role: diplomatic, technical, "
-                                                          "law-enforcement-24x7 or all"
-                    : !region_ok                        ? "region: a UN regional group"
-                    : window < 5 || window > 30 * 86400 ? "window_s: 5 to 2592000"
+    if (!strcmp(parley_poc_roles[i], role_choices[role])) c.role = i;
+  const char *bad = window < 5 || window > 30 * 86400 ? "window_s: 5 to 2592000"
                     : recurrence && (recurrence < window || recurrence > 366 * 86400)
                         ? "recurrence_s: 0, or at least window_s and at most a year"
                         : NULL;
@@ -294,8 +314,7 @@ static void round_free(round_data *d) {
 static parley_qs load_round(parley_tx *tx, const char *id, round_data *d, parley_error *err) {
   round_free(d);
   parley_qs qs = parley_store_message_get(tx, id, &d->m);
-  if (qs == PARLEY_QS_ONE && (strcmp(d->m.kind, "ping") || strcmp(d->m.from_state, HUB_STATE)))
-    qs = PARLEY_QS_NONE;
+  if (qs == PARLEY_QS_ONE && !parleyd_lc_is_hub_check(&d->m)) qs = PARLEY_QS_NONE;
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_NOT_FOUND, "no communication check %s", id);
     return PARLEY_QS_HARD;
@@ -491,7 +510,7 @@ typedef struct {
 
 static bool collect_ids(void *cls, const parley_message_row *m) {
   id_list *l = cls;
-  if (!strcmp(m->kind, "ping") && l->n < 512)
+  if (parleyd_lc_is_hub_check(m) && l->n < 512)
     parley_strlcpy(l->ids[l->n++], m->id, PARLEY_UUID_LEN);
   return l->n < 512;
 }
@@ -506,7 +525,10 @@ static parley_qs trend_tx(parley_tx *tx, void *cls, parley_error *err) {
   trend_ctx *c = cls;
   json_array_clear(c->rounds);
   c->ids->n = 0;
-  parley_qs qs = parley_store_outbox(tx, HUB_STATE, HUB_POC, 0, 512, collect_ids, c->ids);
+  /* a series is a case: every round of it, however many rounds came before */
+  parley_qs qs = c->series && parley_uuid_valid(c->series)
+                     ? parley_store_case_messages(tx, c->series, collect_ids, c->ids)
+                     : parley_store_outbox(tx, HUB_STATE, HUB_POC, 0, 512, collect_ids, c->ids);
   for (size_t i = 0; qs >= 0 && i < c->ids->n; i++) {
     round_data d;
     memset(&d, 0, sizeof d);
@@ -639,64 +661,105 @@ void h_ping_list(parleyd_req *r) {
 
 /* ---- recurring rounds (called by the scheduler) ---------------------------- */
 
-void parleyd_pings_recur(void) {
-  trend_ctx c = {NULL, json_array(), calloc(1, sizeof(id_list))};
+/* Whether a round recurs, from its signed statement: rounds never change, so the
+ * scheduler (the only caller, one thread) remembers what it read. */
+#define RECUR_CACHE 4096
+static struct {
+  char id[PARLEY_UUID_LEN];
+  int64_t recurrence_s;
+} recur_cache[RECUR_CACHE];
+
+static size_t recur_slot(const char *id) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const char *p = id; *p; p++)
+    h = (h ^ (uint8_t)*p) * 16777619u;
+  return h % RECUR_CACHE;
+}
+
+typedef struct {
+  parley_message_row *rows;
+  size_t n;
+} latest_list;
+
+static bool collect_latest(void *cls, const parley_message_row *m) {
+  latest_list *l = cls;
+  if (l->n % 64 == 0) {
+    parley_message_row *n = realloc(l->rows, (l->n + 64) * sizeof *n);
+    if (!n) return false;
+    l->rows = n;
+  }
+  l->rows[l->n++] = *m;
+  return true;
+}
+
+static parley_qs latest_tx(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  latest_list *l = cls;
+  l->n = 0;
+  return parley_store_cases_latest(tx, HUB_STATE, HUB_POC, "ping", collect_latest, l);
+}
+
+/* Starts the round after rc's if it is due, with the same scope. */
+static void recur_one(const round_data *d, const char *series, int64_t rec) {
+  start_ctx s;
+  memset(&s, 0, sizeof s);
+  parleyd_req fake;
+  memset(&fake, 0, sizeof fake);
+  const char *by = json_string_value(json_object_get(d->statement, "scheduled_by"));
+  parley_strlcpy(fake.who.key_id, by ? by : "", sizeof fake.who.key_id);
+  s.r = &fake; /* not authenticated: no request nonce to record */
+  s.series = series;
+  s.window_s = d->m.ack_deadline - d->m.created;
+  s.recurrence_s = rec;
+  s.role = -1;
+  const char *role = json_string_value(json_object_get(d->statement, "role"));
+  for (int k = 0; role && parley_poc_roles[k]; k++)
+    if (!strcmp(parley_poc_roles[k], role)) s.role = k;
+  /* Same scope as before: the states of the previous round. */
+  json_t *states = json_array();
+  for (size_t k = 0; k < d->n; k++)
+    json_array_append_new(states, json_string(d->t[k].state));
+  s.states = states;
   parley_error err;
-  if (!c.ids || parley_store_run(parleyd->store, false, trend_tx, &c, &err) != PARLEY_E_OK) {
-    free(c.ids);
-    json_decref(c.rounds);
+  if (start_round(&s, &err) == PARLEY_E_OK)
+    parley_log(PARLEY_LOG_INFO, "ping.recurring", "series=%s round=%s targets=%zu", series, s.m.id,
+               s.n_targets);
+  json_decref(s.statement);
+  json_decref(states);
+}
+
+/* The latest round of each series decides whether the next one is due: one round per
+ * period, whatever the number of rounds before. */
+void parleyd_pings_recur(void) {
+  latest_list l = {0};
+  parley_error err;
+  if (parley_store_run(parleyd->store, false, latest_tx, &l, &err) != PARLEY_E_OK) {
+    free(l.rows);
     return;
   }
-  free(c.ids);
-  /* The latest round of each series decides whether the next one is due. */
-  size_t n = json_array_size(c.rounds);
-  for (size_t i = 0; i < n; i++) {
-    json_t *x = json_array_get(c.rounds, i);
-    const char *series = json_string_value(json_object_get(x, "series"));
-    bool latest = true;
-    for (size_t k = i + 1; k < n; k++)
-      latest &=
-          strcmp(series,
-                 json_string_value(json_object_get(json_array_get(c.rounds, k), "series"))) != 0;
-    if (!latest) continue;
+  int64_t now = parley_now();
+  for (size_t i = 0; i < l.n; i++) {
+    const parley_message_row *m = &l.rows[i];
+    size_t slot = recur_slot(m->id);
+    bool known = !strcmp(recur_cache[slot].id, m->id);
+    if (known &&
+        (!recur_cache[slot].recurrence_s || now < m->created + recur_cache[slot].recurrence_s))
+      continue;
     report_ctx rc;
     memset(&rc, 0, sizeof rc);
-    rc.id = json_string_value(json_object_get(x, "id"));
+    rc.id = m->id;
     rc.stale = json_array();
     if (parley_store_run(parleyd->store, false, report_tx, &rc, &err) != PARLEY_E_OK) {
       json_decref(rc.stale);
+      round_free(&rc.d);
       continue;
     }
     json_decref(rc.stale);
     int64_t rec = json_integer_value(json_object_get(rc.d.statement, "recurrence_s"));
-    if (rec > 0 && parley_now() >= rc.d.m.created + rec) {
-      start_ctx s;
-      memset(&s, 0, sizeof s);
-      parleyd_req fake;
-      memset(&fake, 0, sizeof fake);
-      parley_strlcpy(fake.who.key_id,
-                     json_string_value(json_object_get(rc.d.statement, "scheduled_by")),
-                     sizeof fake.who.key_id);
-      s.r = &fake; /* not authenticated: no request nonce to record */
-      s.series = series;
-      s.window_s = rc.d.m.ack_deadline - rc.d.m.created;
-      s.recurrence_s = rec;
-      s.role = -1;
-      const char *role = json_string_value(json_object_get(rc.d.statement, "role"));
-      for (int k = 0; role && parley_poc_roles[k]; k++)
-        if (!strcmp(parley_poc_roles[k], role)) s.role = k;
-      /* Same scope as before: the states of the previous round. */
-      json_t *states = json_array();
-      for (size_t k = 0; k < rc.d.n; k++)
-        json_array_append_new(states, json_string(rc.d.t[k].state));
-      s.states = states;
-      if (start_round(&s, &err) == PARLEY_E_OK)
-        parley_log(PARLEY_LOG_INFO, "ping.recurring", "series=%s round=%s targets=%zu", series,
-                   s.m.id, s.n_targets);
-      json_decref(s.statement);
-      json_decref(states);
-    }
+    parley_strlcpy(recur_cache[slot].id, m->id, sizeof recur_cache[slot].id);
+    recur_cache[slot].recurrence_s = rec > 0 ? rec : 0;
+    if (rec > 0 && now >= rc.d.m.created + rec) recur_one(&rc.d, m->case_id, rec);
     round_free(&rc.d);
   }
-  json_decref(c.rounds);
+  free(l.rows);
 }

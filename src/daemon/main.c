@@ -39,10 +39,13 @@ static parley_err load_hub_key(parleyd_hub *hub, parley_error *err) {
   return PARLEY_E_OK;
 }
 
-/* Operator keys come from the configuration and are (re)registered at every start, so
- * removing a key from the configuration revokes it. */
+/* Operator keys come from the configuration: at every start the stored ones are
+ * deleted and the configured ones registered, in one transaction, so removing a key
+ * from the configuration revokes it. */
 static parley_qs sync_operators(parley_tx *tx, void *cls, parley_error *err) {
   parleyd_hub *hub = cls;
+  parley_qs dq = parley_store_operators_delete(tx);
+  if (dq < 0) return dq;
   for (size_t i = 0; i < hub->cfg.n_operator_keys; i++) {
     parley_key_row row;
     memset(&row, 0, sizeof row);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "lifecycle.h"
 #include "parley/json.h"
 
 static pthread_t thread;
@@ -37,145 +38,14 @@ static parley_qs find_due(parley_tx *tx, void *cls, parley_error *err) {
 }
 
 typedef struct {
-  char state[PARLEY_STATE_CODE_LEN];
-  char poc[64];
-} rcpt;
-
-typedef struct {
-  rcpt r[64];
-  bool acked[64];
-  size_t n;
-  bool any_unacked;
-} rcpt_list;
-
-static bool collect_rcpt(void *cls, const parley_recipient_row *r) {
-  rcpt_list *l = cls;
-  if (!r->acked) l->any_unacked = true;
-  if (l->n < 64) {
-    parley_strlcpy(l->r[l->n].state, r->state, sizeof l->r[0].state);
-    parley_strlcpy(l->r[l->n].poc, r->poc, sizeof l->r[0].poc);
-    l->acked[l->n] = r->acked != 0;
-    l->n++;
-  }
-  return true;
-}
-
-typedef struct {
   const char *id;
-  parley_message_row m;
-  char email[256];
-  char alerted[128];
-  size_t n_reminders; /* communication checks: targets to remind */
-  char remind[64][4];
-  char remind_poc[64][64];
+  parleyd_lc_escalation e;
 } esc_ctx;
-
-static bool is_recipient(const rcpt_list *l, const char *state, const char *poc) {
-  for (size_t i = 0; i < l->n; i++)
-    if (!strcmp(l->r[i].state, state) && !strcmp(l->r[i].poc, poc)) return true;
-  return false;
-}
-
-/* The POC to alert at escalation step `level` (1-based): walking the recipient states'
- * escalation orders for the roles of the addressed POCs, the level-th POC that was
- * not itself addressed. */
-static bool pick_target(parley_tx *tx, const rcpt_list *l, int level, char *state, char *poc,
-                        char *email, size_t email_cap) {
-  int seen = 0;
-  for (size_t i = 0; i < l->n; i++) {
-    if (i > 0 && strcmp(l->r[i].state, l->r[i - 1].state) == 0) continue;
-    parley_qs rqs;
-    json_t *v = parleyd_current_record(tx, l->r[i].state, &rqs);
-    if (!v) continue;
-    json_t *pocs = json_object_get(v, "pocs"), *esc = json_object_get(v, "escalation");
-    /* Roles of the addressed POCs of this state. */
-    const char *role;
-    json_t *order;
-    json_object_foreach(esc, role, order) {
-      bool relevant = false;
-      size_t k;
-      json_t *p;
-      json_array_foreach(pocs, k, p) {
-        const char *pid = json_string_value(json_object_get(p, "id"));
-        json_t *roles = json_object_get(p, "roles");
-        size_t q;
-        json_t *rv;
-        if (pid && is_recipient(l, l->r[i].state, pid))
-          json_array_foreach(roles, q, rv) relevant |= !strcmp(json_string_value(rv), role);
-      }
-      if (!relevant) continue;
-      json_t *x;
-      json_array_foreach(order, k, x) {
-        const char *pid = json_string_value(x);
-        if (!pid || is_recipient(l, l->r[i].state, pid) || ++seen != level) continue;
-        parley_strlcpy(state, l->r[i].state, PARLEY_STATE_CODE_LEN);
-        parley_strlcpy(poc, pid, 64);
-        json_t *p2;
-        size_t q;
-        json_array_foreach(pocs, q,
-                           p2) if (!strcmp(json_string_value(json_object_get(p2, "id")), pid))
-            parley_strlcpy(email, json_string_value(json_object_get(p2, "email")), email_cap);
-        json_decref(v);
-        return true;
-      }
-    }
-    json_decref(v);
-  }
-  return false;
-}
 
 static parley_qs escalate_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   esc_ctx *c = cls;
-  c->email[0] = c->alerted[0] = 0;
-  parley_message_row_clear(&c->m);
-  c->n_reminders = 0;
-  parley_qs qs = parley_store_message_get(tx, c->id, &c->m);
-  if (qs != PARLEY_QS_ONE) return qs;
-  int64_t now = parley_now();
-  if (c->m.status >= PARLEY_MSG_ACKNOWLEDGED || !c->m.next_escalation || c->m.next_escalation > now)
-    return PARLEY_QS_NONE; /* acknowledged or handled meanwhile */
-  rcpt_list l;
-  memset(&l, 0, sizeof l);
-  if ((qs = parley_store_recipients_get(tx, c->id, collect_rcpt, &l)) < 0) return qs;
-  if (!strcmp(c->m.kind, "ping") && !strcmp(c->m.from_state, "HUB")) {
-    /* A communication check: one reminder to every target that has not answered. */
-    for (size_t i = 0; i < l.n && c->n_reminders < 64; i++) {
-      if (l.acked[i]) continue;
-      parley_strlcpy(c->remind[c->n_reminders], l.r[i].state, sizeof c->remind[0]);
-      parley_strlcpy(c->remind_poc[c->n_reminders], l.r[i].poc, sizeof c->remind_poc[0]);
-      c->n_reminders++;
-    }
-    c->m.next_escalation = 0;
-    if ((qs = parley_store_message_event(tx, c->id, "reminded", "targets that have not answered",
-                                         now)) < 0)
-      return qs;
-    qs = parley_store_message_update(tx, &c->m);
-    return qs < 0 ? qs : PARLEY_QS_ONE;
-  }
-  if (!c->m.overdue) {
-    c->m.overdue = true;
-    if ((qs = parley_store_message_event(tx, c->id, "overdue", "no acknowledgement by the deadline",
-                                         now)) < 0)
-      return qs;
-  }
-  c->m.escalation_level++;
-  char state[PARLEY_STATE_CODE_LEN] = "", poc[64] = "";
-  if (pick_target(tx, &l, c->m.escalation_level, state, poc, c->email, sizeof c->email)) {
-    snprintf(c->alerted, sizeof c->alerted, "%s/%s", state, poc);
-    char detail[200];
-    snprintf(detail, sizeof detail, "step %d: alerted %s%s", c->m.escalation_level, c->alerted,
-             c->email[0] && parleyd->cfg.smtp_url[0] ? " by e-mail" : "");
-    if ((qs = parley_store_message_event(tx, c->id, "escalated", detail, now)) < 0) return qs;
-    c->m.next_escalation = now + parleyd->cfg.escalation_step_s;
-  } else {
-    if ((qs = parley_store_message_event(tx, c->id, "escalation-exhausted",
-                                         "every POC in the escalation order was alerted", now)) < 0)
-      return qs;
-    c->m.next_escalation = 0;
-  }
-  qs = parley_store_message_update(tx, &c->m);
-  return qs < 0 ? qs : PARLEY_QS_ONE;
+  return parleyd_lc_escalate(tx, c->id, parley_now(), &c->e);
 }
 
 typedef struct {
@@ -210,19 +80,39 @@ static void parleyd_poc_email(const char *state, const char *poc, char *email, s
 }
 
 /* E-mails the targets of a communication check that have not answered yet. */
-static void send_reminders(const esc_ctx *c) {
+static void send_reminders(const parleyd_lc_escalation *e) {
   char due[PARLEY_TIME_LEN], subject[200], body[500];
-  parley_time_format(c->m.ack_deadline, due);
+  parley_time_format(e->m.ack_deadline, due);
   snprintf(subject, sizeof subject, "[Parley] reminder: communication check, acknowledge by %s",
            due);
   snprintf(body, sizeof body,
            "Reminder: the communication check %s of the Parley hub %s awaits your\n"
            "acknowledgement by %s: parley ack %s\n",
-           c->m.id, parleyd->cfg.origin, due, c->m.id);
-  for (size_t i = 0; i < c->n_reminders; i++) {
+           e->m.id, parleyd->cfg.origin, due, e->m.id);
+  for (size_t i = 0; i < e->n_reminders; i++) {
     char email[256] = "";
-    parleyd_poc_email(c->remind[i], c->remind_poc[i], email, sizeof email);
+    parleyd_poc_email(e->reminders[i].state, e->reminders[i].poc, email, sizeof email);
     parleyd_notify_email(email, subject, body);
+  }
+}
+
+/* E-mails each POC the escalation step alerted (one per state not yet settled). */
+static void send_alerts(const parleyd_lc_escalation *e) {
+  const parley_message_row *m = &e->m;
+  char subject[256], body[1024], deadline[PARLEY_TIME_LEN];
+  parley_time_format(m->ack_deadline, deadline);
+  snprintf(subject, sizeof subject, "[Parley] OVERDUE %s %s from %s: not acknowledged", m->priority,
+           m->kind, m->from_state);
+  for (size_t i = 0; i < e->n_alerts; i++) {
+    snprintf(body, sizeof body,
+             "A %s %s from %s (message %s) addressed to your state (%s) was due to be\n"
+             "acknowledged by %s and has not been. You are next in your state's escalation\n"
+             "order: please make sure it is read and acknowledged.\n\n"
+             "This alert carries no content of the message.\n",
+             m->priority, m->kind, m->from_state, m->id, e->alerts[i].state, deadline);
+    parleyd_notify_email(e->alerts[i].email, subject, body);
+    parley_log(PARLEY_LOG_INFO, "deadline.escalated", "message=%s level=%d alerted=%s/%s", m->id,
+               m->escalation_level, e->alerts[i].state, e->alerts[i].poc);
   }
 }
 
@@ -234,24 +124,11 @@ static void run_deadlines(void) {
     esc_ctx c;
     memset(&c, 0, sizeof c);
     c.id = d.ids[i];
-    bool ok = parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK;
-    if (ok && c.n_reminders) send_reminders(&c);
-    if (ok && c.alerted[0]) {
-      char subject[256], body[1024], deadline[PARLEY_TIME_LEN];
-      parley_time_format(c.m.ack_deadline, deadline);
-      snprintf(subject, sizeof subject, "[Parley] OVERDUE %s %s from %s: not acknowledged",
-               c.m.priority, c.m.kind, c.m.from_state);
-      snprintf(body, sizeof body,
-               "A %s %s from %s (message %s) addressed to your state was due to be\n"
-               "acknowledged by %s and has not been. You are next in your state's escalation\n"
-               "order: please make sure it is read and acknowledged.\n\n"
-               "This alert carries no content of the message.\n",
-               c.m.priority, c.m.kind, c.m.from_state, c.m.id, deadline);
-      parleyd_notify_email(c.email, subject, body);
-      parley_log(PARLEY_LOG_INFO, "deadline.escalated", "message=%s level=%d alerted=%s", c.m.id,
-                 c.m.escalation_level, c.alerted);
+    if (parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK) {
+      send_reminders(&c.e);
+      send_alerts(&c.e);
     }
-    parley_message_row_clear(&c.m);
+    parleyd_lc_escalation_free(&c.e);
   }
 }
 

@@ -61,6 +61,7 @@ struct parley_store_backend {
   parley_qs (*key_put)(void *conn, const parley_key_row *row);
   parley_qs (*key_get)(void *conn, const char *key_id, parley_key_row *out);
   parley_qs (*key_delete)(void *conn, const char *key_id);
+  parley_qs (*operators_delete)(void *conn);
   parley_qs (*officers_replace)(void *conn, const char *state, const parley_key_row *rows,
                                 size_t n);
   parley_qs (*nonce_insert)(void *conn, const char *key_id, const char *nonce, int64_t expires);
@@ -90,6 +91,8 @@ struct parley_store_backend {
   parley_qs (*case_messages)(void *conn, const char *case_id,
                              bool (*cb)(void *cls, const parley_message_row *m), void *cls);
   parley_qs (*due_messages)(void *conn, int64_t now, size_t limit,
+                            bool (*cb)(void *cls, const parley_message_row *m), void *cls);
+  parley_qs (*cases_latest)(void *conn, const char *state, const char *poc, const char *kind,
                             bool (*cb)(void *cls, const parley_message_row *m), void *cls);
   parley_qs (*ack_insert)(void *conn, const parley_ack_row *row);
   parley_qs (*acks_get)(void *conn, const char *message_id,

@@ -169,6 +169,7 @@ enum {
   Q_KEY_PUT,
   Q_KEY_GET,
   Q_KEY_DELETE,
+  Q_OPERATORS_DELETE,
   Q_OFFICERS_DELETE,
   Q_OFFICER_INSERT,
   Q_NONCE_INSERT,
@@ -193,6 +194,7 @@ enum {
   Q_OUTBOX,
   Q_CASE_MESSAGES,
   Q_DUE_MESSAGES,
+  Q_CASES_LATEST,
   Q_ACK_INSERT,
   Q_ACKS_GET,
   Q_EVENT_INSERT,
@@ -252,6 +254,7 @@ static const struct {
                    "tbittt"},
     [Q_KEY_GET] = {"SELECT " KEY_COLS " FROM keys WHERE key_id = $1", "t"},
     [Q_KEY_DELETE] = {"DELETE FROM keys WHERE key_id = $1", "t"},
+    [Q_OPERATORS_DELETE] = {"DELETE FROM keys WHERE role = 0", ""},
     [Q_OFFICERS_DELETE] = {"DELETE FROM keys WHERE state = $1 AND role = 2", "t"},
     [Q_OFFICER_INSERT] = {"INSERT INTO keys (" KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
                           "ON CONFLICT (key_id) DO NOTHING",
@@ -313,6 +316,10 @@ static const struct {
                         "next_escalation > 0 AND next_escalation <= $1 "
                         "ORDER BY next_escalation, seq LIMIT $2",
                         "II"},
+    [Q_CASES_LATEST] = {"SELECT " MSG_COLS " FROM messages WHERE seq IN (SELECT MAX(seq) FROM "
+                        "messages WHERE from_state = $1 AND from_poc = $2 AND kind = $3 AND "
+                        "case_id IS NOT NULL GROUP BY case_id) ORDER BY seq",
+                        "ttt"},
     [Q_ACK_INSERT] = {"INSERT INTO acks (" ACK_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
                       "ON CONFLICT (message_id, state, poc) DO NOTHING",
                       "tttItI"},
@@ -993,6 +1000,10 @@ static parley_qs pq_key_delete(void *conn, const char *key_id) {
   return pg_change(conn, Q_KEY_DELETE, &p, "key_delete");
 }
 
+static parley_qs pq_operators_delete(void *conn) {
+  return pg_change(conn, Q_OPERATORS_DELETE, NULL, "operators_delete");
+}
+
 static parley_qs pq_officers_replace(void *conn, const char *state, const parley_key_row *rows,
                                      size_t n) {
   pg_params p = {0};
@@ -1372,6 +1383,15 @@ static parley_qs pq_due_messages(void *conn, int64_t now, size_t limit,
   return message_list(conn, Q_DUE_MESSAGES, &p, cb, cls, "due_messages");
 }
 
+static parley_qs pq_cases_latest(void *conn, const char *state, const char *poc, const char *kind,
+                                 bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  pg_params p = {0};
+  p_text(&p, state);
+  p_text(&p, poc);
+  p_text(&p, kind);
+  return message_list(conn, Q_CASES_LATEST, &p, cb, cls, "cases_latest");
+}
+
 static parley_qs pq_ack_insert(void *conn, const parley_ack_row *row) {
   pg_params p = {0};
   p_text(&p, row->message_id);
@@ -1470,6 +1490,7 @@ const struct parley_store_backend parley_store_postgres = {
     .key_put = pq_key_put,
     .key_get = pq_key_get,
     .key_delete = pq_key_delete,
+    .operators_delete = pq_operators_delete,
     .officers_replace = pq_officers_replace,
     .nonce_insert = pq_nonce_insert,
     .nonce_purge = pq_nonce_purge,
@@ -1490,6 +1511,7 @@ const struct parley_store_backend parley_store_postgres = {
     .outbox = pq_outbox,
     .case_messages = pq_case_messages,
     .due_messages = pq_due_messages,
+    .cases_latest = pq_cases_latest,
     .ack_insert = pq_ack_insert,
     .acks_get = pq_acks_get,
     .message_event = pq_message_event,

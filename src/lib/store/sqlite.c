@@ -162,6 +162,7 @@ enum {
   Q_KEY_PUT,
   Q_KEY_GET,
   Q_KEY_DELETE,
+  Q_OPERATORS_DELETE,
   Q_OFFICERS_DELETE,
   Q_OFFICER_INSERT,
   Q_NONCE_INSERT,
@@ -186,6 +187,7 @@ enum {
   Q_OUTBOX,
   Q_CASE_MESSAGES,
   Q_DUE_MESSAGES,
+  Q_CASES_LATEST,
   Q_ACK_INSERT,
   Q_ACKS_GET,
   Q_EVENT_INSERT,
@@ -242,6 +244,7 @@ static const char *const sql[Q__COUNT] = {
                   "state = excluded.state, poc_id = excluded.poc_id, name = excluded.name",
     [Q_KEY_GET] = "SELECT " KEY_COLS " FROM keys WHERE key_id = ?1",
     [Q_KEY_DELETE] = "DELETE FROM keys WHERE key_id = ?1",
+    [Q_OPERATORS_DELETE] = "DELETE FROM keys WHERE role = 0",
     [Q_OFFICERS_DELETE] = "DELETE FROM keys WHERE state = ?1 AND role = 2",
     [Q_OFFICER_INSERT] = "INSERT INTO keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                          "ON CONFLICT (key_id) DO NOTHING",
@@ -291,6 +294,9 @@ static const char *const sql[Q__COUNT] = {
     [Q_DUE_MESSAGES] = "SELECT " MSG_COLS " FROM messages WHERE status < 2 AND "
                        "next_escalation > 0 AND next_escalation <= ?1 "
                        "ORDER BY next_escalation, seq LIMIT ?2",
+    [Q_CASES_LATEST] = "SELECT " MSG_COLS " FROM messages WHERE seq IN (SELECT MAX(seq) FROM "
+                       "messages WHERE from_state = ?1 AND from_poc = ?2 AND kind = ?3 AND "
+                       "case_id IS NOT NULL GROUP BY case_id) ORDER BY seq",
     [Q_ACK_INSERT] = "INSERT INTO acks (" ACK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                      "ON CONFLICT (message_id, state, poc) DO NOTHING",
     [Q_ACKS_GET] = "SELECT " ACK_COLS " FROM acks WHERE message_id = ?1 ORDER BY time, state, poc",
@@ -416,9 +422,10 @@ static sq_conn *sq_connect(const char *path, bool first, parley_error *err) {
   /* WAL checkpoints stay SQLite's automatic ones, in the committing thread: under
    * continuous writes only a checkpoint that no commit can overtake lets the WAL restart
    * from its beginning (a checkpointer thread let it grow without bound, and appending
-   * to new blocks cost more than the checkpoints). A page cache large enough that a group-commit batch never spills dirty pages to the
-   * WAL before its COMMIT (SQLite's default is 2 MiB); pages are allocated as used. The
-   * savepoints of a batch keep their undo pages in memory, not in a temporary file. */
+   * to new blocks cost more than the checkpoints). A page cache large enough that a group-commit
+   * batch never spills dirty pages to the WAL before its COMMIT (SQLite's default is 2 MiB); pages
+   * are allocated as used. The savepoints of a batch keep their undo pages in memory, not in a
+   * temporary file. */
   rc = sq_exec_sql(c->db,
                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
                    "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
@@ -922,6 +929,12 @@ static parley_qs sq_key_delete(void *conn, const char *key_id) {
   return run_change(c, s, "key_delete");
 }
 
+static parley_qs sq_operators_delete(void *conn) {
+  sq_conn *c = conn;
+  STMT(c, Q_OPERATORS_DELETE);
+  return run_change(c, s, "operators_delete");
+}
+
 static parley_qs sq_officers_replace(void *conn, const char *state, const parley_key_row *rows,
                                      size_t n) {
   sq_conn *c = conn;
@@ -1333,6 +1346,15 @@ static parley_qs sq_due_messages(void *conn, int64_t now, size_t limit,
   return message_list(c, s, cb, cls, "due_messages");
 }
 
+static parley_qs sq_cases_latest(void *conn, const char *state, const char *poc, const char *kind,
+                                 bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_CASES_LATEST);
+  if (!b_text(s, 1, state) || !b_text(s, 2, poc) || !b_text(s, 3, kind))
+    return bind_failed(c, s, "cases_latest");
+  return message_list(c, s, cb, cls, "cases_latest");
+}
+
 static parley_qs sq_ack_insert(void *conn, const parley_ack_row *row) {
   sq_conn *c = conn;
   STMT(c, Q_ACK_INSERT);
@@ -1407,6 +1429,7 @@ const struct parley_store_backend parley_store_sqlite = {
     .key_put = sq_key_put,
     .key_get = sq_key_get,
     .key_delete = sq_key_delete,
+    .operators_delete = sq_operators_delete,
     .officers_replace = sq_officers_replace,
     .nonce_insert = sq_nonce_insert,
     .nonce_purge = sq_nonce_purge,
@@ -1427,6 +1450,7 @@ const struct parley_store_backend parley_store_sqlite = {
     .outbox = sq_outbox,
     .case_messages = sq_case_messages,
     .due_messages = sq_due_messages,
+    .cases_latest = sq_cases_latest,
     .ack_insert = sq_ack_insert,
     .acks_get = sq_acks_get,
     .message_event = sq_message_event,

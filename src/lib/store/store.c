@@ -436,6 +436,11 @@ parley_qs parley_store_key_get(parley_tx *tx, const char *key_id, parley_key_row
   return tx_leave(tx, OPS(tx)->key_get(tx->conn, key_id, out));
 }
 
+parley_qs parley_store_operators_delete(parley_tx *tx) {
+  ENTER(tx, "operators_delete", true);
+  return tx_leave(tx, OPS(tx)->operators_delete(tx->conn));
+}
+
 parley_qs parley_store_key_delete(parley_tx *tx, const char *key_id) {
   ENTER(tx, "key_delete", true);
   if (!key_id) REFUSE(tx, "key_delete", "key_id");
@@ -676,6 +681,18 @@ parley_qs parley_store_due_messages(parley_tx *tx, int64_t now, size_t limit,
   if (!cb) REFUSE(tx, "due_messages", "cb");
   if (limit == 0 || now <= 0) return PARLEY_QS_NONE;
   return tx_leave(tx, OPS(tx)->due_messages(tx->conn, now, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_cases_latest(parley_tx *tx, const char *state, const char *poc,
+                                    const char *kind,
+                                    bool (*cb)(void *cls, const parley_message_row *m), void *cls) {
+  ENTER(tx, "cases_latest", false);
+  if (!state || !poc || !kind || !cb) REFUSE(tx, "cases_latest", "argument");
+  if (!key_ok(state, PARLEY_STATE_CODE_LEN) ||
+      !key_ok(poc, sizeof((parley_message_row *)0)->from_poc) ||
+      !key_ok(kind, sizeof((parley_message_row *)0)->kind))
+    return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->cases_latest(tx->conn, state, poc, kind, cb, cls));
 }
 
 parley_qs parley_store_ack_insert(parley_tx *tx, const parley_ack_row *row) {

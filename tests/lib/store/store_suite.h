@@ -447,6 +447,46 @@ static void test_keys(void **state) {
   assert_string_equal(c.got[4].state, "EST");
 }
 
+/* operators_delete removes the operator keys and nothing else. */
+static parley_qs tx_operators_delete(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  keys_ctx *c = cls;
+  c->t.n = 0;
+  parley_state_row st = mk_state("EST", 1);
+  REC(&c->t, parley_store_state_insert(tx, &st)); /* 0 */
+  parley_key_row op1 = mk_key("op1", PARLEY_ROLE_OPERATOR, "");
+  parley_key_row op2 = mk_key("op2", PARLEY_ROLE_OPERATOR, "");
+  parley_key_row root = mk_key("root-est", PARLEY_ROLE_STATE_ROOT, "EST");
+  parley_key_row off = mk_key("off1", PARLEY_ROLE_OFFICER, "EST");
+  REC(&c->t, parley_store_key_put(tx, &op1));                   /* 1: ONE */
+  REC(&c->t, parley_store_key_put(tx, &op2));                   /* 2: ONE */
+  REC(&c->t, parley_store_key_put(tx, &root));                  /* 3: ONE */
+  REC(&c->t, parley_store_key_put(tx, &off));                   /* 4: ONE */
+  REC(&c->t, parley_store_operators_delete(tx));                /* 5: ONE */
+  REC(&c->t, parley_store_key_get(tx, "op1", &c->got[0]));      /* 6: NONE */
+  REC(&c->t, parley_store_key_get(tx, "op2", &c->got[0]));      /* 7: NONE */
+  REC(&c->t, parley_store_key_get(tx, "root-est", &c->got[0])); /* 8: ONE */
+  REC(&c->t, parley_store_key_get(tx, "off1", &c->got[1]));     /* 9: ONE */
+  REC(&c->t, parley_store_operators_delete(tx));                /* 10: NONE, none left */
+  REC(&c->t, parley_store_key_put(tx, &op1));                   /* 11: ONE, registered again */
+  REC(&c->t, parley_store_key_get(tx, "op1", &c->got[2]));      /* 12: ONE */
+  return PARLEY_QS_ONE;
+}
+
+static void test_operators_delete(void **state) {
+  fixture *f = *state;
+  keys_ctx c;
+  memset(&c, 0, sizeof c);
+  run_ok(f->s, true, tx_operators_delete, &c);
+  parley_qs want[] = {1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1};
+  assert_int_equal(c.t.n, 13);
+  for (int i = 0; i < 13; i++)
+    assert_int_equal(c.t.r[i], want[i]);
+  assert_int_equal(c.got[0].role, PARLEY_ROLE_STATE_ROOT);
+  assert_int_equal(c.got[1].role, PARLEY_ROLE_OFFICER);
+  assert_int_equal(c.got[2].role, PARLEY_ROLE_OPERATOR);
+}
+
 static parley_qs tx_officers(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   keys_ctx *c = cls;
@@ -1721,6 +1761,68 @@ static void test_case_messages(void **state) {
   free(c);
 }
 
+/* ---- latest message of each case ---- */
+
+/* Rounds of three series sent by HUB/operator (series 900: 1, 4, 6; series 901: 2, 5;
+ * series 902: 3), a message of another kind in series 900 (7), a message of another
+ * sender (8) and one without a case (9). */
+static parley_qs tx_latest_seed(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  msg_ctx *c = cls;
+  c->t.n = 0;
+  static const unsigned series[] = {0, 900, 901, 902, 900, 901, 900, 900, 900, 0};
+  for (unsigned i = 1; i <= 9; i++) {
+    parley_message_row m = mk_msg(i, i == 8 ? "EST" : "HUB", i == 8 ? "p" : "operator");
+    parley_strlcpy(m.kind, i == 7 ? "notification" : "ping", sizeof m.kind);
+    if (series[i]) mk_id(m.case_id, series[i]);
+    parley_recipient_row r = mk_rcpt("FIN", "p");
+    REC(&c->t, parley_store_message_insert(tx, &m, &r, 1));
+  }
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs tx_latest_read(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  boxes_ctx *c = cls;
+  c->t.n = 0;
+  for (int i = 0; i < 4; i++)
+    list_reset(&c->l[i], NULL, 0);
+  c->l[0].tx = tx;
+  REC(&c->t, parley_store_cases_latest(tx, "HUB", "operator", "ping", msg_cb, &c->l[0])); /* 0 */
+  REC(&c->t,
+      parley_store_cases_latest(tx, "HUB", "operator", "notification", msg_cb, &c->l[1])); /* 1 */
+  REC(&c->t, parley_store_cases_latest(tx, "FIN", "operator", "ping", msg_cb, &c->l[2]));  /* 2 */
+  c->l[3].stop_after = 1;
+  REC(&c->t, parley_store_cases_latest(tx, "HUB", "operator", "ping", msg_cb, &c->l[3])); /* 3 */
+  return PARLEY_QS_ONE;
+}
+
+static void test_cases_latest(void **state) {
+  fixture *f = *state;
+  msg_ctx s;
+  memset(&s, 0, sizeof s);
+  run_ok(f->s, true, tx_latest_seed, &s);
+  for (int i = 0; i < 9; i++)
+    assert_int_equal(s.t.r[i], PARLEY_QS_ONE);
+  boxes_ctx *c = calloc(1, sizeof *c);
+  assert_non_null(c);
+  run_ok(f->s, false, tx_latest_read, c);
+  parley_qs want[] = {1, 1, 0, 1};
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(c->t.r[i], want[i]);
+  /* the latest round of each series, oldest of those first; 8 and 9 never */
+  assert_ids(&c->l[0], (unsigned[]){3, 5, 6}, 3);
+  assert_int_equal(c->l[0].fetched, 3); /* the callback may use the transaction */
+  char id[PARLEY_UUID_LEN];
+  mk_id(id, 900);
+  assert_string_equal(c->l[0].rows[2].case_id, id);
+  assert_null(c->l[0].rows[0].envelope);
+  assert_ids(&c->l[1], (unsigned[]){7}, 1);
+  assert_int_equal(c->l[2].n, 0);
+  assert_ids(&c->l[3], (unsigned[]){3}, 1);
+  free(c);
+}
+
 /* ---- due messages ---- */
 
 /* (status, next_escalation) of messages 1..9 */
@@ -2565,17 +2667,17 @@ static void test_run_batch(void **state) {
       SUITE_TEST(test_due_messages), SUITE_TEST(test_message_update),                              \
       SUITE_TEST(test_recipient_update), SUITE_TEST(test_acks), SUITE_TEST(test_message_events),   \
       SUITE_TEST(test_message_bad_input), SUITE_TEST(test_messages_reopen),                        \
-      SUITE_TEST(test_migrate_from_v1)
+      SUITE_TEST(test_migrate_from_v1), SUITE_TEST(test_cases_latest)
 
 #define SUITE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 #define SUITE_TESTS                                                                                \
   SUITE_TEST(test_open_reopen), SUITE_TEST(test_schema_newer), cmocka_unit_test(test_url_errors),  \
       SUITE_TEST(test_states), SUITE_TEST(test_states_empty), SUITE_TEST(test_records),            \
-      SUITE_TEST(test_keys), SUITE_TEST(test_officers_replace), SUITE_TEST(test_nonces),           \
-      SUITE_TEST(test_log_leaves), SUITE_TEST(test_nodes), SUITE_TEST(test_checkpoints),           \
-      SUITE_TEST(test_run_retry), SUITE_TEST(test_run_errors), SUITE_TEST(test_run_batch),         \
-      SUITE_TEST(test_bad_input), SUITE_TEST(test_concurrency), SUITE_TEST(test_durability),       \
-      SUITE_TEST(test_close_waits), SUITE_MESSAGE_TESTS
+      SUITE_TEST(test_keys), SUITE_TEST(test_operators_delete), SUITE_TEST(test_officers_replace), \
+      SUITE_TEST(test_nonces), SUITE_TEST(test_log_leaves), SUITE_TEST(test_nodes),                \
+      SUITE_TEST(test_checkpoints), SUITE_TEST(test_run_retry), SUITE_TEST(test_run_errors),       \
+      SUITE_TEST(test_run_batch), SUITE_TEST(test_bad_input), SUITE_TEST(test_concurrency),        \
+      SUITE_TEST(test_durability), SUITE_TEST(test_close_waits), SUITE_MESSAGE_TESTS
 
 #endif
