@@ -8,6 +8,7 @@
 
 #include "parley/base.h"
 #include "parley/crypto.h"
+#include "parley/envelope.h"
 #include "parley/proto.h"
 #include "parley/tlog.h"
 
@@ -48,6 +49,17 @@ bool cli_read_passphrase(const char *prompt, bool confirm, char *out, size_t cap
 /* Exclusive lock on the client's state files for this user; unlock closes it. */
 int cli_state_lock(void);
 void cli_state_unlock(int fd);
+
+/* Hub-supplied text for a terminal: control characters (C0, DEL, C1) escaped as \xNN,
+ * \n, \t, \u00NN, so no escape sequence from the hub reaches the terminal. cli_safe
+ * returns one of 8 rotating static buffers (so up to 8 may appear in one printf), cut
+ * with "..." past CLI_SAFE_MAX bytes; NULL prints as "(missing)". cli_print_safe writes
+ * all of s. */
+#define CLI_SAFE_MAX 1024
+const char *cli_safe(const char *s);
+void cli_print_safe(FILE *f, const char *s);
+/* obj[key] if it is a JSON string, else NULL (obj may be NULL or not an object). */
+const char *cli_jstr(const json_t *obj, const char *key);
 
 /* Reads a whole file (or stdin for "-"), at most max bytes. Caller frees. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
@@ -138,6 +150,54 @@ int cli_verified_record(const char *code, const char *version, json_t **st, json
                         parley_record_info *info, parley_sign_pk *root, bool *first,
                         uint64_t *log_index, uint64_t *log_size);
 int cmd_verify_record(int argc, char **argv);
+
+/* ---- what a client believes about a message (msg_verify.c) ---------------------
+ * docs/protocol.md, "What a client must verify". */
+
+/* Verified directory records, fetched once per state (and record version) in a run. */
+typedef struct cli_record_cache cli_record_cache;
+cli_record_cache *cli_record_cache_new(void);
+void cli_record_cache_free(cli_record_cache *c);
+
+typedef struct {
+  json_t *msg;       /* the hub's whole answer (owned): only its envelope is trusted */
+  const json_t *env; /* msg.envelope, the signed object */
+  bool verified;     /* all checks of cli_message_get passed */
+  bool is_ping;      /* the hub's signed communication check (format parley-ping-v1) */
+  /* The verified header. For a communication check: id, kind "ping", from HUB/operator,
+   * created = issued, recipients = the first 32 targets (the rest in extra_targets). */
+  parley_envelope_info info;
+  json_t *extra_targets;
+  parley_sign_pk sender_pk;      /* envelopes: the sender's key from its verified record */
+  parley_hash hash;              /* what receipts must name as envelope_sha256 */
+  uint64_t leaf_index, log_size; /* its verified place in the log */
+} cli_message;
+
+/* GETs /v1/messages/{id} and believes it only if the envelope served carries that id,
+ * verifies with the sender POC's current signing key from its state's verified record
+ * (or, for a communication check, with the pinned hub key), and is in the log. Prints
+ * "REFUSED: ..." and returns 1 otherwise. Always cli_message_clear afterwards. */
+int cli_message_get(const char *id, cli_record_cache *cache, cli_message *m);
+void cli_message_clear(cli_message *m);
+bool cli_message_is_recipient(const cli_message *m, const char *state, const char *poc);
+
+/* One receipt served with a message, and whether it counts. */
+typedef struct {
+  char state[4];
+  char poc[64];
+  bool verified;
+  char why[256]; /* when not verified */
+  int64_t time;  /* the receipt's signed time */
+  uint64_t leaf_index;
+} cli_receipt;
+/* Checks each of the hub's "receipts" (up to cap): a recipient POC of the verified
+ * header, signed (purpose ack) by a signing key of that POC in its state's verified
+ * record (current or an earlier version), naming this message and envelope hash, and in
+ * the log. Returns how many were examined. */
+size_t cli_message_receipts(const cli_message *m, cli_record_cache *cache, cli_receipt *out,
+                            size_t cap);
+/* True if a verified receipt from state is among r; *first gets the earliest time. */
+bool cli_state_acknowledged(const cli_receipt *r, size_t n, const char *state, int64_t *first);
 
 /* Transparency log (cmd_log.c). */
 int cli_accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp_out);

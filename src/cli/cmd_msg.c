@@ -21,9 +21,8 @@ static int whoami(char state[4], char poc[64]) {
   int rc = 0;
   const char *s = json_string_value(json_object_get(v, "state"));
   const char *p = json_string_value(json_object_get(v, "poc"));
-  if (!s || !p)
-    rc = cli_fail("this key is not a POC officer's key (role %s)",
-                  json_string_value(json_object_get(v, "role")));
+  if (!s || !p || !parley_state_code_valid(s) || strlen(p) > PARLEY_POC_ID_MAX)
+    rc = cli_fail("this key is not a POC officer's key (role %s)", cli_safe(cli_jstr(v, "role")));
   else {
     parley_strlcpy(state, s, 4);
     parley_strlcpy(poc, p, 64);
@@ -208,12 +207,12 @@ static int do_send(send_opts *o) {
       json_dumpf(answer, stdout, JSON_INDENT(2));
       putchar('\n');
     } else {
-      printf("sent %s %s %s to", json_string_value(json_object_get(answer, "priority")), o->kind,
-             json_string_value(json_object_get(answer, "id")));
+      /* What we sealed and signed, not what the hub echoes; the deadline is its word. */
+      printf("sent %s %s %s to", parley_priorities[prio], o->kind, cli_safe(cli_jstr(env, "id")));
       for (size_t i = 0; i < n; i++)
         printf(" %s/%s", rc_list[i].state, rc_list[i].poc);
-      printf("\n  acknowledge by %s; logged as entry %llu (verified)\n",
-             json_string_value(json_object_get(answer, "ack_deadline")), (unsigned long long)li);
+      printf("\n  logged as entry %llu (verified); the hub says: acknowledge by %s\n",
+             (unsigned long long)li, cli_safe(cli_jstr(answer, "ack_deadline")));
     }
   }
   json_decref(answer);
@@ -310,22 +309,25 @@ int cmd_send(int argc, char **argv) {
   return rc;
 }
 
+/* The inbox listing is the hub's metadata: nothing in it is signed (reading a message
+ * verifies it), so every field is checked for type and printed escaped. */
 static void print_inbox_header(void) {
+  printf("Messages as the hub lists them (its unsigned word; 'parley read ID' verifies one):\n");
   printf("%-5s %-36s %-24s %-8s %-9s %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY", "FROM",
          "STATUS", "ACK BY", "");
 }
 
 static void print_inbox_line(const json_t *m) {
   json_t *from = json_object_get(m, "from");
-  char fr[80];
-  snprintf(fr, sizeof fr, "%s/%s", json_string_value(json_object_get(from, "state")),
-           json_string_value(json_object_get(from, "poc")));
+  char fr[160];
+  snprintf(fr, sizeof fr, "%s/%s", cli_safe(cli_jstr(from, "state")),
+           cli_safe(cli_jstr(from, "poc")));
+  json_t *seq = json_object_get(m, "seq");
   printf("%-5lld %-36s %-24s %-8s %-9.9s %-13s %-20s %s\n",
-         (long long)json_integer_value(json_object_get(m, "seq")),
-         json_string_value(json_object_get(m, "id")), json_string_value(json_object_get(m, "kind")),
-         json_string_value(json_object_get(m, "priority")), fr,
-         json_string_value(json_object_get(m, "status")),
-         json_string_value(json_object_get(m, "ack_deadline")),
+         json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL,
+         cli_safe(cli_jstr(m, "id")), cli_safe(cli_jstr(m, "kind")),
+         cli_safe(cli_jstr(m, "priority")), fr, cli_safe(cli_jstr(m, "status")),
+         cli_safe(cli_jstr(m, "ack_deadline")),
          json_is_true(json_object_get(m, "overdue")) ? "OVERDUE" : "");
 }
 
@@ -420,6 +422,207 @@ static int follow_inbox(const char *after) {
   return rc;
 }
 
+/* ---- one message: verified header, body, receipts, and the hub's word apart ---- */
+
+#define RECEIPTS_MAX 256
+
+/* Opens a verified envelope with my key: decrypt, check the inner signature and the
+ * template. Returns the body, or NULL after printing why (quiet: no message for
+ * ENVELOPE_NOT_RECIPIENT, which *not_mine reports). */
+static json_t *open_verified(const cli_message *m, bool *not_mine) {
+  parley_identity id;
+  if (not_mine) *not_mine = false;
+  if (cli_load_identity(&id)) return NULL;
+  json_t *body = NULL;
+  parley_error err;
+  parley_err e = parley_envelope_open(m->env, &id, &m->sender_pk, &body, &err);
+  parley_identity_wipe(&id);
+  if (e == PARLEY_E_ENVELOPE_NOT_RECIPIENT && not_mine) {
+    *not_mine = true;
+    return NULL;
+  }
+  if (e) cli_fail_err("REFUSED: the message does not open", &err);
+  return body;
+}
+
+static const char *verified_priority(const cli_message *m) {
+  return m->is_ping ? "-" : parley_priorities[m->info.priority];
+}
+
+static const char *verified_tlp(const cli_message *m) {
+  return m->is_ping ? "TLP:CLEAR" : parley_tlp_labels[m->info.tlp];
+}
+
+/* The verified header and the receipts as JSON (for --json). */
+static json_t *verified_json(const cli_message *m, const cli_receipt *r, size_t n) {
+  char created[PARLEY_TIME_LEN];
+  parley_time_format(m->info.created, created);
+  json_t *rc = json_array(), *rv = json_array();
+  for (size_t i = 0; i < m->info.n_recipients; i++) {
+    int64_t t = 0;
+    const parley_envelope_party *x = &m->info.recipients[i];
+    bool ack = cli_state_acknowledged(r, n, x->state, &t);
+    char at[PARLEY_TIME_LEN];
+    parley_time_format(t, at);
+    json_array_append_new(rc, json_pack("{s:s,s:s,s:s?}", "state", x->state, "poc", x->poc,
+                                        "state_acknowledged", ack ? at : NULL));
+  }
+  for (size_t i = 0; i < n; i++) {
+    char at[PARLEY_TIME_LEN];
+    parley_time_format(r[i].time, at);
+    json_array_append_new(rv, r[i].verified
+                                  ? json_pack("{s:s,s:s,s:b,s:s,s:I}", "state", r[i].state, "poc",
+                                              r[i].poc, "verified", 1, "time", at, "leaf_index",
+                                              (json_int_t)r[i].leaf_index)
+                                  : json_pack("{s:s,s:s,s:b,s:s}", "state", r[i].state, "poc",
+                                              r[i].poc, "verified", 0, "reason", r[i].why));
+  }
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:o,s:s,s:I,s:o}", "id", m->info.id, "kind",
+                m->info.kind, "priority", verified_priority(m), "tlp", verified_tlp(m), "from",
+                "state", m->info.from.state, "poc", m->info.from.poc, "recipients", rc, "created",
+                created, "leaf_index", (json_int_t)m->leaf_index, "receipts", rv);
+  if (m->info.case_id[0]) json_object_set_new(o, "case", json_string(m->info.case_id));
+  if (m->info.in_reply_to[0])
+    json_object_set_new(o, "in_reply_to", json_string(m->info.in_reply_to));
+  return o;
+}
+
+static void print_receipts(const cli_message *m, const cli_receipt *r, size_t n) {
+  printf("Acknowledgement, per recipient state (from verified receipts only):\n");
+  for (size_t i = 0; i < m->info.n_recipients; i++) {
+    const parley_envelope_party *x = &m->info.recipients[i];
+    bool seen = false;
+    for (size_t k = 0; k < i; k++)
+      seen |= !strcmp(m->info.recipients[k].state, x->state);
+    if (seen) continue;
+    int64_t t = 0;
+    if (cli_state_acknowledged(r, n, x->state, &t)) {
+      char at[PARLEY_TIME_LEN];
+      parley_time_format(t, at);
+      printf("  %s: acknowledged %s by", x->state, at);
+      for (size_t k = 0; k < n; k++)
+        if (r[k].verified && !strcmp(r[k].state, x->state))
+          printf(" %s (receipt VERIFIED, log entry %llu)", r[k].poc,
+                 (unsigned long long)r[k].leaf_index);
+      printf("\n");
+    } else {
+      printf("  %s: NOT acknowledged\n", x->state);
+    }
+  }
+  for (size_t k = 0; k < n; k++)
+    if (!r[k].verified)
+      printf("  receipt claimed for %s/%s: NOT VERIFIED, not counted: %s\n", cli_safe(r[k].state),
+             cli_safe(r[k].poc), cli_safe(r[k].why));
+}
+
+/* A time the hub leaves out or null when it has none yet, escaped. */
+static const char *hub_time(const json_t *o, const char *key) {
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v)) return "no";
+  return json_is_string(v) ? cli_safe(json_string_value(v)) : "(invalid)";
+}
+
+/* What only the hub asserts, printed apart and escaped. */
+static void print_hub_word(const json_t *msg) {
+  printf("\nThe hub's word (unsigned, not verified by this client):\n");
+  printf("  received %s, status %s, acknowledge by %s%s, escalation level %lld\n",
+         cli_safe(cli_jstr(msg, "received")), cli_safe(cli_jstr(msg, "status")),
+         cli_safe(cli_jstr(msg, "ack_deadline")),
+         json_is_true(json_object_get(msg, "overdue")) ? " (OVERDUE)" : "",
+         (long long)json_integer_value(json_object_get(msg, "escalation_level")));
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(msg, "recipients"), i, x) {
+    printf("  %s/%s: delivered %s, acknowledged %s\n", cli_safe(cli_jstr(x, "state")),
+           cli_safe(cli_jstr(x, "poc")), hub_time(x, "delivered"), hub_time(x, "acknowledged"));
+  }
+  printf("  History:\n");
+  json_array_foreach(json_object_get(msg, "history"), i, x) {
+    printf("    %s  %-14s %s\n", cli_safe(cli_jstr(x, "time")), cli_safe(cli_jstr(x, "event")),
+           cli_safe(cli_jstr(x, "detail")));
+  }
+}
+
+/* parley inbox --sent: each message fetched and verified, its acknowledgement derived
+ * from verified receipts per recipient state; the hub's status in a column of its own. */
+static int print_sent(const json_t *list) {
+  cli_record_cache *cache = cli_record_cache_new();
+  cli_receipt *rcpt = calloc(RECEIPTS_MAX, sizeof *rcpt);
+  json_t *out = json_array();
+  if (!cache || !rcpt || !out) {
+    cli_record_cache_free(cache);
+    free(rcpt);
+    json_decref(out);
+    return cli_fail("out of memory");
+  }
+  if (!cli.json_output)
+    printf("%-5s %-36s %-24s %-8s %-14s %-22s | %-13s %-20s %s\n", "SEQ", "ID", "KIND", "PRIORITY",
+           "TO", "ACKNOWLEDGED (verified)", "HUB'S STATUS", "HUB'S ACK BY", "");
+  size_t i, refused = 0;
+  json_t *h;
+  json_array_foreach(json_object_get(list, "messages"), i, h) {
+    const char *id = cli_jstr(h, "id");
+    json_t *seq = json_object_get(h, "seq");
+    cli_message m;
+    memset(&m, 0, sizeof m);
+    bool ok = id && parley_uuid_valid(id) && cli_message_get(id, cache, &m) == 0;
+    size_t nr = ok ? cli_message_receipts(&m, cache, rcpt, RECEIPTS_MAX) : 0;
+    if (!ok) refused++;
+    char to[64] = "?", acked[64] = "NOT VERIFIED";
+    if (ok) {
+      size_t states = 0, done = 0, bad = 0;
+      for (size_t k = 0; k < m.info.n_recipients; k++) {
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+          seen |= !strcmp(m.info.recipients[j].state, m.info.recipients[k].state);
+        int64_t t;
+        if (seen) continue;
+        states++;
+        done += cli_state_acknowledged(rcpt, nr, m.info.recipients[k].state, &t);
+      }
+      for (size_t k = 0; k < nr; k++)
+        bad += !rcpt[k].verified;
+      if (states > 1)
+        snprintf(to, sizeof to, "%s+%zu", m.info.recipients[0].state, states - 1);
+      else
+        snprintf(to, sizeof to, "%s", m.info.recipients[0].state);
+      snprintf(acked, sizeof acked, "%s %zu/%zu states%s",
+               done == states ? "yes"
+               : done         ? "part"
+                              : "no",
+               done, states, bad ? ", BAD RECEIPT" : "");
+    }
+    if (cli.json_output) {
+      json_t *hub = json_deep_copy(h);
+      json_array_append_new(out, ok ? json_pack("{s:o,s:o}", "verified",
+                                                verified_json(&m, rcpt, nr), "hub_unsigned", hub)
+                                    : json_pack("{s:n,s:o}", "verified", "hub_unsigned", hub));
+    } else {
+      printf("%-5lld %-36s %-24s %-8s %-14s %-22s | %-13s %-20s %s\n",
+             json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL,
+             ok ? m.info.id : cli_safe(id), ok ? m.info.kind : "?",
+             ok ? verified_priority(&m) : "?", to, acked, cli_safe(cli_jstr(h, "status")),
+             cli_safe(cli_jstr(h, "ack_deadline")),
+             json_is_true(json_object_get(h, "overdue")) ? "OVERDUE" : "");
+    }
+    cli_message_clear(&m);
+  }
+  if (cli.json_output) {
+    json_t *o = json_pack("{s:o,s:O?}", "messages", out, "next", json_object_get(list, "next"));
+    json_dumpf(o, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(o);
+  } else {
+    json_decref(out);
+  }
+  free(rcpt);
+  cli_record_cache_free(cache);
+  if (refused)
+    return cli_fail("%zu message(s) did not verify: see the REFUSED lines above", refused);
+  return 0;
+}
+
 int cmd_inbox(int argc, char **argv) {
   const char *after = "0";
   bool sent = false, follow = false;
@@ -458,7 +661,9 @@ int cmd_inbox(int argc, char **argv) {
     return rc;
   }
   cli_response_free(&r);
-  if (cli.json_output) {
+  if (sent) {
+    rc = print_sent(v);
+  } else if (cli.json_output) {
     json_dumpf(v, stdout, JSON_INDENT(2));
     putchar('\n');
   } else {
@@ -468,77 +673,7 @@ int cmd_inbox(int argc, char **argv) {
     json_array_foreach(json_object_get(v, "messages"), i, m) print_inbox_line(m);
   }
   json_decref(v);
-  return 0;
-}
-
-/* GETs a message (marks it delivered when I am a recipient). */
-static json_t *get_message(const char *msg_id) {
-  if (!parley_uuid_valid(msg_id)) {
-    cli_fail("'%s' is not a message id", msg_id);
-    return NULL;
-  }
-  char path[96];
-  snprintf(path, sizeof path, "/v1/messages/%s", msg_id);
-  return cli_get_json(path);
-}
-
-/* The sender's signing key, from the sender state's verified record: the key the
- * envelope names must be that POC's current signing key. */
-static int sender_key(const json_t *env, parley_sign_pk *pk) {
-  json_t *from = json_object_get(env, "from");
-  const char *state = json_string_value(json_object_get(from, "state"));
-  const char *poc = json_string_value(json_object_get(from, "poc"));
-  const char *kid = json_string_value(json_object_get(from, "key_id"));
-  if (!state || !poc || !kid || !parley_state_code_valid(state))
-    return cli_fail("REFUSED: the envelope names no valid sender");
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(state, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
-  int rc = 1;
-  for (size_t i = 0; i < info->n_pocs; i++) {
-    char k[PARLEY_KEY_ID_LEN];
-    parley_sign_pk_key_id(&info->pocs[i].sign_pk, k);
-    if (!strcmp(info->pocs[i].id, poc) && !strcmp(k, kid)) {
-      *pk = info->pocs[i].sign_pk;
-      rc = 0;
-    }
-  }
-  if (rc) cli_fail("REFUSED: %s/%s is not a current POC of %s with key %s", state, poc, state, kid);
-  free(info);
-  json_decref(st);
-  json_decref(rec);
   return rc;
-}
-
-/* Opens a message: verify, decrypt, check it is logged. Returns the body. */
-static json_t *open_message(const json_t *msg) {
-  json_t *env = json_object_get(msg, "envelope");
-  parley_sign_pk spk;
-  if (!json_is_object(env) || sender_key(env, &spk)) return NULL;
-  parley_identity id;
-  if (cli_load_identity(&id)) return NULL;
-  json_t *body = NULL;
-  parley_error err;
-  parley_err e = parley_envelope_open(env, &id, &spk, &body, &err);
-  parley_identity_wipe(&id);
-  if (e) {
-    cli_fail_err("REFUSED: the message does not open", &err);
-    return NULL;
-  }
-  uint8_t leaf[32];
-  uint64_t li, ls;
-  if (cli_entry_leaf_hash("envelope", env, leaf) || cli_verify_inclusion(leaf, &li, &ls)) {
-    json_decref(body);
-    cli_fail("REFUSED: the message is not provably in the hub's transparency log");
-    return NULL;
-  }
-  return body;
 }
 
 int cmd_read(int argc, char **argv) {
@@ -551,62 +686,88 @@ int cmd_read(int argc, char **argv) {
     else {
       puts("Usage: parley read ID [--lang ar|zh|en|fr|ru|es]\n"
            "Fetches, verifies and decrypts a message and shows it with the field labels in\n"
-           "the chosen language (free text stays as written).");
+           "the chosen language (free text stays as written), then which recipient states\n"
+           "acknowledged it by a verified receipt, then apart what only the hub asserts.");
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }
   }
   if (!msg_id) return cli_fail("read: give a message ID");
-  json_t *msg = get_message(msg_id);
-  if (!msg) return 1;
-  json_t *body = open_message(msg);
-  if (!body) {
-    json_decref(msg);
+  cli_record_cache *cache = cli_record_cache_new();
+  cli_message m;
+  memset(&m, 0, sizeof m);
+  if (!cache || cli_message_get(msg_id, cache, &m)) {
+    cli_message_clear(&m);
+    cli_record_cache_free(cache);
     return 1;
   }
   int rc = 0;
-  if (cli.json_output) {
-    json_t *out = json_pack("{s:O,s:O}", "message", msg, "body", body);
-    json_object_del(json_object_get(out, "message"), "envelope");
+  json_t *body = NULL;
+  bool not_mine = false;
+  if (m.is_ping)
+    body = json_pack("{s:{s:O}}", "content", "challenge", json_object_get(m.env, "challenge"));
+  else
+    body = open_verified(&m, &not_mine);
+  if (!body && !not_mine)
+    rc = m.is_ping ? cli_fail("REFUSED: the communication check has no challenge") : 1;
+  /* The sender of a message not sealed to itself sees the verified header only. */
+  if (not_mine) {
+    parley_identity id;
+    char kid[PARLEY_KEY_ID_LEN];
+    if (cli_load_identity(&id))
+      rc = 1;
+    else {
+      parley_sign_pk_key_id(&id.sign_pk, kid);
+      parley_identity_wipe(&id);
+      if (strcmp(kid, m.info.from.key_id) != 0)
+        rc = cli_fail("REFUSED: the message is neither from nor to this key");
+    }
+  }
+  cli_receipt *rcpt = rc ? NULL : calloc(RECEIPTS_MAX, sizeof *rcpt);
+  size_t nr = rcpt ? cli_message_receipts(&m, cache, rcpt, RECEIPTS_MAX) : 0;
+  if (!rc && !rcpt) rc = cli_fail("out of memory");
+  if (!rc && cli.json_output) {
+    json_t *hub = json_deep_copy(m.msg);
+    json_object_del(hub, "envelope");
+    json_t *out = json_pack("{s:o,s:O?,s:o}", "verified", verified_json(&m, rcpt, nr), "body", body,
+                            "hub_unsigned", hub);
     json_dumpf(out, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(out);
-  } else {
-    json_t *from = json_object_get(msg, "from");
-    printf("Message %s — %s %s, %s\nFrom: %s/%s (signature VERIFIED, logged as entry %lld)\n",
-           json_string_value(json_object_get(msg, "id")),
-           json_string_value(json_object_get(msg, "priority")),
-           json_string_value(json_object_get(msg, "kind")),
-           json_string_value(json_object_get(msg, "tlp")),
-           json_string_value(json_object_get(from, "state")),
-           json_string_value(json_object_get(from, "poc")),
-           (long long)json_integer_value(json_object_get(msg, "leaf_index")));
-    printf("Sent %s, status %s, acknowledge by %s%s\n",
-           json_string_value(json_object_get(msg, "created")),
-           json_string_value(json_object_get(msg, "status")),
-           json_string_value(json_object_get(msg, "ack_deadline")),
-           json_is_true(json_object_get(msg, "overdue")) ? " (OVERDUE)" : "");
-    const char *cs = json_string_value(json_object_get(msg, "case"));
-    if (cs) printf("Case %s\n", cs);
+  } else if (!rc) {
+    char created[PARLEY_TIME_LEN];
+    parley_time_format(m.info.created, created);
+    printf("Message %s — %s %s, %s\n", m.info.id, verified_priority(&m), m.info.kind,
+           verified_tlp(&m));
+    printf("From: %s/%s (signature VERIFIED, logged as entry %llu)\n", m.info.from.state,
+           m.info.from.poc, (unsigned long long)m.leaf_index);
+    printf("To:");
+    for (size_t i = 0; i < m.info.n_recipients; i++)
+      printf(" %s/%s", m.info.recipients[i].state, m.info.recipients[i].poc);
+    printf("\nCreated %s (signed by the sender)\n", created);
+    if (m.info.case_id[0]) printf("Case %s\n", m.info.case_id);
+    if (m.info.in_reply_to[0]) printf("In reply to %s\n", m.info.in_reply_to);
     printf("\n");
-    parley_buf out;
-    parley_buf_init(&out, 4u << 20);
-    parley_error err;
-    if (parley_template_render(json_string_value(json_object_get(msg, "kind")),
-                               json_object_get(body, "content"), lang, &out, &err) != PARLEY_E_OK)
-      rc = cli_fail_err("render", &err);
-    else
-      fwrite(out.data, 1, out.len, stdout);
-    parley_buf_free(&out);
-    printf("\nHistory:\n");
-    size_t i;
-    json_t *ev;
-    json_array_foreach(json_object_get(msg, "history"), i, ev)
-        printf("  %s  %-14s %s\n", json_string_value(json_object_get(ev, "time")),
-               json_string_value(json_object_get(ev, "event")),
-               json_string_value(json_object_get(ev, "detail")));
+    if (body) {
+      parley_buf out;
+      parley_buf_init(&out, 4u << 20);
+      parley_error err;
+      if (parley_template_render(m.info.kind, json_object_get(body, "content"), lang, &out, &err) !=
+          PARLEY_E_OK)
+        rc = cli_fail_err("render", &err);
+      else
+        fwrite(out.data, 1, out.len, stdout);
+      parley_buf_free(&out);
+    } else {
+      printf("(the body is sealed for the recipients only)\n");
+    }
+    printf("\n");
+    print_receipts(&m, rcpt, nr);
+    print_hub_word(m.msg);
   }
+  free(rcpt);
   json_decref(body);
-  json_decref(msg);
+  cli_message_clear(&m);
+  cli_record_cache_free(cache);
   return rc;
 }
 
@@ -616,52 +777,38 @@ int cmd_ack(int argc, char **argv) {
          "opening it)\nand checks that the hub logged the receipt.");
     return argc == 2 ? 0 : 2;
   }
-  json_t *msg = get_message(argv[1]);
-  if (!msg) return 1;
-  json_t *from = json_object_get(msg, "from");
-  bool ping = !strcmp(json_string_value(json_object_get(msg, "kind")), "ping") &&
-              !strcmp(json_string_value(json_object_get(from, "state")), "HUB");
-  json_t *body = NULL;
-  if (ping) {
-    /* A communication check: a statement signed by the hub's key, not encrypted. */
-    parley_sign_pk hub;
-    parley_error e2;
-    if (!cli_hub_key(&hub) && parley_signed_json_verify(json_object_get(msg, "envelope"), "ping",
-                                                        &hub, &e2) == PARLEY_E_OK)
-      body = json_incref(json_object_get(msg, "envelope"));
-    else
-      cli_fail("REFUSED: the communication check is not signed by the hub's key");
-  } else {
-    body = open_message(msg); /* acknowledge only what verifies */
-  }
+  cli_record_cache *cache = cli_record_cache_new();
+  cli_message m;
+  memset(&m, 0, sizeof m);
   char st[4], poc[64];
-  if (!body || whoami(st, poc)) {
+  int rc = !cache || cli_message_get(argv[1], cache, &m) || whoami(st, poc);
+  /* Acknowledge only what verified and (an envelope) opened, addressed to me. */
+  if (!rc && !m.is_ping) {
+    json_t *body = open_verified(&m, NULL);
+    rc = body == NULL;
     json_decref(body);
-    json_decref(msg);
-    return 1;
   }
-  json_decref(body);
-  parley_hash h;
+  if (!rc && !cli_message_is_recipient(&m, st, poc))
+    rc = cli_fail("REFUSED: %s/%s is not among the recipients that message %s names", st, poc,
+                  argv[1]);
   parley_error err;
   parley_identity id;
   json_t *ack = NULL;
-  int rc = 0;
-  if (parley_envelope_hash(json_object_get(msg, "envelope"), &h, &err) != PARLEY_E_OK)
-    rc = cli_fail_err("envelope hash", &err);
-  else if (cli_load_identity(&id))
+  if (!rc && cli_load_identity(&id))
     rc = 1;
-  else {
-    if (parley_ack_new(argv[1], &h, st, poc, 0, &id, &ack, &err) != PARLEY_E_OK)
+  else if (!rc) {
+    if (parley_ack_new(m.info.id, &m.hash, st, poc, 0, &id, &ack, &err) != PARLEY_E_OK)
       rc = cli_fail_err("ack", &err);
     parley_identity_wipe(&id);
   }
-  json_decref(msg);
+  cli_message_clear(&m);
+  cli_record_cache_free(cache);
   if (rc) return rc;
   char path[96];
   snprintf(path, sizeof path, "/v1/messages/%s/ack", argv[1]);
   char *s = json_dumps(ack, JSON_COMPACT);
   cli_response r;
-  if (cli_load_identity(&id)) {
+  if (!s || cli_load_identity(&id)) {
     free(s);
     json_decref(ack);
     return 1;
@@ -699,24 +846,30 @@ int cmd_reply(int argc, char **argv) {
     json_decref(o.content);
     return rc;
   }
-  json_t *msg = get_message(argv[optind]);
-  if (!msg) {
-    json_decref(o.content);
-    return 1;
+  /* The answer goes to the verified sender, in the verified case: never to whom the hub
+   * says sent it. */
+  cli_record_cache *cache = cli_record_cache_new();
+  cli_message m;
+  memset(&m, 0, sizeof m);
+  rc = !cache || cli_message_get(argv[optind], cache, &m);
+  if (!rc && m.is_ping) rc = cli_fail("a communication check is answered with parley ack");
+  if (!rc) {
+    json_t *body = open_verified(&m, NULL);
+    rc = body == NULL;
+    json_decref(body);
   }
-  json_t *from = json_object_get(msg, "from");
-  char to[80];
-  snprintf(to, sizeof to, "%s:%s", json_string_value(json_object_get(from, "state")),
-           json_string_value(json_object_get(from, "poc")));
-  const char *cs = json_string_value(json_object_get(msg, "case"));
-  char case_id[PARLEY_UUID_LEN], reply_to[PARLEY_UUID_LEN];
-  parley_strlcpy(case_id, cs ? cs : argv[optind], sizeof case_id);
-  parley_strlcpy(reply_to, argv[optind], sizeof reply_to);
-  json_decref(msg);
-  o.to[o.n_to++] = to;
-  o.case_id = case_id;
-  o.in_reply_to = reply_to;
-  rc = do_send(&o);
+  char to[80], case_id[PARLEY_UUID_LEN], reply_to[PARLEY_UUID_LEN];
+  if (!rc) {
+    snprintf(to, sizeof to, "%s:%s", m.info.from.state, m.info.from.poc);
+    parley_strlcpy(case_id, m.info.case_id[0] ? m.info.case_id : m.info.id, sizeof case_id);
+    parley_strlcpy(reply_to, m.info.id, sizeof reply_to);
+    o.to[o.n_to++] = to;
+    o.case_id = case_id;
+    o.in_reply_to = reply_to;
+  }
+  cli_message_clear(&m);
+  cli_record_cache_free(cache);
+  if (!rc) rc = do_send(&o);
   json_decref(o.content);
   return rc;
 }

@@ -25,8 +25,9 @@ int cli_fail(const char *fmt, ...) {
 }
 
 int cli_fail_err(const char *what, const parley_error *err) {
+  /* The detail may quote what a hub sent (a member name, a value): escaped. */
   return cli_fail("%s: %s: %s%s%s%s", what, parley_err_name(err->code), parley_err_hint(err->code),
-                  err->detail[0] ? " (" : "", err->detail, err->detail[0] ? ")" : "");
+                  err->detail[0] ? " (" : "", cli_safe(err->detail), err->detail[0] ? ")" : "");
 }
 
 static bool read_tty_line(const char *prompt, char *out, size_t cap) {
@@ -161,4 +162,63 @@ parley_err cli_write_file_atomic(const char *path, const void *data, size_t len,
     return PARLEY_E_IO;
   }
   return PARLEY_E_OK;
+}
+
+/* ---- what the hub says, printed safely ------------------------------------------ */
+
+/* Copies s into out (cap ≥ 1) with every control character (C0, DEL, and C1 as UTF-8
+ * U+0080..U+009F) replaced by a visible escape (\n, \t, \xNN, \u00NN), stopping before
+ * a piece that would not fit. Returns the number of bytes of s consumed. */
+static size_t escape_into(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    char esc[8];
+    const char *piece = esc;
+    size_t len, used = 1;
+    if (*p == '\n')
+      piece = "\\n", len = 2;
+    else if (*p == '\t')
+      piece = "\\t", len = 2;
+    else if (*p < 0x20 || *p == 0x7f)
+      len = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", p[1]);
+      used = 2;
+    } else
+      piece = (const char *)p, len = 1;
+    if (n + len >= cap) break;
+    memcpy(out + n, piece, len);
+    n += len;
+    p += used;
+  }
+  out[n] = 0;
+  return (size_t)((const char *)p - s);
+}
+
+const char *cli_safe(const char *s) {
+  static char ring[8][CLI_SAFE_MAX];
+  static unsigned next;
+  if (!s) return "(missing)";
+  char *out = ring[next++ % 8];
+  size_t used = escape_into(s, out, CLI_SAFE_MAX - 3);
+  if (s[used]) strcat(out, "..."); /* cut at the bound */
+  return out;
+}
+
+void cli_print_safe(FILE *f, const char *s) {
+  if (!s) {
+    fputs("(missing)", f);
+    return;
+  }
+  char chunk[256];
+  while (*s) {
+    size_t used = escape_into(s, chunk, sizeof chunk);
+    fputs(chunk, f);
+    s += used;
+  }
+}
+
+const char *cli_jstr(const json_t *obj, const char *key) {
+  return json_string_value(json_object_get(obj, key));
 }
