@@ -35,6 +35,11 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->escalation_step_s = 900;
   c->scheduler_tick_ms = 1000;
   c->stale_check_s = 86400;
+  /* Alerts and webhooks. */
+  c->webhook_timeout_s = 5;
+  c->webhook_workers = 4;
+  c->webhook_queue = 100;
+  c->notify_queue = 10000;
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -89,6 +94,22 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("escalation_step", escalation_step_s, 1, 86400)
   NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
   NUM("stale_check", stale_check_s, 0, 366 * 86400)
+  /* Alerts and webhooks. */
+  NUM("webhook_timeout", webhook_timeout_s, 1, 60)
+  NUM("webhook_workers", webhook_workers, 1, 64)
+  NUM("webhook_queue", webhook_queue, 1, 100000)
+  NUM("notify_queue", notify_queue, 1, 1000000)
+  if (strcmp(key, "webhook_allow_loopback_http") == 0 ||
+      strcmp(key, "webhook_allow_private") == 0) {
+    bool yes = strcmp(v, "yes") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+    if (!yes && strcmp(v, "no") && strcmp(v, "0") && strcmp(v, "false"))
+      return parley_fail(err, PARLEY_E_CONFIG, "%s: yes or no", key);
+    if (strcmp(key, "webhook_allow_loopback_http") == 0)
+      c->webhook_allow_loopback_http = yes;
+    else
+      c->webhook_allow_private = yes;
+    return PARLEY_E_OK;
+  }
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -214,6 +235,22 @@ static const char usage[] =
     "      --insecure-hub-key       keep the hub key without a passphrase (tests and\n"
     "                               demo only)\n"
     "      --log-level LEVEL        debug, info, warn or error (default info)\n"
+    "\n"
+    "Alerts and webhooks (e-mail never waits behind a webhook; each webhook destination\n"
+    "has its own queue; critical alerts go first; a failing destination backs off):\n"
+    "      --webhook-timeout S      connect and POST timeout of a webhook (default 5)\n"
+    "      --webhook-workers N      threads posting webhooks (default 4)\n"
+    "      --webhook-queue N        queued alerts per webhook destination (default 100;\n"
+    "                               beyond it the least urgent are dropped and counted)\n"
+    "      --notify-queue N         queued alerts per channel, e-mail and webhooks\n"
+    "                               (default 10000)\n"
+    "      --webhook-allow-private  allow webhooks to private (10/8, 172.16/12,\n"
+    "                               192.168/16, 100.64/10, fc00::/7) and loopback\n"
+    "                               addresses (default: refused; link-local and\n"
+    "                               reserved addresses are always refused)\n"
+    "      --webhook-allow-loopback-http\n"
+    "                               allow http:// webhooks whose host resolves to\n"
+    "                               loopback only (tests; default: https only)\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -250,6 +287,13 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"scheduler-tick-ms", required_argument, 0, 1},
       {"stale-check", required_argument, 0, 1},
       {"insecure-hub-key", no_argument, 0, 2},
+      /* Alerts and webhooks. */
+      {"webhook-allow-loopback-http", no_argument, 0, 3},
+      {"webhook-allow-private", no_argument, 0, 3},
+      {"webhook-timeout", required_argument, 0, 1},
+      {"webhook-workers", required_argument, 0, 1},
+      {"webhook-queue", required_argument, 0, 1},
+      {"notify-queue", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -280,7 +324,8 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
     case 'd':
       key = "data_dir";
       break;
-    case 1: {
+    case 1:
+    case 3: {
       parley_strlcpy(name, opts[idx].name, sizeof name);
       for (char *q = name; *q; q++)
         if (*q == '-') *q = '_';
@@ -298,7 +343,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       return -1;
     }
     parley_error err;
-    if (set_option(c, key, optarg, &err) != PARLEY_E_OK) {
+    if (set_option(c, key, ch == 3 ? "yes" : optarg, &err) != PARLEY_E_OK) {
       fprintf(stderr, "parleyd: %s\n", err.detail);
       return -1;
     }

@@ -50,6 +50,13 @@ typedef struct {
   /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
                                                                   passphrase: tests and demo
                                                                   only */
+  /* Alerts (notify.c) and webhook destinations (webhook_url.c). */
+  bool webhook_allow_loopback_http; /* http:// to loopback destinations: tests only */
+  bool webhook_allow_private;       /* private and loopback destinations */
+  unsigned webhook_timeout_s;       /* connect and whole POST */
+  unsigned webhook_workers;         /* threads posting webhooks */
+  unsigned webhook_queue;           /* queued alerts per webhook destination */
+  unsigned notify_queue;            /* queued alerts per channel (e-mail, webhooks) */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

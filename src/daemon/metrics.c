@@ -1,9 +1,11 @@
 /* Prometheus metrics: requests by route and status, a latency histogram, store
  * counters. Lock-free counters; rendering reads them without stopping requests. */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "hub.h"
+#include "notify.h"
 
 static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
                                409, 411, 413, 414, 415, 429, 431, 500, 503, 0 /* other */};
@@ -93,6 +95,35 @@ parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
     "# TYPE parley_writer_writes_total counter\n"
     "parley_writer_writes_total %llu\n",
     (unsigned long long)batches, (unsigned long long)writes);
+  parleyd_notify_channel_stats ns[2];
+  parleyd_notify_counters(&ns[0], &ns[1]);
+  static const char *const channels[2] = {"email", "webhook"};
+  static const struct {
+    const char *name, *type, *help;
+    size_t off;
+  } nm[] = {
+      {"parley_notify_sent_total", "counter", "Alerts delivered.",
+       offsetof(parleyd_notify_channel_stats, sent)},
+      {"parley_notify_failed_total", "counter", "Alerts given up after every attempt failed.",
+       offsetof(parleyd_notify_channel_stats, failed)},
+      {"parley_notify_dropped_total", "counter",
+       "Alerts never tried: queue full (the least urgent goes) or queued at shutdown.",
+       offsetof(parleyd_notify_channel_stats, dropped)},
+      {"parley_notify_refused_total", "counter",
+       "Webhook alerts not sent: destination refused (scheme, user information, or an address "
+       "that is private, loopback, link-local or reserved).",
+       offsetof(parleyd_notify_channel_stats, refused)},
+      {"parley_notify_queued", "gauge", "Alerts waiting to be sent.",
+       offsetof(parleyd_notify_channel_stats, queued)},
+      {"parley_notify_backing_off", "gauge", "Destinations waiting after a failure.",
+       offsetof(parleyd_notify_channel_stats, backing_off)},
+  };
+  for (size_t m = 0; m < sizeof nm / sizeof nm[0]; m++) {
+    P("# HELP %s %s\n# TYPE %s %s\n", nm[m].name, nm[m].help, nm[m].name, nm[m].type);
+    for (int ch = 0; ch < 2; ch++)
+      P("%s{channel=\"%s\"} %llu\n", nm[m].name, channels[ch],
+        (unsigned long long)*(const uint64_t *)((const char *)&ns[ch] + nm[m].off));
+  }
   if (store) {
     parley_store_stats st;
     parley_store_get_stats(store, &st);

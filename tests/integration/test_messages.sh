@@ -35,7 +35,7 @@ USERS="op est-root est-cert fin-root fin-ncsc fin-head fin-mfa lva-root lva-cert
 for u in $USERS; do new_user "$u"; done
 HUBARGS=(--operator-key "$(pubkey op)" --smtp-url "smtp://127.0.0.1:$SMTP_PORT"
   --smtp-from hub@parley.test --ack-urgent 2 --escalation-step 1 --scheduler-tick-ms 200
-  --checkpoint-interval 1)
+  --checkpoint-interval 1 --webhook-allow-loopback-http)
 start_hub "$WORK/hub" "${HUBARGS[@]}"
 PORT=${HUB##*:}
 for u in $USERS; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done

@@ -29,6 +29,74 @@ static bool id_valid(const char *s) {
   return true;
 }
 
+static bool is_loopback_v4(const char *h, size_t n) {
+  if (n < 7 || strncmp(h, "127.", 4) != 0) return false;
+  unsigned parts = 0, digits = 0, v = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i == n || h[i] == '.') {
+      if (!digits || v > 255) return false;
+      parts++, digits = 0, v = 0;
+    } else if (h[i] >= '0' && h[i] <= '9' && digits < 3) {
+      v = v * 10 + (unsigned)(h[i] - '0');
+      digits++;
+    } else {
+      return false;
+    }
+  }
+  return parts == 4;
+}
+
+/* A webhook URL, syntax only (the hub resolves the host and checks every address
+ * before each POST): https://HOST[:PORT][/...] in printable ASCII, without user
+ * information or backslashes; http:// only to a loopback literal (127.x.y.z, [::1],
+ * localhost), which the hub contacts only if its operator allows it (tests). Returns
+ * NULL or what is wrong. */
+static const char *webhook_problem(const char *u) {
+  for (const char *p = u; *p; p++)
+    if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e || *p == '\\')
+      return "printable ASCII without spaces or backslashes";
+  bool http = false;
+  if (strncmp(u, "https://", 8) == 0) {
+    u += 8;
+  } else if (strncmp(u, "http://", 7) == 0) {
+    u += 7;
+    http = true;
+  } else {
+    return "must be https://";
+  }
+  size_t alen = strcspn(u, "/?#");
+  if (memchr(u, '@', alen)) return "no user information ('user@') allowed";
+  const char *host = u, *rest;
+  size_t hlen;
+  if (*u == '[') {
+    const char *close = memchr(u, ']', alen);
+    if (!close || close == u + 1) return "bad IPv6 address";
+    host = u + 1;
+    hlen = (size_t)(close - host);
+    if (strspn(host, "0123456789abcdefABCDEF:.") < hlen) return "bad IPv6 address";
+    rest = close + 1;
+  } else {
+    hlen = strcspn(u, ":/?#");
+    if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") < hlen)
+      return "host: letters, digits, '.', '-' or an IP address";
+    rest = host + hlen;
+  }
+  if (hlen == 0) return "no host";
+  if (rest < u + alen) {
+    if (*rest != ':') return "bad authority";
+    size_t plen = (size_t)(u + alen - rest - 1);
+    unsigned port = 0;
+    if (plen == 0 || plen > 5 || strspn(rest + 1, "0123456789") < plen) return "bad port";
+    for (size_t i = 1; i <= plen; i++)
+      port = port * 10 + (unsigned)(rest[i] - '0');
+    if (port == 0 || port > 65535) return "bad port";
+  }
+  if (http && !(*u == '[' && hlen == 3 && strncmp(host, "::1", 3) == 0) &&
+      !(hlen == 9 && strncmp(host, "localhost", 9) == 0) && !is_loopback_v4(host, hlen))
+    return "must be https:// (http:// only to a loopback address, for tests)";
+  return NULL;
+}
+
 /* Refuses members not in `allowed` (NULL-terminated): a signed record means exactly
  * what it says, with nothing a reader might interpret differently. */
 static parley_err only_known(const json_t *obj, const char *const *allowed, const char *where,
@@ -166,10 +234,8 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
     if (!strchr("+0123456789 -()", *ph))
       return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.phone: digits, spaces, + - ( )", where);
   /* Alerts carry metadata only, but still go over TLS, except to this machine (tests). */
-  if (webhook && strncmp(webhook, "https://", 8) != 0 &&
-      strncmp(webhook, "http://127.0.0.1:", 17) != 0 &&
-      strncmp(webhook, "http://localhost:", 17) != 0)
-    return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.webhook: must be https://", where);
+  const char *bad_hook = webhook ? webhook_problem(webhook) : NULL;
+  if (bad_hook) return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.webhook: %s", where, bad_hook);
   (void)ephone;
   (void)position;
   (void)avail;
