@@ -1,11 +1,13 @@
 /* Request authentication: RFC 9421 signatures over @method, @target-uri and
- * content-digest; keys looked up in the store; nonces refused on replay; the route's
- * roles enforced. Order matters: nothing from the request is trusted, and no store
- * write happens, before the signature verifies. */
+ * content-digest; keys looked up in the store; nonces refused on replay; budgets
+ * charged; the route's roles enforced. Order matters: nothing from the request is
+ * trusted, no budget charged and no store write made before the signature verifies;
+ * all of it happens on the headers, before the body is read. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "budget.h"
 #include "hub.h"
 #include "nonce_cache.h"
 #include "parley/httpsig.h"
@@ -42,7 +44,52 @@ static const char *repeated_auth_header(parleyd_req *r) {
   return NULL;
 }
 
-bool parleyd_authenticate(parleyd_req *r) {
+/* Replay across restarts. Nonces of reads live in memory only, so a new process
+ * refuses every signature created before it started (not_before; http.c waits for a
+ * whole second first, so the previous process accepted none created at or after it).
+ * A signature dated ahead of the clock breaks that argument: the previous process may
+ * have accepted one created up to sig_future_s after this one started. Such signatures
+ * are therefore also recorded durably in the store's nonce table (under a prefix that
+ * keeps them apart from the nonces that writes record themselves), both when they are
+ * dated ahead and, in this process's first sig_future_s seconds, whenever they could
+ * have been dated ahead for the previous process. */
+static int64_t not_before;
+#define READ_NONCE_PREFIX "~r:"
+
+void parleyd_auth_start(void) {
+  not_before = parley_now();
+  parleyd_budget_limits lim = {
+      .key_rate = parleyd->cfg.key_rate,
+      .key_burst = parleyd->cfg.key_burst,
+      .key_nonces = parleyd->cfg.key_nonces,
+      .nonce_horizon_s = parleyd->cfg.sig_window_s + parleyd->cfg.sig_future_s + 1,
+      .state_bytes_per_day = parleyd->cfg.state_bytes_per_day,
+  };
+  parleyd_budget_init(&lim);
+}
+
+typedef struct {
+  const char *key_id;
+  char nonce[sizeof READ_NONCE_PREFIX + PARLEY_HTTPSIG_NONCE_MAX];
+  int64_t expires;
+  bool seen;
+} durable_nonce;
+
+static parley_qs record_nonce(parley_tx *tx, void *cls, parley_error *err) {
+  (void)err;
+  durable_nonce *d = cls;
+  parley_qs qs = parley_store_nonce_insert(tx, d->key_id, d->nonce, d->expires);
+  d->seen = qs == PARLEY_QS_NONE;
+  return qs < 0 ? qs : PARLEY_QS_ONE;
+}
+
+/* The one route whose bodies are stored: its Content-Length is charged to the state's
+ * daily budget before the body is read. */
+static bool stores_body(const parleyd_req *r) {
+  return strcmp(r->route->method, "POST") == 0 && strcmp(r->route->pattern, "/v1/messages") == 0;
+}
+
+bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
   const char *rep = repeated_auth_header(r);
   if (rep) {
     char d[64];
@@ -62,13 +109,22 @@ bool parleyd_authenticate(parleyd_req *r) {
   const char *q = strchr(r->raw_uri, '?');
   parley_httpsig_request req = {r->method, target, authority, r->url, q, lookup, r};
 
+  const parleyd_config *cfg = &parleyd->cfg;
   parley_httpsig_params sp;
   parley_error err;
-  bool has_body = r->body.len > 0;
-  if (parley_httpsig_parse_request(&req, NULL, &sp, &err) != PARLEY_E_OK ||
-      parley_httpsig_check_policy(&sp, parley_now(), parleyd->cfg.sig_window_s, has_body, &err) !=
-          PARLEY_E_OK) {
+  bool has_body = content_length > 0;
+  int64_t now = parley_now();
+  if (parley_httpsig_parse_request(&req, PARLEY_HTTPSIG_LABEL, &sp, &err) != PARLEY_E_OK ||
+      parley_httpsig_check_policy_skew(&sp, now, cfg->sig_window_s, cfg->sig_future_s, has_body,
+                                       &err) != PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
+    return false;
+  }
+  if (sp.created < not_before) {
+    char d[128];
+    snprintf(d, sizeof d, "created %lld is before this hub process started (%lld)",
+             (long long)sp.created, (long long)not_before);
+    parleyd_reply_error(r, PARLEY_E_AUTH_STALE, d);
     return false;
   }
   key_lookup k;
@@ -86,22 +142,44 @@ bool parleyd_authenticate(parleyd_req *r) {
     parleyd_reply_err(r, &err);
     return false;
   }
-  if (has_body && parley_content_digest_check(parleyd_header(r, "content-digest"), r->body.data,
-                                              r->body.len, &err) != PARLEY_E_OK) {
-    parleyd_reply_err(r, &err);
+  /* From here the key is who it says. Its nonce share first: a key that floods fills
+   * only its own share of the nonce table, and a refused request's nonce is not kept. */
+  int64_t expires = sp.created + cfg->sig_window_s + 1; /* refused as stale after that */
+  unsigned retry = parleyd_budget_nonce(k.key.key_id, now, expires);
+  if (retry) {
+    char d[128];
+    snprintf(d, sizeof d, "this key holds %u unexpired request nonces, its share", cfg->key_nonces);
+    parleyd_reply_error_retry(r, PARLEY_E_NONCE_BUDGET, d, retry);
     return false;
   }
-  int64_t now = parley_now();
-  /* After created + window the signature is refused as stale: no need to remember it. */
-  switch (
-      parleyd_nonce_check(sp.keyid, sp.nonce, now, sp.created + parleyd->cfg.sig_window_s + 1)) {
+  switch (parleyd_nonce_check(sp.keyid, sp.nonce, now, expires)) {
   case PARLEYD_NONCE_NEW:
     break;
   case PARLEYD_NONCE_SEEN:
     parleyd_reply_error(r, PARLEY_E_AUTH_REPLAY, sp.nonce);
     return false;
   case PARLEYD_NONCE_FULL:
-    parleyd_reply_error(r, PARLEY_E_UNAVAILABLE, "too many signed requests in the window");
+    parleyd_reply_error_retry(r, PARLEY_E_UNAVAILABLE, "too many signed requests in the window", 1);
+    return false;
+  }
+  if (sp.created > now || sp.created < not_before + cfg->sig_future_s) {
+    durable_nonce dn = {k.key.key_id, "", expires, false};
+    snprintf(dn.nonce, sizeof dn.nonce, READ_NONCE_PREFIX "%s", sp.nonce);
+    if (parley_store_run(parleyd->store, true, record_nonce, &dn, &err) != PARLEY_E_OK) {
+      parleyd_reply_err(r, &err);
+      return false;
+    }
+    if (dn.seen) {
+      parleyd_reply_error(r, PARLEY_E_AUTH_REPLAY, sp.nonce);
+      return false;
+    }
+  }
+  retry = parleyd_budget_request(k.key.key_id, parley_mono_ns());
+  if (retry) {
+    char d[128];
+    snprintf(d, sizeof d, "more than %u signed requests per second (burst %u) by this key",
+             cfg->key_rate, cfg->key_burst);
+    parleyd_reply_error_retry(r, PARLEY_E_RATE_LIMITED, d, retry);
     return false;
   }
   if (!(r->route->auth & (1u << k.key.role))) {
@@ -117,8 +195,31 @@ bool parleyd_authenticate(parleyd_req *r) {
     parleyd_reply_error(r, PARLEY_E_STATE_SUSPENDED, k.state.code);
     return false;
   }
+  /* Only a party allowed to send this body is charged for it, and only then is it read. */
+  if (has_body && stores_body(r) && k.key.state[0]) {
+    retry = parleyd_budget_bytes(k.key.state, content_length, now);
+    if (retry) {
+      char d[160];
+      snprintf(d, sizeof d, "state %s: %llu bytes of messages per day (UTC); this body is %llu",
+               k.key.state, (unsigned long long)cfg->state_bytes_per_day,
+               (unsigned long long)content_length);
+      parleyd_reply_error_retry(r, PARLEY_E_STORAGE_BUDGET, d, retry);
+      return false;
+    }
+  }
   r->authenticated = true;
   r->who = k.key;
   parley_strlcpy(r->nonce, sp.nonce, sizeof r->nonce);
+  return true;
+}
+
+bool parleyd_authenticate_body(parleyd_req *r) {
+  if (r->body.len == 0) return true; /* the head step required no digest then */
+  parley_error err;
+  if (parley_content_digest_check(parleyd_header(r, "content-digest"), r->body.data, r->body.len,
+                                  &err) != PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return false;
+  }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "budget.h"
 #include "hub.h"
 
 static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
@@ -83,6 +84,7 @@ parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
     "# TYPE parley_event_streams_open gauge\n"
     "parley_event_streams_open %zu\n",
     parleyd_streams_open());
+  if (!e) e = parleyd_budget_render(o);
   uint64_t batches, writes;
   parleyd_writer_stats(&batches, &writes);
   P("# HELP parley_writer_commits_total Shared transactions committed by the writer (group "
