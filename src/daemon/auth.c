@@ -44,19 +44,16 @@ static const char *repeated_auth_header(parleyd_req *r) {
   return NULL;
 }
 
-/* Replay across restarts. Nonces of reads live in memory only, so a new process
- * refuses every signature created before it started (not_before; http.c waits for a
- * whole second first, so the previous process accepted none created at or after it).
- * A signature dated ahead of the clock breaks that argument: the previous process may
- * have accepted one created up to sig_future_s after this one started. Such signatures
- * are therefore also recorded durably in the store's nonce table (under a prefix that
- * keeps them apart from the nonces that writes record themselves), both when they are
- * dated ahead and, in this process's first sig_future_s seconds, whenever they could
- * have been dated ahead for the previous process. */
+/* Replay across restarts. Nonces of reads live in memory, so a new process refuses
+ * every signature created before it started (not_before; http.c waits for a whole
+ * second first, so the previous process accepted none created at or after it). A
+ * signature dated ahead of the clock would break that argument: the previous process
+ * may have accepted one created up to sig_future_s after this one started. Its nonce
+ * is therefore journaled to disk before it is accepted (nonce_cache.c), and the journal
+ * is loaded at start. */
 static int64_t not_before;
-#define READ_NONCE_PREFIX "~r:"
 
-void parleyd_auth_start(void) {
+parley_err parleyd_auth_start(parley_error *err) {
   not_before = parley_now();
   parleyd_budget_limits lim = {
       .key_rate = parleyd->cfg.key_rate,
@@ -66,21 +63,16 @@ void parleyd_auth_start(void) {
       .state_bytes_per_day = parleyd->cfg.state_bytes_per_day,
   };
   parleyd_budget_init(&lim);
+  char path[600];
+  if (snprintf(path, sizeof path, "%s/nonces-ahead", parleyd->cfg.data_dir) >= (int)sizeof path ||
+      !parleyd_nonce_journal_open(path, not_before))
+    return parley_fail(err, PARLEY_E_CONFIG, "cannot open the nonce journal %s", path);
+  return PARLEY_E_OK;
 }
 
-typedef struct {
-  const char *key_id;
-  char nonce[sizeof READ_NONCE_PREFIX + PARLEY_HTTPSIG_NONCE_MAX];
-  int64_t expires;
-  bool seen;
-} durable_nonce;
-
-static parley_qs record_nonce(parley_tx *tx, void *cls, parley_error *err) {
-  (void)err;
-  durable_nonce *d = cls;
-  parley_qs qs = parley_store_nonce_insert(tx, d->key_id, d->nonce, d->expires);
-  d->seen = qs == PARLEY_QS_NONE;
-  return qs < 0 ? qs : PARLEY_QS_ONE;
+void parleyd_auth_stop(void) {
+  parleyd_nonce_journal_close();
+  parleyd_budget_free();
 }
 
 /* The one route whose bodies are stored: its Content-Length is charged to the state's
@@ -152,7 +144,10 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
     parleyd_reply_error_retry(r, PARLEY_E_NONCE_BUDGET, d, retry);
     return false;
   }
-  switch (parleyd_nonce_check(sp.keyid, sp.nonce, now, expires)) {
+  parleyd_nonce_result nr = sp.created > now
+                                ? parleyd_nonce_check_durable(sp.keyid, sp.nonce, now, expires)
+                                : parleyd_nonce_check(sp.keyid, sp.nonce, now, expires);
+  switch (nr) {
   case PARLEYD_NONCE_NEW:
     break;
   case PARLEYD_NONCE_SEEN:
@@ -161,18 +156,6 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
   case PARLEYD_NONCE_FULL:
     parleyd_reply_error_retry(r, PARLEY_E_UNAVAILABLE, "too many signed requests in the window", 1);
     return false;
-  }
-  if (sp.created > now || sp.created < not_before + cfg->sig_future_s) {
-    durable_nonce dn = {k.key.key_id, "", expires, false};
-    snprintf(dn.nonce, sizeof dn.nonce, READ_NONCE_PREFIX "%s", sp.nonce);
-    if (parley_store_run(parleyd->store, true, record_nonce, &dn, &err) != PARLEY_E_OK) {
-      parleyd_reply_err(r, &err);
-      return false;
-    }
-    if (dn.seen) {
-      parleyd_reply_error(r, PARLEY_E_AUTH_REPLAY, sp.nonce);
-      return false;
-    }
   }
   retry = parleyd_budget_request(k.key.key_id, parley_mono_ns());
   if (retry) {

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
 #include "hub.h"
 #include "parley/json.h"
 
@@ -497,7 +496,7 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
   if (wait.tv_nsec >= 1000000000L) wait = (struct timespec){1, 0};
   while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
     ;
-  parleyd_auth_start();
+  if (parleyd_auth_start(err) != PARLEY_E_OK) return err->code;
   hub->mhd = MHD_start_daemon(
       flags, (uint16_t)hub->cfg.port, NULL, NULL, &on_request, hub, MHD_OPTION_SOCK_ADDR, &sa,
       MHD_OPTION_THREAD_POOL_SIZE, hub->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -545,7 +544,7 @@ void parleyd_http_stop(parleyd_hub *hub) {
     parleyd_writer_stop();
     parleyd_writer_drain(5000); /* the pool threads answer what the writer resumed */
     MHD_stop_daemon(hub->mhd);
-    parleyd_budget_free();
+    parleyd_auth_stop();
     if (ls != MHD_INVALID_SOCKET) close(ls);
     hub->mhd = NULL;
   }

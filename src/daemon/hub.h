@@ -228,8 +228,10 @@ size_t parleyd_streams_open(void);
 bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length);
 bool parleyd_authenticate_body(parleyd_req *r);
 /* Called once before the hub serves: signatures created before now are refused (a
- * request captured from an earlier process cannot be replayed to this one). */
-void parleyd_auth_start(void);
+ * request captured from an earlier process cannot be replayed to this one); budgets
+ * and the journal of nonces dated ahead (DATA_DIR/nonces-ahead) are set up. */
+parley_err parleyd_auth_start(parley_error *err);
+void parleyd_auth_stop(void);
 
 /* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
 void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
