@@ -53,7 +53,8 @@ static void *run(void *arg) {
       int64_t now = (int64_t)time(NULL);
       switch (j->what) {
       case CASE_BUDGETS:
-        j->refused += parleyd_budget_nonce(key, now, now + 301) != 0;
+        j->refused += parleyd_budget_nonce_room(key, now) != 0;
+        parleyd_budget_nonce_charge(key, now, now + 301);
         j->refused += parleyd_budget_request(key, mono_ns()) != 0;
         j->refused += parleyd_budget_bytes(states[k % n_keys], 4096, now) != 0;
         break;

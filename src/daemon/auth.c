@@ -135,9 +135,11 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
     return false;
   }
   /* From here the key is who it says. Its nonce share first: a key that floods fills
-   * only its own share of the nonce table, and a refused request's nonce is not kept. */
+   * only its own share of the nonce table. The share is charged once the nonce proved
+   * new, so that replays cannot use it up; a nonce then recorded stays spent even if a
+   * later check refuses the request. */
   int64_t expires = sp.created + cfg->sig_window_s + 1; /* refused as stale after that */
-  unsigned retry = parleyd_budget_nonce(k.key.key_id, now, expires);
+  unsigned retry = parleyd_budget_nonce_room(k.key.key_id, now);
   if (retry) {
     char d[128];
     snprintf(d, sizeof d, "this key holds %u unexpired request nonces, its share", cfg->key_nonces);
@@ -149,6 +151,7 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
                                 : parleyd_nonce_check(sp.keyid, sp.nonce, now, expires);
   switch (nr) {
   case PARLEYD_NONCE_NEW:
+    parleyd_budget_nonce_charge(k.key.key_id, now, expires);
     break;
   case PARLEYD_NONCE_SEEN:
     parleyd_reply_error(r, PARLEY_E_AUTH_REPLAY, sp.nonce);

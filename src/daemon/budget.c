@@ -145,12 +145,9 @@ unsigned parleyd_budget_request(const char *key_id, uint64_t now_ns) {
   return refuse(PARLEYD_BUDGET_RATE, (double)secs < need ? secs + 1 : secs);
 }
 
-unsigned parleyd_budget_nonce(const char *key_id, int64_t now, int64_t expires) {
-  if (!lim.key_nonces) return 0;
-  pthread_mutex_t *m;
-  entry *e = lookup(&keys, key_id, &m);
-  if (!e) return 0;
-  /* Drop the slots whose every nonce has expired; note the earliest to expire. */
+/* Drops the slots whose every nonce has expired; returns when the earliest of the
+ * others ends (INT64_MAX if none). Stripe lock held. */
+static int64_t expire_nonces(entry *e, int64_t now) {
   int64_t earliest = INT64_MAX;
   for (size_t i = 0; i < NONCE_SLOTS; i++) {
     if (!e->held[i]) continue;
@@ -162,24 +159,38 @@ unsigned parleyd_budget_nonce(const char *key_id, int64_t now, int64_t expires) 
       earliest = end;
     }
   }
-  unsigned retry = 0;
-  if (e->held_total >= lim.key_nonces) {
-    retry = refuse(PARLEYD_BUDGET_NONCES, earliest - now);
-  } else {
-    if (expires < now) expires = now;
-    if (expires > now + lim.nonce_horizon_s) expires = now + lim.nonce_horizon_s;
-    int64_t p = expires / slot_w;
-    size_t i = (size_t)(p % NONCE_SLOTS);
-    if (e->period[i] != p) { /* an older period's nonces: expired, dropped above */
-      e->held_total -= e->held[i];
-      e->held[i] = 0;
-      e->period[i] = p;
-    }
-    e->held[i]++;
-    e->held_total++;
-  }
+  return earliest;
+}
+
+unsigned parleyd_budget_nonce_room(const char *key_id, int64_t now) {
+  if (!lim.key_nonces) return 0;
+  pthread_mutex_t *m;
+  entry *e = lookup(&keys, key_id, &m);
+  if (!e) return 0;
+  int64_t earliest = expire_nonces(e, now);
+  bool full = e->held_total >= lim.key_nonces;
   pthread_mutex_unlock(m);
-  return retry;
+  return full ? refuse(PARLEYD_BUDGET_NONCES, earliest - now) : 0;
+}
+
+void parleyd_budget_nonce_charge(const char *key_id, int64_t now, int64_t expires) {
+  if (!lim.key_nonces) return;
+  pthread_mutex_t *m;
+  entry *e = lookup(&keys, key_id, &m);
+  if (!e) return;
+  expire_nonces(e, now);
+  if (expires < now) expires = now;
+  if (expires > now + lim.nonce_horizon_s) expires = now + lim.nonce_horizon_s;
+  int64_t p = expires / slot_w;
+  size_t i = (size_t)(p % NONCE_SLOTS);
+  if (e->period[i] != p) { /* an older period's nonces: expired, dropped above */
+    e->held_total -= e->held[i];
+    e->held[i] = 0;
+    e->period[i] = p;
+  }
+  e->held[i]++;
+  e->held_total++;
+  pthread_mutex_unlock(m);
 }
 
 unsigned parleyd_budget_bytes(const char *state, uint64_t bytes, int64_t now) {

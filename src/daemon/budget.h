@@ -36,9 +36,14 @@ void parleyd_budget_free(void);
 
 /* One signed request by key_id at now_ns (a monotonic clock). */
 unsigned parleyd_budget_request(const char *key_id, uint64_t now_ns);
+/* Whether key_id may hold one more nonce. Asked before the nonce is recorded, and the
+ * nonce charged only once it proved new, so that replays of a key's requests (by
+ * whoever captured them) cannot use up its share. Concurrent requests of one key may
+ * overshoot the share by the number of pool threads. */
+unsigned parleyd_budget_nonce_room(const char *key_id, int64_t now);
 /* One more nonce held by key_id until `expires` (Unix seconds, at most now +
  * nonce_horizon_s). */
-unsigned parleyd_budget_nonce(const char *key_id, int64_t now, int64_t expires);
+void parleyd_budget_nonce_charge(const char *key_id, int64_t now, int64_t expires);
 /* `bytes` more message body bytes stored for `state` today (UTC). */
 unsigned parleyd_budget_bytes(const char *state, uint64_t bytes, int64_t now);
 /* Counts a refusal decided elsewhere (open streams per state). */

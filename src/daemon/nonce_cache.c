@@ -127,8 +127,14 @@ static parleyd_nonce_result check_tag(const slot *in, int64_t now) {
 
 /* ---- the journal of nonces dated ahead ------------------------------------------ */
 
+/* The file is rewritten with only its unexpired entries at open, and again after
+ * JOURNAL_COMPACT_EVERY appends (under journal_lock), so that it stays about the size
+ * of what it must remember. */
+#define JOURNAL_COMPACT_EVERY 65536
 static pthread_mutex_t journal_lock = PTHREAD_MUTEX_INITIALIZER;
 static int journal_fd = -1;
+static char journal_path[1024];
+static unsigned journal_appends;
 
 static void hex16(const uint8_t tag[16], char out[33]) {
   static const char digits[] = "0123456789abcdef";
@@ -160,8 +166,13 @@ static bool write_all(int fd, const char *p, size_t n) {
   return true;
 }
 
-bool parleyd_nonce_journal_open(const char *path, int64_t now) {
-  char tmp[1024];
+/* Rewrites the journal with its unexpired entries (entering them in the cache) and
+ * opens it for appending. journal_lock held, or not yet shared. */
+static bool journal_compact(const char *path, int64_t now) {
+  if (journal_fd >= 0) close(journal_fd);
+  journal_fd = -1;
+  journal_appends = 0;
+  char tmp[1040];
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return false;
   int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (out < 0) return false;
@@ -188,6 +199,11 @@ bool parleyd_nonce_journal_open(const char *path, int64_t now) {
   return journal_fd >= 0;
 }
 
+bool parleyd_nonce_journal_open(const char *path, int64_t now) {
+  if (!parley_strlcpy(journal_path, path, sizeof journal_path)) return false;
+  return journal_compact(journal_path, now);
+}
+
 void parleyd_nonce_journal_close(void) {
   if (journal_fd >= 0) close(journal_fd);
   journal_fd = -1;
@@ -205,6 +221,9 @@ parleyd_nonce_result parleyd_nonce_check_durable(const char *keyid, const char *
   int n = snprintf(line, sizeof line, "%lld %s\n", (long long)expires, hex);
   pthread_mutex_lock(&journal_lock);
   bool ok = journal_fd >= 0 && write_all(journal_fd, line, (size_t)n) && fdatasync(journal_fd) == 0;
+  /* The new entry is in the file already: a compaction keeps it. */
+  if (ok && ++journal_appends >= JOURNAL_COMPACT_EVERY && !journal_compact(journal_path, now))
+    parley_log(PARLEY_LOG_ERROR, "auth.nonce_journal", "msg=\"cannot rewrite %s\"", journal_path);
   pthread_mutex_unlock(&journal_lock);
   return ok ? PARLEYD_NONCE_NEW : PARLEYD_NONCE_FULL;
 }
