@@ -64,6 +64,9 @@ CFLAGS="-std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextr
 {
   cc $CFLAGS -o "$TOOLS/ed25519_rate" "$ROOT/bench/ed25519_rate.c" $(pkg-config --cflags --libs libsodium)
   cc $CFLAGS -o "$TOOLS/fsync_rate" "$ROOT/bench/fsync_rate.c"
+  cc $CFLAGS -I "$ROOT/include" -I "$ROOT/src/daemon" -o "$TOOLS/budget_bench" \
+    "$ROOT/bench/budget_bench.c" "$ROOT/src/daemon/budget.c" "$ROOT/src/daemon/nonce_cache.c" \
+    "$BUILD/libparley.a" $(pkg-config --cflags --libs libsodium) -lpthread
   for t in loadgen msgprep tlog_bench; do
     cc $CFLAGS -I "$ROOT/include" -o "$TOOLS/$t" "$ROOT/bench/$t.c" "$BUILD/libparley.a" \
       $(pkg-config --cflags --libs libsodium jansson sqlite3) \
@@ -105,6 +108,8 @@ fingerprint() { "$PARLEY" --config /dev/null --json key show "$WORK/$1.key" | se
 mkdir -p "$WORK/hub"
 "$PARLEYD" --port 0 --data-dir "$WORK/hub" --insecure-hub-key --origin bench.parley.localhost \
   --operator-key "$(pubkey op)" --max-conn-per-ip $((CONNS + 16)) \
+  --key-rate 10000000 --key-burst 10000000 --key-nonces 100000000 \
+  --state-bytes-per-day 1125899906842624 \
   >"$WORK/hub.stdout" 2>"$WORK/hub.stderr" &
 HUB_PID=$!
 HUB=
@@ -306,6 +311,9 @@ if part record; then
 fi
 log "Ed25519 and fsync rates"
 "$TOOLS/ed25519_rate" 2 >"$RES/ed25519_r1.json"
+# The per-key and per-state budgets per request, beside one Ed25519 verify (budget_bench.c).
+"$TOOLS/budget_bench" 1 >"$RES/budget.json" || die "budget_bench failed"
+log "budgets per request: $(cat "$RES/budget.json")"
 "$TOOLS/fsync_rate" "$WORK/hub" 2 >"$RES/fsync_r1.json"
 # The same with 112 KiB per write: about what the hub writes per message (WAL frames and
 # checkpoint copy-back).

@@ -66,24 +66,24 @@ typedef struct {
   bool has_alg;                             /* if present it was "ed25519" */
   bool has_tag;
   char tag[PARLEY_HTTPSIG_TAG_MAX + 1];
-  /* The member value exactly as received (without the "label="): the value of the
-   * "@signature-params" line. Parsing also requires it to be in RFC 8941 canonical
-   * serialization, so the received and the re-serialized forms cannot differ. */
+  /* The member value (without the "label=") re-serialized as RFC 8941 4.1 says: the value
+   * of the "@signature-params" line (RFC 9421 3.2). A sender's optional spaces (inside
+   * the list, after ';') and leading zeros are accepted and do not appear here. */
   char params_raw[PARLEY_HTTPSIG_MAX_HEADER + 1];
   size_t params_raw_len;
   uint8_t signature[PARLEY_HTTPSIG_SIGNATURE_LEN];
 } parley_httpsig_params;
 
 /* Parses a Signature-Input and a Signature field value (RFC 8941 dictionaries) and
- * picks one signature: the member named `label` if label is non-NULL; otherwise the
- * member "parley" if there is one, else the only member (several members, none of
- * them "parley", is refused). Only that one signature is ever verified.
- * Errors: AUTH_MISSING if both values are NULL; AUTH_MALFORMED (detail says what) for
+ * picks one signature: the member named `label`, or "parley" if label is NULL. Members
+ * under other labels are syntax-checked and otherwise ignored; only the one picked is
+ * ever verified. Errors: AUTH_MISSING if both values are NULL; AUTH_LABEL if either
+ * value has no member under the label; AUTH_MALFORMED (detail says what) for
  * one value missing, a value over PARLEY_HTTPSIG_MAX_HEADER bytes, any syntax error in
  * either dictionary, duplicate labels, a component that is not a lower-case quoted
  * name, component parameters, unknown or duplicate derived components or signature
  * parameters, created or keyid missing, keyid/nonce/tag out of bounds, alg other than
- * "ed25519", expires before created, parameters not in canonical form, or a Signature
+ * "ed25519", expires before created, or a Signature
  * member that is not a byte sequence of exactly 64 bytes. */
 parley_err parley_httpsig_parse(const char *signature_input, const char *signature,
                                 const char *label, parley_httpsig_params *out, parley_error *err);
@@ -133,6 +133,13 @@ parley_err parley_httpsig_verify(const parley_httpsig_request *req,
  * a registered key, is the caller's job (parsed->nonce, parsed->keyid). */
 parley_err parley_httpsig_check_policy(const parley_httpsig_params *parsed, int64_t now,
                                        int64_t window_seconds, bool has_body, parley_error *err);
+
+/* The same with separate bounds: created within [now - past_seconds, now +
+ * future_seconds]. A hub keeps the future bound small (a client clock's skew), since a
+ * signature dated ahead stays usable, and must be remembered, for longer. */
+parley_err parley_httpsig_check_policy_skew(const parley_httpsig_params *parsed, int64_t now,
+                                            int64_t past_seconds, int64_t future_seconds,
+                                            bool has_body, parley_error *err);
 
 /* ---- RFC 9530 Content-Digest ------------------------------------------- */
 

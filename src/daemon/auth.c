@@ -1,11 +1,13 @@
 /* Request authentication: RFC 9421 signatures over @method, @target-uri and
- * content-digest; keys looked up in the store; nonces refused on replay; the route's
- * roles enforced. Order matters: nothing from the request is trusted, and no store
- * write happens, before the signature verifies. */
+ * content-digest; keys looked up in the store; nonces refused on replay; budgets
+ * charged; the route's roles enforced. Order matters: nothing from the request is
+ * trusted, no budget charged and no store write made before the signature verifies;
+ * all of it happens on the headers, before the body is read. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "budget.h"
 #include "hub.h"
 #include "nonce_cache.h"
 #include "parley/httpsig.h"
@@ -42,7 +44,44 @@ static const char *repeated_auth_header(parleyd_req *r) {
   return NULL;
 }
 
-bool parleyd_authenticate(parleyd_req *r) {
+/* Replay across restarts. Nonces of reads live in memory, so a new process refuses
+ * every signature created before it started (not_before; http.c waits for a whole
+ * second first, so the previous process accepted none created at or after it). A
+ * signature dated ahead of the clock would break that argument: the previous process
+ * may have accepted one created up to sig_future_s after this one started. Its nonce
+ * is therefore journaled to disk before it is accepted (nonce_cache.c), and the journal
+ * is loaded at start. */
+static int64_t not_before;
+
+parley_err parleyd_auth_start(parley_error *err) {
+  not_before = parley_now();
+  parleyd_budget_limits lim = {
+      .key_rate = parleyd->cfg.key_rate,
+      .key_burst = parleyd->cfg.key_burst,
+      .key_nonces = parleyd->cfg.key_nonces,
+      .nonce_horizon_s = parleyd->cfg.sig_window_s + parleyd->cfg.sig_future_s + 1,
+      .state_bytes_per_day = parleyd->cfg.state_bytes_per_day,
+  };
+  parleyd_budget_init(&lim);
+  char path[600];
+  if (snprintf(path, sizeof path, "%s/nonces-ahead", parleyd->cfg.data_dir) >= (int)sizeof path ||
+      !parleyd_nonce_journal_open(path, not_before))
+    return parley_fail(err, PARLEY_E_CONFIG, "cannot open the nonce journal %s", path);
+  return PARLEY_E_OK;
+}
+
+void parleyd_auth_stop(void) {
+  parleyd_nonce_journal_close();
+  parleyd_budget_free();
+}
+
+/* The one route whose bodies are stored: its Content-Length is charged to the state's
+ * daily budget before the body is read. */
+static bool stores_body(const parleyd_req *r) {
+  return strcmp(r->route->method, "POST") == 0 && strcmp(r->route->pattern, "/v1/messages") == 0;
+}
+
+bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
   const char *rep = repeated_auth_header(r);
   if (rep) {
     char d[64];
@@ -62,13 +101,22 @@ bool parleyd_authenticate(parleyd_req *r) {
   const char *q = strchr(r->raw_uri, '?');
   parley_httpsig_request req = {r->method, target, authority, r->url, q, lookup, r};
 
+  const parleyd_config *cfg = &parleyd->cfg;
   parley_httpsig_params sp;
   parley_error err;
-  bool has_body = r->body.len > 0;
-  if (parley_httpsig_parse_request(&req, NULL, &sp, &err) != PARLEY_E_OK ||
-      parley_httpsig_check_policy(&sp, parley_now(), parleyd->cfg.sig_window_s, has_body, &err) !=
-          PARLEY_E_OK) {
+  bool has_body = content_length > 0;
+  int64_t now = parley_now();
+  if (parley_httpsig_parse_request(&req, PARLEY_HTTPSIG_LABEL, &sp, &err) != PARLEY_E_OK ||
+      parley_httpsig_check_policy_skew(&sp, now, cfg->sig_window_s, cfg->sig_future_s, has_body,
+                                       &err) != PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
+    return false;
+  }
+  if (sp.created < not_before) {
+    char d[128];
+    snprintf(d, sizeof d, "created %lld is before this hub process started (%lld)",
+             (long long)sp.created, (long long)not_before);
+    parleyd_reply_error(r, PARLEY_E_AUTH_STALE, d);
     return false;
   }
   key_lookup k;
@@ -86,22 +134,38 @@ bool parleyd_authenticate(parleyd_req *r) {
     parleyd_reply_err(r, &err);
     return false;
   }
-  if (has_body && parley_content_digest_check(parleyd_header(r, "content-digest"), r->body.data,
-                                              r->body.len, &err) != PARLEY_E_OK) {
-    parleyd_reply_err(r, &err);
+  /* From here the key is who it says. Its nonce share first: a key that floods fills
+   * only its own share of the nonce table. The share is charged once the nonce proved
+   * new, so that replays cannot use it up; a nonce then recorded stays spent even if a
+   * later check refuses the request. */
+  int64_t expires = sp.created + cfg->sig_window_s + 1; /* refused as stale after that */
+  unsigned retry = parleyd_budget_nonce_room(k.key.key_id, now);
+  if (retry) {
+    char d[128];
+    snprintf(d, sizeof d, "this key holds %u unexpired request nonces, its share", cfg->key_nonces);
+    parleyd_reply_error_retry(r, PARLEY_E_NONCE_BUDGET, d, retry);
     return false;
   }
-  int64_t now = parley_now();
-  /* After created + window the signature is refused as stale: no need to remember it. */
-  switch (
-      parleyd_nonce_check(sp.keyid, sp.nonce, now, sp.created + parleyd->cfg.sig_window_s + 1)) {
+  parleyd_nonce_result nr = sp.created > now
+                                ? parleyd_nonce_check_durable(sp.keyid, sp.nonce, now, expires)
+                                : parleyd_nonce_check(sp.keyid, sp.nonce, now, expires);
+  switch (nr) {
   case PARLEYD_NONCE_NEW:
+    parleyd_budget_nonce_charge(k.key.key_id, now, expires);
     break;
   case PARLEYD_NONCE_SEEN:
     parleyd_reply_error(r, PARLEY_E_AUTH_REPLAY, sp.nonce);
     return false;
   case PARLEYD_NONCE_FULL:
-    parleyd_reply_error(r, PARLEY_E_UNAVAILABLE, "too many signed requests in the window");
+    parleyd_reply_error_retry(r, PARLEY_E_UNAVAILABLE, "too many signed requests in the window", 1);
+    return false;
+  }
+  retry = parleyd_budget_request(k.key.key_id, parley_mono_ns());
+  if (retry) {
+    char d[128];
+    snprintf(d, sizeof d, "more than %u signed requests per second (burst %u) by this key",
+             cfg->key_rate, cfg->key_burst);
+    parleyd_reply_error_retry(r, PARLEY_E_RATE_LIMITED, d, retry);
     return false;
   }
   if (!(r->route->auth & (1u << k.key.role))) {
@@ -117,8 +181,31 @@ bool parleyd_authenticate(parleyd_req *r) {
     parleyd_reply_error(r, PARLEY_E_STATE_SUSPENDED, k.state.code);
     return false;
   }
+  /* Only a party allowed to send this body is charged for it, and only then is it read. */
+  if (has_body && stores_body(r) && k.key.state[0]) {
+    retry = parleyd_budget_bytes(k.key.state, content_length, now);
+    if (retry) {
+      char d[160];
+      snprintf(d, sizeof d, "state %s: %llu bytes of messages per day (UTC); this body is %llu",
+               k.key.state, (unsigned long long)cfg->state_bytes_per_day,
+               (unsigned long long)content_length);
+      parleyd_reply_error_retry(r, PARLEY_E_STORAGE_BUDGET, d, retry);
+      return false;
+    }
+  }
   r->authenticated = true;
   r->who = k.key;
   parley_strlcpy(r->nonce, sp.nonce, sizeof r->nonce);
+  return true;
+}
+
+bool parleyd_authenticate_body(parleyd_req *r) {
+  if (r->body.len == 0) return true; /* the head step required no digest then */
+  parley_error err;
+  if (parley_content_digest_check(parleyd_header(r, "content-digest"), r->body.data, r->body.len,
+                                  &err) != PARLEY_E_OK) {
+    parleyd_reply_err(r, &err);
+    return false;
+  }
   return true;
 }

@@ -40,6 +40,13 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->webhook_workers = 4;
   c->webhook_queue = 100;
   c->notify_queue = 10000;
+  c->key_rate = 100;
+  c->key_burst = 1000;
+  c->key_nonces = 50000; /* 2.9 M nonces fill the shared table: it takes 58 keys */
+  c->state_bytes_per_day = 256ull << 20;
+  c->max_streams_per_state = 32;
+  c->sig_future_s = 30;
+  c->stream_recheck_s = 30;
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -110,6 +117,13 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
       c->webhook_allow_private = yes;
     return PARLEY_E_OK;
   }
+  NUM("key_rate", key_rate, 0, 10000000)
+  NUM("key_burst", key_burst, 1, 10000000)
+  NUM("key_nonces", key_nonces, 0, 100000000)
+  NUM("state_bytes_per_day", state_bytes_per_day, 0, 1ull << 50)
+  NUM("max_streams_per_state", max_streams_per_state, 1, 100000)
+  NUM("signature_future", sig_future_s, 0, 300)
+  NUM("stream_recheck", stream_recheck_s, 1, 3600)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -251,6 +265,19 @@ static const char usage[] =
     "      --webhook-allow-loopback-http\n"
     "                               allow http:// webhooks whose host resolves to\n"
     "                               loopback only (tests; default: https only)\n"
+    "  Budgets (429 with Retry-After when used up; 0 = unlimited):\n"
+    "      --key-rate N             signed requests per second per key (default 100)\n"
+    "      --key-burst N            ... allowed in a burst (default 1000)\n"
+    "      --key-nonces N           unexpired request nonces held per key: a key's share\n"
+    "                               of the hub's replay table (default 50000)\n"
+    "      --state-bytes-per-day B  message body bytes accepted per state per UTC day\n"
+    "                               (default 268435456)\n"
+    "      --max-streams-per-state N  open event streams of one state's keys (default\n"
+    "                               32)\n"
+    "      --signature-future S     how far ahead of the hub's clock a request\n"
+    "                               signature's created may be (default 30)\n"
+    "      --stream-recheck S       an open event stream re-checks its key every S\n"
+    "                               seconds (default 30)\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -286,6 +313,13 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"escalation-step", required_argument, 0, 1},
       {"scheduler-tick-ms", required_argument, 0, 1},
       {"stale-check", required_argument, 0, 1},
+      {"key-rate", required_argument, 0, 1},
+      {"key-burst", required_argument, 0, 1},
+      {"key-nonces", required_argument, 0, 1},
+      {"state-bytes-per-day", required_argument, 0, 1},
+      {"max-streams-per-state", required_argument, 0, 1},
+      {"signature-future", required_argument, 0, 1},
+      {"stream-recheck", required_argument, 0, 1},
       {"insecure-hub-key", no_argument, 0, 2},
       /* Alerts and webhooks. */
       {"webhook-allow-loopback-http", no_argument, 0, 3},

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "budget.h"
 #include "handlers.h"
 
 #define STREAM_PAGE 50            /* inbox messages per store read */
@@ -124,6 +125,8 @@ static void *stream_timer(void *arg) {
   stream **who = calloc(cap, sizeof *who);
   uint64_t every = (uint64_t)parleyd->cfg.stream_keepalive_s * 1000000000ull;
   uint64_t next_keepalive = parley_mono_ns() + every;
+  uint64_t recheck_every = (uint64_t)parleyd->cfg.stream_recheck_s * 1000000000ull;
+  uint64_t next_recheck = parley_mono_ns() + recheck_every;
   pthread_mutex_lock(&streams.lock);
   while (!streams.ended) {
     struct timespec ts;
@@ -139,10 +142,15 @@ static void *stream_timer(void *arg) {
     uint64_t now = parley_mono_ns();
     bool keepalive = now >= next_keepalive;
     if (keepalive) next_keepalive = now + every;
+    /* Authorization is re-checked at intervals, not only when a message comes: a
+     * refill reads the key's row and the state's status first (still_authorized). */
+    bool recheck = now >= next_recheck;
+    if (recheck) next_recheck = now + recheck_every;
     size_t n = 0;
     for (stream *s = streams.head; s; s = s->next) {
-      if (keepalive) {
-        s->keepalive_due = true;
+      if (recheck || keepalive) {
+        if (recheck) s->dirty = true;
+        if (keepalive) s->keepalive_due = true;
         resume_locked(s); /* a client gone meanwhile is noticed when the comment is sent */
       } else if (s->suspended && fds && who && n < cap) {
         fds[n] = (struct pollfd){.fd = s->fd, .events = POLLIN};
@@ -344,9 +352,11 @@ static void unlink_and_free(stream *s) {
 static bool admit(parleyd_req *r, stream *s) {
   const parleyd_config *cfg = &parleyd->cfg;
   pthread_mutex_lock(&streams.lock);
-  unsigned mine = 0;
-  for (stream *x = streams.head; x; x = x->next)
+  unsigned mine = 0, ours = 0;
+  for (stream *x = streams.head; x; x = x->next) {
     mine += strcmp(x->key_id, s->key_id) == 0;
+    ours += strcmp(x->state, s->state) == 0;
+  }
   const char *refused = NULL;
   parley_err code = PARLEY_E_UNAVAILABLE;
   char d[128];
@@ -359,6 +369,12 @@ static bool admit(parleyd_req *r, stream *s) {
     snprintf(d, sizeof d, "this key has %u event streams open, the limit", mine);
     refused = d;
     code = PARLEY_E_STREAM_LIMIT;
+  } else if (ours >= cfg->max_streams_per_state) {
+    /* A state's share of the slots: one state's keys cannot take every stream. */
+    snprintf(d, sizeof d, "state %s has %u event streams open, its share", s->state, ours);
+    refused = d;
+    code = PARLEY_E_STATE_STREAM_LIMIT;
+    parleyd_budget_refused(PARLEYD_BUDGET_STATE_STREAMS);
   } else if (!streams.timer_running) {
     if (pthread_create(&streams.timer, NULL, stream_timer, NULL) == 0)
       streams.timer_running = true;
@@ -372,7 +388,7 @@ static bool admit(parleyd_req *r, stream *s) {
     streams.open++;
   }
   pthread_mutex_unlock(&streams.lock);
-  if (refused) parleyd_reply_error(r, code, refused);
+  if (refused) parleyd_reply_error_retry(r, code, refused, code == PARLEY_E_UNAVAILABLE ? 5 : 30);
   return !refused;
 }
 

@@ -2,6 +2,7 @@
  * metrics and the access log. Handlers never see MHD's callback protocol. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type
   queue(r, status, resp);
 }
 
-void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
+/* retry_after_s: a Retry-After header when non-zero. */
+static void reply_json(parleyd_req *r, unsigned status, json_t *body, unsigned retry_after_s) {
   char *s = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
   json_decref(body);
   if (!s) {
@@ -61,11 +63,21 @@ void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
   }
   size_t n = strlen(s);
   struct MHD_Response *resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
-  if (!resp)
+  if (!resp) {
     free(s);
-  else
+  } else {
     MHD_add_response_header(resp, "Content-Type", status_text_json);
+    if (retry_after_s) {
+      char v[16];
+      snprintf(v, sizeof v, "%u", retry_after_s);
+      MHD_add_response_header(resp, "Retry-After", v);
+    }
+  }
   queue(r, status, resp);
+}
+
+void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body) {
+  reply_json(r, status, body, 0);
 }
 
 /* A detail may echo request bytes (a path, a method): json_pack refuses invalid UTF-8,
@@ -85,6 +97,11 @@ static const char *safe_detail(const char *detail, char *buf, size_t cap) {
 }
 
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail) {
+  parleyd_reply_error_retry(r, code, detail, 0);
+}
+
+void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
+                               unsigned retry_after_s) {
   char buf[512];
   detail = safe_detail(detail, buf, sizeof buf);
   json_t *o = json_pack("{s:s,s:s,s:s}", "code", parley_err_name(code), "hint",
@@ -93,7 +110,7 @@ void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail) {
       code != PARLEY_E_UNAVAILABLE) /* 503s are load, not faults */
     parley_log(PARLEY_LOG_ERROR, "http.server_error", "code=%s detail=\"%s\"",
                parley_err_name(code), detail);
-  parleyd_reply_json(r, (unsigned)parley_err_status(code), o);
+  reply_json(r, (unsigned)parley_err_status(code), o, retry_after_s);
 }
 
 void parleyd_reply_err(parleyd_req *r, const parley_error *err) {
@@ -207,7 +224,8 @@ static void dispatch(parleyd_req *r) {
     parleyd_reply_error(r, PARLEY_E_METHOD_NOT_ALLOWED, r->method);
     return;
   }
-  if (r->route->auth != PARLEYD_AUTH_PUBLIC && !parleyd_authenticate(r)) return;
+  /* the head was authenticated before the body was read (on_request) */
+  if (r->route->auth != PARLEYD_AUTH_PUBLIC && !parleyd_authenticate_body(r)) return;
   r->route->handler(r);
   /* a deferred write parks the connection until the writer's commit (writer.c) */
   if (r->finish && !r->replied && parleyd_write_park(r)) return;
@@ -371,6 +389,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       parleyd_reply_error(r, PARLEY_E_CONTENT_TYPE, NULL);
       return MHD_YES;
     }
+    /* Authenticate before buffering: the signature, the key's role and its budgets are
+     * checked from the headers, so a body is read only for a party allowed to send it.
+     * A refusal queued now makes MHD answer without reading the body, and close. */
+    if (r->route_index >= 0 && r->route->auth != PARLEYD_AUTH_PUBLIC &&
+        !parleyd_authenticate_head(r, len)) {
+      r->body_refused = true;
+      return MHD_YES;
+    }
     /* The body has its own time: the head's allowance again, plus a rate floor. */
     slow_set_deadline(conn, slow.head_ns + len / SLOW_BODY_BYTES_PER_S * 1000000000ull);
     return MHD_YES;
@@ -463,6 +489,15 @@ parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err) {
   unsigned flags =
       MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
   slow.head_ns = (uint64_t)hub->cfg.timeout_s * 1000000000ull;
+  /* Serve from the start of a whole second: every signature the previous process
+   * accepted was created before it, unless dated ahead (auth.c). */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct timespec wait = {0, 1000000000L - now.tv_nsec};
+  if (wait.tv_nsec >= 1000000000L) wait = (struct timespec){1, 0};
+  while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
+    ;
+  if (parleyd_auth_start(err) != PARLEY_E_OK) return err->code;
   hub->mhd = MHD_start_daemon(
       flags, (uint16_t)hub->cfg.port, NULL, NULL, &on_request, hub, MHD_OPTION_SOCK_ADDR, &sa,
       MHD_OPTION_THREAD_POOL_SIZE, hub->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -510,6 +545,7 @@ void parleyd_http_stop(parleyd_hub *hub) {
     parleyd_writer_stop();
     parleyd_writer_drain(5000); /* the pool threads answer what the writer resumed */
     MHD_stop_daemon(hub->mhd);
+    parleyd_auth_stop();
     if (ls != MHD_INVALID_SOCKET) close(ls);
     hub->mhd = NULL;
   }

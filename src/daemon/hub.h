@@ -57,6 +57,15 @@ typedef struct {
   unsigned webhook_workers;         /* threads posting webhooks */
   unsigned webhook_queue;           /* queued alerts per webhook destination */
   unsigned notify_queue;            /* queued alerts per channel (e-mail, webhooks) */
+  /* Budgets per key and per state (budget.c) and request freshness (auth.c); 0 in a
+   * budget means unlimited. */
+  unsigned key_rate;            /* signed requests per second per key (token bucket) */
+  unsigned key_burst;           /* the bucket's depth */
+  unsigned key_nonces;          /* unexpired request nonces held per key */
+  uint64_t state_bytes_per_day; /* message body bytes admitted per state per UTC day */
+  unsigned max_streams_per_state;
+  int64_t sig_future_s;      /* how far ahead of the hub's clock `created` may be */
+  unsigned stream_recheck_s; /* an open stream re-checks its key's authorization */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);
@@ -218,7 +227,21 @@ void parleyd_stream_wake(const char *state, const char *poc);
 void parleyd_streams_end(void);
 size_t parleyd_streams_open(void);
 
-/* Request authentication (RFC 9421). On failure answers itself and returns false. */
-bool parleyd_authenticate(parleyd_req *r);
+/* Request authentication (RFC 9421), in two steps so that a body is read only for a
+ * party allowed to send it. From the headers alone, before any of the body is read:
+ * the signature (over content-digest when content_length > 0), freshness, replay,
+ * role, state, and the key's and state's budgets. After the body: its Content-Digest.
+ * Each answers itself on failure and returns false. */
+bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length);
+bool parleyd_authenticate_body(parleyd_req *r);
+/* Called once before the hub serves: signatures created before now are refused (a
+ * request captured from an earlier process cannot be replayed to this one); budgets
+ * and the journal of nonces dated ahead (DATA_DIR/nonces-ahead) are set up. */
+parley_err parleyd_auth_start(parley_error *err);
+void parleyd_auth_stop(void);
+
+/* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
+void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
+                               unsigned retry_after_s);
 
 #endif

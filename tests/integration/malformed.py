@@ -1014,9 +1014,11 @@ def sig_mutations(has_digest):
 
 def g_signatures():
     """One valid header set per route from the real client, mutated every way; none of
-    the mutations may authenticate. Since a refused request does not spend its nonce, the
-    unmutated set sent afterwards must still authenticate (so no mutation got through),
-    and its replay must be AUTH_REPLAY."""
+    the mutations may authenticate. Since a request refused before its signature verifies
+    does not spend its nonce, the unmutated set sent afterwards must still authenticate
+    (so no mutation got through), and its replay must be AUTH_REPLAY. A changed body is
+    found only after the head authenticated and spent its nonce: that mutation is sent
+    with a header set of its own."""
     fails, ctrl, total = [], [], 0
     routes = authed_routes()
     for method, pat, auth, _ in routes:
@@ -1029,7 +1031,9 @@ def g_signatures():
             def job(label=label, mut=mut):
                 hs, b, m = list(signed), body or b"", method
                 if mut == "body":
-                    b = b"[]"
+                    # The head authenticates (its nonce is spent before the body is
+                    # read); the digest check after the body refuses it. Its own set.
+                    hs, b = sign(who, method, path, body), b"[]"
                 else:
                     hs = mut(hs)
                 if label == "method changed":

@@ -240,7 +240,7 @@ check "  SIGINT stops it (exit status 0)" exits_within 5 "$FOLLOW" 0
 # --- load: 50 streams on two threads; streams outlive the request timeout ------------
 check "the restarted hub stops" stop_within 5
 start_hub "$WORK/hub" --operator-key "$(pubkey op)" --threads 2 --timeout 3 \
-  --stream-keepalive 60 --max-streams-per-key 64 --max-conn-per-ip 200 --port "$PORT"
+  --stream-keepalive 60 --max-streams-per-key 64 --max-streams-per-state 64 --max-conn-per-ip 200 --port "$PORT"
 LOAD=()
 for i in $(seq 1 50); do
   stream "load$i" fin-ncsc

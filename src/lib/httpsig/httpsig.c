@@ -5,6 +5,7 @@
 #include "httpsig/sf.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,18 +47,6 @@ static bool sf_string_ok(const char *s, size_t min, size_t max) {
   return true;
 }
 
-/* RFC 8941 canonical integer: no leading zeros, no "-0". */
-static bool integer_canonical(const parley_sf_item *it) {
-  const char *t = it->text.p;
-  size_t n = it->text.n;
-  if (n > 0 && t[0] == '-') {
-    t++;
-    n--;
-    if (n == 1 && t[0] == '0') return false;
-  }
-  return n == 1 || (n > 1 && t[0] != '0');
-}
-
 static parley_err string_param(const parley_sf_param *prm, const char *name, char *out, size_t min,
                                size_t max, parley_error *err) {
   if (prm->value.type != PARLEY_SF_STRING)
@@ -74,8 +63,6 @@ static parley_err int_param(const parley_sf_param *prm, const char *name, int64_
   if (prm->value.type != PARLEY_SF_INTEGER || prm->value.integer < 0)
     return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": %s must be a non-negative integer",
                        name);
-  if (!integer_canonical(&prm->value))
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": %s is not in canonical form", name);
   *out = prm->value.integer;
   return PARLEY_E_OK;
 }
@@ -137,11 +124,13 @@ static void fb_put(fixbuf *b, const char *s, size_t n) {
   b->len += n;
 }
 
-/* RFC 9421 3.2 builds @signature-params from the serialized parameters; requiring the
- * received text to be canonical makes "as received" and "re-serialized" the same. */
-static bool params_canonical(const parley_sf_inner_list *il, parley_sf_span raw) {
-  char canon[PARLEY_HTTPSIG_MAX_HEADER];
-  fixbuf b = {canon, 0, sizeof canon, true};
+/* RFC 9421 3.2: @signature-params is the inner list and its parameters serialized as
+ * RFC 8941 section 4.1 says, not the text as received: a sender may put optional spaces
+ * inside the list or after ';', or leading zeros in an integer. Strings keep their
+ * escapes (the parser admits only \" and \\, which serialization writes the same);
+ * integers are written from their value. Fails only if the result does not fit. */
+static bool params_serialize(const parley_sf_inner_list *il, char *out, size_t cap, size_t *len) {
+  fixbuf b = {out, 0, cap, true};
   fb_put(&b, "(", 1);
   for (size_t i = 0; i < il->n; i++) {
     if (i) fb_put(&b, " ", 1);
@@ -152,14 +141,20 @@ static bool params_canonical(const parley_sf_inner_list *il, parley_sf_span raw)
   fb_put(&b, ")", 1);
   for (size_t i = 0; i < il->params.n; i++) {
     const parley_sf_param *prm = &il->params.v[i];
-    bool str = prm->value.type == PARLEY_SF_STRING;
     fb_put(&b, ";", 1);
     fb_put(&b, prm->key.p, prm->key.n);
-    fb_put(&b, str ? "=\"" : "=", str ? 2 : 1);
-    fb_put(&b, prm->value.text.p, prm->value.text.n);
-    if (str) fb_put(&b, "\"", 1);
+    if (prm->value.type == PARLEY_SF_STRING) {
+      fb_put(&b, "=\"", 2);
+      fb_put(&b, prm->value.text.p, prm->value.text.n);
+      fb_put(&b, "\"", 1);
+    } else { /* fill_params admits only non-negative integers besides strings */
+      char num[24];
+      int k = snprintf(num, sizeof num, "=%lld", (long long)prm->value.integer);
+      fb_put(&b, num, k > 0 ? (size_t)k : 0);
+    }
   }
-  return b.ok && b.len == raw.n && memcmp(canon, raw.p, raw.n) == 0;
+  *len = b.len;
+  return b.ok;
 }
 
 static parley_err check_header(const char *v, const char *what, size_t *len, parley_error *err) {
@@ -171,7 +166,9 @@ static parley_err check_header(const char *v, const char *what, size_t *len, par
   return PARLEY_E_OK;
 }
 
-/* Index of the member to use: `label`, else "parley", else the only member. */
+/* Index of the member labelled `label`, else "parley". Members under other labels are
+ * ignored (RFC 9421 7.2.1: a verifier picks the signatures it understands); none under
+ * ours is AUTH_LABEL. */
 static parley_err select_member(const parley_sf_member *m, size_t count, const char *label,
                                 const char *what, size_t *idx, parley_error *err) {
   if (count == 0) return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: empty", what);
@@ -181,11 +178,7 @@ static parley_err select_member(const parley_sf_member *m, size_t count, const c
       *idx = i;
       return PARLEY_E_OK;
     }
-  if (!label && count == 1) {
-    *idx = 0;
-    return PARLEY_E_OK;
-  }
-  return parley_fail(err, PARLEY_E_AUTH_MALFORMED, "%s: no signature labelled \"%s\"", what, want);
+  return parley_fail(err, PARLEY_E_AUTH_LABEL, "%s: no signature labelled \"%s\"", what, want);
 }
 
 static parley_err parse_input(const char *v, size_t n, const char *label,
@@ -226,11 +219,12 @@ static parley_err parse_input(const char *v, size_t n, const char *label,
   out->n_components = il.n;
   rc = fill_params(&il.params, out, err);
   if (rc) return rc;
-  if (!params_canonical(&il, m->value))
-    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": not in canonical serialization");
-  memcpy(out->params_raw, m->value.p, m->value.n); /* n <= PARLEY_HTTPSIG_MAX_HEADER */
-  out->params_raw[m->value.n] = '\0';
-  out->params_raw_len = m->value.n;
+  size_t len = 0;
+  if (!params_serialize(&il, out->params_raw, PARLEY_HTTPSIG_MAX_HEADER, &len))
+    return parley_fail(err, PARLEY_E_AUTH_MALFORMED, SI ": longer than %d bytes serialized",
+                       PARLEY_HTTPSIG_MAX_HEADER);
+  out->params_raw[len] = '\0';
+  out->params_raw_len = len;
   return PARLEY_E_OK;
 }
 
@@ -550,7 +544,14 @@ static bool covers(const parley_httpsig_params *p, const char *name) {
 
 parley_err parley_httpsig_check_policy(const parley_httpsig_params *parsed, int64_t now,
                                        int64_t window_seconds, bool has_body, parley_error *err) {
-  if (!parsed || window_seconds < 0)
+  return parley_httpsig_check_policy_skew(parsed, now, window_seconds, window_seconds, has_body,
+                                          err);
+}
+
+parley_err parley_httpsig_check_policy_skew(const parley_httpsig_params *parsed, int64_t now,
+                                            int64_t past_seconds, int64_t future_seconds,
+                                            bool has_body, parley_error *err) {
+  if (!parsed || past_seconds < 0 || future_seconds < 0)
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "httpsig policy: bad argument");
   if (!covers(parsed, "@method") || !covers(parsed, "@target-uri"))
     return parley_fail(err, PARLEY_E_AUTH_COMPONENTS,
@@ -560,11 +561,14 @@ parley_err parley_httpsig_check_policy(const parley_httpsig_params *parsed, int6
                        "a request with a body must sign content-digest");
   /* Differences computed in uint64_t: exact for any two int64_t with a >= b. */
   int64_t c = parsed->created;
-  uint64_t diff = c >= now ? (uint64_t)c - (uint64_t)now : (uint64_t)now - (uint64_t)c;
-  if (diff > (uint64_t)window_seconds)
+  if (c >= now && (uint64_t)c - (uint64_t)now > (uint64_t)future_seconds)
     return parley_fail(err, PARLEY_E_AUTH_STALE,
-                       "created %lld is more than %lld s from the server's time %lld", (long long)c,
-                       (long long)window_seconds, (long long)now);
+                       "created %lld is more than %lld s ahead of the server's time %lld",
+                       (long long)c, (long long)future_seconds, (long long)now);
+  if (c < now && (uint64_t)now - (uint64_t)c > (uint64_t)past_seconds)
+    return parley_fail(err, PARLEY_E_AUTH_STALE,
+                       "created %lld is more than %lld s before the server's time %lld",
+                       (long long)c, (long long)past_seconds, (long long)now);
   if (parsed->has_expires && now > parsed->expires)
     return parley_fail(err, PARLEY_E_AUTH_STALE, "the signature expired at %lld",
                        (long long)parsed->expires);
