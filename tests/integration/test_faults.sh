@@ -94,7 +94,11 @@ n=0
 for spec in "${PHASES[@]}"; do
   OKS=0 FIVES=0 BAD=0
   : >"$WORK/codes"
-  PARLEY_STORE_FAULTS=$spec start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+  if [ "$spec" = "${PHASES[-1]}" ]; then # the last one by the store URL, the others by env
+    start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT" --store "faults:$spec+sqlite:$WORK/hub/hub.db"
+  else
+    PARLEY_STORE_FAULTS=$spec start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+  fi
   sent=()
   # A client may post again after a 5xx: that must not be refused as a replay, since a
   # 5xx means nothing was kept (attempt counts any 4xx as bad).
