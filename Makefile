@@ -2,6 +2,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+RELEASE_BUILD ?= build-release
+CLANG_BUILD ?= build-clang
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
@@ -11,7 +13,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev clang-f
   libcurl4-openssl-dev libcmocka-dev sqlite3 curl python3 postgresql nginx-light wrk \
   python3-aiosmtpd python3-cryptography
 
-.PHONY: all deps build check check-asan check-fuzz demo bench format soak clean
+.PHONY: all deps build check check-asan check-fuzz check-builds demo bench format soak clean
 
 all: build
 
@@ -42,6 +44,13 @@ check-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# Warning-free (-Werror) as Release (-O3, GCC) and with clang: builds only, no tests.
+check-builds: deps
+	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+	cmake -S . -B $(CLANG_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+
 check-fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DPARLEY_FUZZ=ON -DPARLEY_SANITIZE=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
@@ -64,4 +73,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD)

@@ -303,6 +303,8 @@ typedef struct {
   parley_message_row m;
   json_t *out;
   bool mark_delivered; /* second pass: record the first fetch by a recipient */
+  bool first_fetch;    /* set by the first pass; only the caller starts the second, as a
+                          rerun of the first (a retried commit) must stay a read */
 } get_ctx;
 
 static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
@@ -341,7 +343,7 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
     }
   } else if (!c->mark_delivered && v.is_recipient && !v.delivered) {
     json_decref(v.rcpts);
-    c->mark_delivered = true;
+    c->first_fetch = true;
     return PARLEY_QS_NONE; /* caller runs again as a write */
   }
   c->out = parleyd_message_json(&c->m);
@@ -376,8 +378,10 @@ void h_message_get(parleyd_req *r) {
   c.r = r;
   parley_error err;
   parley_err e = parley_store_run(parleyd->store, false, get_tx, &c, &err);
-  if (!e && c.mark_delivered && !c.out)
+  if (!e && c.first_fetch && !c.out) {
+    c.mark_delivered = true;
     e = parley_store_run(parleyd->store, true, get_tx, &c, &err);
+  }
   parley_message_row_clear(&c.m);
   if (e) {
     json_decref(c.out);

@@ -199,6 +199,7 @@ static parley_err get_b64(json_t *obj, const char *key, uint8_t *out, size_t n, 
 static parley_err get_limit(json_t *obj, const char *key, unsigned long long min,
                             unsigned long long max, unsigned long long *out, const char *path,
                             parley_error *err) {
+  *out = 0; /* written on every path, so a caller never reads an unset limit */
   json_t *v = json_object_get(obj, key);
   if (!json_is_integer(v) || json_integer_value(v) < 0 ||
       (unsigned long long)json_integer_value(v) < min ||

@@ -1,6 +1,7 @@
 /* Store front end: chooses the engine by URL, runs transactions with retries, checks
  * what callers pass before it reaches an engine, and counts. */
 #include "store/backend.h"
+#include "store/faults.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
   if (out) *out = NULL;
   if (!out) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no output handle");
   if (!url || !url[0]) return parley_fail(err, PARLEY_E_STORE_URL, "empty store URL");
+  char fault_spec[256]; /* tests only: "faults:SPEC+URL" (faults.h) */
+  url = parley_store_faults_url(url, fault_spec, sizeof fault_spec);
+  if (!url) return parley_fail(err, PARLEY_E_STORE_URL, "malformed faults: prefix");
   const struct parley_store_backend *ops = NULL;
   if (has_prefix(url, "sqlite:")) {
     ops = &parley_store_sqlite;
@@ -49,6 +53,8 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
   atomic_init(&s->retries, 0);
   atomic_init(&s->errors, 0);
   parley_err e = ops->open(url, &s->backend, &s->schema, err);
+  if (e == PARLEY_E_OK && (e = parley_store_faults_wrap(s, fault_spec, err)) != PARLEY_E_OK)
+    ops->close(s->backend);
   if (e != PARLEY_E_OK) {
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
@@ -346,6 +352,9 @@ static parley_qs tx_enter(parley_tx *tx, const char *op, bool writes) {
     parley_log(PARLEY_LOG_ERROR, "store.write_in_read_tx", "op=%s", op);
     return tx->failed = PARLEY_QS_HARD;
   }
+  /* every operation passes here, so fault injection (faults.c) covers each of them */
+  parley_qs fault = parley_store_faults_call(tx->store, op);
+  if (fault < 0) return tx->failed = fault;
   return PARLEY_QS_ONE;
 }
 
