@@ -47,6 +47,7 @@ static parley_qs record_hash(parley_tx *tx, const char *state, int64_t version, 
   pthread_mutex_unlock(&hash_lock);
   if (hit) return PARLEY_QS_ONE;
   parley_record_row rec;
+  memset(&rec, 0, sizeof rec); /* cleared below whatever the store answered */
   parley_qs qs = parley_store_record_get(tx, state, version, &rec);
   if (qs != PARLEY_QS_ONE) {
     parley_record_row_clear(&rec);
