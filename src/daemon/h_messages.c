@@ -298,16 +298,6 @@ static bool ev_one(void *cls, const char *event, const char *detail, int64_t at)
                                               detail ? detail : "", "time", t)) == 0;
 }
 
-/* One receipt as served: the signed object exactly as stored (no member added, so its
- * signature verifies as is) beside the log index the hub gave it. */
-static bool receipt_one(void *cls, const parley_ack_row *a) {
-  json_t *v = NULL;
-  parley_json_parse(a->ack, a->ack_len, NULL, &v, NULL);
-  if (!v) return false;
-  return json_array_append_new(cls, json_pack("{s:o,s:I}", "receipt", v, "leaf_index",
-                                              (json_int_t)a->leaf_index)) == 0;
-}
-
 typedef struct {
   parleyd_req *r;
   parley_message_row m;
@@ -361,7 +351,7 @@ static parley_qs get_tx(parley_tx *tx, void *cls, parley_error *err) {
   json_t *events = json_array(), *receipts = json_array();
   parleyd_lc_view lv = {0};
   if ((qs = parley_store_message_events(tx, c->m.id, ev_one, events)) < 0 ||
-      (qs = parley_store_acks_get(tx, c->m.id, receipt_one, receipts)) < 0 ||
+      (qs = parley_store_acks_get(tx, c->m.id, parleyd_receipt_json, receipts)) < 0 ||
       (qs = parleyd_lc_load(tx, &c->m, &lv)) < 0) {
     parleyd_lc_view_free(&lv);
     json_decref(env);

@@ -424,6 +424,7 @@ typedef struct {
   const char *id;
   round_data d;
   json_t *stale;
+  json_t *receipts; /* NULL: not wanted */
 } report_ctx;
 
 static bool stale_one(void *cls, const parley_state_row *s) {
@@ -437,6 +438,10 @@ static parley_qs report_tx(parley_tx *tx, void *cls, parley_error *err) {
   json_array_clear(c->stale);
   parley_qs qs = load_round(tx, c->id, &c->d, err);
   if (qs < 0) return qs;
+  if (c->receipts) {
+    json_array_clear(c->receipts);
+    if ((qs = parley_store_acks_get(tx, c->id, parleyd_receipt_json, c->receipts)) < 0) return qs;
+  }
   return parley_store_state_list(tx, stale_one, c->stale);
 }
 
@@ -458,16 +463,20 @@ void h_ping_report(parleyd_req *r) {
   memset(&c, 0, sizeof c);
   c.id = r->params[0];
   c.stale = json_array();
+  c.receipts = csv ? NULL : json_array();
   parley_error err;
   if (parley_store_run(parleyd->store, false, report_tx, &c, &err) != PARLEY_E_OK) {
     round_free(&c.d);
     json_decref(c.stale);
+    json_decref(c.receipts);
     parleyd_reply_err(r, &err);
     return;
   }
   if (!csv) {
     json_t *o = round_report(&c.d);
     json_object_set_new(o, "stale_records", c.stale);
+    /* the targets' signed receipts, as GET /v1/messages/{id} serves them */
+    json_object_set_new(o, "receipts", c.receipts);
     round_free(&c.d);
     parleyd_reply_json(r, 200, o);
     return;

@@ -35,6 +35,10 @@ void h_inbox_stream(parleyd_req *r);
 
 /* message_json.c: a message's metadata as listings and the event stream show it. */
 json_t *parleyd_message_json(const parley_message_row *m);
+/* An acks_get callback appending to the JSON array cls one receipt as served:
+ * {"receipt": the signed object exactly as stored (no member added, so its signature
+ * verifies as is), "leaf_index": its index in the log}. */
+bool parleyd_receipt_json(void *cls, const parley_ack_row *a);
 
 /* h_pings.c */
 void h_ping_start(parleyd_req *r);

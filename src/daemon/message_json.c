@@ -1,6 +1,7 @@
 /* A message's metadata as the API shows it: in listings, in the event stream, and as
  * the head of GET /v1/messages/{id}. Never a body: the hub has none. */
 #include "handlers.h"
+#include "parley/json.h"
 
 static const char *status_names[] = {"submitted", "delivered", "acknowledged", "answered",
                                      "closed"};
@@ -21,4 +22,12 @@ json_t *parleyd_message_json(const parley_message_row *m) {
   if (o && m->case_id[0]) json_object_set_new(o, "case", json_string(m->case_id));
   if (o && m->in_reply_to[0]) json_object_set_new(o, "in_reply_to", json_string(m->in_reply_to));
   return o;
+}
+
+bool parleyd_receipt_json(void *cls, const parley_ack_row *a) {
+  json_t *v = NULL;
+  parley_json_parse(a->ack, a->ack_len, NULL, &v, NULL);
+  if (!v) return false;
+  return json_array_append_new(cls, json_pack("{s:o,s:I}", "receipt", v, "leaf_index",
+                                              (json_int_t)a->leaf_index)) == 0;
 }
