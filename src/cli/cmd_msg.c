@@ -450,7 +450,7 @@ static const char *verified_priority(const cli_message *m) {
 }
 
 static const char *verified_tlp(const cli_message *m) {
-  return m->is_ping ? "TLP:CLEAR" : parley_tlp_labels[m->info.tlp];
+  return m->is_ping ? "no TLP" : parley_tlp_labels[m->info.tlp];
 }
 
 /* The verified header and the receipts as JSON (for --json). */

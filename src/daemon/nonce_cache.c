@@ -225,5 +225,6 @@ parleyd_nonce_result parleyd_nonce_check_durable(const char *keyid, const char *
   if (ok && ++journal_appends >= JOURNAL_COMPACT_EVERY && !journal_compact(journal_path, now))
     parley_log(PARLEY_LOG_ERROR, "auth.nonce_journal", "msg=\"cannot rewrite %s\"", journal_path);
   pthread_mutex_unlock(&journal_lock);
+  if (!ok) parley_log(PARLEY_LOG_ERROR, "auth.nonce_journal", "msg=\"cannot append\"");
   return ok ? PARLEYD_NONCE_NEW : PARLEYD_NONCE_FULL;
 }

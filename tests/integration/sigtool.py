@@ -6,9 +6,9 @@ label, optional whitespace in Signature-Input. Reads unprotected key files only.
   sigtool.py headers KEYFILE METHOD URL [--body FILE] [--created-offset S]
              [--label L] [--spaced] [--extra-label L]
       prints the request's signature headers, one "Name: value" per line.
-  sigtool.py flood KEYFILE URL N THREADS
-      sends N signed GETs (signed first, then sent at once); prints one line per answer:
-      "STATUS CODE RETRY-AFTER".
+  sigtool.py flood KEYFILE URL N THREADS [--same]
+      sends N signed GETs (signed first, then sent at once; with --same, N times one
+      signed request: replays); prints one line per answer: "STATUS CODE RETRY-AFTER".
   sigtool.py head-only URL METHOD PATH CONTENT_LENGTH [KEYFILE] [--wait S]
       sends only the head of a request announcing CONTENT_LENGTH bytes of body (signed by
       KEYFILE if given, else with a signature by no registered key) and prints the
@@ -113,7 +113,10 @@ def cmd_flood(args):
     url, n, threads = args[1], int(args[2]), int(args[3])
     u = urllib.parse.urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
-    signed = [sign(key, "GET", url) for _ in range(n)]
+    if "--same" in args[4:]:
+        signed = [sign(key, "GET", url)] * n
+    else:
+        signed = [sign(key, "GET", url) for _ in range(n)]
     out, lock = [], threading.Lock()
 
     def worker(chunk):

@@ -91,6 +91,13 @@ check "  while the same state's other officer is served" expect_code 200 "" "$(s
 check "  and the other state's officer too" expect_code 200 "" "$(sget fin-ncsc /v1/whoami)"
 check "  /metrics counts the refusals" test "$(metric 'parley_budget_refusals_total{budget="key_nonces"}')" -ge 1
 
+# --- replays do not use up the victim's share --------------------------------------------
+$SIG flood "$WORK/est-c.key" "$HUB/v1/whoami" 100 4 --same >"$WORK/replays.out"
+check "one captured request of est-c sent 100 times: served once, then 401 AUTH_REPLAY" sh -c "
+  test \$(grep -c '^200 ' '$WORK/replays.out') = 1 && test \$(grep -c '^401 AUTH_REPLAY ' '$WORK/replays.out') = 99"
+check "  est-c's own next request is served (replays spent none of its nonce share)" \
+  expect_code 200 "" "$(sget est-c /v1/whoami)"
+
 # --- created ahead of the clock ----------------------------------------------------
 check "created 40 s ahead: 401 AUTH_STALE" expect_code 401 AUTH_STALE "$(sget fin-ncsc /v1/whoami --created-offset 40)"
 check "created 20 s ahead (within the 30 s skew): 200" expect_code 200 "" "$(sget fin-ncsc /v1/whoami --created-offset 20)"
