@@ -84,4 +84,76 @@ parley_err parley_dir_apply(parley_dir_view *v, const uint8_t *entry, size_t len
 parley_err parley_dir_entry_parse(const uint8_t *entry, size_t len, json_t **obj,
                                   parley_error *err);
 
+/* ======================================================================
+ * The witness's directory statement (docs/tlog.md, "Directory statements")
+ *
+ * A witness that replayed the log's entries up to a checkpoint, found that they follow
+ * the rules (parley_dir_apply) and that the checkpoint's directory line is the
+ * directory they build, says so in a signed-note signature line of its own, distinct
+ * from its C2SP cosignature (which asserts only the log's append-only growth):
+ *   key id  = SHA-256(name || 0x0A || 0xFF || "parley-directory/v1" || 0x0A ||
+ *                     public key)[:4]      (0xFF: signed-note's "other" type)
+ *   message = "parley/v1/directory-witness\n" || "time <unix>\n" || checkpoint text
+ *   payload = key id (4) || timestamp (8, big-endian) || Ed25519 signature (64)
+ * with the same name and Ed25519 key as the witness's cosignatures. A C2SP verifier
+ * ignores the line (unknown key id); a cosignature never verifies as a statement nor
+ * the reverse (other key id, other message).
+ * ====================================================================== */
+
+#define PARLEY_DIR_WITNESS_TYPE 0xFF
+#define PARLEY_DIR_WITNESS_ID "parley-directory/v1"
+#define PARLEY_DIR_WITNESS_HEADER "parley/v1/directory-witness\n"
+
+typedef struct {
+  char name[PARLEY_NOTE_NAME_MAX + 1];
+  uint32_t key_id; /* see above */
+  uint8_t public_key[32];
+} parley_dir_witness_verifier;
+
+typedef struct parley_dir_witness_signer parley_dir_witness_signer; /* opaque, secret inside */
+
+/* The statement verifier of the witness whose cosignature key is w. */
+void parley_dir_witness_verifier_of(const parley_cosig_verifier *w,
+                                    parley_dir_witness_verifier *out);
+/* The same name and seed as the witness's parley_cosigner. */
+parley_err parley_dir_witness_signer_new(const char *name, const uint8_t seed[32],
+                                         parley_dir_witness_signer **out, parley_error *err);
+void parley_dir_witness_signer_free(parley_dir_witness_signer *s);
+void parley_dir_witness_signer_verifier(const parley_dir_witness_signer *s,
+                                        parley_dir_witness_verifier *out);
+/* Appends the line "— <name> <base64>\n" for checkpoint text `text`, which must parse as
+ * a checkpoint with a directory line (TLOG_CHECKPOINT otherwise), at `timestamp`
+ * (< 2^63). */
+parley_err parley_dir_witness_sign(const parley_dir_witness_signer *s, const char *text, size_t len,
+                                   uint64_t timestamp, parley_buf *line, parley_error *err);
+/* OK if the note (a checkpoint with a directory line) carries a valid statement by v;
+ * its newest timestamp goes to *timestamp (may be NULL). Lines of other keys are
+ * ignored; CRYPTO_BAD_SIGNATURE if none is v's or one of v's does not verify. */
+parley_err parley_dir_witness_verify(const parley_note *n, const parley_dir_witness_verifier *v,
+                                     uint64_t *timestamp, parley_error *err);
+
+/* ---- the replaying witness's state ----------------------------------------
+ * The log's Merkle frontier: the roots of the complete subtrees that make up the tree of
+ * `size` leaves, largest (leftmost) first, one per bit set in size. Appending leaf hashes
+ * to it and folding it gives the RFC 9162 root, so entries fetched from the public
+ * bundles are authenticated against a signed checkpoint without any proof. */
+typedef struct {
+  uint64_t size;
+  size_t n;
+  uint8_t hashes[64][PARLEY_TLOG_HASH_LEN];
+} parley_tlog_frontier;
+
+void parley_tlog_frontier_init(parley_tlog_frontier *f); /* the empty tree */
+void parley_tlog_frontier_append(parley_tlog_frontier *f, const uint8_t leaf_hash[32]);
+void parley_tlog_frontier_root(const parley_tlog_frontier *f, uint8_t root[32]);
+/* {"size": n, "hashes": [base64, ...]}; from_json is strict (n hashes = popcount(size)). */
+json_t *parley_tlog_frontier_to_json(const parley_tlog_frontier *f);
+parley_err parley_tlog_frontier_from_json(const json_t *o, parley_tlog_frontier *f,
+                                          parley_error *err);
+
+/* [{"state","version","root_key","record_sha256"?,"root_replaced_at"?}, ...] in code
+ * order; from_json is strict (valid codes in increasing order, 32-byte keys and hashes). */
+json_t *parley_dir_view_to_json(const parley_dir_view *v);
+parley_err parley_dir_view_from_json(const json_t *a, parley_dir_view *v, parley_error *err);
+
 #endif
