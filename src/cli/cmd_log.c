@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "parley/directory.h"
 #include "parley/json.h"
 #include "parley/tlog.h"
 
@@ -95,24 +96,41 @@ void cli_save_evidence(const char *old_note, const char *new_note, const char *w
   fprintf(stderr, "parley: EVIDENCE of a misbehaving log saved in %s\n", dir);
 }
 
-/* K of N: the note must carry valid cosignatures of at least cli.witnesses_required of
- * the configured witnesses (docs/tlog.md, "Witnesses"). */
+/* K of N: the note must carry, of at least cli.witnesses_required of the configured
+ * witnesses, both a valid cosignature (the log only grew) and a valid directory
+ * statement (its directory commitment followed the rules): docs/tlog.md, "Witnesses". */
 static int check_witnesses(const parley_note *n, uint64_t size) {
   if (cli.witnesses_required == 0) return 0;
-  size_t found = 0;
-  char names[512] = "";
+  size_t cosigned = 0, vouched = 0;
+  char cosig_names[512] = "", dir_names[512] = "";
   for (size_t i = 0; i < cli.n_witnesses; i++) {
     parley_error err;
     if (parley_cosig_verify(n, &cli.witnesses[i], NULL, &err) != PARLEY_E_OK) continue;
-    size_t used = strlen(names);
-    snprintf(names + used, sizeof names - used, "%s%s", found ? ", " : "", cli.witnesses[i].name);
-    found++;
+    size_t used = strlen(cosig_names);
+    snprintf(cosig_names + used, sizeof cosig_names - used, "%s%s", cosigned ? ", " : "",
+             cli.witnesses[i].name);
+    cosigned++;
+    parley_dir_witness_verifier dv;
+    parley_dir_witness_verifier_of(&cli.witnesses[i], &dv);
+    if (parley_dir_witness_verify(n, &dv, NULL, &err) != PARLEY_E_OK) continue;
+    used = strlen(dir_names);
+    snprintf(dir_names + used, sizeof dir_names - used, "%s%s", vouched ? ", " : "",
+             cli.witnesses[i].name);
+    vouched++;
   }
-  if (found >= cli.witnesses_required) return 0;
-  return cli_fail("REFUSED: checkpoint %llu carries %zu valid cosignature%s of the %zu configured "
-                  "witnesses%s%s%s; %u required",
-                  (unsigned long long)size, found, found == 1 ? "" : "s", cli.n_witnesses,
-                  found ? " (" : "", names, found ? ")" : "", cli.witnesses_required);
+  if (cosigned < cli.witnesses_required)
+    return cli_fail("REFUSED: checkpoint %llu carries %zu valid cosignature%s of the %zu "
+                    "configured witnesses%s%s%s; %u required",
+                    (unsigned long long)size, cosigned, cosigned == 1 ? "" : "s", cli.n_witnesses,
+                    cosigned ? " (" : "", cosig_names, cosigned ? ")" : "", cli.witnesses_required);
+  if (vouched < cli.witnesses_required)
+    return cli_fail("REFUSED: checkpoint %llu carries %zu valid directory statement%s (%s) of "
+                    "the %zu configured witnesses%s%s%s; %u required: not enough witnesses "
+                    "checked that its directory commitment followed the rules (cosigned by: %s)",
+                    (unsigned long long)size, vouched, vouched == 1 ? "" : "s",
+                    PARLEY_DIR_WITNESS_ID, cli.n_witnesses, vouched ? " (" : "", dir_names,
+                    vouched ? ")" : "", cli.witnesses_required, cosig_names);
+  return 0;
 }
 
 /* Verifies a signed checkpoint note and its consistency with the last one accepted for

@@ -1,9 +1,16 @@
-/* parley witness init|show|run: a witness (C2SP tlog-cosignature) of a hub's log.
+/* parley witness init|show|run: a witness (C2SP tlog-cosignature) of a hub's log, and of
+ * the directory it commits to (docs/tlog.md, "Witnesses").
  *
  * A witness keeps, per hub, the hub's log key (pinned on first use or given with
- * --log-key) and the last checkpoint it cosigned. It cosigns a new checkpoint only if
- * the hub signed it and it is consistent with that last one; it never cosigns a fork:
- * two checkpoints that cannot both be true are saved as evidence, and it stops. */
+ * --log-key), the last checkpoint it cosigned, and what it rebuilt from the log's
+ * entries up to that checkpoint: the log's Merkle frontier and the directory. It signs
+ * a new checkpoint only if the hub signed it, it is consistent with that last one, the
+ * new entries (from the public entry bundles, authenticated by the frontier against
+ * the checkpoint's root) follow the directory rules, and the checkpoint's directory
+ * commitment is the directory they build. It then adds two lines: its cosignature
+ * (the log only grew) and its directory statement (the commitment followed the rules).
+ * It never signs a fork or a directory that broke the rules: it saves the evidence and
+ * stops, signing neither line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +22,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "parley/directory.h"
 #include "parley/json.h"
 #include "parley/tlog.h"
 
@@ -26,7 +34,9 @@
  * "parley-witness-key v1\nname <name>\nseed <base64url of the 32-byte Ed25519 seed>\n",
  * mode 0600. A key name has no spaces or newlines, so the format is unambiguous. */
 
-static int load_cosigner(const char *path, parley_cosigner **out) {
+/* The witness's keys: its cosigner and, when `dir` is not NULL, the signer of its
+ * directory statements (same name and seed). */
+static int load_cosigner(const char *path, parley_cosigner **out, parley_dir_witness_signer **dir) {
   struct stat st;
   if (stat(path, &st) != 0) return cli_fail("%s: %s", path, strerror(errno));
   if (st.st_mode & 077)
@@ -57,6 +67,11 @@ static int load_cosigner(const char *path, parley_cosigner **out) {
     rc = cli_fail("%s: the seed is not 32 bytes of base64url", path);
   if (!rc && parley_cosigner_new(name, seed, out, &err) != PARLEY_E_OK)
     rc = cli_fail_err(path, &err);
+  if (!rc && dir && parley_dir_witness_signer_new(name, seed, dir, &err) != PARLEY_E_OK) {
+    parley_cosigner_free(*out);
+    *out = NULL;
+    rc = cli_fail_err(path, &err);
+  }
   sodium_memzero(seed, sizeof seed);
   sodium_memzero(text, len);
   free(text);
@@ -149,7 +164,7 @@ int cmd_witness_show(int argc, char **argv) {
   }
   if (!key || optind < argc) return cli_fail("witness show: give --key FILE");
   parley_cosigner *c = NULL;
-  if (load_cosigner(key, &c)) return 1;
+  if (load_cosigner(key, &c, NULL)) return 1;
   int rc = print_vkey(c);
   parley_cosigner_free(c);
   return rc;
@@ -280,8 +295,213 @@ static int remember(json_t *entry, const parley_note *n, const parley_note_verif
   return ok ? 0 : 1;
 }
 
-/* Fetches, checks and cosigns the hub's latest checkpoint, then submits the cosignature. */
-static int witness_round(const parley_cosigner *c, const char *log_key) {
+/* ---- the directory ------------------------------------------------------------
+ * entry.directory = {"log": frontier of the log at the cosigned size, "states": the
+ * directory those entries build}. Replaying the entries up to a new checkpoint: each
+ * entry's leaf hash extends the frontier and the entry goes through parley_dir_apply.
+ * The frontier must then fold to the checkpoint's root (so every entry is the one the
+ * hub signed), and only then is a broken rule the hub's misbehaviour rather than a
+ * corrupted download. */
+
+typedef struct {
+  parley_tlog_frontier log;
+  parley_dir_view dir;
+  bool broken;        /* an entry broke a rule (the first one is kept below) */
+  parley_error rule;  /* which rule */
+  uint64_t bad_index; /* the entry that broke it */
+  char *bad_entry;    /* its bytes, NUL-terminated */
+} replay;
+
+static void replay_free(replay *r) {
+  parley_dir_view_free(&r->dir);
+  free(r->bad_entry);
+}
+
+static int replay_load(json_t *entry, replay *r) {
+  memset(r, 0, sizeof *r);
+  parley_tlog_frontier_init(&r->log);
+  json_t *d = json_object_get(entry, "directory");
+  parley_error err;
+  if (!d) return 0; /* nothing replayed yet: from entry 0 */
+  if (parley_tlog_frontier_from_json(json_object_get(d, "log"), &r->log, &err) != PARLEY_E_OK ||
+      parley_dir_view_from_json(json_object_get(d, "states"), &r->dir, &err) != PARLEY_E_OK)
+    return cli_fail("the witness state in %s/%s is corrupt: %s", cli.home, STATE_FILE, err.detail);
+  return 0;
+}
+
+/* Entries [from, to) of bundle `tile`, which holds `width` entries. */
+static int replay_bundle(replay *r, uint64_t tile, unsigned width, uint64_t from, uint64_t to) {
+  parley_tile t = {.entries = true, .index = tile, .width = width};
+  char path[PARLEY_TILE_PATH_MAX + 8] = "/log/";
+  parley_error err;
+  if (parley_tile_path(&t, path + 5, sizeof path - 5, &err) != PARLEY_E_OK)
+    return cli_fail_err("entry bundle", &err);
+  size_t len = 0;
+  char *body = cli_get_public(path, &len);
+  if (!body) return 1;
+  size_t off = 0;
+  int rc = 0;
+  for (uint64_t i = tile * PARLEY_TILE_WIDTH;; i++) {
+    const uint8_t *e = NULL;
+    size_t elen = 0;
+    parley_err pe = parley_tile_bundle_next((const uint8_t *)body, len, &off, &e, &elen, &err);
+    if (pe == PARLEY_E_NOT_FOUND && i == tile * PARLEY_TILE_WIDTH + width) break;
+    if (pe != PARLEY_E_OK || i >= tile * PARLEY_TILE_WIDTH + width) {
+      rc = cli_fail("REFUSED to cosign: the hub served a malformed entry bundle (%s): not %u "
+                    "entries",
+                    path, width);
+      break;
+    }
+    if (i < from || i >= to) continue;
+    uint8_t leaf[32];
+    parley_tlog_leaf_hash(e, elen, leaf);
+    parley_tlog_frontier_append(&r->log, leaf);
+    if (r->broken ||
+        parley_dir_apply(&r->dir, e, elen, i, &r->rule) == PARLEY_E_OK) /* v kept on refusal */
+      continue;
+    r->broken = true;
+    r->bad_index = i;
+    if ((r->bad_entry = malloc(elen + 1))) {
+      memcpy(r->bad_entry, e, elen);
+      r->bad_entry[elen] = 0;
+    }
+  }
+  free(body);
+  return rc;
+}
+
+/* Saves the evidence of a directory that broke the rules and says so. */
+static int directory_misbehaviour(const char *old, const char *note, const char *why,
+                                  const char *rule) {
+  cli_save_evidence(old ? old : "", note, why);
+  cli_fail("REFUSED to cosign: DIRECTORY MISBEHAVIOUR: %s", rule);
+  return ROUND_MISBEHAVIOUR;
+}
+
+/* Replays the entries up to cp, checks the rules and the checkpoint's directory
+ * commitment; on success *out is the new entry.directory. */
+static int check_directory(json_t *entry, const parley_checkpoint *cp, const char *note,
+                           json_t **out) {
+  const char *old = json_string_value(json_object_get(entry, "checkpoint"));
+  replay r;
+  if (replay_load(entry, &r)) return ROUND_ERROR;
+  int rc = ROUND_ERROR;
+  parley_error err;
+  uint64_t count = 0;
+  uint8_t committed[32], root[32];
+  parley_buf why;
+  parley_buf_init(&why, 4u << 20);
+  parley_err pe = parley_dir_ext_parse(cp, &count, committed, &err);
+  if (pe == PARLEY_E_NOT_FOUND) {
+    cli_fail("REFUSED to cosign: checkpoint %llu carries no directory commitment (no %sline): "
+             "not a Parley hub's log",
+             (unsigned long long)cp->size, PARLEY_DIR_EXT_PREFIX);
+    goto done;
+  }
+  if (pe != PARLEY_E_OK) {
+    rc = directory_misbehaviour(old, note, "the checkpoint's directory line is malformed\n",
+                                "the checkpoint's directory commitment is malformed");
+    goto done;
+  }
+  if (r.log.size > cp->size) {
+    cli_fail("REFUSED to cosign: the hub serves a checkpoint of size %llu, smaller than size "
+             "%llu witnessed before",
+             (unsigned long long)cp->size, (unsigned long long)r.log.size);
+    goto done;
+  }
+  for (uint64_t i = r.log.size; i < cp->size;) {
+    uint64_t tile = i / PARLEY_TILE_WIDTH, first = tile * PARLEY_TILE_WIDTH;
+    unsigned width =
+        cp->size - first >= PARLEY_TILE_WIDTH ? PARLEY_TILE_WIDTH : (unsigned)(cp->size - first);
+    if (replay_bundle(&r, tile, width, i, cp->size)) goto done;
+    i = first + width;
+  }
+  parley_tlog_frontier_root(&r.log, root);
+  if (memcmp(root, cp->root, 32) != 0) {
+    cli_fail("REFUSED to cosign: the log's entries (tile/entries) do not lead to the root of "
+             "checkpoint %llu",
+             (unsigned long long)cp->size);
+    goto done;
+  }
+  if (r.broken) {
+    char q[64];
+    snprintf(q, sizeof q, "/log/proof?index=%llu", (unsigned long long)r.bad_index);
+    size_t plen = 0;
+    char *proof = cli_get_public(q, &plen);
+    bool ok = parley_buf_printf(
+                  &why, "directory rule broken: %s\n\nentry %llu:\n%s\n\n%s%s", r.rule.detail,
+                  (unsigned long long)r.bad_index, r.bad_entry ? r.bad_entry : "",
+                  proof ? "its inclusion proof:\n" : "", proof ? proof : "") == PARLEY_E_OK;
+    free(proof);
+    rc = directory_misbehaviour(old, note, ok ? (const char *)why.data : "directory rule broken\n",
+                                r.rule.detail);
+    goto done;
+  }
+  if (parley_dir_root(r.dir.states, r.dir.n, root, &err) != PARLEY_E_OK) {
+    cli_fail_err("directory", &err);
+    goto done;
+  }
+  if (count != r.dir.n || memcmp(root, committed, 32) != 0) {
+    char c64[64], r64[64], rule[512];
+    parley_b64_encode(committed, 32, c64, sizeof c64);
+    parley_b64_encode(root, 32, r64, sizeof r64);
+    snprintf(rule, sizeof rule,
+             "checkpoint %llu commits to a directory (%llu states, root %s) that is not the one "
+             "its log entries build (%zu states, root %s): a state's record version, root key "
+             "or record was changed without a logged, valid directory entry",
+             (unsigned long long)cp->size, (unsigned long long)count, c64, r.dir.n, r64);
+    json_t *mine = parley_dir_view_to_json(&r.dir);
+    char *built = mine ? json_dumps(mine, JSON_COMPACT) : NULL;
+    bool ok =
+        parley_buf_printf(&why, "%s\n\nthe directory the log's entries [0, %llu) build:\n%s\n",
+                          rule, (unsigned long long)cp->size, built ? built : "") == PARLEY_E_OK;
+    free(built);
+    json_decref(mine);
+    rc = directory_misbehaviour(old, note, ok ? (const char *)why.data : rule, rule);
+    goto done;
+  }
+  *out = json_pack("{s:o,s:o}", "log", parley_tlog_frontier_to_json(&r.log), "states",
+                   parley_dir_view_to_json(&r.dir));
+  rc = *out ? ROUND_OK : cli_fail("out of memory");
+done:
+  parley_buf_free(&why);
+  replay_free(&r);
+  return rc;
+}
+
+/* POST /log/add-cosignature with the checkpoint text and one line of this witness. */
+static int submit_line(const parley_note *n, const parley_buf *line) {
+  parley_buf sub;
+  parley_buf_init(&sub, PARLEY_NOTE_MAX_LEN);
+  int rc = 1;
+  json_t *req = NULL;
+  char *body = NULL;
+  if (parley_buf_append(&sub, n->text, n->text_len) != PARLEY_E_OK ||
+      parley_buf_puts(&sub, "\n") != PARLEY_E_OK ||
+      parley_buf_append(&sub, line->data, line->len) != PARLEY_E_OK ||
+      !(req = json_pack("{s:s%}", "note", (const char *)sub.data, sub.len)) ||
+      !(body = json_dumps(req, JSON_COMPACT))) {
+    cli_fail("out of memory");
+    goto done;
+  }
+  cli_response r;
+  if (cli_http("POST", "/log/add-cosignature", body, strlen(body), NULL, &r)) goto done;
+  if (r.status != 200)
+    cli_print_http_error(&r);
+  else
+    rc = 0;
+  cli_response_free(&r);
+done:
+  free(body);
+  json_decref(req);
+  parley_buf_free(&sub);
+  return rc;
+}
+
+/* Fetches and checks the hub's latest checkpoint (signature, consistency, directory),
+ * then signs and submits its cosignature and its directory statement. */
+static int witness_round(const parley_cosigner *c, const parley_dir_witness_signer *d,
+                         const char *log_key) {
   parley_cosig_verifier me;
   parley_cosigner_verifier(c, &me);
   json_t *state = cli_load_state(STATE_FILE);
@@ -299,11 +519,11 @@ static int witness_round(const parley_cosigner *c, const char *log_key) {
   parley_note *n = calloc(1, sizeof *n);
   parley_checkpoint cp;
   parley_error err;
-  parley_buf line, sub;
-  parley_buf_init(&line, 4096);
-  parley_buf_init(&sub, PARLEY_NOTE_MAX_LEN);
+  parley_buf cosig, statement;
+  parley_buf_init(&cosig, 4096);
+  parley_buf_init(&statement, 4096);
   char *note = NULL;
-  json_t *req = NULL;
+  json_t *dir = NULL;
   size_t len = 0;
   int rc = ROUND_ERROR;
   if (!n || log_verifier(entry, log_key, &v) || !(note = cli_get_public("/log/checkpoint", &len)))
@@ -323,48 +543,41 @@ static int witness_round(const parley_cosigner *c, const char *log_key) {
   }
   const char *old = json_string_value(json_object_get(entry, "checkpoint"));
   if (old && (rc = check_consistency(old, &cp, note)) != ROUND_OK) goto done;
+  /* Both statements or neither: a log that only grew but whose directory broke the
+   * rules is not cosigned either (docs/tlog.md, "Witnesses"). */
+  if ((rc = check_directory(entry, &cp, note, &dir)) != ROUND_OK) goto done;
   rc = ROUND_ERROR;
-  /* Remember the checkpoint before the cosignature leaves: whatever happens next, this
-   * witness will not cosign a checkpoint inconsistent with it. */
+  /* Remember the checkpoint and the directory before the lines leave: whatever happens
+   * next, this witness will not sign a checkpoint inconsistent with them. */
+  json_object_set_new(entry, "directory", dir);
   if (remember(entry, n, &v) || cli_save_state(STATE_FILE, state)) {
     cli_fail("witness: cannot record the checkpoint; not cosigning");
     goto done;
   }
   int64_t now = parley_now();
-  if (parley_cosig_sign(c, n->text, n->text_len, now > 0 ? (uint64_t)now : 0, &line, &err) !=
-          PARLEY_E_OK ||
-      parley_buf_append(&sub, n->text, n->text_len) != PARLEY_E_OK ||
-      parley_buf_puts(&sub, "\n") != PARLEY_E_OK ||
-      parley_buf_append(&sub, line.data, line.len) != PARLEY_E_OK) {
+  uint64_t ts = now > 0 ? (uint64_t)now : 0;
+  if (parley_cosig_sign(c, n->text, n->text_len, ts, &cosig, &err) != PARLEY_E_OK ||
+      parley_dir_witness_sign(d, n->text, n->text_len, ts, &statement, &err) != PARLEY_E_OK) {
     cli_fail_err("cosigning", &err);
     goto done;
   }
-  req = json_pack("{s:s}", "note", (const char *)sub.data);
-  char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-  cli_response r;
-  if (!body) {
-    cli_fail("out of memory");
-    goto done;
-  }
-  int hrc = cli_http("POST", "/log/add-cosignature", body, strlen(body), NULL, &r);
-  free(body);
-  if (hrc) goto done;
-  if (r.status != 200) {
-    cli_print_http_error(&r);
-    cli_response_free(&r);
-    goto done;
-  }
-  cli_response_free(&r);
-  char root[64];
+  if (submit_line(n, &cosig) || submit_line(n, &statement)) goto done;
+  char root[64], droot[64];
+  uint64_t count = 0;
+  uint8_t dr[32];
   parley_b64_encode(cp.root, 32, root, sizeof root);
+  if (parley_dir_ext_parse(&cp, &count, dr, &err) == PARLEY_E_OK)
+    parley_b64_encode(dr, 32, droot, sizeof droot);
   printf("COSIGNED checkpoint of %s: %llu entries, root %s (as %s)\n", cp.origin,
          (unsigned long long)cp.size, root, me.name);
+  printf("DIRECTORY VERIFIED: %llu states, root %s: every entry followed the rules "
+         "(statement %s as %s)\n",
+         (unsigned long long)count, droot, PARLEY_DIR_WITNESS_ID, me.name);
   fflush(stdout);
   rc = ROUND_OK;
 done:
-  json_decref(req);
-  parley_buf_free(&line);
-  parley_buf_free(&sub);
+  parley_buf_free(&cosig);
+  parley_buf_free(&statement);
   free(note);
   free(n);
   json_decref(state);
@@ -407,13 +620,15 @@ int cmd_witness_run(int argc, char **argv) {
   if (!key || optind < argc) return cli_fail("witness run: give --key FILE");
   if (!cli.hub[0]) return cli_fail("no hub: give --hub URL or set hub = URL in the config file");
   parley_cosigner *c = NULL;
-  if (load_cosigner(key, &c)) return 1;
+  parley_dir_witness_signer *d = NULL;
+  if (load_cosigner(key, &c, &d)) return 1;
   int rc;
   for (;;) {
-    rc = witness_round(c, log_key);
+    rc = witness_round(c, d, log_key);
     if (once || rc == ROUND_MISBEHAVIOUR) break;
     sleep((unsigned)interval);
   }
+  parley_dir_witness_signer_free(d);
   parley_cosigner_free(c);
   return rc;
 }

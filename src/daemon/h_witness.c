@@ -1,26 +1,42 @@
-/* Witness cosignatures (C2SP tlog-cosignature), public:
+/* Witness lines (docs/tlog.md, "Witnesses"), public:
  *   POST /log/add-cosignature  {"note": "<checkpoint text>\n— <witness> <base64>\n"}
- * The cosignature authenticates itself: it must verify against one of the hub's
- * configured witness keys (witness_key), and its checkpoint must be one the hub signed.
- * The hub then appends the witness's line to that checkpoint's stored note, so that
- * GET /log/checkpoint and every tlog-proof carry it. */
+ * The line is either the witness's C2SP cosignature (type 0x04) or its directory
+ * statement (parley-directory/v1, type 0xFF): it authenticates itself, for it must
+ * verify against one of the hub's configured witness keys (witness_key), and its
+ * checkpoint must be one the hub signed. The hub then adds the line to that
+ * checkpoint's stored note (one line per witness and type), so that GET
+ * /log/checkpoint and every tlog-proof carry it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
+#include "parley/directory.h"
 #include "parley/tlog.h"
+
+typedef enum { LINE_COSIGNATURE, LINE_DIRECTORY } line_type;
+
+static const char *const line_type_name[] = {"cosignature/v1", PARLEY_DIR_WITNESS_ID};
 
 typedef struct {
   const parley_note *sub;         /* the submitted note: checkpoint text + one line */
   const parley_cosig_verifier *w; /* the witness who signed it */
+  parley_dir_witness_verifier dw; /* the same witness's directory-statement key */
+  line_type type;                 /* what the line is */
   uint64_t size;                  /* its checkpoint's tree size */
-  uint64_t ts;                    /* its cosignature's timestamp */
-  bool kept_newer;                /* the hub already held a newer line of this witness */
+  uint64_t ts;                    /* its timestamp */
+  bool kept_newer;                /* the hub already held a newer line of this witness and type */
 } cosig_ctx;
 
-static bool same_key(const parley_note_sig *s, const parley_cosig_verifier *w) {
-  return s->key_id == w->key_id && s->name_len == strlen(w->name) &&
-         memcmp(s->name, w->name, s->name_len) == 0;
+static bool same_key(const parley_note_sig *s, const char *name, uint32_t key_id) {
+  return s->key_id == key_id && s->name_len == strlen(name) &&
+         memcmp(s->name, name, s->name_len) == 0;
+}
+
+/* Verifies the witness's line of c->type in n; its timestamp goes to *ts. */
+static parley_err verify_line(const cosig_ctx *c, const parley_note *n, uint64_t *ts,
+                              parley_error *err) {
+  return c->type == LINE_COSIGNATURE ? parley_cosig_verify(n, c->w, ts, err)
+                                     : parley_dir_witness_verify(n, &c->dw, ts, err);
 }
 
 static parley_err append_line(parley_buf *b, const parley_note_sig *s) {
@@ -70,10 +86,10 @@ static parley_qs add_cosig_tx(parley_tx *tx, void *cls, parley_error *err) {
                 (unsigned long long)c->size);
     goto done;
   }
-  /* One line per witness: a newer cosignature replaces an older one, never the reverse. */
+  /* One line per witness and type: a newer line replaces an older one, never the reverse. */
   uint64_t old_ts = 0;
   parley_error ignored;
-  if (parley_cosig_verify(stored, c->w, &old_ts, &ignored) == PARLEY_E_OK && old_ts >= c->ts) {
+  if (verify_line(c, stored, &old_ts, &ignored) == PARLEY_E_OK && old_ts >= c->ts) {
     c->kept_newer = true;
     qs = PARLEY_QS_NONE;
     goto done;
@@ -81,7 +97,8 @@ static parley_qs add_cosig_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_err e = parley_buf_append(&out, stored->text, stored->text_len);
   if (!e) e = parley_buf_puts(&out, "\n");
   for (size_t i = 0; i < stored->nsigs && !e; i++)
-    if (!same_key(&stored->sigs[i], c->w)) e = append_line(&out, &stored->sigs[i]);
+    if (!same_key(&stored->sigs[i], c->w->name, c->sub->sigs[0].key_id))
+      e = append_line(&out, &stored->sigs[i]);
   if (!e) e = append_line(&out, &c->sub->sigs[0]);
   if (e) {
     parley_fail(err, e, "cosigned note");
@@ -137,34 +154,43 @@ void h_log_add_cosignature(parleyd_req *r) {
     parley_fail(&err, PARLEY_E_NOT_FOUND, "the hub signed no checkpoint of that size");
     goto fail;
   }
-  const parley_cosig_verifier *w = NULL;
-  for (size_t i = 0; i < parleyd->cfg.n_witness_keys && !w; i++)
-    if (same_key(&n->sigs[0], &parleyd->cfg.witness_keys[i])) w = &parleyd->cfg.witness_keys[i];
-  if (!w) {
+  cosig_ctx c = {.sub = n, .size = cp.size};
+  for (size_t i = 0; i < parleyd->cfg.n_witness_keys && !c.w; i++) {
+    const parley_cosig_verifier *k = &parleyd->cfg.witness_keys[i];
+    parley_dir_witness_verifier_of(k, &c.dw);
+    if (same_key(&n->sigs[0], k->name, k->key_id)) {
+      c.w = k;
+      c.type = LINE_COSIGNATURE;
+    } else if (same_key(&n->sigs[0], c.dw.name, c.dw.key_id)) {
+      c.w = k;
+      c.type = LINE_DIRECTORY;
+    }
+  }
+  if (!c.w) {
     parley_fail(&err, PARLEY_E_AUTH_FORBIDDEN, "'%.*s' (key id %08x) is not a witness of this hub",
                 (int)(n->sigs[0].name_len > 255 ? 255 : n->sigs[0].name_len), n->sigs[0].name,
                 (unsigned)n->sigs[0].key_id);
     goto fail;
   }
-  cosig_ctx c = {.sub = n, .w = w, .size = cp.size};
-  if (parley_cosig_verify(n, w, &c.ts, &err) != PARLEY_E_OK) goto fail;
+  if (verify_line(&c, n, &c.ts, &err) != PARLEY_E_OK) goto fail;
   /* A line from the future would stay "newest" (see add_cosig_tx): a witness's clock
    * may be off by no more than the request-signature window. */
   if (c.ts > (uint64_t)(parley_now() + parleyd->cfg.sig_window_s)) {
-    parley_fail(&err, PARLEY_E_INVALID_ARGUMENT, "the cosignature's time %llu is in the future",
-                (unsigned long long)c.ts);
+    parley_fail(&err, PARLEY_E_INVALID_ARGUMENT, "the %s line's time %llu is in the future",
+                line_type_name[c.type], (unsigned long long)c.ts);
     goto fail;
   }
   if (parley_store_run(parleyd->store, true, add_cosig_tx, &c, &err) != PARLEY_E_OK) goto fail;
-  parley_log(PARLEY_LOG_INFO, "log.cosignature", "witness=%s size=%llu time=%llu%s", w->name,
-             (unsigned long long)cp.size, (unsigned long long)c.ts,
-             c.kept_newer ? " (a newer one is kept)" : "");
+  parley_log(PARLEY_LOG_INFO, "log.cosignature", "witness=%s type=%s size=%llu time=%llu%s",
+             c.w->name, line_type_name[c.type], (unsigned long long)cp.size,
+             (unsigned long long)c.ts, c.kept_newer ? " (a newer one is kept)" : "");
   free(n);
   json_decref(body);
   parleyd_reply_json(r, 200,
-                     json_pack("{s:s,s:I,s:s,s:I,s:b}", "origin", cp.origin, "size",
-                               (json_int_t)cp.size, "witness", w->name, "time", (json_int_t)c.ts,
-                               "stored", !c.kept_newer));
+                     json_pack("{s:s,s:I,s:s,s:s,s:I,s:b}", "origin", cp.origin, "size",
+                               (json_int_t)cp.size, "witness", c.w->name, "type",
+                               line_type_name[c.type], "time", (json_int_t)c.ts, "stored",
+                               !c.kept_newer));
   return;
 fail:
   free(n);
