@@ -607,10 +607,13 @@ int cmd_witness_run(int argc, char **argv) {
             "                            [--log-key VKEY]\n"
             "Witnesses the hub's transparency log: fetches its latest checkpoint, checks\n"
             "the hub's signature (log key pinned on first use, or --log-key) and a\n"
-            "consistency proof from the last checkpoint this witness cosigned, then\n"
-            "co-signs it (C2SP tlog-cosignature) and submits the cosignature to the hub.\n"
-            "It never cosigns a fork: two checkpoints that cannot both be true are saved\n"
-            "as evidence in the state directory, and it stops with status 3.\n"
+            "consistency proof from the last checkpoint this witness signed; replays the\n"
+            "new log entries (public entry bundles, authenticated against the checkpoint's\n"
+            "root), checks the directory rules and the checkpoint's directory commitment;\n"
+            "then adds its cosignature (C2SP tlog-cosignature) and its directory statement\n"
+            "(parley-directory/v1) and submits both to the hub. It never signs a fork or a\n"
+            "directory that broke the rules: it signs neither line, saves the evidence in\n"
+            "the state directory, and stops with status 3.\n"
             "  --once        one round, then exit (default: a round every S seconds)\n"
             "  --interval S  seconds between rounds (1..86400, default 60)\n",
             ch == 'h' ? stdout : stderr);
