@@ -356,9 +356,13 @@ static int replay_bundle(replay *r, uint64_t tile, unsigned width, uint64_t from
     uint8_t leaf[32];
     parley_tlog_leaf_hash(e, elen, leaf);
     parley_tlog_frontier_append(&r->log, leaf);
-    if (r->broken ||
-        parley_dir_apply(&r->dir, e, elen, i, &r->rule) == PARLEY_E_OK) /* v kept on refusal */
-      continue;
+    if (r->broken) continue;
+    parley_err ae = parley_dir_apply(&r->dir, e, elen, i, &r->rule); /* dir kept on refusal */
+    if (ae == PARLEY_E_OK) continue;
+    if (ae != PARLEY_E_DIRECTORY_RULE) { /* this witness's own trouble, e.g. memory */
+      rc = cli_fail_err("replaying the directory", &r->rule);
+      break;
+    }
     r->broken = true;
     r->bad_index = i;
     if ((r->bad_entry = malloc(elen + 1))) {
