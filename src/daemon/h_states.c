@@ -435,6 +435,7 @@ typedef struct {
 
 static parley_qs get_record(parley_tx *tx, void *cls, parley_error *err) {
   get_rec_ctx *c = cls;
+  parley_record_row_clear(&c->row); /* a rerun (retried commit) reads it again */
   parley_qs qs = parley_store_record_get(tx, c->state, c->version, &c->row);
   if (qs == PARLEY_QS_NONE) {
     parley_fail(err, PARLEY_E_NOT_FOUND, "%s has no record%s", c->state,
@@ -451,6 +452,7 @@ static void reply_record(parleyd_req *r, int64_t version) {
   c.version = version;
   parley_error err;
   if (parley_store_run(parleyd->store, false, get_record, &c, &err) != PARLEY_E_OK) {
+    parley_record_row_clear(&c.row); /* read, then the commit failed */
     parleyd_reply_err(r, &err);
     return;
   }
