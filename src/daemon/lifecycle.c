@@ -18,7 +18,10 @@ static bool collect_rcpt(void *cls, const parley_recipient_row *r) {
   parleyd_lc_view *v = cls;
   if (v->n_rcpts % 16 == 0) {
     parley_recipient_row *n = realloc(v->rcpts, (v->n_rcpts + 16) * sizeof *n);
-    if (!n) return false;
+    if (!n) {
+      v->no_memory = true;
+      return false;
+    }
     v->rcpts = n;
   }
   v->rcpts[v->n_rcpts++] = *r;
@@ -53,8 +56,11 @@ parley_qs parleyd_lc_load(parley_tx *tx, const parley_message_row *m, parleyd_lc
   parleyd_lc_view_free(v);
   parley_qs qs = parley_store_recipients_get(tx, m->id, collect_rcpt, v);
   if (qs < 0) return qs;
-  v->states = calloc(v->n_rcpts ? v->n_rcpts : 1, sizeof *v->states);
-  if (!v->states) return PARLEY_QS_HARD;
+  v->states = v->no_memory ? NULL : calloc(v->n_rcpts ? v->n_rcpts : 1, sizeof *v->states);
+  if (!v->states) {
+    parley_log(PARLEY_LOG_ERROR, "lifecycle.no_memory", "message=%s", m->id);
+    return PARLEY_QS_HARD;
+  }
   for (size_t i = 0; i < v->n_rcpts; i++) { /* rows come in state, poc order */
     const parley_recipient_row *r = &v->rcpts[i];
     if (!v->n_states || strcmp(v->states[v->n_states - 1].state, r->state))
@@ -66,8 +72,11 @@ parley_qs parleyd_lc_load(parley_tx *tx, const parley_message_row *m, parleyd_lc
       s->acknowledged = earliest(s->acknowledged, r->acked);
     }
   }
-  qs = parley_store_message_events(tx, m->id, collect_answer, v);
-  return qs < 0 ? qs : PARLEY_QS_ONE;
+  /* a communication check is settled by receipts alone: its many events are not read */
+  if (!parleyd_lc_is_hub_check(m) &&
+      (qs = parley_store_message_events(tx, m->id, collect_answer, v)) < 0)
+    return qs;
+  return PARLEY_QS_ONE;
 }
 
 const parleyd_lc_state *parleyd_lc_find_state(const parleyd_lc_view *v, const char *state) {

@@ -42,6 +42,7 @@ typedef struct {
   size_t n_rcpts;
   parleyd_lc_state *states;
   size_t n_states;
+  bool no_memory; /* while loading */
 } parleyd_lc_view;
 
 parley_qs parleyd_lc_load(parley_tx *tx, const parley_message_row *m, parleyd_lc_view *v);

@@ -160,35 +160,38 @@ A=$(schedule --state EST --every $PERIOD)
 seq 1 512 | xargs -P 4 -I{} sh -c "$PARLEY --config $WORK/op.conf admin ping schedule --state GHA --window 5 >/dev/null || echo fail" >"$WORK/oneshots"
 check "512 one-shot rounds were started" test ! -s "$WORK/oneshots"
 B=$(schedule --state FIN --every $PERIOD)
-sleep $((PERIOD + 3))
-rounds() { # USER SERIES: issue times (epoch seconds) of the series' rounds in USER's inbox
+sleep $((PERIOD + 8))
+rounds() { # USER SERIES: "issue-time id" of the series' rounds in USER's inbox
   as "$1" api GET "/v1/inbox?limit=500" | /usr/bin/python3 -c '
 import calendar, json, sys, time
 for m in json.load(sys.stdin)["messages"]:
     if m["kind"] == "ping" and m["from"]["state"] == "HUB" and m.get("case") == sys.argv[1]:
-        print(calendar.timegm(time.strptime(m["created"], "%Y-%m-%dT%H:%M:%SZ")))' "$2"
+        print(calendar.timegm(time.strptime(m["created"], "%Y-%m-%dT%H:%M:%SZ")), m["id"])' "$2"
 }
-rounds est-a "$A" >"$WORK/a.times"
-rounds fin-a "$B" >"$WORK/b.times"
-check "the series started before round 512 recurs exactly once per period ($(wc -l <"$WORK/a.times") rounds)" \
-  /usr/bin/python3 - "$WORK/a.times" "$PERIOD" <<'PY'
+rounds est-a "$A" >"$WORK/a.rounds"
+rounds fin-a "$B" >"$WORK/b.rounds"
+# Never twice in a period (a runaway series starts a round at every tick), and never a
+# whole period skipped; the slack above the period allows for a loaded machine.
+cat >"$WORK/period.py" <<'PY'
 import sys, time
-t = [int(x) for x in open(sys.argv[1])]
+t = [int(x.split()[0]) for x in open(sys.argv[1])]
 p = int(sys.argv[2])
 gaps = [b - a for a, b in zip(t, t[1:])]
 assert len(t) >= 2, t
-assert all(p <= g <= p + 3 for g in gaps), gaps
-assert time.time() - t[-1] <= p + 3, (t[-1], time.time())
+assert all(p <= g < 2 * p for g in gaps), gaps
+assert time.time() - t[-1] < 2 * p, (t[-1], time.time())
 PY
-check "the series started after round 512 recurs ($(wc -l <"$WORK/b.times") rounds)" \
-  /usr/bin/python3 - "$WORK/b.times" "$PERIOD" <<'PY'
-import sys
-t = [int(x) for x in open(sys.argv[1])]
-p = int(sys.argv[2])
-assert len(t) == 2 and p <= t[1] - t[0] <= p + 3, t
+check "the series started before round 512 recurs once per period ($(wc -l <"$WORK/a.rounds") rounds)" \
+  /usr/bin/python3 "$WORK/period.py" "$WORK/a.rounds" "$PERIOD"
+check "the series started after round 512 recurs once per period ($(wc -l <"$WORK/b.rounds") rounds)" \
+  /usr/bin/python3 "$WORK/period.py" "$WORK/b.rounds" "$PERIOD"
+check "the operator's trend of series A lists every one of its rounds" \
+  /usr/bin/python3 - "$(as op api GET "/v1/pings/trend?series=$A")" "$WORK/a.rounds" <<'PY'
+import json, sys
+listed = {r["id"] for r in json.loads(sys.argv[1])["rounds"]}
+seen = {x.split()[1] for x in open(sys.argv[2])}
+assert seen <= listed, (seen - listed)
 PY
-check "the operator's trend of series A lists its rounds" sh -c \
-  "$PARLEY --config $WORK/op.conf api GET '/v1/pings/trend?series=$A' | grep -o '\"series\":\"$A\"' | wc -l | grep -qx $(wc -l <"$WORK/a.times")"
 # --- communication checks: every wrong type is a 400 naming the field ----------------------
 bad_ping() { # EXPECTED-CODE FIELD JSON
   local out
