@@ -40,7 +40,7 @@ int cmd_directory_list(int argc, char **argv) {
     long long ver;
     char version[24] = "-";
     if (cli_jint(s, "version", &ver)) snprintf(version, sizeof version, "%lld", ver);
-    printf("%-5s %-32.32s %-30s %-9s %-7s %s%s\n", cli_safe(cli_jstr(s, "code")),
+    printf("%-5s %-32s %-30s %-9s %-7s %s%s\n", cli_safe(cli_jstr(s, "code")),
            cli_safe(cli_jstr(s, "name")), cli_safe(cli_jstr(s, "region")),
            cli_safe(cli_jstr(s, "status")), version, rb ? cli_safe(rb) : "-",
            json_is_true(json_object_get(s, "stale")) ? "  STALE: past review date" : "");
