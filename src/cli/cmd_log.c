@@ -59,9 +59,8 @@ static int hub_verifier(parley_note_verifier *v) {
   served[strcspn(served, "\n")] = 0;
   parley_error err;
   if (pinned && strcmp(pinned, served) != 0) {
-    rc =
-        cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s", cli_safe(pinned),
-                 cli_safe(served));
+    rc = cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s",
+                  cli_safe(pinned), cli_safe(served));
   } else if (parley_note_verifier_parse(served, v, &err) != PARLEY_E_OK) {
     rc = cli_fail_err("the hub's log key", &err);
   } else if (!pinned) {
