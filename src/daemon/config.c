@@ -35,6 +35,10 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->escalation_step_s = 900;
   c->scheduler_tick_ms = 1000;
   c->stale_check_s = 86400;
+  /* web app: the build's output folder unless configured */
+#ifdef PARLEYD_WEB_DIR_DEFAULT
+  parley_strlcpy(c->web_dir, PARLEYD_WEB_DIR_DEFAULT, sizeof c->web_dir);
+#endif
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -89,6 +93,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("escalation_step", escalation_step_s, 1, 86400)
   NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
   NUM("stale_check", stale_check_s, 0, 366 * 86400)
+  STR("web_dir", web_dir)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -214,6 +219,8 @@ static const char usage[] =
     "      --insecure-hub-key       keep the hub key without a passphrase (tests and\n"
     "                               demo only)\n"
     "      --log-level LEVEL        debug, info, warn or error (default info)\n"
+    "      --web-dir DIR            folder of the built web app, served under /app/\n"
+    "                               (default: the build's web output)\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -250,6 +257,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"scheduler-tick-ms", required_argument, 0, 1},
       {"stale-check", required_argument, 0, 1},
       {"insecure-hub-key", no_argument, 0, 2},
+      {"web-dir", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };

@@ -50,6 +50,8 @@ typedef struct {
   /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
                                                                   passphrase: tests and demo
                                                                   only */
+  /* The web app (h_app.c): folder of the built bundle served under /app/. */
+  char web_dir[512];
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);
