@@ -9,6 +9,7 @@ if (root) {
   sodiumReady().then(
     (na) => {
       root.removeAttribute('aria-busy');
+      root.textContent = ''; /* the "Loading" placeholder */
       render(<App na={na} />, root);
     },
     (e: unknown) => {
