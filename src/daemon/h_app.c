@@ -5,8 +5,8 @@
  * only the bundle's own files run (no inline script, no eval; 'wasm-unsafe-eval'
  * because libsodium runs as WebAssembly), connect only to this hub, and never be
  * framed. index.html pins the hashed files with Subresource Integrity. Only plain
- * file names are served: no '/', no leading '.', so no path leaves the folder, and
- * symbolic links are not followed. */
+ * file names are served, as sent (no percent-escape): no '/', no leading '.', so no
+ * path leaves the folder, and symbolic links are not followed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -92,6 +92,13 @@ void h_app(parleyd_req *r) {
       strict_headers(resp);
     }
     parleyd_reply_response(r, 301, resp);
+    return;
+  }
+  /* Served names never need a percent-escape, and "/app%2F.." is how a path would try
+   * to smuggle a separator: refuse any in the path as sent. */
+  size_t path_len = strcspn(r->raw_uri, "?");
+  if (memchr(r->raw_uri, '%', path_len)) {
+    not_found(r, "percent-escape in the path");
     return;
   }
   if (strncmp(r->url, APP_PREFIX, sizeof APP_PREFIX - 1) != 0) {

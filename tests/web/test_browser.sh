@@ -73,7 +73,8 @@ for hub in "$HUB" "$HUB_TAMPERED"; do
   HUB=$hub
   for p in "/app/../secret.json" "/app/..%2fsecret.json" "/app/%2e%2e%2fsecret.json" "/app/%2e%2e/secret.json" \
     "/app/../compile_commands.json" "/app/..%2fcompile_commands.json" "/app/%2fetc%2fpasswd.json" \
-    "/app/.ci-stamp" "/app/sub/index.html" "/app/no-such-file.js" "/app/index.htm" "/app/..%5csecret.json"; do
+    "/app/.ci-stamp" "/app/sub/index.html" "/app/no-such-file.js" "/app/index.htm" "/app/..%5csecret.json" \
+    "/app%2F" "/app/index%2ehtml" "/app%2f..%2fsecret.json"; do
     check "$p is refused" expect_code 404 NOT_FOUND "$(http GET "$p" --path-as-is)"
     check "  and its answer holds nothing of the file" sh -c "! grep -q 'outside the web folder\|\"directory\"' '$WORK/body'"
   done
