@@ -87,7 +87,9 @@ cat <<MSG
 
 Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
 
-  Point a browser at $HUB/ for the hub's public status page.
+  Point a browser at $HUB/ for the hub's public status page, and at $HUB/app/ for
+  the web app (its foundation so far: open a key file, e.g. $DATA/keys/est-cert.key,
+  made without a passphrase for the demo, and the page signs its requests itself).
 
 Three states are onboarded (EST, GHA, CHL) with fictional officers; their keys and
 configs are in $DATA/. Try, in another terminal:
