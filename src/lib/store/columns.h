@@ -1,9 +1,11 @@
-/* The columns each stored row type is read and written by, in order: the one place both
- * engines (sqlite.c, postgres.c) take their column lists and column numbers from, so the
- * two cannot drift apart. Each list is an X-macro: X(column) once per column, S() between
- * two columns. PARLEY_COLS_SQL(LIST) is the list as SQL text ("a, b, c"); the enums give
- * each column's 0-based number in a SELECT of that list. Changing a list changes the
- * order of the SELECTs of both engines together; the schema is not made from it. */
+/* What the two store engines (sqlite.c, postgres.c) must agree on, in one place so that
+ * they cannot drift apart: the columns each row type is read and written by, in order,
+ * and the list of statements each engine prepares.
+ * Each column list is an X-macro: X(column) once per column, S() between two columns.
+ * PARLEY_COLS_SQL(LIST) is the list as SQL text ("a, b, c"); the enums give each
+ * column's 0-based number in a SELECT of that list, and decoders read by those numbers.
+ * Changing a list changes the SELECTs of both engines together; the schema (each
+ * engine's migrations) is not made from it. */
 #ifndef PARLEY_STORE_COLUMNS_H
 #define PARLEY_STORE_COLUMNS_H
 
@@ -12,7 +14,8 @@
 #define PARLEY_STATE_COLUMNS(X, S)                                                                 \
   X(code)                                                                                          \
   S()                                                                                              \
-  X(name) S() X(region) S() X(root_pk) S() X(status) S() X(current_version) S() X(review_by) S()   \
+  X(name)                                                                                          \
+  S() X(region) S() X(root_pk) S() X(status) S() X(current_version) S() X(review_by) S()           \
       X(created) S() X(updated) S() X(root_replaced_at)
 
 #define PARLEY_RECORD_COLUMNS(X, S)                                                                \
@@ -25,10 +28,10 @@
 #define PARLEY_MESSAGE_DATA_COLUMNS(X, S)                                                          \
   X(id)                                                                                            \
   S()                                                                                              \
-  X(kind) S() X(priority) S() X(tlp) S() X(from_state) S() X(from_poc) S() X(case_id) S()          \
-      X(in_reply_to) S() X(created) S() X(received) S() X(ack_deadline) S() X(escalation_level)    \
-          S() X(next_escalation) S() X(overdue) S() X(status) S() X(envelope_hash) S()             \
-              X(leaf_index)
+  X(kind)                                                                                          \
+  S() X(priority) S() X(tlp) S() X(from_state) S() X(from_poc) S() X(case_id) S() X(in_reply_to)   \
+      S() X(created) S() X(received) S() X(ack_deadline) S() X(escalation_level) S()               \
+          X(next_escalation) S() X(overdue) S() X(status) S() X(envelope_hash) S() X(leaf_index)
 
 /* A message as listed: without its envelope, which only a single get reads (last). */
 #define PARLEY_MESSAGE_COLUMNS(X, S) X(seq) S() PARLEY_MESSAGE_DATA_COLUMNS(X, S)
@@ -89,5 +92,56 @@ enum { PARLEY_EVENT_COLUMNS(PARLEY_EVENT_COL, PARLEY_COL_COMMA), EVENT_NCOLS };
 
 /* Inserting a message binds its data columns then the envelope: one parameter each. */
 enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
+
+/* ---- statements ------------------------------------------------------------------------ */
+
+/* The statements both engines prepare, in one order: each engine's statement table is
+ * indexed by Q_<NAME> and must give every one of them its SQL. */
+#define PARLEY_STORE_STATEMENTS(X)                                                                 \
+  X(STATE_INSERT)                                                                                  \
+  X(STATE_GET)                                                                                     \
+  X(STATE_UPDATE)                                                                                  \
+  X(STATE_LIST)                                                                                    \
+  X(RECORD_INSERT)                                                                                 \
+  X(RECORD_GET)                                                                                    \
+  X(RECORD_GET_LATEST)                                                                             \
+  X(KEY_PUT)                                                                                       \
+  X(KEY_GET)                                                                                       \
+  X(KEY_DELETE)                                                                                    \
+  X(OPERATORS_DELETE)                                                                              \
+  X(OFFICERS_DELETE)                                                                               \
+  X(OFFICER_INSERT)                                                                                \
+  X(NONCE_INSERT)                                                                                  \
+  X(NONCE_PURGE)                                                                                   \
+  X(LEAF_APPEND)                                                                                   \
+  X(LOG_SIZE)                                                                                      \
+  X(NODE_PUT)                                                                                      \
+  X(NODE_GET)                                                                                      \
+  X(LEAF_HASH)                                                                                     \
+  X(LEAF_ENTRY)                                                                                    \
+  X(LEAF_FIND)                                                                                     \
+  X(CHECKPOINT_PUT)                                                                                \
+  X(CHECKPOINT_GET)                                                                                \
+  X(CHECKPOINT_LATEST)                                                                             \
+  X(MESSAGE_INSERT)                                                                                \
+  X(RECIPIENT_INSERT)                                                                              \
+  X(MESSAGE_GET)                                                                                   \
+  X(MESSAGE_UPDATE)                                                                                \
+  X(RECIPIENTS_GET)                                                                                \
+  X(RECIPIENT_UPDATE)                                                                              \
+  X(INBOX)                                                                                         \
+  X(OUTBOX)                                                                                        \
+  X(CASE_MESSAGES)                                                                                 \
+  X(DUE_MESSAGES)                                                                                  \
+  X(CASES_LATEST)                                                                                  \
+  X(ACK_INSERT)                                                                                    \
+  X(ACKS_GET)                                                                                      \
+  X(EVENT_INSERT)                                                                                  \
+  X(EVENTS_GET)
+#define PARLEY_STATEMENT_ID(n) Q_##n,
+
+/* Keeps the earliest non-zero time of column c and parameter p (SQL text). */
+#define EARLIEST(c, p)                                                                             \
+  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
 
 #endif

@@ -147,6 +147,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_V
 
 /* ---- statements ------------------------------------------------------------------- */
 
+/* The transaction statements of this engine, then the shared ones (columns.h). */
 enum {
   Q_BEGIN,
   Q_BEGIN_WRITE,
@@ -155,52 +156,9 @@ enum {
   Q_SAVEPOINT,
   Q_RELEASE,
   Q_ROLLBACK_TO,
-  Q_STATE_INSERT,
-  Q_STATE_GET,
-  Q_STATE_UPDATE,
-  Q_STATE_LIST,
-  Q_RECORD_INSERT,
-  Q_RECORD_GET,
-  Q_RECORD_GET_LATEST,
-  Q_KEY_PUT,
-  Q_KEY_GET,
-  Q_KEY_DELETE,
-  Q_OPERATORS_DELETE,
-  Q_OFFICERS_DELETE,
-  Q_OFFICER_INSERT,
-  Q_NONCE_INSERT,
-  Q_NONCE_PURGE,
-  Q_LEAF_APPEND,
-  Q_LOG_SIZE,
-  Q_NODE_PUT,
-  Q_NODE_GET,
-  Q_LEAF_HASH,
-  Q_LEAF_ENTRY,
-  Q_LEAF_FIND,
-  Q_CHECKPOINT_PUT,
-  Q_CHECKPOINT_GET,
-  Q_CHECKPOINT_LATEST,
-  Q_MESSAGE_INSERT,
-  Q_RECIPIENT_INSERT,
-  Q_MESSAGE_GET,
-  Q_MESSAGE_UPDATE,
-  Q_RECIPIENTS_GET,
-  Q_RECIPIENT_UPDATE,
-  Q_INBOX,
-  Q_OUTBOX,
-  Q_CASE_MESSAGES,
-  Q_DUE_MESSAGES,
-  Q_CASES_LATEST,
-  Q_ACK_INSERT,
-  Q_ACKS_GET,
-  Q_EVENT_INSERT,
-  Q_EVENTS_GET,
-  Q__COUNT
+  PARLEY_STORE_STATEMENTS(PARLEY_STATEMENT_ID) Q__COUNT
 };
 
-/* Keeps the earliest non-zero time of column c and parameter p. */
-#define EARLIEST(c, p)                                                                             \
-  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
 #define RCPT_SET_TIMES                                                                             \
   "delivered = " EARLIEST("delivered", "?4") ", acked = " EARLIEST("acked", "?5")
 
