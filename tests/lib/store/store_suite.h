@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "parley/store.h"
+#include "parley/tlog.h"
 #include "store/backend.h"
 
 static char *suite_fresh_url(void);
@@ -146,8 +147,9 @@ static void run_ok(parley_store *s, bool write, parley_tx_fn fn, void *cls) {
       SUITE_TEST(test_states), SUITE_TEST(test_states_empty), SUITE_TEST(test_records),            \
       SUITE_TEST(test_keys), SUITE_TEST(test_operators_delete), SUITE_TEST(test_officers_replace), \
       SUITE_TEST(test_nonces), SUITE_TEST(test_log_leaves), SUITE_TEST(test_nodes),                \
-      SUITE_TEST(test_checkpoints), SUITE_TEST(test_run_retry), SUITE_TEST(test_run_errors),       \
-      SUITE_TEST(test_run_batch), SUITE_TEST(test_bad_input), SUITE_TEST(test_concurrency),        \
-      SUITE_TEST(test_durability), SUITE_TEST(test_close_waits), SUITE_MESSAGE_TESTS
+      SUITE_TEST(test_checkpoints), SUITE_TEST(test_tlog_append), SUITE_TEST(test_run_retry),      \
+      SUITE_TEST(test_run_errors), SUITE_TEST(test_run_batch), SUITE_TEST(test_bad_input),         \
+      SUITE_TEST(test_concurrency), SUITE_TEST(test_durability), SUITE_TEST(test_close_waits),     \
+      SUITE_MESSAGE_TESTS
 
 #endif

@@ -192,3 +192,76 @@ static void test_checkpoints(void **state) {
   for (int i = 0; i < 4; i++)
     parley_checkpoint_row_clear(&c.got[i]);
 }
+
+/* ---- appends that store their interior nodes (parley_store_tlog_append) ---- */
+
+#define TLOG_APPENDS 13
+
+typedef struct {
+  trace t;
+  unsigned from, to; /* entries [from, to) are appended */
+  uint64_t leaf[TLOG_APPENDS];
+  parley_err root_rc[TLOG_APPENDS + 1];
+  uint8_t root[TLOG_APPENDS + 1][32];
+  uint64_t size;
+} tlog_append_ctx;
+
+static size_t tlog_entry(unsigned i, char out[64]) {
+  return (size_t)snprintf(out, 64, "state-record\nentry %u", i);
+}
+
+static parley_qs tx_tlog_append(parley_tx *tx, void *cls, parley_error *err) {
+  tlog_append_ctx *c = cls;
+  c->t.n = 0;
+  for (unsigned i = c->from; i < c->to; i++) {
+    char entry[64];
+    size_t n = tlog_entry(i, entry);
+    REC(&c->t, parley_store_tlog_append(tx, "state-record", (const uint8_t *)entry, n, 9000 + i,
+                                        &c->leaf[i], err));
+  }
+  return PARLEY_QS_ONE;
+}
+
+/* The root of every past size, from the stored nodes alone. */
+static parley_qs tx_tlog_roots(parley_tx *tx, void *cls, parley_error *err) {
+  tlog_append_ctx *c = cls;
+  c->t.n = 0;
+  REC(&c->t, parley_store_log_size(tx, &c->size));
+  for (uint64_t k = 1; k <= c->size && k <= TLOG_APPENDS; k++)
+    c->root_rc[k] = parley_tlog_root(parley_store_tlog_hash, tx, k, c->root[k], err);
+  return PARLEY_QS_ONE;
+}
+
+static void test_tlog_append(void **state) {
+  fixture *f = *state;
+  tlog_append_ctx c;
+  memset(&c, 0, sizeof c);
+  c.from = 0;
+  c.to = 6; /* two transactions: the second completes nodes over the first's leaves */
+  run_ok(f->s, true, tx_tlog_append, &c);
+  for (int i = 0; i < c.t.n; i++)
+    assert_int_equal(c.t.r[i], PARLEY_QS_ONE);
+  c.from = 6;
+  c.to = TLOG_APPENDS;
+  run_ok(f->s, true, tx_tlog_append, &c);
+  for (int i = 0; i < c.t.n; i++)
+    assert_int_equal(c.t.r[i], PARLEY_QS_ONE);
+  for (unsigned i = 0; i < TLOG_APPENDS; i++)
+    assert_int_equal(c.leaf[i], i);
+
+  run_ok(f->s, false, tx_tlog_roots, &c);
+  assert_int_equal(c.t.r[0], PARLEY_QS_ONE);
+  assert_int_equal(c.size, TLOG_APPENDS);
+  uint8_t leaves[TLOG_APPENDS][32];
+  for (unsigned i = 0; i < TLOG_APPENDS; i++) {
+    char entry[64];
+    size_t n = tlog_entry(i, entry);
+    parley_tlog_leaf_hash((const uint8_t *)entry, n, leaves[i]);
+  }
+  for (unsigned k = 1; k <= TLOG_APPENDS; k++) {
+    uint8_t want[32];
+    parley_tlog_mth((const uint8_t(*)[32])leaves, k, want);
+    assert_int_equal(c.root_rc[k], PARLEY_E_OK);
+    assert_memory_equal(c.root[k], want, 32);
+  }
+}
