@@ -40,7 +40,7 @@ THROUGH = {
     "src/lib/store/sqlite.c": (["test_store"], ["all"], "through store.c: sqlite: URLs (every hub by default)"),
     "src/lib/store/postgres.c": (["test_store_pg"], ["test_directory", "test_messages", "test_stream", "test_lifecycle", "test_abuse"], "through store.c: postgres: URLs (integration-pg/*)"),
     "src/lib/store/faults.c": ([], ["test_faults"], "through store.c: faults: URLs wrap an engine"),
-    "src/lib/store/tlog_append.c": ([], ["all"], "through transparency_log.c: every log append of parleyd"),
+    "src/lib/store/tlog_append.c": ([], ["all"], "parleyd appends through it (transparency_log.c)"),
 }
 # Integration scripts that aim at a daemon file in particular (by what they test).
 AIMED = {
