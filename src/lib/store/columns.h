@@ -11,12 +11,11 @@
 
 /* ---- the tables ---------------------------------------------------------------------- */
 
+/* Laid out by hand: clang-format does not settle on one layout for these lists. */
+/* clang-format off */
 #define PARLEY_STATE_COLUMNS(X, S)                                                                 \
-  X(code)                                                                                          \
-  S()                                                                                              \
-  X(name)                                                                                          \
-  S() X(region) S() X(root_pk) S() X(status) S() X(current_version) S() X(review_by) S()           \
-      X(created) S() X(updated) S() X(root_replaced_at)
+  X(code) S() X(name) S() X(region) S() X(root_pk) S() X(status) S() X(current_version) S()       \
+  X(review_by) S() X(created) S() X(updated) S() X(root_replaced_at)
 
 #define PARLEY_RECORD_COLUMNS(X, S)                                                                \
   X(state) S() X(version) S() X(body) S() X(received) S() X(leaf_index)
@@ -26,12 +25,10 @@
 
 /* A message's columns after seq (which the store assigns) and before the envelope. */
 #define PARLEY_MESSAGE_DATA_COLUMNS(X, S)                                                          \
-  X(id)                                                                                            \
-  S()                                                                                              \
-  X(kind)                                                                                          \
-  S() X(priority) S() X(tlp) S() X(from_state) S() X(from_poc) S() X(case_id) S() X(in_reply_to)   \
-      S() X(created) S() X(received) S() X(ack_deadline) S() X(escalation_level) S()               \
-          X(next_escalation) S() X(overdue) S() X(status) S() X(envelope_hash) S() X(leaf_index)
+  X(id) S() X(kind) S() X(priority) S() X(tlp) S() X(from_state) S() X(from_poc) S()             \
+  X(case_id) S() X(in_reply_to) S() X(created) S() X(received) S() X(ack_deadline) S()           \
+  X(escalation_level) S() X(next_escalation) S() X(overdue) S() X(status) S()                     \
+  X(envelope_hash) S() X(leaf_index)
 
 /* A message as listed: without its envelope, which only a single get reads (last). */
 #define PARLEY_MESSAGE_COLUMNS(X, S) X(seq) S() PARLEY_MESSAGE_DATA_COLUMNS(X, S)
@@ -45,6 +42,7 @@
 #define PARLEY_CHECKPOINT_COLUMNS(X, S) X(size) S() X(note) S() X(created)
 
 #define PARLEY_EVENT_COLUMNS(X, S) X(event) S() X(detail) S() X(at)
+/* clang-format on */
 
 /* ---- SQL text -------------------------------------------------------------------------- */
 
