@@ -47,6 +47,10 @@ typedef parley_qs (*parley_tx_fn)(parley_tx *tx, void *cls, parley_error *err);
  * text holding NUL) are HARD. */
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err);
+/* parley_store_run with a name for the transaction ("message_submit"): the logs that
+ * speak of the run (store.retry_exhausted) carry it as tx=NAME. NULL reads "unnamed". */
+parley_err parley_store_run_named(parley_store *s, const char *name, bool write, parley_tx_fn fn,
+                                  void *cls, parley_error *err);
 
 /* One write of a batch: fn and cls in; rc and err out, as parley_store_run would
  * answer them. */

@@ -11,6 +11,7 @@
 #ifdef PARLEY_HAVE_PQ
 
 #include "store/backend.h"
+#include "store/columns.h"
 
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -160,72 +161,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_V
 
 /* ---- statements ------------------------------------------------------------------- */
 
-enum {
-  Q_STATE_INSERT,
-  Q_STATE_GET,
-  Q_STATE_UPDATE,
-  Q_STATE_LIST,
-  Q_RECORD_INSERT,
-  Q_RECORD_GET,
-  Q_RECORD_GET_LATEST,
-  Q_KEY_PUT,
-  Q_KEY_GET,
-  Q_KEY_DELETE,
-  Q_OPERATORS_DELETE,
-  Q_OFFICERS_DELETE,
-  Q_OFFICER_INSERT,
-  Q_NONCE_INSERT,
-  Q_NONCE_PURGE,
-  Q_LEAF_APPEND,
-  Q_LOG_SIZE,
-  Q_NODE_PUT,
-  Q_NODE_GET,
-  Q_LEAF_HASH,
-  Q_LEAF_ENTRY,
-  Q_LEAF_FIND,
-  Q_CHECKPOINT_PUT,
-  Q_CHECKPOINT_GET,
-  Q_CHECKPOINT_LATEST,
-  Q_MESSAGE_INSERT,
-  Q_RECIPIENT_INSERT,
-  Q_MESSAGE_GET,
-  Q_MESSAGE_UPDATE,
-  Q_RECIPIENTS_GET,
-  Q_RECIPIENT_UPDATE,
-  Q_INBOX,
-  Q_OUTBOX,
-  Q_CASE_MESSAGES,
-  Q_DUE_MESSAGES,
-  Q_CASES_LATEST,
-  Q_ACK_INSERT,
-  Q_ACKS_GET,
-  Q_EVENT_INSERT,
-  Q_EVENTS_GET,
-  Q__COUNT
-};
+/* The shared statements (columns.h); savepoints and transactions are sent as text. */
+enum { PARLEY_STORE_STATEMENTS(PARLEY_STATEMENT_ID) Q__COUNT };
 
-#define STATE_COLS                                                                                 \
-  "code, name, region, root_pk, status, current_version, review_by, created, updated, "            \
-  "root_replaced_at"
-#define RECORD_COLS "state, version, body, received, leaf_index"
-#define KEY_COLS "key_id, pk, role, state, poc_id, name"
-/* A message without its envelope, columns prefixed with p ("" or "m."). */
-#define MSG_COLS_AS(p)                                                                             \
-  p "seq, " p "id, " p "kind, " p "priority, " p "tlp, " p "from_state, " p "from_poc, " p         \
-    "case_id, " p "in_reply_to, " p "created, " p "received, " p "ack_deadline, " p                \
-    "escalation_level, " p "next_escalation, " p "overdue, " p "status, " p "envelope_hash, " p    \
-    "leaf_index"
-#define MSG_COLS MSG_COLS_AS("")
-#define MSG_COLS_M MSG_COLS_AS("m.")
-#define MSG_INSERT_COLS                                                                            \
-  "id, kind, priority, tlp, from_state, from_poc, case_id, in_reply_to, created, received, "       \
-  "ack_deadline, escalation_level, next_escalation, overdue, status, envelope_hash, leaf_index, "  \
-  "envelope"
-#define RCPT_COLS "message_id, state, poc, key_id, delivered, acked"
-#define ACK_COLS "message_id, state, poc, time, ack, leaf_index"
-/* Keeps the earliest non-zero time of column c and parameter p. */
-#define EARLIEST(c, p)                                                                             \
-  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
 #define RCPT_SET_TIMES                                                                             \
   "delivered = " EARLIEST("delivered", "$4") ", acked = " EARLIEST("acked", "$5")
 
@@ -279,12 +217,12 @@ static const struct {
     [Q_LEAF_HASH] = {"SELECT hash FROM log_leaves WHERE idx = $1", "I"},
     [Q_LEAF_ENTRY] = {"SELECT entry FROM log_leaves WHERE idx = $1", "I"},
     [Q_LEAF_FIND] = {"SELECT idx FROM log_leaves WHERE hash = $1 ORDER BY idx LIMIT 1", "b"},
-    [Q_CHECKPOINT_PUT] = {"INSERT INTO checkpoints (size, note, created) VALUES ($1, $2, $3) "
+    [Q_CHECKPOINT_PUT] = {"INSERT INTO checkpoints (" CHECKPOINT_COLS ") VALUES ($1, $2, $3) "
                           "ON CONFLICT (size) DO UPDATE SET note = excluded.note, "
                           "created = excluded.created",
                           "ItI"},
-    [Q_CHECKPOINT_GET] = {"SELECT size, note, created FROM checkpoints WHERE size = $1", "I"},
-    [Q_CHECKPOINT_LATEST] = {"SELECT size, note, created FROM checkpoints "
+    [Q_CHECKPOINT_GET] = {"SELECT " CHECKPOINT_COLS " FROM checkpoints WHERE size = $1", "I"},
+    [Q_CHECKPOINT_LATEST] = {"SELECT " CHECKPOINT_COLS " FROM checkpoints "
                              "ORDER BY size DESC LIMIT 1",
                              ""},
     /* a replayed id inserts nothing and returns no row */
@@ -295,7 +233,7 @@ static const struct {
     [Q_RECIPIENT_INSERT] = {"INSERT INTO message_recipients (message_id, message_seq, state, poc, "
                             "key_id, delivered, acked) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                             "tItttII"},
-    [Q_MESSAGE_GET] = {"SELECT " MSG_COLS ", envelope FROM messages WHERE id = $1", "t"},
+    [Q_MESSAGE_GET] = {"SELECT " MSG_COLS_ENVELOPE " FROM messages WHERE id = $1", "t"},
     [Q_MESSAGE_UPDATE] = {"UPDATE messages SET status = $2, overdue = $3, escalation_level = $4, "
                           "next_escalation = $5, ack_deadline = $6 WHERE id = $1",
                           "tiiiII"},
@@ -333,7 +271,7 @@ static const struct {
     [Q_EVENT_INSERT] = {"INSERT INTO message_events (message_id, event, detail, at) "
                         "VALUES ($1, $2, $3, $4)",
                         "tttI"},
-    [Q_EVENTS_GET] = {"SELECT event, detail, at FROM message_events WHERE message_id = $1 "
+    [Q_EVENTS_GET] = {"SELECT " EVENT_COLS " FROM message_events WHERE message_id = $1 "
                       "ORDER BY seq",
                       "t"},
 };
@@ -487,6 +425,7 @@ static parley_qs pg_simple(pg_conn *c, const char *text, const char *op) {
 /* ---- parameters and results --------------------------------------------------------- */
 
 #define MAX_PARAMS 18
+_Static_assert(MSG_INSERT_NPARAMS <= MAX_PARAMS, "a message insert binds one parameter a column");
 
 typedef struct {
   int n;
@@ -872,11 +811,15 @@ static void bind_state(pg_params *p, const parley_state_row *r, bool with_create
 static bool read_state(const PGresult *r, int row, parley_state_row *o) {
   memset(o, 0, sizeof *o);
   int64_t status = -1;
-  if (!r_text(r, row, 0, o->code, sizeof o->code) || !r_text(r, row, 1, o->name, sizeof o->name) ||
-      !r_text(r, row, 2, o->region, sizeof o->region) || !r_hash(r, row, 3, o->root_pk) ||
-      !r_i64(r, row, 4, &status) || !r_i64(r, row, 5, &o->current_version) ||
-      !r_i64(r, row, 6, &o->review_by) || !r_i64(r, row, 7, &o->created) ||
-      !r_i64(r, row, 8, &o->updated) || !r_i64(r, row, 9, &o->root_replaced_at))
+  if (!r_text(r, row, STATE_COL_code, o->code, sizeof o->code) ||
+      !r_text(r, row, STATE_COL_name, o->name, sizeof o->name) ||
+      !r_text(r, row, STATE_COL_region, o->region, sizeof o->region) ||
+      !r_hash(r, row, STATE_COL_root_pk, o->root_pk) || !r_i64(r, row, STATE_COL_status, &status) ||
+      !r_i64(r, row, STATE_COL_current_version, &o->current_version) ||
+      !r_i64(r, row, STATE_COL_review_by, &o->review_by) ||
+      !r_i64(r, row, STATE_COL_created, &o->created) ||
+      !r_i64(r, row, STATE_COL_updated, &o->updated) ||
+      !r_i64(r, row, STATE_COL_root_replaced_at, &o->root_replaced_at))
     return false;
   if (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED) return false;
   o->status = (parley_state_status)status;
@@ -952,9 +895,11 @@ static parley_qs pq_record_get(void *conn, const char *state, int64_t version,
       pg_row(conn, version == 0 ? Q_RECORD_GET_LATEST : Q_RECORD_GET, &p, "record_get", &qs);
   if (!r) return qs;
   memset(out, 0, sizeof *out);
-  bool ok = r_text(r, 0, 0, out->state, sizeof out->state) && r_i64(r, 0, 1, &out->version) &&
-            r_i64(r, 0, 3, &out->received) && r_i64(r, 0, 4, &out->leaf_index) &&
-            r_dup(r, 0, 2, &out->body, &out->body_len);
+  bool ok = r_text(r, 0, RECORD_COL_state, out->state, sizeof out->state) &&
+            r_i64(r, 0, RECORD_COL_version, &out->version) &&
+            r_i64(r, 0, RECORD_COL_received, &out->received) &&
+            r_i64(r, 0, RECORD_COL_leaf_index, &out->leaf_index) &&
+            r_dup(r, 0, RECORD_COL_body, &out->body, &out->body_len);
   PQclear(r);
   if (!ok) {
     parley_record_row_clear(out);
@@ -989,11 +934,12 @@ static parley_qs pq_key_get(void *conn, const char *key_id, parley_key_row *out)
   if (!r) return qs;
   memset(out, 0, sizeof *out);
   int64_t role = -1;
-  bool ok = r_text(r, 0, 0, out->key_id, sizeof out->key_id) && r_hash(r, 0, 1, out->pk) &&
-            r_i64(r, 0, 2, &role) && role >= PARLEY_ROLE_OPERATOR && role <= PARLEY_ROLE_OFFICER &&
-            r_text(r, 0, 3, out->state, sizeof out->state) &&
-            r_text(r, 0, 4, out->poc_id, sizeof out->poc_id) &&
-            r_text(r, 0, 5, out->name, sizeof out->name);
+  bool ok = r_text(r, 0, KEY_COL_key_id, out->key_id, sizeof out->key_id) &&
+            r_hash(r, 0, KEY_COL_pk, out->pk) && r_i64(r, 0, KEY_COL_role, &role) &&
+            role >= PARLEY_ROLE_OPERATOR && role <= PARLEY_ROLE_OFFICER &&
+            r_text(r, 0, KEY_COL_state, out->state, sizeof out->state) &&
+            r_text(r, 0, KEY_COL_poc_id, out->poc_id, sizeof out->poc_id) &&
+            r_text(r, 0, KEY_COL_name, out->name, sizeof out->name);
   out->role = (parley_role)role;
   PQclear(r);
   return ok ? PARLEY_QS_ONE : corrupt("key_get");
@@ -1148,8 +1094,9 @@ static parley_qs pq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_
   memset(out, 0, sizeof *out);
   int64_t sz = -1;
   size_t len = 0;
-  bool ok = r_i64(r, 0, 0, &sz) && sz >= 0 && r_i64(r, 0, 2, &out->created) &&
-            r_dup(r, 0, 1, &out->note, &len);
+  bool ok = r_i64(r, 0, CHECKPOINT_COL_size, &sz) && sz >= 0 &&
+            r_i64(r, 0, CHECKPOINT_COL_created, &out->created) &&
+            r_dup(r, 0, CHECKPOINT_COL_note, &out->note, &len);
   out->size = (uint64_t)sz;
   PQclear(r);
   if (!ok) {
@@ -1187,18 +1134,22 @@ static void bind_message(pg_params *p, const parley_message_row *r) {
 static bool read_message(const PGresult *r, int row, parley_message_row *o) {
   memset(o, 0, sizeof *o);
   int64_t level = -1, overdue = -1, status = -1;
-  if (!r_i64(r, row, 0, &o->seq) || !r_text(r, row, 1, o->id, sizeof o->id) ||
-      !r_text(r, row, 2, o->kind, sizeof o->kind) ||
-      !r_text(r, row, 3, o->priority, sizeof o->priority) ||
-      !r_text(r, row, 4, o->tlp, sizeof o->tlp) ||
-      !r_text(r, row, 5, o->from_state, sizeof o->from_state) ||
-      !r_text(r, row, 6, o->from_poc, sizeof o->from_poc) ||
-      !r_text(r, row, 7, o->case_id, sizeof o->case_id) ||
-      !r_text(r, row, 8, o->in_reply_to, sizeof o->in_reply_to) || !r_i64(r, row, 9, &o->created) ||
-      !r_i64(r, row, 10, &o->received) || !r_i64(r, row, 11, &o->ack_deadline) ||
-      !r_i64(r, row, 12, &level) || !r_i64(r, row, 13, &o->next_escalation) ||
-      !r_i64(r, row, 14, &overdue) || !r_i64(r, row, 15, &status) ||
-      !r_hash(r, row, 16, o->envelope_hash) || !r_i64(r, row, 17, &o->leaf_index))
+  if (!r_i64(r, row, MSG_COL_seq, &o->seq) || !r_text(r, row, MSG_COL_id, o->id, sizeof o->id) ||
+      !r_text(r, row, MSG_COL_kind, o->kind, sizeof o->kind) ||
+      !r_text(r, row, MSG_COL_priority, o->priority, sizeof o->priority) ||
+      !r_text(r, row, MSG_COL_tlp, o->tlp, sizeof o->tlp) ||
+      !r_text(r, row, MSG_COL_from_state, o->from_state, sizeof o->from_state) ||
+      !r_text(r, row, MSG_COL_from_poc, o->from_poc, sizeof o->from_poc) ||
+      !r_text(r, row, MSG_COL_case_id, o->case_id, sizeof o->case_id) ||
+      !r_text(r, row, MSG_COL_in_reply_to, o->in_reply_to, sizeof o->in_reply_to) ||
+      !r_i64(r, row, MSG_COL_created, &o->created) ||
+      !r_i64(r, row, MSG_COL_received, &o->received) ||
+      !r_i64(r, row, MSG_COL_ack_deadline, &o->ack_deadline) ||
+      !r_i64(r, row, MSG_COL_escalation_level, &level) ||
+      !r_i64(r, row, MSG_COL_next_escalation, &o->next_escalation) ||
+      !r_i64(r, row, MSG_COL_overdue, &overdue) || !r_i64(r, row, MSG_COL_status, &status) ||
+      !r_hash(r, row, MSG_COL_envelope_hash, o->envelope_hash) ||
+      !r_i64(r, row, MSG_COL_leaf_index, &o->leaf_index))
     return false;
   if (level < 0 || level > INT32_MAX || (overdue != 0 && overdue != 1) ||
       status < PARLEY_MSG_SUBMITTED || status > PARLEY_MSG_CLOSED)
@@ -1211,25 +1162,31 @@ static bool read_message(const PGresult *r, int row, parley_message_row *o) {
 
 static bool read_recipient(const PGresult *r, int row, parley_recipient_row *o) {
   memset(o, 0, sizeof *o);
-  return r_text(r, row, 0, o->message_id, sizeof o->message_id) &&
-         r_text(r, row, 1, o->state, sizeof o->state) && r_text(r, row, 2, o->poc, sizeof o->poc) &&
-         r_text(r, row, 3, o->key_id, sizeof o->key_id) && r_i64(r, row, 4, &o->delivered) &&
-         r_i64(r, row, 5, &o->acked);
+  return r_text(r, row, RCPT_COL_message_id, o->message_id, sizeof o->message_id) &&
+         r_text(r, row, RCPT_COL_state, o->state, sizeof o->state) &&
+         r_text(r, row, RCPT_COL_poc, o->poc, sizeof o->poc) &&
+         r_text(r, row, RCPT_COL_key_id, o->key_id, sizeof o->key_id) &&
+         r_i64(r, row, RCPT_COL_delivered, &o->delivered) &&
+         r_i64(r, row, RCPT_COL_acked, &o->acked);
 }
 
 /* Without the ack text, which the caller copies. */
 static bool read_ack(const PGresult *r, int row, parley_ack_row *o) {
   memset(o, 0, sizeof *o);
-  return r_text(r, row, 0, o->message_id, sizeof o->message_id) &&
-         r_text(r, row, 1, o->state, sizeof o->state) && r_text(r, row, 2, o->poc, sizeof o->poc) &&
-         r_i64(r, row, 3, &o->time) && !PQgetisnull(r, row, 4) && r_i64(r, row, 5, &o->leaf_index);
+  return r_text(r, row, ACK_COL_message_id, o->message_id, sizeof o->message_id) &&
+         r_text(r, row, ACK_COL_state, o->state, sizeof o->state) &&
+         r_text(r, row, ACK_COL_poc, o->poc, sizeof o->poc) &&
+         r_i64(r, row, ACK_COL_time, &o->time) && !PQgetisnull(r, row, ACK_COL_ack) &&
+         r_i64(r, row, ACK_COL_leaf_index, &o->leaf_index);
 }
 
 static bool read_event(const PGresult *r, int row, char event[PARLEY_STORE_EVENT_LEN],
                        char detail[PARLEY_STORE_DETAIL_LEN], int64_t *at) {
-  return !PQgetisnull(r, row, 0) && r_text(r, row, 0, event, PARLEY_STORE_EVENT_LEN) &&
-         !PQgetisnull(r, row, 1) && r_text(r, row, 1, detail, PARLEY_STORE_DETAIL_LEN) &&
-         r_i64(r, row, 2, at);
+  return !PQgetisnull(r, row, EVENT_COL_event) &&
+         r_text(r, row, EVENT_COL_event, event, PARLEY_STORE_EVENT_LEN) &&
+         !PQgetisnull(r, row, EVENT_COL_detail) &&
+         r_text(r, row, EVENT_COL_detail, detail, PARLEY_STORE_DETAIL_LEN) &&
+         r_i64(r, row, EVENT_COL_at, at);
 }
 
 /* Runs a message listing; every row is checked before cb sees the first one. The whole
@@ -1294,7 +1251,8 @@ static parley_qs pq_message_get(void *conn, const char *id, parley_message_row *
   parley_qs qs;
   PGresult *r = pg_row(conn, Q_MESSAGE_GET, &p, "message_get", &qs);
   if (!r) return qs;
-  bool ok = read_message(r, 0, out) && r_dup(r, 0, 18, &out->envelope, &out->envelope_len);
+  bool ok =
+      read_message(r, 0, out) && r_dup(r, 0, MSG_COL_envelope, &out->envelope, &out->envelope_len);
   PQclear(r);
   if (!ok) {
     parley_message_row_clear(out);
@@ -1426,7 +1384,7 @@ static parley_qs pq_acks_get(void *conn, const char *message_id,
   qs = PARLEY_QS_NONE;
   for (int i = 0; i < n; i++) {
     read_ack(r, i, &row);
-    if (!r_dup(r, i, 4, &row.ack, &row.ack_len)) {
+    if (!r_dup(r, i, ACK_COL_ack, &row.ack, &row.ack_len)) {
       parley_log(PARLEY_LOG_ERROR, "store.no_memory", "op=acks_get");
       qs = PARLEY_QS_HARD;
       break;

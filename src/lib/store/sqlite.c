@@ -3,6 +3,7 @@
  * the database lock at BEGIN (BEGIN IMMEDIATE), so write transactions never conflict
  * half-way; a lock that stays busy past the busy timeout becomes RETRY. */
 #include "store/backend.h"
+#include "store/columns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,6 +147,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_V
 
 /* ---- statements ------------------------------------------------------------------- */
 
+/* The transaction statements of this engine, then the shared ones (columns.h). */
 enum {
   Q_BEGIN,
   Q_BEGIN_WRITE,
@@ -154,71 +156,9 @@ enum {
   Q_SAVEPOINT,
   Q_RELEASE,
   Q_ROLLBACK_TO,
-  Q_STATE_INSERT,
-  Q_STATE_GET,
-  Q_STATE_UPDATE,
-  Q_STATE_LIST,
-  Q_RECORD_INSERT,
-  Q_RECORD_GET,
-  Q_RECORD_GET_LATEST,
-  Q_KEY_PUT,
-  Q_KEY_GET,
-  Q_KEY_DELETE,
-  Q_OPERATORS_DELETE,
-  Q_OFFICERS_DELETE,
-  Q_OFFICER_INSERT,
-  Q_NONCE_INSERT,
-  Q_NONCE_PURGE,
-  Q_LEAF_APPEND,
-  Q_LOG_SIZE,
-  Q_NODE_PUT,
-  Q_NODE_GET,
-  Q_LEAF_HASH,
-  Q_LEAF_ENTRY,
-  Q_LEAF_FIND,
-  Q_CHECKPOINT_PUT,
-  Q_CHECKPOINT_GET,
-  Q_CHECKPOINT_LATEST,
-  Q_MESSAGE_INSERT,
-  Q_RECIPIENT_INSERT,
-  Q_MESSAGE_GET,
-  Q_MESSAGE_UPDATE,
-  Q_RECIPIENTS_GET,
-  Q_RECIPIENT_UPDATE,
-  Q_INBOX,
-  Q_OUTBOX,
-  Q_CASE_MESSAGES,
-  Q_DUE_MESSAGES,
-  Q_CASES_LATEST,
-  Q_ACK_INSERT,
-  Q_ACKS_GET,
-  Q_EVENT_INSERT,
-  Q_EVENTS_GET,
-  Q__COUNT
+  PARLEY_STORE_STATEMENTS(PARLEY_STATEMENT_ID) Q__COUNT
 };
 
-#define STATE_COLS                                                                                 \
-  "code, name, region, root_pk, status, current_version, review_by, created, updated, "            \
-  "root_replaced_at"
-#define RECORD_COLS "state, version, body, received, leaf_index"
-#define KEY_COLS "key_id, pk, role, state, poc_id, name"
-/* A message without its envelope, columns prefixed with p ("" or "m."). */
-#define MSG_COLS_AS(p)                                                                             \
-  p "seq, " p "id, " p "kind, " p "priority, " p "tlp, " p "from_state, " p "from_poc, " p         \
-    "case_id, " p "in_reply_to, " p "created, " p "received, " p "ack_deadline, " p                \
-    "escalation_level, " p "next_escalation, " p "overdue, " p "status, " p "envelope_hash, " p    \
-    "leaf_index"
-#define MSG_COLS MSG_COLS_AS("")
-#define MSG_COLS_M MSG_COLS_AS("m.")
-#define MSG_INSERT_COLS                                                                            \
-  "id, kind, priority, tlp, from_state, from_poc, case_id, in_reply_to, created, received, "       \
-  "ack_deadline, escalation_level, next_escalation, overdue, status, envelope_hash, leaf_index, "  \
-  "envelope"
-#define RCPT_COLS "message_id, state, poc, key_id, delivered, acked"
-#define ACK_COLS "message_id, state, poc, time, ack, leaf_index"
-/* Keeps the earliest non-zero time of column c and parameter p. */
-#define EARLIEST(c, p)                                                                             \
-  "CASE WHEN " c " = 0 OR (" p " <> 0 AND " p " < " c ") THEN " p " ELSE " c " END"
 #define RCPT_SET_TIMES                                                                             \
   "delivered = " EARLIEST("delivered", "?4") ", acked = " EARLIEST("acked", "?5")
 
@@ -267,11 +207,11 @@ static const char *const sql[Q__COUNT] = {
     [Q_LEAF_HASH] = "SELECT hash FROM log_leaves WHERE idx = ?1",
     [Q_LEAF_ENTRY] = "SELECT entry FROM log_leaves WHERE idx = ?1",
     [Q_LEAF_FIND] = "SELECT idx FROM log_leaves WHERE hash = ?1 ORDER BY idx LIMIT 1",
-    [Q_CHECKPOINT_PUT] = "INSERT INTO checkpoints (size, note, created) VALUES (?1, ?2, ?3) "
+    [Q_CHECKPOINT_PUT] = "INSERT INTO checkpoints (" CHECKPOINT_COLS ") VALUES (?1, ?2, ?3) "
                          "ON CONFLICT (size) DO UPDATE SET note = excluded.note, "
                          "created = excluded.created",
-    [Q_CHECKPOINT_GET] = "SELECT size, note, created FROM checkpoints WHERE size = ?1",
-    [Q_CHECKPOINT_LATEST] = "SELECT size, note, created FROM checkpoints "
+    [Q_CHECKPOINT_GET] = "SELECT " CHECKPOINT_COLS " FROM checkpoints WHERE size = ?1",
+    [Q_CHECKPOINT_LATEST] = "SELECT " CHECKPOINT_COLS " FROM checkpoints "
                             "ORDER BY size DESC LIMIT 1",
     /* a replayed id inserts nothing and returns no row */
     [Q_MESSAGE_INSERT] = "INSERT INTO messages (" MSG_INSERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -279,7 +219,7 @@ static const char *const sql[Q__COUNT] = {
                          "ON CONFLICT (id) DO NOTHING RETURNING seq",
     [Q_RECIPIENT_INSERT] = "INSERT INTO message_recipients (message_id, message_seq, state, poc, "
                            "key_id, delivered, acked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_MESSAGE_GET] = "SELECT " MSG_COLS ", envelope FROM messages WHERE id = ?1",
+    [Q_MESSAGE_GET] = "SELECT " MSG_COLS_ENVELOPE " FROM messages WHERE id = ?1",
     [Q_MESSAGE_UPDATE] = "UPDATE messages SET status = ?2, overdue = ?3, escalation_level = ?4, "
                          "next_escalation = ?5, ack_deadline = ?6 WHERE id = ?1",
     [Q_RECIPIENTS_GET] = "SELECT " RCPT_COLS " FROM message_recipients WHERE message_id = ?1 "
@@ -306,7 +246,7 @@ static const char *const sql[Q__COUNT] = {
     [Q_ACKS_GET] = "SELECT " ACK_COLS " FROM acks WHERE message_id = ?1 ORDER BY time, state, poc",
     [Q_EVENT_INSERT] = "INSERT INTO message_events (message_id, event, detail, at) "
                        "VALUES (?1, ?2, ?3, ?4)",
-    [Q_EVENTS_GET] = "SELECT event, detail, at FROM message_events WHERE message_id = ?1 "
+    [Q_EVENTS_GET] = "SELECT " EVENT_COLS " FROM message_events WHERE message_id = ?1 "
                      "ORDER BY seq",
 };
 
@@ -783,17 +723,19 @@ static bool bind_state(sqlite3_stmt *s, const parley_state_row *r) {
 
 static bool read_state(sqlite3_stmt *s, parley_state_row *o) {
   memset(o, 0, sizeof *o);
-  int64_t status = sqlite3_column_int64(s, 4);
-  if (!c_text(s, 0, o->code, sizeof o->code) || !c_text(s, 1, o->name, sizeof o->name) ||
-      !c_text(s, 2, o->region, sizeof o->region) || !c_hash(s, 3, o->root_pk) ||
+  int64_t status = sqlite3_column_int64(s, STATE_COL_status);
+  if (!c_text(s, STATE_COL_code, o->code, sizeof o->code) ||
+      !c_text(s, STATE_COL_name, o->name, sizeof o->name) ||
+      !c_text(s, STATE_COL_region, o->region, sizeof o->region) ||
+      !c_hash(s, STATE_COL_root_pk, o->root_pk) ||
       (status != PARLEY_STATE_ACTIVE && status != PARLEY_STATE_SUSPENDED))
     return false;
   o->status = (parley_state_status)status;
-  o->current_version = sqlite3_column_int64(s, 5);
-  o->review_by = sqlite3_column_int64(s, 6);
-  o->created = sqlite3_column_int64(s, 7);
-  o->updated = sqlite3_column_int64(s, 8);
-  o->root_replaced_at = sqlite3_column_int64(s, 9);
+  o->current_version = sqlite3_column_int64(s, STATE_COL_current_version);
+  o->review_by = sqlite3_column_int64(s, STATE_COL_review_by);
+  o->created = sqlite3_column_int64(s, STATE_COL_created);
+  o->updated = sqlite3_column_int64(s, STATE_COL_updated);
+  o->root_replaced_at = sqlite3_column_int64(s, STATE_COL_root_replaced_at);
   return true;
 }
 
@@ -882,10 +824,11 @@ static parley_qs sq_record_get(void *conn, const char *state, int64_t version,
   parley_qs qs = step_row(c, s, "record_get");
   if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
-  bool ok = c_text(s, 0, out->state, sizeof out->state) && c_dup(s, 2, &out->body, &out->body_len);
-  out->version = sqlite3_column_int64(s, 1);
-  out->received = sqlite3_column_int64(s, 3);
-  out->leaf_index = sqlite3_column_int64(s, 4);
+  bool ok = c_text(s, RECORD_COL_state, out->state, sizeof out->state) &&
+            c_dup(s, RECORD_COL_body, &out->body, &out->body_len);
+  out->version = sqlite3_column_int64(s, RECORD_COL_version);
+  out->received = sqlite3_column_int64(s, RECORD_COL_received);
+  out->leaf_index = sqlite3_column_int64(s, RECORD_COL_leaf_index);
   sq_done(s);
   if (!ok) {
     parley_record_row_clear(out);
@@ -916,12 +859,13 @@ static parley_qs sq_key_get(void *conn, const char *key_id, parley_key_row *out)
   parley_qs qs = step_row(c, s, "key_get");
   if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
-  int64_t role = sqlite3_column_int64(s, 2);
-  bool ok = c_text(s, 0, out->key_id, sizeof out->key_id) && c_hash(s, 1, out->pk) &&
-            role >= PARLEY_ROLE_OPERATOR && role <= PARLEY_ROLE_OFFICER &&
-            c_text(s, 3, out->state, sizeof out->state) &&
-            c_text(s, 4, out->poc_id, sizeof out->poc_id) &&
-            c_text(s, 5, out->name, sizeof out->name);
+  int64_t role = sqlite3_column_int64(s, KEY_COL_role);
+  bool ok = c_text(s, KEY_COL_key_id, out->key_id, sizeof out->key_id) &&
+            c_hash(s, KEY_COL_pk, out->pk) && role >= PARLEY_ROLE_OPERATOR &&
+            role <= PARLEY_ROLE_OFFICER &&
+            c_text(s, KEY_COL_state, out->state, sizeof out->state) &&
+            c_text(s, KEY_COL_poc_id, out->poc_id, sizeof out->poc_id) &&
+            c_text(s, KEY_COL_name, out->name, sizeof out->name);
   out->role = (parley_role)role;
   sq_done(s);
   return ok ? PARLEY_QS_ONE : corrupt("key_get");
@@ -1078,11 +1022,11 @@ static parley_qs sq_checkpoint_get(void *conn, uint64_t size, parley_checkpoint_
   parley_qs qs = step_row(c, s, "checkpoint_get");
   if (qs != PARLEY_QS_ONE) return qs;
   memset(out, 0, sizeof *out);
-  int64_t sz = sqlite3_column_int64(s, 0);
+  int64_t sz = sqlite3_column_int64(s, CHECKPOINT_COL_size);
   size_t len = 0;
-  bool ok = sz >= 0 && c_dup(s, 1, &out->note, &len);
+  bool ok = sz >= 0 && c_dup(s, CHECKPOINT_COL_note, &out->note, &len);
   out->size = (uint64_t)sz;
-  out->created = sqlite3_column_int64(s, 2);
+  out->created = sqlite3_column_int64(s, CHECKPOINT_COL_created);
   sq_done(s);
   if (!ok) {
     parley_checkpoint_row_clear(out);
@@ -1109,38 +1053,42 @@ static bool bind_message(sqlite3_stmt *s, const parley_message_row *r) {
 static bool read_message(sqlite3_stmt *s, void *row) {
   parley_message_row *o = row;
   memset(o, 0, sizeof *o);
-  int64_t level = sqlite3_column_int64(s, 12), overdue = sqlite3_column_int64(s, 14),
-          status = sqlite3_column_int64(s, 15);
-  if (!c_text(s, 1, o->id, sizeof o->id) || !c_text(s, 2, o->kind, sizeof o->kind) ||
-      !c_text(s, 3, o->priority, sizeof o->priority) || !c_text(s, 4, o->tlp, sizeof o->tlp) ||
-      !c_text(s, 5, o->from_state, sizeof o->from_state) ||
-      !c_text(s, 6, o->from_poc, sizeof o->from_poc) ||
-      !c_text(s, 7, o->case_id, sizeof o->case_id) ||
-      !c_text(s, 8, o->in_reply_to, sizeof o->in_reply_to) || level < 0 || level > INT_MAX ||
-      (overdue != 0 && overdue != 1) || status < PARLEY_MSG_SUBMITTED ||
-      status > PARLEY_MSG_CLOSED || !c_hash(s, 16, o->envelope_hash))
+  int64_t level = sqlite3_column_int64(s, MSG_COL_escalation_level),
+          overdue = sqlite3_column_int64(s, MSG_COL_overdue),
+          status = sqlite3_column_int64(s, MSG_COL_status);
+  if (!c_text(s, MSG_COL_id, o->id, sizeof o->id) ||
+      !c_text(s, MSG_COL_kind, o->kind, sizeof o->kind) ||
+      !c_text(s, MSG_COL_priority, o->priority, sizeof o->priority) ||
+      !c_text(s, MSG_COL_tlp, o->tlp, sizeof o->tlp) ||
+      !c_text(s, MSG_COL_from_state, o->from_state, sizeof o->from_state) ||
+      !c_text(s, MSG_COL_from_poc, o->from_poc, sizeof o->from_poc) ||
+      !c_text(s, MSG_COL_case_id, o->case_id, sizeof o->case_id) ||
+      !c_text(s, MSG_COL_in_reply_to, o->in_reply_to, sizeof o->in_reply_to) || level < 0 ||
+      level > INT_MAX || (overdue != 0 && overdue != 1) || status < PARLEY_MSG_SUBMITTED ||
+      status > PARLEY_MSG_CLOSED || !c_hash(s, MSG_COL_envelope_hash, o->envelope_hash))
     return false;
-  o->seq = sqlite3_column_int64(s, 0);
-  o->created = sqlite3_column_int64(s, 9);
-  o->received = sqlite3_column_int64(s, 10);
-  o->ack_deadline = sqlite3_column_int64(s, 11);
+  o->seq = sqlite3_column_int64(s, MSG_COL_seq);
+  o->created = sqlite3_column_int64(s, MSG_COL_created);
+  o->received = sqlite3_column_int64(s, MSG_COL_received);
+  o->ack_deadline = sqlite3_column_int64(s, MSG_COL_ack_deadline);
   o->escalation_level = (int)level;
-  o->next_escalation = sqlite3_column_int64(s, 13);
+  o->next_escalation = sqlite3_column_int64(s, MSG_COL_next_escalation);
   o->overdue = overdue == 1;
   o->status = (parley_msg_status)status;
-  o->leaf_index = sqlite3_column_int64(s, 17);
+  o->leaf_index = sqlite3_column_int64(s, MSG_COL_leaf_index);
   return true;
 }
 
 static bool read_recipient(sqlite3_stmt *s, void *row) {
   parley_recipient_row *o = row;
   memset(o, 0, sizeof *o);
-  if (!c_text(s, 0, o->message_id, sizeof o->message_id) ||
-      !c_text(s, 1, o->state, sizeof o->state) || !c_text(s, 2, o->poc, sizeof o->poc) ||
-      !c_text(s, 3, o->key_id, sizeof o->key_id))
+  if (!c_text(s, RCPT_COL_message_id, o->message_id, sizeof o->message_id) ||
+      !c_text(s, RCPT_COL_state, o->state, sizeof o->state) ||
+      !c_text(s, RCPT_COL_poc, o->poc, sizeof o->poc) ||
+      !c_text(s, RCPT_COL_key_id, o->key_id, sizeof o->key_id))
     return false;
-  o->delivered = sqlite3_column_int64(s, 4);
-  o->acked = sqlite3_column_int64(s, 5);
+  o->delivered = sqlite3_column_int64(s, RCPT_COL_delivered);
+  o->acked = sqlite3_column_int64(s, RCPT_COL_acked);
   return true;
 }
 
@@ -1148,12 +1096,13 @@ static bool read_recipient(sqlite3_stmt *s, void *row) {
 static bool read_ack(sqlite3_stmt *s, void *row) {
   parley_ack_row *o = row;
   memset(o, 0, sizeof *o);
-  if (!c_text(s, 0, o->message_id, sizeof o->message_id) ||
-      !c_text(s, 1, o->state, sizeof o->state) || !c_text(s, 2, o->poc, sizeof o->poc) ||
-      !c_dup(s, 4, &o->ack, &o->ack_len))
+  if (!c_text(s, ACK_COL_message_id, o->message_id, sizeof o->message_id) ||
+      !c_text(s, ACK_COL_state, o->state, sizeof o->state) ||
+      !c_text(s, ACK_COL_poc, o->poc, sizeof o->poc) ||
+      !c_dup(s, ACK_COL_ack, &o->ack, &o->ack_len))
     return false;
-  o->time = sqlite3_column_int64(s, 3);
-  o->leaf_index = sqlite3_column_int64(s, 5);
+  o->time = sqlite3_column_int64(s, ACK_COL_time);
+  o->leaf_index = sqlite3_column_int64(s, ACK_COL_leaf_index);
   return true;
 }
 
@@ -1165,9 +1114,10 @@ typedef struct {
 
 static bool read_event(sqlite3_stmt *s, void *row) {
   event_row *o = row;
-  if (!c_text(s, 0, o->event, sizeof o->event) || !c_text(s, 1, o->detail, sizeof o->detail))
+  if (!c_text(s, EVENT_COL_event, o->event, sizeof o->event) ||
+      !c_text(s, EVENT_COL_detail, o->detail, sizeof o->detail))
     return false;
-  o->at = sqlite3_column_int64(s, 2);
+  o->at = sqlite3_column_int64(s, EVENT_COL_at);
   return true;
 }
 
@@ -1265,7 +1215,7 @@ static parley_qs sq_message_get(void *conn, const char *id, parley_message_row *
   if (!b_text(s, 1, id)) return bind_failed(c, s, "message_get");
   parley_qs qs = step_row(c, s, "message_get");
   if (qs != PARLEY_QS_ONE) return qs;
-  bool ok = read_message(s, out) && c_dup(s, 18, &out->envelope, &out->envelope_len);
+  bool ok = read_message(s, out) && c_dup(s, MSG_COL_envelope, &out->envelope, &out->envelope_len);
   sq_done(s);
   if (!ok) {
     parley_message_row_clear(out);

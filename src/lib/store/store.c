@@ -113,13 +113,19 @@ static _Thread_local bool in_run;
 
 parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *cls,
                             parley_error *err) {
+  return parley_store_run_named(s, NULL, write, fn, cls, err);
+}
+
+parley_err parley_store_run_named(parley_store *s, const char *name, bool write, parley_tx_fn fn,
+                                  void *cls, parley_error *err) {
+  if (!name) name = "unnamed";
   parley_error local;
   parley_error *e = err ? err : &local;
   parley_error_clear(e);
   if (!s || !fn)
     return parley_fail(e, PARLEY_E_INVALID_ARGUMENT, "store or transaction function missing");
   if (in_run) {
-    parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s", s->ops->name);
+    parley_log(PARLEY_LOG_ERROR, "store.nested_run", "engine=%s tx=%s", s->ops->name, name);
     return parley_fail(e, PARLEY_E_INVALID_ARGUMENT, "parley_store_run inside a transaction");
   }
 
@@ -178,7 +184,7 @@ parley_err parley_store_run(parley_store *s, bool write, parley_tx_fn fn, void *
   }
   if (attempt == RUN_ATTEMPTS) {
     parley_fail(e, PARLEY_E_STORE_RETRY, "gave up after %d conflicting attempts", RUN_ATTEMPTS);
-    parley_log(PARLEY_LOG_WARN, "store.retry_exhausted", "attempts=%d", RUN_ATTEMPTS);
+    parley_log(PARLEY_LOG_WARN, "store.retry_exhausted", "tx=%s attempts=%d", name, RUN_ATTEMPTS);
   }
 
   atomic_fetch_add_explicit(&s->transactions, 1, memory_order_relaxed);
@@ -272,7 +278,8 @@ parley_err parley_store_run_batch(parley_store *s, parley_store_batch_item *item
     break;
   }
   if (attempt == RUN_ATTEMPTS)
-    parley_log(PARLEY_LOG_WARN, "store.retry_exhausted", "attempts=%d batch=%zu", RUN_ATTEMPTS, n);
+    parley_log(PARLEY_LOG_WARN, "store.retry_exhausted", "tx=batch attempts=%d batch=%zu",
+               RUN_ATTEMPTS, n);
   atomic_fetch_add_explicit(&s->transactions, 1, memory_order_relaxed);
   if (rc != PARLEY_E_OK) atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
   pthread_mutex_lock(&s->lock);
