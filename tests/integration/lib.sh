@@ -108,7 +108,7 @@ http() {
 expect_code() {
   local status=${3%% *} body=${3#* }
   [ "$status" = "$1" ] || { echo "status $status, want $1: $body"; return 1; }
-  [ -z "$2" ] || echo "$body" | grep -q "\"code\":\"$2\"" || { echo "want code $2: $body"; return 1; }
+  [ -z "$2" ] || grep -q "\"code\":\"$2\"" <<<"$body" || { echo "want code $2: $body"; return 1; }
 }
 
 # as USER ARGS...: runs parley with USER's key against the hub.

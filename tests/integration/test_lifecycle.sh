@@ -196,7 +196,7 @@ PY
 bad_ping() { # EXPECTED-CODE FIELD JSON
   local out
   out=$(as op api POST /v1/pings --data <(echo "$3") 2>&1) && { echo "accepted: $out"; return 1; }
-  echo "$out" | grep -q "400 $1" && echo "$out" | grep -q "$2" || { echo "$out"; return 1; }
+  grep -q "400 $1" <<<"$out" && grep -q "$2" <<<"$out" || { echo "$out"; return 1; }
 }
 check "states:[1] is a 400 naming states (was a crash)" bad_ping JSON_FIELD_TYPE states '{"states":[1]}'
 check "parleyd is still up" kill -0 "$HUB_PID"
