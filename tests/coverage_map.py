@@ -70,7 +70,9 @@ def read(path):
 
 
 def symbols(src):
-    """Global symbols src defines, from its object file in BUILD."""
+    """Global symbols src defines, from its object file in BUILD (C sources only)."""
+    if not src.startswith("src/") or not src.endswith(".c"):
+        return set()
     target = {"lib": "parley", "daemon": "parleyd", "cli": "parley-cli"}[src.split("/")[1]]
     obj = os.path.join(BUILD, "CMakeFiles", target + ".dir", src + ".o")
     if not os.path.exists(obj):
@@ -154,7 +156,11 @@ def path_regex(pattern):
 
 
 def main():
-    sources = [f for f in git_files("src", "web") if f.endswith(".c") or f.startswith("web/")]
+    sources = [f for f in git_files("src", "web/src") if f.endswith(".c") or f.startswith("web/")]
+    # The web app's tests: node unit tests (web/test) import its modules by path; the
+    # browser test (tests/web) loads the whole bundle.
+    web_tests = {f: open(os.path.join(ROOT, f)).read()
+                 for f in git_files("web/test", "tests/web") if f.endswith((".ts", ".mjs", ".sh"))}
     ctests = c_tests()
     stests = script_tests()
     cmds = cli_commands()
@@ -230,6 +236,12 @@ def main():
                 note = RUNTIME[base]
             for t in AIMED.get(base, []):
                 integ.add(t)
+        if f.startswith("web/src/"):
+            stem = os.path.splitext(base)[0]
+            for t, text in web_tests.items():
+                if t.startswith("web/test/") and re.search(r"['\"/]" + re.escape(stem) + r"(\.ts)?['\"]", text):
+                    unit.add("web/unit:" + name(t))
+            integ.add("web/browser")
         rows.append((f, unit, fuzz, integ, hostile, note))
 
     def cell(s):
