@@ -100,9 +100,6 @@ parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, 
 /* Appends an operator event {"event","subject","time"} in clear. */
 parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
                             parley_error *err);
-/* Records the request's nonce durably in the write's transaction: a replayed write is
- * refused (AUTH_REPLAY) even after a restart. */
-parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
 
 /* scheduler.c: deadlines, escalation, checkpoints, nonce purge. */
 void parleyd_scheduler_start(void);

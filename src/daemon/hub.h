@@ -162,7 +162,7 @@ extern const size_t parleyd_n_routes;
  * -2 if the path matches with another method (405). */
 int parleyd_route_match(const char *method, const char *path, parleyd_req *r);
 
-/* ---- replies: a handler calls exactly one ------------------------------- */
+/* ---- replies and request reading (reply.c): a handler calls exactly one reply */
 
 void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body /* stolen */);
 void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type, const void *data,
@@ -170,6 +170,9 @@ void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type
 /* {"code": NAME, "hint": registry hint, "detail": detail} with the registry's status. */
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail);
 void parleyd_reply_err(parleyd_req *r, const parley_error *err);
+/* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
+void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
+                               unsigned retry_after_s);
 /* Queues a response built by the handler (e.g. from a content reader) with the headers
  * every answer carries; resp is released here. */
 void parleyd_reply_response(parleyd_req *r, unsigned status, struct MHD_Response *resp);
@@ -183,7 +186,7 @@ const char *parleyd_header(parleyd_req *r, const char *name);
 unsigned parleyd_header_count(parleyd_req *r, const char *name);
 const char *parleyd_query(parleyd_req *r, const char *name);
 
-/* ---- HTTP server -------------------------------------------------------- */
+/* ---- HTTP server (http.c) ----------------------------------------------- */
 
 parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);
 void parleyd_http_stop(parleyd_hub *hub);
@@ -239,9 +242,8 @@ bool parleyd_authenticate_body(parleyd_req *r);
  * and the journal of nonces dated ahead (DATA_DIR/nonces-ahead) are set up. */
 parley_err parleyd_auth_start(parley_error *err);
 void parleyd_auth_stop(void);
-
-/* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
-void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
-                               unsigned retry_after_s);
+/* Records the request's nonce durably in the write's transaction: a replayed write is
+ * refused (AUTH_REPLAY) even after a restart. */
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
 
 #endif
