@@ -212,13 +212,18 @@ bool parleyd_authenticate_body(parleyd_req *r) {
   return true;
 }
 
-parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
-  if (!r->authenticated) return PARLEY_QS_ONE;
-  parley_qs qs = parley_store_nonce_insert(tx, r->who.key_id, r->nonce,
+parley_qs parleyd_tx_nonce_record(parley_tx *tx, const char *key_id, const char *nonce,
+                                  parley_error *err) {
+  parley_qs qs = parley_store_nonce_insert(tx, key_id, nonce,
                                            parley_now() + 2 * parleyd->cfg.sig_window_s + 1);
   if (qs == PARLEY_QS_NONE) {
-    parley_fail(err, PARLEY_E_AUTH_REPLAY, "%s", r->nonce);
+    parley_fail(err, PARLEY_E_AUTH_REPLAY, "%s", nonce);
     return PARLEY_QS_HARD;
   }
   return qs;
+}
+
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
+  if (!r->authenticated) return PARLEY_QS_ONE;
+  return parleyd_tx_nonce_record(tx, r->who.key_id, r->nonce, err);
 }

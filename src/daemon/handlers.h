@@ -45,7 +45,8 @@ void h_ping_start(parleyd_req *r);
 void h_ping_list(parleyd_req *r);
 void h_ping_report(parleyd_req *r);
 void h_ping_trend(parleyd_req *r);
-/* Starts the next round of every recurring series that is due (scheduler). */
+/* job_recur_pings.c: starts the next round of every recurring series that is due
+ * (scheduler). */
 void parleyd_pings_recur(void);
 
 /* A state's current record as parsed JSON (new reference), NULL if none; *qs gets the

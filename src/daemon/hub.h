@@ -245,5 +245,8 @@ void parleyd_auth_stop(void);
 /* Records the request's nonce durably in the write's transaction: a replayed write is
  * refused (AUTH_REPLAY) even after a restart. */
 parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
+/* The same for a nonce given apart from its request (key_id: the key that signed it). */
+parley_qs parleyd_tx_nonce_record(parley_tx *tx, const char *key_id, const char *nonce,
+                                  parley_error *err);
 
 #endif
