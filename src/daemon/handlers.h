@@ -49,10 +49,6 @@ void h_ping_trend(parleyd_req *r);
  * (scheduler). */
 void parleyd_pings_recur(void);
 
-/* A state's current record as parsed JSON (new reference), NULL if none; *qs gets the
- * store's answer. Records are verified when published, so this only parses. */
-json_t *parleyd_current_record(parley_tx *tx, const char *state, parley_qs *qs);
-
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
 

@@ -10,6 +10,7 @@
 #include "parley/json.h"
 #include "parley/proto.h"
 #include "pings.h"
+#include "record_view.h"
 
 static bool in_scope(const parleyd_ping_start *c, const parley_state_row *s) {
   if (s->status != PARLEY_STATE_ACTIVE || !s->current_version) return false;
@@ -56,34 +57,26 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   qs = parley_store_state_list(tx, collect, l);
   for (size_t i = 0; qs >= 0 && i < l->n; i++) {
     if (!in_scope(c, &l->rows[i])) continue;
-    json_t *v = parleyd_current_record(tx, l->rows[i].code, &qs);
+    const parleyd_record_view *v;
+    qs = parleyd_record_view_of(tx, &l->rows[i], &v);
     if (qs != PARLEY_QS_ONE) continue;
-    size_t k;
-    json_t *p;
-    json_array_foreach(json_object_get(v, "pocs"), k, p) {
-      json_t *roles = json_object_get(p, "roles");
-      bool match = c->role < 0;
-      size_t q;
-      json_t *rv;
-      json_array_foreach(roles, q, rv) match |=
-          c->role >= 0 && !strcmp(json_string_value(rv), parley_poc_roles[c->role]);
-      if (!match || c->n_targets >= PARLEYD_PING_MAX_TARGETS) continue;
-      parley_sign_pk spk;
-      const char *id = json_string_value(json_object_get(p, "id"));
-      if (!id ||
-          parley_sign_pk_from_b64(json_string_value(json_object_get(p, "signing_key")), &spk))
-        continue;
+    for (size_t k = 0; k < v->n_pocs; k++) {
+      const parleyd_poc_view *p = &v->pocs[k];
+      bool match = c->role < 0 || parleyd_poc_view_has_role(p, c->role);
+      if (!match || c->n_targets >= PARLEYD_PING_MAX_TARGETS || !p->has_signing_key) continue;
       parley_recipient_row *t = &rc[c->n_targets];
       parley_strlcpy(t->state, l->rows[i].code, sizeof t->state);
-      parley_strlcpy(t->poc, id, sizeof t->poc);
-      parley_sign_pk_key_id(&spk, t->key_id);
-      const char *em = json_string_value(json_object_get(p, "email"));
-      parley_strlcpy(c->emails[c->n_targets], em ? em : "", 256);
-      json_array_append_new(targets, json_pack("{s:s,s:s,s:s,s:O}", "state", t->state, "poc", id,
+      parley_strlcpy(t->poc, p->id, sizeof t->poc);
+      parley_strlcpy(t->key_id, p->signing_key_id, sizeof t->key_id);
+      parley_strlcpy(c->emails[c->n_targets], p->email, 256);
+      json_t *roles = json_array();
+      for (size_t q = 0; q < p->n_roles; q++)
+        json_array_append_new(roles, json_string(parley_poc_roles[p->roles[q]]));
+      json_array_append_new(targets, json_pack("{s:s,s:s,s:s,s:o}", "state", t->state, "poc", p->id,
                                                "region", l->rows[i].region, "roles", roles));
       c->n_targets++;
     }
-    json_decref(v);
+    parleyd_record_view_release(v);
   }
   free(l);
   if (qs < 0 || c->n_targets == 0) {

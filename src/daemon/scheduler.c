@@ -8,6 +8,7 @@
 
 #include "handlers.h"
 #include "lifecycle.h"
+#include "record_view.h"
 #include "parley/json.h"
 
 static pthread_t thread;
@@ -57,17 +58,12 @@ typedef struct {
 static parley_qs email_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   email_ctx *c = cls;
-  parley_qs qs;
-  json_t *v = parleyd_current_record(tx, c->state, &qs);
+  const parleyd_record_view *v;
+  parley_qs qs = parleyd_record_view_current(tx, c->state, NULL, &v);
   if (qs != PARLEY_QS_ONE) return qs;
-  size_t i;
-  json_t *p;
-  json_array_foreach(json_object_get(v, "pocs"), i, p) {
-    const char *id = json_string_value(json_object_get(p, "id"));
-    const char *em = json_string_value(json_object_get(p, "email"));
-    if (id && em && !strcmp(id, c->poc)) parley_strlcpy(c->email, em, c->cap);
-  }
-  json_decref(v);
+  const parleyd_poc_view *p = parleyd_record_view_poc(v, c->poc);
+  if (p) parley_strlcpy(c->email, p->email, c->cap);
+  parleyd_record_view_release(v);
   return PARLEY_QS_ONE;
 }
 
@@ -172,17 +168,13 @@ static parley_qs stale_emails_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   stale_emails *c = cls;
   c->n = 0;
-  parley_qs qs;
-  json_t *v = parleyd_current_record(tx, c->state, &qs);
+  const parleyd_record_view *v;
+  parley_qs qs = parleyd_record_view_current(tx, c->state, NULL, &v);
   if (qs != PARLEY_QS_ONE) return qs;
-  size_t i;
-  json_t *p;
-  json_array_foreach(json_object_get(v, "pocs"), i, p) {
-    const char *em = json_string_value(json_object_get(p, "email"));
-    if (em && c->n < PARLEY_MAX_POCS_ALERT)
-      parley_strlcpy(c->emails[c->n++], em, sizeof c->emails[0]);
-  }
-  json_decref(v);
+  for (size_t i = 0; i < v->n_pocs; i++)
+    if (v->pocs[i].email[0] && c->n < PARLEY_MAX_POCS_ALERT)
+      parley_strlcpy(c->emails[c->n++], v->pocs[i].email, sizeof c->emails[0]);
+  parleyd_record_view_release(v);
   return PARLEY_QS_ONE;
 }
 
