@@ -45,9 +45,6 @@ void h_ping_start(parleyd_req *r);
 void h_ping_list(parleyd_req *r);
 void h_ping_report(parleyd_req *r);
 void h_ping_trend(parleyd_req *r);
-/* job_recur_pings.c: starts the next round of every recurring series that is due
- * (scheduler). */
-void parleyd_pings_recur(void);
 
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
@@ -98,7 +95,15 @@ parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, 
 parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
                             parley_error *err);
 
-/* scheduler.c: deadlines, escalation, checkpoints, nonce purge. */
+/* Scheduled jobs, one file each, run by scheduler.c. */
+/* job_escalate.c: escalates messages past their deadline; reminds ping targets. */
+void parleyd_job_escalate(void);
+/* job_stale_records.c: e-mails the POCs of records past their review date. */
+void parleyd_job_stale_records(void);
+/* job_recur_pings.c: starts the next round of every recurring series that is due. */
+void parleyd_job_recur_pings(void);
+
+/* scheduler.c: runs the jobs, signs checkpoints, purges nonces. */
 void parleyd_scheduler_start(void);
 void parleyd_scheduler_stop(void);
 

@@ -90,7 +90,7 @@ static void recur_one(const parleyd_ping_round *d, const char *series, int64_t r
 
 /* The latest round of each series decides whether the next one is due: one round per
  * period, whatever the number of rounds before. */
-void parleyd_pings_recur(void) {
+void parleyd_job_recur_pings(void) {
   latest_list l = {0};
   parley_error err;
   if (parley_store_run(parleyd->store, false, latest_tx, &l, &err) != PARLEY_E_OK) {
