@@ -40,16 +40,13 @@ typedef struct {
   int64_t sig_window_s; /* accepted |now - created| for request signatures */
   int64_t checkpoint_interval_s;
   int log_level;
-  bool insecure_hub_key;
-  char smtp_url[256]; /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
+  bool insecure_hub_key; /* hub key file without a passphrase: tests and demo only */
+  char smtp_url[256];    /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
   char smtp_from[128];
   int64_t ack_deadline_s[3]; /* per priority: routine, urgent, critical */
   int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
   unsigned scheduler_tick_ms;
-  int64_t stale_check_s;
-  /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
-                                                                  passphrase: tests and demo
-                                                                  only */
+  int64_t stale_check_s; /* how often POCs of stale records are e-mailed; 0: never */
   /* Alerts (notify.c) and webhook destinations (webhook_url.c). */
   bool webhook_allow_loopback_http; /* http:// to loopback destinations: tests only */
   bool webhook_allow_private;       /* private and loopback destinations */
