@@ -60,6 +60,11 @@ void h_log_proof(parleyd_req *r);
 void h_log_consistency(parleyd_req *r);
 void h_log_tile(parleyd_req *r);
 void h_log_key(parleyd_req *r);
+
+/* checkpoint.c */
+/* At start: signs a checkpoint if the latest one does not commit to the directory as
+ * stored (a fresh or older store). */
+parley_err parleyd_dir_startup(parley_error *err);
 /* Returns the latest checkpoint, signing a new one first if the log has grown and the
  * last is older than the interval (or when force). Caller clears *out. */
 parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err);
@@ -74,9 +79,6 @@ parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row
 parley_qs parleyd_dir_log(parley_tx *tx, json_t *obj, uint64_t *leaf, parley_error *err);
 /* Appends the checkpoint's directory extension line for the directory as stored. */
 parley_qs parleyd_dir_ext(parley_tx *tx, parley_buf *ext, parley_error *err);
-/* At start: signs a checkpoint if the latest one does not commit to the directory as
- * stored (a fresh or older store). */
-parley_err parleyd_dir_startup(parley_error *err);
 /* {"checkpoint","index","count","proof"[,"root_replaced_at"]}: state `code`'s leaf in the
  * latest checkpoint's directory commitment; NULL with *qs < 0 on failure. */
 json_t *parleyd_dir_proof_json(parley_tx *tx, const char *code, parley_qs *qs, parley_error *err);
