@@ -29,6 +29,21 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Web app: node and npm (Debian's, unless a node is already installed), Debian's chromium
+# for the browser tests, and the locked npm packages (npm ci, no install scripts).
+.PHONY: web-deps
+deps: web-deps
+web-deps:
+	@need=; for c in node:nodejs npm:npm chromium:chromium; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || need="$$need $${c#*:}"; done; \
+	if [ -n "$$need" ]; then \
+	  echo "installing:$$need"; SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null; \
+	fi
+	@if [ ! -f web/node_modules/.ci-stamp ] || [ web/package-lock.json -nt web/node_modules/.ci-stamp ]; then \
+	  cd web && npm ci --ignore-scripts --no-audit --no-fund && touch node_modules/.ci-stamp; fi
+
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 

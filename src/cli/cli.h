@@ -60,6 +60,15 @@ const char *cli_safe(const char *s);
 void cli_print_safe(FILE *f, const char *s);
 /* obj[key] if it is a JSON string, else NULL (obj may be NULL or not an object). */
 const char *cli_jstr(const json_t *obj, const char *key);
+/* obj[key] into *out if it is a JSON integer; false (out untouched) otherwise. */
+bool cli_jint(const json_t *obj, const char *key, long long *out);
+/* Writes len bytes of hub-supplied text (a JSON text, a CSV or vCard file) with every
+ * control character but newline (and the CR of a CRLF) written as \u00NN: DEL and C1
+ * too, which JSON allows raw in strings: a JSON text (where control characters can only
+ * be in strings, jansson's output) stays the same JSON value. */
+void cli_write_safe_text(FILE *f, const char *s, size_t len);
+/* json_dumps(v, flags) through cli_write_safe_text, then a newline. */
+void cli_print_json(FILE *f, const json_t *v, size_t flags);
 
 /* Reads a whole file (or stdin for "-"), at most max bytes. Caller frees. */
 char *cli_read_file(const char *path, size_t max, size_t *len);

@@ -6,7 +6,8 @@
 #include "cli.h"
 #include "parley/proto.h"
 
-/* Sends a signed request with a JSON body and prints the JSON answer (or the error). */
+/* Sends a signed request with a JSON body and prints the JSON answer (control
+ * characters escaped) or the error. */
 int cli_request_print(const char *method, const char *path, json_t *body) {
   char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (body && !s) return cli_fail("out of memory");
@@ -25,8 +26,7 @@ int cli_request_print(const char *method, const char *path, json_t *body) {
   } else {
     json_t *v = cli_response_json(&r);
     if (v) {
-      json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-      putchar('\n');
+      cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
       json_decref(v);
     } else {
       rc = 1;

@@ -47,14 +47,11 @@ int cmd_api(int argc, char **argv) {
   if (sign) parley_identity_wipe(&id);
   free(body);
   if (rc || cli.headers_only) return rc;
-  if (r.status < 200 || r.status > 299) {
-    fwrite(r.body, 1, r.len, stdout);
-    if (r.len && r.body[r.len - 1] != '\n') putchar('\n');
-    rc = cli_print_http_error(&r);
-  } else {
-    fwrite(r.body, 1, r.len, stdout);
-    if (r.len && r.body[r.len - 1] != '\n') putchar('\n');
-  }
+  /* The hub's answer as it came, but for control characters (escaped: a JSON text
+   * stays the same value), so that nothing in it reaches the terminal as a command. */
+  cli_write_safe_text(stdout, r.body, r.len);
+  if (r.len && r.body[r.len - 1] != '\n') putchar('\n');
+  if (r.status < 200 || r.status > 299) rc = cli_print_http_error(&r);
   cli_response_free(&r);
   return rc;
 }

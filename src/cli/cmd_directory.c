@@ -18,22 +18,31 @@ int cmd_directory_list(int argc, char **argv) {
   json_t *v = cli_get_json("/v1/states");
   if (!v) return 1;
   if (cli.json_output) {
-    json_dumpf(v, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, v, JSON_INDENT(2));
     json_decref(v);
     return 0;
   }
+  /* The listing is the hub's word: every member checked, shown escaped, a missing or
+   * mistyped one as "(missing)"; a state's record is verified by `directory show`. */
+  json_t *states = json_object_get(v, "states");
+  if (!json_is_array(states)) {
+    json_decref(v);
+    return cli_fail("the hub's answer has no list of states");
+  }
+  printf("States as the hub lists them (its unsigned word; 'parley directory show CODE' "
+         "verifies one):\n");
   printf("%-5s %-32s %-30s %-9s %-7s %s\n", "CODE", "NAME", "REGION", "STATUS", "VERSION",
          "REVIEW BY");
   size_t i;
   json_t *s;
-  json_array_foreach(json_object_get(v, "states"), i, s) {
-    const char *rb = json_string_value(json_object_get(s, "review_by"));
-    printf("%-5s %-32.32s %-30s %-9s %-7lld %s%s\n", json_string_value(json_object_get(s, "code")),
-           json_string_value(json_object_get(s, "name")),
-           json_string_value(json_object_get(s, "region")),
-           json_string_value(json_object_get(s, "status")),
-           (long long)json_integer_value(json_object_get(s, "version")), rb ? rb : "-",
+  json_array_foreach(states, i, s) {
+    const char *rb = cli_jstr(s, "review_by");
+    long long ver;
+    char version[24] = "-";
+    if (cli_jint(s, "version", &ver)) snprintf(version, sizeof version, "%lld", ver);
+    printf("%-5s %-32s %-30s %-9s %-7s %s%s\n", cli_safe(cli_jstr(s, "code")),
+           cli_safe(cli_jstr(s, "name")), cli_safe(cli_jstr(s, "region")),
+           cli_safe(cli_jstr(s, "status")), version, rb ? cli_safe(rb) : "-",
            json_is_true(json_object_get(s, "stale")) ? "  STALE: past review date" : "");
   }
   json_decref(v);
@@ -205,8 +214,8 @@ static void print_replacement(const char *code, const dir_fact *f) {
           "key (log entry %lld, %s, operator key %s).\n  The operator's logged reason: \"%s\"\n"
           "  Confirm the new fingerprint with %s out of band, then accept it with:\n"
           "  parley directory trust %s <fingerprint>\n",
-          code, code, (long long)f->replaced_at, f->replaced_time, f->operator_key, f->reason, code,
-          code);
+          code, code, (long long)f->replaced_at, cli_safe(f->replaced_time),
+          cli_safe(f->operator_key), cli_safe(f->reason), code, code);
 }
 
 static void strip_fingerprint(const char *in, char *out, size_t cap) {
@@ -275,7 +284,7 @@ static int check_pin(const char *code, const char *root_b64, const parley_sign_p
                   "%s.\n  pinned: %s\n  served: %s (fingerprint %s)\n%sIf %s changed its key, "
                   "confirm the new fingerprint out of band, then run: parley directory trust %s "
                   "<fingerprint>",
-                  code, path, pinned, root_b64, disp,
+                  code, path, cli_safe(pinned), cli_safe(root_b64), disp,
                   f->replaced_at >= 0 ? "The hub's log says the OPERATOR replaced it.\n" : "", code,
                   code);
   } else if (version < seen) {
@@ -336,7 +345,7 @@ static int fetch_current(const char *code, json_t **st_out, json_t **cur_out,
   if (parley_record_verify(rec, root, parley_now(), info, &err) != PARLEY_E_OK)
     rc = cli_fail_err("REFUSED: the record does not verify with the root key", &err);
   else if (strcmp(info->state, code) != 0)
-    rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
+    rc = cli_fail("REFUSED: the hub served a record of %s for %s", cli_safe(info->state), code);
   else if (json_integer_value(json_object_get(st, "version")) != info->version) {
     *changed = true; /* a new version was published between the two requests */
     rc = 1;
@@ -383,7 +392,7 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
     else if (parley_record_verify(rec, root, parley_now(), info, &err) != PARLEY_E_OK)
       rc = cli_fail_err("REFUSED: that version does not verify with the current root key", &err);
     else if (strcmp(info->state, code) != 0)
-      rc = cli_fail("REFUSED: the hub served a record of %s for %s", info->state, code);
+      rc = cli_fail("REFUSED: the hub served a record of %s for %s", cli_safe(info->state), code);
   }
   /* The record itself must be in the log everyone sees. */
   uint8_t leaf[32];
@@ -473,12 +482,12 @@ int cmd_directory_show(int argc, char **argv) {
   parley_sign_pk_fingerprint(&root, fpr);
   parley_fingerprint_display(fpr, disp);
   if (cli.json_output) {
-    json_dumpf(rec, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, rec, JSON_INDENT(2));
   } else {
-    printf("%s — %s (%s), record version %lld\n", code,
-           json_string_value(json_object_get(st, "name")),
-           json_string_value(json_object_get(st, "region")), (long long)info->version);
+    /* The name and region come from the hub's state entry, not from the signed record. */
+    printf("%s, record version %lld\n  the hub names it (unsigned): %s (%s)\n", code,
+           (long long)info->version, cli_safe(cli_jstr(st, "name")),
+           cli_safe(cli_jstr(st, "region")));
     printf("VERIFIED: signed by the root key of %s%s\n  root key fingerprint: %s\n", code,
            confirmed ? " (confirmed out of band)"
            : first   ? " (pinned now, on first use: NOT confirmed; compare this fingerprint out "
@@ -498,36 +507,41 @@ int cmd_directory_show(int argc, char **argv) {
            info->review_by < parley_now() ? "  — STALE: past its review date" : "");
     size_t i;
     json_t *p;
+    /* The record verified, but its text is still printed escaped, and only as the
+     * types it must have. */
     json_array_foreach(json_object_get(rec, "pocs"), i, p) {
-      printf("  %s — %s", json_string_value(json_object_get(p, "id")),
-             json_string_value(json_object_get(p, "name")));
-      const char *pos = json_string_value(json_object_get(p, "position"));
-      printf("%s%s\n", pos ? ", " : "", pos ? pos : "");
+      printf("  %s — %s", cli_safe(cli_jstr(p, "id")), cli_safe(cli_jstr(p, "name")));
+      const char *pos = cli_jstr(p, "position");
+      printf("%s%s\n", pos ? ", " : "", pos ? cli_safe(pos) : "");
       printf("    roles:");
       size_t k;
       json_t *x;
-      json_array_foreach(json_object_get(p, "roles"), k, x) printf(" %s", json_string_value(x));
-      printf("\n    e-mail: %s  phone: %s", json_string_value(json_object_get(p, "email")),
-             json_string_value(json_object_get(p, "phone")));
-      const char *ep = json_string_value(json_object_get(p, "emergency_phone"));
-      if (ep) printf("  emergency: %s", ep);
+      json_array_foreach(json_object_get(p, "roles"), k, x)
+          printf(" %s", cli_safe(json_string_value(x)));
+      printf("\n    e-mail: %s  phone: %s", cli_safe(cli_jstr(p, "email")),
+             cli_safe(cli_jstr(p, "phone")));
+      const char *ep = cli_jstr(p, "emergency_phone");
+      if (ep) printf("  emergency: %s", cli_safe(ep));
       printf("\n    languages:");
-      json_array_foreach(json_object_get(p, "languages"), k, x) printf(" %s", json_string_value(x));
-      printf("  time zone: %s  availability: %s\n",
-             json_string_value(json_object_get(p, "timezone")),
-             json_string_value(json_object_get(p, "availability")));
-      char exp[PARLEY_TIME_LEN];
-      parley_time_format(info->pocs[i].box_expires, exp);
-      printf("    encryption key valid until %s\n", exp);
+      json_array_foreach(json_object_get(p, "languages"), k, x)
+          printf(" %s", cli_safe(json_string_value(x)));
+      printf("  time zone: %s  availability: %s\n", cli_safe(cli_jstr(p, "timezone")),
+             cli_safe(cli_jstr(p, "availability")));
+      if (i < info->n_pocs) {
+        char exp[PARLEY_TIME_LEN];
+        parley_time_format(info->pocs[i].box_expires, exp);
+        printf("    encryption key valid until %s\n", exp);
+      }
     }
     const char *role;
     json_t *order;
     printf("\n  escalation order:\n");
     json_object_foreach(json_object_get(rec, "escalation"), role, order) {
-      printf("    %-22s", role);
+      printf("    %-22s", cli_safe(role));
       size_t k;
       json_t *x;
-      json_array_foreach(order, k, x) printf("%s%s", k ? " → " : "", json_string_value(x));
+      json_array_foreach(order, k, x)
+          printf("%s%s", k ? " → " : "", cli_safe(json_string_value(x)));
       putchar('\n');
     }
   }
@@ -598,18 +612,22 @@ int cmd_directory_search(int argc, char **argv) {
   json_t *v = cli_get_json(full);
   if (!v) return 1;
   if (cli.json_output) {
-    json_dumpf(v, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, v, JSON_INDENT(2));
   } else {
     size_t i;
     json_t *p;
     json_t *res = json_object_get(v, "pocs");
+    if (!json_is_array(res)) {
+      json_decref(v);
+      return cli_fail("the hub's answer has no list of points of contact");
+    }
+    /* The hub's word: each member checked and escaped; `directory show` verifies. */
+    printf("Points of contact as the hub lists them (its unsigned word; 'parley directory show "
+           "CODE' verifies a state's record):\n");
     json_array_foreach(res, i, p) {
-      printf("%-4s %-24s %-28s %-32s %s\n", json_string_value(json_object_get(p, "state")),
-             json_string_value(json_object_get(p, "id")),
-             json_string_value(json_object_get(p, "name")),
-             json_string_value(json_object_get(p, "email")),
-             json_string_value(json_object_get(p, "phone")));
+      printf("%-4s %-24s %-28s %-32s %s\n", cli_safe(cli_jstr(p, "state")),
+             cli_safe(cli_jstr(p, "id")), cli_safe(cli_jstr(p, "name")),
+             cli_safe(cli_jstr(p, "email")), cli_safe(cli_jstr(p, "phone")));
     }
     printf("%zu point(s) of contact\n", json_array_size(res));
   }

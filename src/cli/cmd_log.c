@@ -59,15 +59,16 @@ static int hub_verifier(parley_note_verifier *v) {
   served[strcspn(served, "\n")] = 0;
   parley_error err;
   if (pinned && strcmp(pinned, served) != 0) {
-    rc =
-        cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s", pinned, served);
+    rc = cli_fail("REFUSED: the hub's log key changed.\n  pinned: %s\n  served: %s",
+                  cli_safe(pinned), cli_safe(served));
   } else if (parley_note_verifier_parse(served, v, &err) != PARLEY_E_OK) {
     rc = cli_fail_err("the hub's log key", &err);
   } else if (!pinned) {
     json_object_set_new(hubs, cli.hub, json_string(served));
     rc = cli_save_state("hubs.json", hubs);
     if (!rc)
-      fprintf(stderr, "parley: pinned the log key of %s on first use: %s\n", cli.hub, served);
+      fprintf(stderr, "parley: pinned the log key of %s on first use: %s\n", cli.hub,
+              cli_safe(served));
   }
   free(served);
   json_decref(hubs);
@@ -157,7 +158,8 @@ static int accept_checkpoint(const char *note, size_t len, parley_checkpoint *cp
   if (parley_checkpoint_parse(n.text, n.text_len, &cp, &err) != PARLEY_E_OK)
     return cli_fail_err("REFUSED: checkpoint", &err);
   if (strcmp(cp.origin, v.name) != 0)
-    return cli_fail("REFUSED: checkpoint of log '%s', expected '%s'", cp.origin, v.name);
+    return cli_fail("REFUSED: checkpoint of log '%s', expected '%s'", cli_safe(cp.origin),
+                    cli_safe(v.name));
   json_t *seen = cli_load_state("checkpoints.json");
   const char *old = json_string_value(json_object_get(seen, cli.hub));
   uint64_t old_size = 0;
@@ -318,7 +320,7 @@ int cmd_log_checkpoint(int argc, char **argv) {
   if (!rc) {
     char root[64];
     parley_b64_encode(cp.root, 32, root, sizeof root);
-    printf("VERIFIED checkpoint of %s: %llu entries, root %s\n", cp.origin,
+    printf("VERIFIED checkpoint of %s: %llu entries, root %s\n", cli_safe(cp.origin),
            (unsigned long long)cp.size, root);
   }
   free(note);

@@ -204,8 +204,7 @@ static int do_send(send_opts *o) {
                   "evidence");
   if (!rc) {
     if (cli.json_output) {
-      json_dumpf(answer, stdout, JSON_INDENT(2));
-      putchar('\n');
+      cli_print_json(stdout, answer, JSON_INDENT(2));
     } else {
       /* What we sealed and signed, not what the hub echoes; the deadline is its word. */
       printf("sent %s %s %s to", parley_priorities[prio], o->kind, cli_safe(cli_jstr(env, "id")));
@@ -359,8 +358,7 @@ static bool on_follow_event(void *cls, const char *event, const char *data) {
     if (ka > 0 && ka < 3600) f->sse.idle_s = (unsigned)ka * 3 + 5; /* three missed, and then some */
   } else if (strcmp(event, "message") == 0) {
     if (cli.json_output) {
-      json_dumpf(v, stdout, JSON_COMPACT);
-      putchar('\n');
+      cli_print_json(stdout, v, JSON_COMPACT);
     } else {
       print_inbox_line(v);
     }
@@ -610,8 +608,7 @@ static int print_sent(const json_t *list) {
   }
   if (cli.json_output) {
     json_t *o = json_pack("{s:o,s:O?}", "messages", out, "next", json_object_get(list, "next"));
-    json_dumpf(o, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, o, JSON_INDENT(2));
     json_decref(o);
   } else {
     json_decref(out);
@@ -664,8 +661,7 @@ int cmd_inbox(int argc, char **argv) {
   if (sent) {
     rc = print_sent(v);
   } else if (cli.json_output) {
-    json_dumpf(v, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, v, JSON_INDENT(2));
   } else {
     print_inbox_header();
     size_t i;
@@ -730,8 +726,7 @@ int cmd_read(int argc, char **argv) {
     json_object_del(hub, "envelope");
     json_t *out = json_pack("{s:o,s:O?,s:o}", "verified", verified_json(&m, rcpt, nr), "body", body,
                             "hub_unsigned", hub);
-    json_dumpf(out, stdout, JSON_INDENT(2));
-    putchar('\n');
+    cli_print_json(stdout, out, JSON_INDENT(2));
     json_decref(out);
   } else if (!rc) {
     char created[PARLEY_TIME_LEN];
@@ -876,10 +871,21 @@ int cmd_reply(int argc, char **argv) {
 
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
-    puts("Usage: parley case ID\nLists the messages of a case that you sent or received.");
+    puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
+         "hub lists them (unsigned): 'parley read ID' verifies each one.");
     return argc == 2 ? 0 : 2;
   }
   char path[96];
   snprintf(path, sizeof path, "/v1/cases/%.36s", argv[1]);
-  return cli_request_print("GET", path, NULL);
+  json_t *v = cli_get_json(path);
+  if (!v) return 1;
+  /* Nothing of the listing is signed: it is shown as the hub's word, escaped (the
+   * verified header of each message is what `parley read` shows). */
+  if (!cli.json_output)
+    printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
+           "message):\n",
+           cli_safe(argv[1]));
+  cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+  json_decref(v);
+  return 0;
 }

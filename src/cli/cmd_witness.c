@@ -180,7 +180,7 @@ static int log_verifier(json_t *entry, const char *log_key, parley_note_verifier
   const char *pinned = json_string_value(json_object_get(entry, "log_key"));
   if (pinned && log_key && strcmp(pinned, log_key) != 0)
     return cli_fail("REFUSED: --log-key differs from the log key pinned for %s:\n  pinned: %s",
-                    cli.hub, pinned);
+                    cli.hub, cli_safe(pinned));
   char *served = NULL;
   const char *use = pinned ? pinned : log_key;
   if (!use) {
@@ -196,7 +196,7 @@ static int log_verifier(json_t *entry, const char *log_key, parley_note_verifier
   else if (!pinned) {
     json_object_set_new(entry, "log_key", json_string(use));
     fprintf(stderr, "parley: witness: pinned the log key of %s%s: %s\n", cli.hub,
-            served ? " on first use" : "", use);
+            served ? " on first use" : "", cli_safe(use));
   }
   free(served);
   return rc;
@@ -217,8 +217,8 @@ static int check_consistency(const char *old, const parley_checkpoint *cp, const
   }
   free(on);
   if (strcmp(ocp.origin, cp->origin) != 0)
-    return cli_fail("REFUSED: checkpoint of log '%s', cosigned before: '%s'", cp->origin,
-                    ocp.origin);
+    return cli_fail("REFUSED: checkpoint of log '%s', cosigned before: '%s'", cli_safe(cp->origin),
+                    cli_safe(ocp.origin));
   uint64_t from = cp->size < ocp.size ? cp->size : ocp.size;
   uint64_t to = cp->size < ocp.size ? ocp.size : cp->size;
   const uint8_t *r1 = cp->size < ocp.size ? cp->root : ocp.root;
@@ -378,7 +378,7 @@ static int replay_bundle(replay *r, uint64_t tile, unsigned width, uint64_t from
 static int directory_misbehaviour(const char *old, const char *note, const char *why,
                                   const char *rule) {
   cli_save_evidence(old ? old : "", note, why);
-  cli_fail("REFUSED to cosign: DIRECTORY MISBEHAVIOUR: %s", rule);
+  cli_fail("REFUSED to cosign: DIRECTORY MISBEHAVIOUR: %s", cli_safe(rule));
   return ROUND_MISBEHAVIOUR;
 }
 
@@ -542,7 +542,8 @@ static int witness_round(const parley_cosigner *c, const parley_dir_witness_sign
     goto done;
   }
   if (strcmp(cp.origin, v.name) != 0) {
-    cli_fail("REFUSED to cosign: checkpoint of log '%s', expected '%s'", cp.origin, v.name);
+    cli_fail("REFUSED to cosign: checkpoint of log '%s', expected '%s'", cli_safe(cp.origin),
+             cli_safe(v.name));
     goto done;
   }
   const char *old = json_string_value(json_object_get(entry, "checkpoint"));
@@ -572,7 +573,7 @@ static int witness_round(const parley_cosigner *c, const parley_dir_witness_sign
   parley_b64_encode(cp.root, 32, root, sizeof root);
   if (parley_dir_ext_parse(&cp, &count, dr, &err) == PARLEY_E_OK)
     parley_b64_encode(dr, 32, droot, sizeof droot);
-  printf("COSIGNED checkpoint of %s: %llu entries, root %s (as %s)\n", cp.origin,
+  printf("COSIGNED checkpoint of %s: %llu entries, root %s (as %s)\n", cli_safe(cp.origin),
          (unsigned long long)cp.size, root, me.name);
   printf("DIRECTORY VERIFIED: %llu states, root %s: every entry followed the rules "
          "(statement %s as %s)\n",

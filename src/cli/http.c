@@ -154,6 +154,7 @@ int cli_http(const char *method, const char *path, const void *body, size_t body
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
     if (ct) parley_strlcpy(out->content_type, ct, sizeof out->content_type);
     out->body = parley_buf_steal(&resp, &out->len);
+    if (!out->body) ret = cli_fail("out of memory");
   }
   curl_easy_cleanup(c);
   curl_slist_free_all(hdrs);
@@ -173,15 +174,18 @@ json_t *cli_response_json(const cli_response *r) {
   return v;
 }
 
+/* The hub's error answer, every member checked for type and shown escaped: it is the
+ * hub's word, and may carry anything. */
 int cli_print_http_error(const cli_response *r) {
-  json_t *v = cli_response_json(r);
-  const char *code = v ? json_string_value(json_object_get(v, "code")) : NULL;
+  json_t *v = r->body && r->len ? cli_response_json(r) : NULL;
+  const char *code = cli_jstr(v, "code");
   if (code) {
-    const char *hint = json_string_value(json_object_get(v, "hint"));
-    const char *detail = json_string_value(json_object_get(v, "detail"));
-    cli_fail("the hub refused (%ld %s): %s%s%s%s", r->status, code, hint ? hint : "",
-             detail && *detail ? " (" : "", detail && *detail ? detail : "",
-             detail && *detail ? ")" : "");
+    const char *hint = cli_jstr(v, "hint");
+    const char *detail = cli_jstr(v, "detail");
+    bool has_detail = detail && *detail;
+    cli_fail("the hub refused (%ld %s): %s%s%s%s", r->status, cli_safe(code),
+             hint ? cli_safe(hint) : "", has_detail ? " (" : "", has_detail ? cli_safe(detail) : "",
+             has_detail ? ")" : "");
   } else {
     cli_fail("the hub answered %ld", r->status);
   }
@@ -215,7 +219,7 @@ int cli_get_to_output(const char *path, const char *out) {
   if (r.status != 200) {
     rc = cli_print_http_error(&r);
   } else if (strcmp(out, "-") == 0) {
-    fwrite(r.body, 1, r.len, stdout);
+    cli_write_safe_text(stdout, r.body, r.len); /* --out FILE keeps the exact bytes */
   } else if (cli_write_file_atomic(out, r.body, r.len, 0644) != PARLEY_E_OK) {
     rc = cli_fail("%s: cannot write", out);
   } else {

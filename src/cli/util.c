@@ -222,3 +222,48 @@ void cli_print_safe(FILE *f, const char *s) {
 const char *cli_jstr(const json_t *obj, const char *key) {
   return json_string_value(json_object_get(obj, key));
 }
+
+/* One control character as a JSON escape, which is also readable on a terminal. */
+static void put_u_escape(FILE *f, unsigned c) {
+  fprintf(f, "\\u%04x", c);
+}
+
+void cli_write_safe_text(FILE *f, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  while (p < end) {
+    const unsigned char *run = p;
+    while (p < end && *p != 0x7f && !(*p < 0x20 && *p != '\n') &&
+           !(*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f))
+      p++;
+    if (p > run) fwrite(run, 1, (size_t)(p - run), f);
+    if (p >= end) break;
+    if (*p == '\r' && p + 1 < end && p[1] == '\n') { /* CRLF of CSV and vCard */
+      fputc('\r', f);
+      p++;
+    } else if (*p == 0xc2) {
+      put_u_escape(f, p[1]);
+      p += 2;
+    } else {
+      put_u_escape(f, *p);
+      p++;
+    }
+  }
+}
+
+void cli_print_json(FILE *f, const json_t *v, size_t flags) {
+  char *s = json_dumps(v, flags);
+  if (!s) {
+    fputs("null\n", f);
+    return;
+  }
+  cli_write_safe_text(f, s, strlen(s));
+  fputc('\n', f);
+  free(s);
+}
+
+bool cli_jint(const json_t *obj, const char *key, long long *out) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_integer(v)) return false;
+  *out = (long long)json_integer_value(v);
+  return true;
+}

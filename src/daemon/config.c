@@ -47,6 +47,10 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->max_streams_per_state = 32;
   c->sig_future_s = 30;
   c->stream_recheck_s = 30;
+  /* web app: the build's output folder unless configured */
+#ifdef PARLEYD_WEB_DIR_DEFAULT
+  parley_strlcpy(c->web_dir, PARLEYD_WEB_DIR_DEFAULT, sizeof c->web_dir);
+#endif
 }
 
 static bool parse_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
@@ -124,6 +128,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("max_streams_per_state", max_streams_per_state, 1, 100000)
   NUM("signature_future", sig_future_s, 0, 300)
   NUM("stream_recheck", stream_recheck_s, 1, 3600)
+  STR("web_dir", web_dir)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -279,6 +284,8 @@ static const char usage[] =
     "                               signature's created may be (default 30)\n"
     "      --stream-recheck S       an open event stream re-checks its key every S\n"
     "                               seconds (default 30)\n"
+    "      --web-dir DIR            folder of the built web app, served under /app/\n"
+    "                               (default: the build's web output)\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -329,6 +336,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"webhook-workers", required_argument, 0, 1},
       {"webhook-queue", required_argument, 0, 1},
       {"notify-queue", required_argument, 0, 1},
+      {"web-dir", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };

@@ -12,6 +12,9 @@ void h_whoami(parleyd_req *r);
 /* h_home.c */
 void h_home(parleyd_req *r);
 
+/* h_app.c: the web app's static files under /app/ (from --web-dir). */
+void h_app(parleyd_req *r);
+
 /* h_states.c */
 void h_state_add(parleyd_req *r);
 void h_state_suspend(parleyd_req *r);

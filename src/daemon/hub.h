@@ -63,6 +63,8 @@ typedef struct {
   unsigned max_streams_per_state;
   int64_t sig_future_s;      /* how far ahead of the hub's clock `created` may be */
   unsigned stream_recheck_s; /* an open stream re-checks its key's authorization */
+  /* The web app (h_app.c): folder of the built bundle served under /app/. */
+  char web_dir[512];
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

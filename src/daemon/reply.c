@@ -26,8 +26,10 @@ static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
   if (!MHD_get_response_header(resp, "Cache-Control")) /* a public log read may be cached */
     MHD_add_response_header(resp, "Cache-Control", "no-store");
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  if (!MHD_get_response_header(resp, "Content-Security-Policy")) /* the web app sets its own */
+    MHD_add_response_header(
+        resp, "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
   if (MHD_queue_response(r->conn, status, resp) != MHD_YES)
     parley_log(PARLEY_LOG_WARN, "http.queue_failed", "status=%u", status);
   MHD_destroy_response(resp);

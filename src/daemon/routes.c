@@ -6,6 +6,9 @@
 
 const parleyd_route parleyd_routes[] = {
     {"GET", "/", h_home, PARLEYD_AUTH_PUBLIC, "home"},
+    {"GET", "/app", h_app, PARLEYD_AUTH_PUBLIC, "app_redirect"},
+    {"GET", "/app/", h_app, PARLEYD_AUTH_PUBLIC, "app_index"},
+    {"GET", "/app/*", h_app, PARLEYD_AUTH_PUBLIC, "app_file"},
     {"GET", "/healthz", h_healthz, PARLEYD_AUTH_PUBLIC, "healthz"},
     {"GET", "/metrics", h_metrics, PARLEYD_AUTH_PUBLIC, "metrics"},
     {"GET", "/v1/whoami", h_whoami, PARLEYD_AUTH_ANY, "whoami"},

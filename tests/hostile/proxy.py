@@ -7,7 +7,8 @@ read again on every request so a test can change them at any time:
     "set":    {"from.state": "LVA", "receipts.0.receipt.time": "..."},
     "delete": ["kind", "history.0.event"],
     "append": {"receipts": {...}},                       onto an array member
-    "swap_with": "GET /v1/messages/OTHER"}]              last 2xx body seen for it
+    "swap_with": "GET /v1/messages/OTHER",               last 2xx body seen for it
+    "body": "any text", "status": 400}]                  serve this body (UTF-8) / status
 
 Dotted paths name members of objects and (by number) elements of arrays. swap_with
 replaces the whole body first, then set/delete/append apply. Usage:
@@ -51,6 +52,8 @@ def walk(doc, path):
 
 
 def apply(rule, body):
+    if rule.get("body") is not None:  # raw text, e.g. for a text endpoint (/log/...)
+        body = rule["body"].encode()
     if rule.get("swap_with"):
         other = seen.get(rule["swap_with"])
         if other is None:
@@ -96,6 +99,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 continue
             try:
                 body = apply(rule, body)
+                status = rule.get("status", status)
                 log("rule %d applied to %s" % (i, key))
             except Exception as e:  # a rule that does not fit this answer
                 log("rule %d on %s failed: %r" % (i, key, e))

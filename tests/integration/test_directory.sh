@@ -168,6 +168,9 @@ check "matrix: GET /log/proof"               matrix GET "/log/proof?index=0" "" 
 check "matrix: GET /log/consistency"         matrix GET "/log/consistency?from=1&to=2" "" P P P P P
 check "matrix: GET /log/tile/..."            matrix GET /log/tile/0/000.p/1 "" P P P P P
 check "matrix: POST /log/add-cosignature"    matrix POST /log/add-cosignature "$WORK/empty.json" P P P P P
+check "matrix: GET /app"                     matrix GET /app "" P P P P P
+check "matrix: GET /app/"                    matrix GET /app/ "" P P P P P
+check "matrix: GET /app/index.html"          matrix GET /app/index.html "" P P P P P
 check "every route is in the matrix" sh -c "[ \$(grep -c '^    {\"' '$PARLEY_SRC/src/daemon/routes.c') -le \$(grep -c '^check \"matrix:' '$0') ]"
 
 # --- root keys ------------------------------------------------------------------

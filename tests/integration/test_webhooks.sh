@@ -99,9 +99,18 @@ cp "$WORK/fin.json" "$WORK/fin-base.json"
 for url in "http://127.0.0.1:@127.0.0.2:$UPORT/hook" "https://user:pw@hooks.example.org/" \
   "http://hooks.example.org/parley" "http://10.0.0.1:8080/" "https:///hooks.example.org/" \
   "https://hooks.example.org:99999/"; do
-  cp "$WORK/fin-base.json" "$WORK/fin.json"
+  # a version above any earlier attempt's, so that each attempt is judged on its webhook
+  VERSION=$((${VERSION:-0} + 1))
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r["version"] = int(sys.argv[2]); json.dump(r, open(sys.argv[3], "w"))' \
+    "$WORK/fin-base.json" "$VERSION" "$WORK/fin.json"
   poc fin.json fin-p1 p1@fin.test fin-p1 "$url"
-  check "publish refuses webhook $url" expect_fail RECORD_INVALID publish fin.json
+  if publish fin.json >"$WORK/publish.out" 2>&1; then
+    not_ok "publish refuses webhook $url: accepted"
+    # and a message to the POC makes the hub post to the webhook
+    as est-cert send --kind ping --to FIN:fin-p1 --field challenge=x >/dev/null 2>&1 || true
+  else
+    check "publish refuses webhook $url" grep -q RECORD_INVALID "$WORK/publish.out"
+  fi
 done
 
 # Syntactically fine, but the destinations are this machine, private or link-local:
@@ -110,7 +119,8 @@ FORMS=("https://127.0.0.1:$LPORT/hook" "https://10.0.0.1/hook"
   "https://169.254.169.254/latest/meta-data/" "https://[::1]:$LPORT6/hook"
   "https://[::ffff:127.0.0.1]:$LPORT/hook" "https://2130706433:$LPORT/hook"
   "https://localhost:$LPORT/hook" "http://127.0.0.1:$LPORT/hook" "https://0.0.0.0:$LPORT/hook")
-cp "$WORK/fin-base.json" "$WORK/fin.json"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r["version"] = int(sys.argv[2]); json.dump(r, open(sys.argv[3], "w"))' \
+  "$WORK/fin-base.json" "$((VERSION + 1))" "$WORK/fin.json"
 TO=()
 for i in "${!FORMS[@]}"; do
   n=$((i + 1))
@@ -168,19 +178,25 @@ for _ in $(seq 1 300); do
   [ -n "$mail_at" ] && [ -n "$hook_at" ] && break
   sleep 0.1
 done
-MAIL_S=$(python3 -c "print('%.2f' % (${mail_at:-1e9} - $t0))")
-HOOK_S=$(python3 -c "print('%.2f' % (${hook_at:-1e9} - $t0))")
+elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) - $t0) if sys.argv[1] else 'never')" "$1"; }
+MAIL_S=$(elapsed "$mail_at")
+HOOK_S=$(elapsed "$hook_at")
 echo "# critical e-mail alert after ${MAIL_S} s, webhook after ${HOOK_S} s (tarpit busy)"
-check "the critical e-mail alert arrives within 3 s despite the tarpit" \
-  python3 -c "import sys; sys.exit(0 if $MAIL_S < 3 else 1)"
-check "the other state's webhook gets its alert within 3 s" \
-  python3 -c "import sys; sys.exit(0 if $HOOK_S < 3 else 1)"
+check "the critical e-mail alert arrives within 5 s despite the tarpit" \
+  python3 -c "import sys; sys.exit(0 if sys.argv[1] != 'never' and float(sys.argv[1]) < 5 else 1)" "$MAIL_S"
+check "the other state's webhook gets its alert within 5 s" \
+  python3 -c "import sys; sys.exit(0 if sys.argv[1] != 'never' and float(sys.argv[1]) < 5 else 1)" "$HOOK_S"
 check "alerts beyond the tarpit's queue are dropped and counted in /metrics" \
   test "$(metric parley_notify_dropped_total webhook)" -ge 1
 check "  and logged" grep -q 'notify.dropped.*reason=queue_full' "$WORK/hub/stderr"
 check "the tarpit's failures are logged" sh -c "sleep 6; grep -q 'notify.webhook_failed.*127.0.0.1:$TARPORT' '$WORK/hub/stderr'"
-check "the tarpit is contacted only once at a time" \
-  test "$(wc -l <"$WORK/tarpit.log")" -le 4
+check "the tarpit is contacted one attempt at a time, each after the last timed out" \
+  python3 - "$WORK/tarpit.log" <<'PY'
+import sys
+t = [float(l.split()[1]) for l in open(sys.argv[1])]
+gaps = [b - a for a, b in zip(t, t[1:])]
+assert t and min(gaps, default=99) >= 4.5, gaps  # --webhook-timeout 5, then back-off
+PY
 t0=$(date +%s)
 check "the hub stops promptly with the tarpit still holding" stop_hub
 check "  (within 10 s)" test $(($(date +%s) - t0)) -le 10
