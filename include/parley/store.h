@@ -1,10 +1,10 @@
 /* libparley store: one interface over the hub's storage engines.
  *
- * A store is opened from a URL ("sqlite:PATH"; "postgresql://..." later). All reads and
- * writes happen inside parley_store_run(), which runs a caller's function in one
- * transaction and retries it when the engine reports a retryable conflict. Nothing
- * engine-specific crosses this header: callers see rows as C structs and query
- * statuses, never SQL. */
+ * A store is opened from a URL ("sqlite:PATH", or "postgresql://..." when built with
+ * libpq). All reads and writes happen inside parley_store_run(), which runs a caller's
+ * function in one transaction and retries it when the engine reports a retryable
+ * conflict. Nothing engine-specific crosses this header: callers see rows as C structs
+ * and query statuses, never SQL. */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
 

@@ -2,7 +2,9 @@
  * content-digest; keys looked up in the store; nonces refused on replay; budgets
  * charged; the route's roles enforced. Order matters: nothing from the request is
  * trusted, no budget charged and no store write made before the signature verifies;
- * all of it happens on the headers, before the body is read. */
+ * all of it happens on the headers, before the body is read. A write records its
+ * request's nonce in its own transaction (parleyd_tx_nonce), so a replay is refused
+ * after a restart too. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -208,4 +210,20 @@ bool parleyd_authenticate_body(parleyd_req *r) {
     return false;
   }
   return true;
+}
+
+parley_qs parleyd_tx_nonce_record(parley_tx *tx, const char *key_id, const char *nonce,
+                                  parley_error *err) {
+  parley_qs qs = parley_store_nonce_insert(tx, key_id, nonce,
+                                           parley_now() + 2 * parleyd->cfg.sig_window_s + 1);
+  if (qs == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_AUTH_REPLAY, "%s", nonce);
+    return PARLEY_QS_HARD;
+  }
+  return qs;
+}
+
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
+  if (!r->authenticated) return PARLEY_QS_ONE;
+  return parleyd_tx_nonce_record(tx, r->who.key_id, r->nonce, err);
 }

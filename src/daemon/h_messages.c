@@ -12,7 +12,7 @@
 
 #include "handlers.h"
 #include "lifecycle.h"
-#include "poc_cache.h"
+#include "record_view.h"
 #include "parley/envelope.h"
 #include "parley/json.h"
 
@@ -49,7 +49,7 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   for (size_t i = 0; i < in->n_recipients; i++) {
     const parley_envelope_party *p = &in->recipients[i];
     /* the recipient key must be the current, unexpired encryption key of that POC */
-    parleyd_poc_info poc;
+    parleyd_recipient_check poc;
     if ((qs = parleyd_poc_lookup(tx, p->state, p->poc, &poc)) < 0) return qs;
     if (qs == PARLEY_QS_NONE || strcmp(poc.key_id, p->key_id) != 0 || poc.expires <= now) {
       parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,

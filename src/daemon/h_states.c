@@ -472,13 +472,3 @@ void h_record_get_version(parleyd_req *r) {
   }
   reply_record(r, (int64_t)v);
 }
-
-json_t *parleyd_current_record(parley_tx *tx, const char *state, parley_qs *qs) {
-  parley_record_row rec;
-  *qs = parley_store_record_get(tx, state, 0, &rec);
-  if (*qs != PARLEY_QS_ONE) return NULL;
-  json_t *v = NULL;
-  parley_json_parse(rec.body, rec.body_len, NULL, &v, NULL);
-  parley_record_row_clear(&rec);
-  return v;
-}

@@ -48,12 +48,6 @@ void h_ping_start(parleyd_req *r);
 void h_ping_list(parleyd_req *r);
 void h_ping_report(parleyd_req *r);
 void h_ping_trend(parleyd_req *r);
-/* Starts the next round of every recurring series that is due (scheduler). */
-void parleyd_pings_recur(void);
-
-/* A state's current record as parsed JSON (new reference), NULL if none; *qs gets the
- * store's answer. Records are verified when published, so this only parses. */
-json_t *parleyd_current_record(parley_tx *tx, const char *state, parley_qs *qs);
 
 /* h_rotation.c */
 void h_state_root_key(parleyd_req *r);
@@ -69,6 +63,11 @@ void h_log_proof(parleyd_req *r);
 void h_log_consistency(parleyd_req *r);
 void h_log_tile(parleyd_req *r);
 void h_log_key(parleyd_req *r);
+
+/* checkpoint.c */
+/* At start: signs a checkpoint if the latest one does not commit to the directory as
+ * stored (a fresh or older store). */
+parley_err parleyd_dir_startup(parley_error *err);
 /* Returns the latest checkpoint, signing a new one first if the log has grown and the
  * last is older than the interval (or when force). Caller clears *out. */
 parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_error *err);
@@ -83,9 +82,6 @@ parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row
 parley_qs parleyd_dir_log(parley_tx *tx, json_t *obj, uint64_t *leaf, parley_error *err);
 /* Appends the checkpoint's directory extension line for the directory as stored. */
 parley_qs parleyd_dir_ext(parley_tx *tx, parley_buf *ext, parley_error *err);
-/* At start: signs a checkpoint if the latest one does not commit to the directory as
- * stored (a fresh or older store). */
-parley_err parleyd_dir_startup(parley_error *err);
 /* {"checkpoint","index","count","proof"[,"root_replaced_at"]}: state `code`'s leaf in the
  * latest checkpoint's directory commitment; NULL with *qs < 0 on failure. */
 json_t *parleyd_dir_proof_json(parley_tx *tx, const char *code, parley_qs *qs, parley_error *err);
@@ -103,11 +99,16 @@ parley_qs parleyd_log_entry(parley_tx *tx, const char *kind, const void *entry, 
 /* Appends an operator event {"event","subject","time"} in clear. */
 parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subject, uint64_t *leaf,
                             parley_error *err);
-/* Records the request's nonce durably in the write's transaction: a replayed write is
- * refused (AUTH_REPLAY) even after a restart. */
-parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
 
-/* scheduler.c: deadlines, escalation, checkpoints, nonce purge. */
+/* Scheduled jobs, one file each, run by scheduler.c. */
+/* job_escalate.c: escalates messages past their deadline; reminds ping targets. */
+void parleyd_job_escalate(void);
+/* job_stale_records.c: e-mails the POCs of records past their review date. */
+void parleyd_job_stale_records(void);
+/* job_recur_pings.c: starts the next round of every recurring series that is due. */
+void parleyd_job_recur_pings(void);
+
+/* scheduler.c: runs the jobs, signs checkpoints, purges nonces. */
 void parleyd_scheduler_start(void);
 void parleyd_scheduler_stop(void);
 

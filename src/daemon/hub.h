@@ -40,16 +40,13 @@ typedef struct {
   int64_t sig_window_s; /* accepted |now - created| for request signatures */
   int64_t checkpoint_interval_s;
   int log_level;
-  bool insecure_hub_key;
-  char smtp_url[256]; /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
+  bool insecure_hub_key; /* hub key file without a passphrase: tests and demo only */
+  char smtp_url[256];    /* e.g. smtp://127.0.0.1:25; empty: no e-mail alerts */
   char smtp_from[128];
   int64_t ack_deadline_s[3]; /* per priority: routine, urgent, critical */
   int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
   unsigned scheduler_tick_ms;
-  int64_t stale_check_s;
-  /* how often POCs of stale records are e-mailed; 0: never */ /* hub key file without a
-                                                                  passphrase: tests and demo
-                                                                  only */
+  int64_t stale_check_s; /* how often POCs of stale records are e-mailed; 0: never */
   /* Alerts (notify.c) and webhook destinations (webhook_url.c). */
   bool webhook_allow_loopback_http; /* http:// to loopback destinations: tests only */
   bool webhook_allow_private;       /* private and loopback destinations */
@@ -164,7 +161,7 @@ extern const size_t parleyd_n_routes;
  * -2 if the path matches with another method (405). */
 int parleyd_route_match(const char *method, const char *path, parleyd_req *r);
 
-/* ---- replies: a handler calls exactly one ------------------------------- */
+/* ---- replies and request reading (reply.c): a handler calls exactly one reply */
 
 void parleyd_reply_json(parleyd_req *r, unsigned status, json_t *body /* stolen */);
 void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type, const void *data,
@@ -172,6 +169,9 @@ void parleyd_reply_raw(parleyd_req *r, unsigned status, const char *content_type
 /* {"code": NAME, "hint": registry hint, "detail": detail} with the registry's status. */
 void parleyd_reply_error(parleyd_req *r, parley_err code, const char *detail);
 void parleyd_reply_err(parleyd_req *r, const parley_error *err);
+/* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
+void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
+                               unsigned retry_after_s);
 /* Queues a response built by the handler (e.g. from a content reader) with the headers
  * every answer carries; resp is released here. */
 void parleyd_reply_response(parleyd_req *r, unsigned status, struct MHD_Response *resp);
@@ -185,7 +185,7 @@ const char *parleyd_header(parleyd_req *r, const char *name);
 unsigned parleyd_header_count(parleyd_req *r, const char *name);
 const char *parleyd_query(parleyd_req *r, const char *name);
 
-/* ---- HTTP server -------------------------------------------------------- */
+/* ---- HTTP server (http.c) ----------------------------------------------- */
 
 parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);
 void parleyd_http_stop(parleyd_hub *hub);
@@ -241,9 +241,11 @@ bool parleyd_authenticate_body(parleyd_req *r);
  * and the journal of nonces dated ahead (DATA_DIR/nonces-ahead) are set up. */
 parley_err parleyd_auth_start(parley_error *err);
 void parleyd_auth_stop(void);
-
-/* Like parleyd_reply_error, with a Retry-After header (429 and 503 answers). */
-void parleyd_reply_error_retry(parleyd_req *r, parley_err code, const char *detail,
-                               unsigned retry_after_s);
+/* Records the request's nonce durably in the write's transaction: a replayed write is
+ * refused (AUTH_REPLAY) even after a restart. */
+parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err);
+/* The same for a nonce given apart from its request (key_id: the key that signed it). */
+parley_qs parleyd_tx_nonce_record(parley_tx *tx, const char *key_id, const char *nonce,
+                                  parley_error *err);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "handlers.h"
 #include "parley/json.h"
+#include "parley/proto.h"
+#include "record_view.h"
 
 bool parleyd_lc_is_hub_check(const parley_message_row *m) {
   return !strcmp(m->kind, "ping") && !strcmp(m->from_state, PARLEYD_HUB_STATE);
@@ -212,52 +214,36 @@ parley_qs parleyd_lc_response(parley_tx *tx, const parley_envelope_info *in, int
  * that was not itself addressed. false if the walk is shorter. */
 static bool pick_target(parley_tx *tx, const parleyd_lc_view *v, const char *state, int level,
                         parleyd_lc_alert *out) {
-  parley_qs rqs;
-  json_t *rec = parleyd_current_record(tx, state, &rqs);
-  if (!rec) return false;
-  json_t *pocs = json_object_get(rec, "pocs"), *esc = json_object_get(rec, "escalation");
-  json_t *walk = json_array();
-  const char *role;
-  json_t *order;
-  json_object_foreach(esc, role, order) {
+  const parleyd_record_view *rec;
+  if (parleyd_record_view_current(tx, state, NULL, &rec) != PARLEY_QS_ONE) return false;
+  const char *walk[PARLEY_MAX_POCS];
+  size_t n_walk = 0;
+  for (size_t e = 0; e < rec->n_escalation; e++) {
+    const parleyd_escalation_order *order = &rec->escalation[e];
     bool relevant = false;
-    size_t k;
-    json_t *p;
-    json_array_foreach(pocs, k, p) {
-      const char *pid = json_string_value(json_object_get(p, "id"));
-      size_t q;
-      json_t *rv;
-      if (pid && parleyd_lc_find_rcpt(v, state, pid))
-        json_array_foreach(json_object_get(p, "roles"), q, rv) relevant |=
-            json_is_string(rv) && !strcmp(json_string_value(rv), role);
-    }
+    for (size_t k = 0; k < rec->n_pocs; k++)
+      relevant |= parleyd_lc_find_rcpt(v, state, rec->pocs[k].id) &&
+                  parleyd_poc_view_has_role(&rec->pocs[k], order->role);
     if (!relevant) continue;
-    json_t *x;
-    json_array_foreach(order, k, x) {
-      const char *pid = json_string_value(x);
-      bool seen = !pid || parleyd_lc_find_rcpt(v, state, pid);
-      size_t q;
-      json_t *w;
-      json_array_foreach(walk, q, w) seen |= !strcmp(json_string_value(w), pid);
-      if (!seen) json_array_append_new(walk, json_string(pid));
+    for (size_t k = 0; k < order->n; k++) {
+      const char *pid = order->pocs[k];
+      bool seen = parleyd_lc_find_rcpt(v, state, pid);
+      for (size_t q = 0; q < n_walk && !seen; q++)
+        seen = !strcmp(walk[q], pid);
+      if (!seen && n_walk < PARLEY_MAX_POCS) walk[n_walk++] = pid;
     }
   }
-  const char *pid = level >= 1 ? json_string_value(json_array_get(walk, (size_t)level - 1)) : NULL;
-  if (pid) {
+  bool found = level >= 1 && (size_t)level <= n_walk;
+  if (found) {
+    const char *pid = walk[level - 1];
     memset(out, 0, sizeof *out);
     parley_strlcpy(out->state, state, sizeof out->state);
     parley_strlcpy(out->poc, pid, sizeof out->poc);
-    size_t q;
-    json_t *p;
-    json_array_foreach(pocs, q, p) {
-      const char *id = json_string_value(json_object_get(p, "id"));
-      const char *em = json_string_value(json_object_get(p, "email"));
-      if (id && em && !strcmp(id, pid)) parley_strlcpy(out->email, em, sizeof out->email);
-    }
+    const parleyd_poc_view *p = parleyd_record_view_poc(rec, pid);
+    if (p) parley_strlcpy(out->email, p->email, sizeof out->email);
   }
-  json_decref(walk);
-  json_decref(rec);
-  return pid != NULL;
+  parleyd_record_view_release(rec);
+  return found;
 }
 
 void parleyd_lc_escalation_free(parleyd_lc_escalation *e) {

@@ -51,14 +51,3 @@ parley_qs parleyd_log_event(parley_tx *tx, const char *event, const char *subjec
   parley_buf_free(&b);
   return qs;
 }
-
-parley_qs parleyd_tx_nonce(parley_tx *tx, parleyd_req *r, parley_error *err) {
-  if (!r->authenticated) return PARLEY_QS_ONE;
-  parley_qs qs = parley_store_nonce_insert(tx, r->who.key_id, r->nonce,
-                                           parley_now() + 2 * parleyd->cfg.sig_window_s + 1);
-  if (qs == PARLEY_QS_NONE) {
-    parley_fail(err, PARLEY_E_AUTH_REPLAY, "%s", r->nonce);
-    return PARLEY_QS_HARD;
-  }
-  return qs;
-}
