@@ -31,6 +31,12 @@ if ! grep -q 'listening on' "$DATA/hub.out"; then
   echo "parleyd did not start:"; cat "$DATA/hub.log"; exit 1
 fi
 
+# The set-up's own notices (first contact with each state, pinned log key) go to a log;
+# if the set-up fails, that log is shown.
+exec 3>&2 2>"$DATA/setup.log"
+trap 'rc=$?; exec 2>&3; [ $rc = 0 ] || cat "$DATA/setup.log" >&2; kill -TERM $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; echo; echo "hub stopped"' EXIT
+trap 'exit 130' INT TERM
+
 onboard() { # CODE NAME REGION
   as operator admin state add --code "$1" --name "$2" --region "$3" \
     --root-key "$DATA/keys/${1,,}-root.key.pub" --fingerprint "$(pub "${1,,}-root" fingerprint)" >/dev/null
@@ -83,6 +89,7 @@ as est-cert reply "$M2" --field summary="Preservation ordered for 90 days" --fie
 M3=$(as gha-cert send --kind request-for-assistance --to CHL:law-enforcement-24x7 --priority critical \
   --field subject="Extortion e-mails to a hospital" --field details="We need help tracing the sender" | sent)
 
+exec 2>&3
 cat <<MSG
 
 Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
