@@ -34,7 +34,7 @@ fi
 # The set-up's own notices (first contact with each state, pinned log key) go to a log;
 # if the set-up fails, that log is shown.
 exec 3>&2 2>"$DATA/setup.log"
-trap 'rc=$?; exec 2>&3; [ $rc = 0 ] || cat "$DATA/setup.log" >&2; kill -TERM $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; echo; echo "hub stopped"' EXIT
+trap 'rc=$?; exec 2>&3; [ -n "${READY:-}" ] || [ $rc = 0 ] || cat "$DATA/setup.log" >&2; kill -TERM $HUB_PID 2>/dev/null; wait $HUB_PID 2>/dev/null; echo; echo "hub stopped"' EXIT
 trap 'exit 130' INT TERM
 
 onboard() { # CODE NAME REGION
@@ -90,6 +90,7 @@ M3=$(as gha-cert send --kind request-for-assistance --to CHL:law-enforcement-24x
   --field subject="Extortion e-mails to a hospital" --field details="We need help tracing the sender" | sent)
 
 exec 2>&3
+READY=1
 cat <<MSG
 
 Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
