@@ -124,7 +124,7 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
   key_lookup k;
   memset(&k, 0, sizeof k);
   k.keyid = sp.keyid;
-  if (parley_store_run(parleyd->store, false, get_key, &k, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "get_key", false, get_key, &k, &err) != PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
     return false;
   }

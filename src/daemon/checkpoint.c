@@ -75,7 +75,8 @@ parley_err parleyd_checkpoint(bool force, parley_checkpoint_row *out, parley_err
   cp_ctx c;
   memset(&c, 0, sizeof c);
   c.force = force;
-  parley_err e = parley_store_run(parleyd->store, true, checkpoint_tx, &c, err);
+  parley_err e =
+      parley_store_run_named(parleyd->store, "checkpoint_tx", true, checkpoint_tx, &c, err);
   if (e) {
     parley_checkpoint_row_clear(&c.cp);
     return e;
@@ -139,5 +140,5 @@ static parley_qs startup_tx(parley_tx *tx, void *cls, parley_error *err) {
 }
 
 parley_err parleyd_dir_startup(parley_error *err) {
-  return parley_store_run(parleyd->store, true, startup_tx, NULL, err);
+  return parley_store_run_named(parleyd->store, "startup_tx", true, startup_tx, NULL, err);
 }

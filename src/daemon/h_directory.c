@@ -73,7 +73,7 @@ static parley_qs load_all(parley_tx *tx, void *cls, parley_error *err) {
 static bool load(parleyd_req *r, entries *e) {
   memset(e, 0, sizeof *e);
   parley_error err;
-  if (parley_store_run(parleyd->store, false, load_all, e, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "load_all", false, load_all, e, &err) != PARLEY_E_OK) {
     entries_free(e);
     parleyd_reply_err(r, &err);
     return false;

@@ -9,7 +9,8 @@ static parley_qs read_log_size(parley_tx *tx, void *cls, parley_error *err) {
 void h_healthz(parleyd_req *r) {
   uint64_t size = 0;
   parley_error err;
-  if (parley_store_run(parleyd->store, false, read_log_size, &size, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "read_log_size", false, read_log_size, &size, &err) !=
+      PARLEY_E_OK) {
     parleyd_reply_error(r, PARLEY_E_UNAVAILABLE, "store unavailable");
     return;
   }

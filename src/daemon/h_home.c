@@ -112,7 +112,7 @@ void h_home(parleyd_req *r) {
   page_ctx page = {&b, PARLEY_E_OK, 0};
   home_tx h = {&page, 0};
   parley_error err;
-  if (parley_store_run(parleyd->store, false, build, &h, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "build", false, build, &h, &err) != PARLEY_E_OK) {
     parley_buf_free(&b);
     parleyd_reply_err(r, &err);
     return;

@@ -48,7 +48,8 @@ void h_log_checkpoint(parleyd_req *r) {
   parley_checkpoint_row cp;
   memset(&cp, 0, sizeof cp);
   parley_error err;
-  if (parley_store_run(parleyd->store, false, latest_tx, &cp, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "latest_tx", false, latest_tx, &cp, &err) !=
+      PARLEY_E_OK) {
     parley_checkpoint_row_clear(&cp);
     parleyd_reply_err(r, &err);
     return;
@@ -79,7 +80,7 @@ static parley_err sign_for(uint64_t index, parley_error *err) {
   pthread_mutex_lock(&sign_lock);
   parley_checkpoint_row cp;
   memset(&cp, 0, sizeof cp);
-  parley_err e = parley_store_run(parleyd->store, false, latest_tx, &cp, err);
+  parley_err e = parley_store_run_named(parleyd->store, "latest_tx", false, latest_tx, &cp, err);
   bool covered = e == PARLEY_E_OK && index < cp.size;
   parley_checkpoint_row_clear(&cp);
   if (!covered) {
@@ -149,10 +150,10 @@ void h_log_proof(parleyd_req *r) {
   }
   c->by_leaf = leaf != NULL;
   parley_error err;
-  parley_err e0 = parley_store_run(parleyd->store, false, proof_tx, c, &err);
+  parley_err e0 = parley_store_run_named(parleyd->store, "proof_tx", false, proof_tx, c, &err);
   if (!e0 && c->pending) {
     e0 = sign_for(c->index, &err);
-    if (!e0) e0 = parley_store_run(parleyd->store, false, proof_tx, c, &err);
+    if (!e0) e0 = parley_store_run_named(parleyd->store, "proof_tx", false, proof_tx, c, &err);
     if (!e0 && c->pending)
       e0 = parley_fail(&err, PARLEY_E_TLOG_RANGE, "index %llu is beyond the log (size %llu)",
                        (unsigned long long)c->index, (unsigned long long)c->cp.size);
@@ -212,7 +213,8 @@ void h_log_consistency(parleyd_req *r) {
     return;
   }
   parley_error err;
-  if (parley_store_run(parleyd->store, false, consistency_tx, c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "consistency_tx", false, consistency_tx, c, &err) !=
+      PARLEY_E_OK) {
     free(c);
     parleyd_reply_err(r, &err);
     return;
@@ -325,7 +327,8 @@ void h_log_tile(parleyd_req *r) {
   parley_buf_init(&out, PARLEY_TILE_WIDTH * (PARLEY_TILE_ENTRY_MAX + 2));
   c.out = &out;
   if (!tile_cache_get(&c.t, &out)) {
-    if (parley_store_run(parleyd->store, false, tile_tx, &c, &err) != PARLEY_E_OK) {
+    if (parley_store_run_named(parleyd->store, "tile_tx", false, tile_tx, &c, &err) !=
+        PARLEY_E_OK) {
       parley_buf_free(&out);
       parleyd_reply_err(r, &err);
       return;

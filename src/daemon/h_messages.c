@@ -246,7 +246,7 @@ static void list(parleyd_req *r, bool outbox) {
     c.limit = (size_t)v;
   }
   parley_error err;
-  if (parley_store_run(parleyd->store, false, list_tx, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "list_tx", false, list_tx, &c, &err) != PARLEY_E_OK) {
     json_decref(c.arr);
     parleyd_reply_err(r, &err);
     return;
@@ -377,10 +377,10 @@ void h_message_get(parleyd_req *r) {
   memset(&c, 0, sizeof c);
   c.r = r;
   parley_error err;
-  parley_err e = parley_store_run(parleyd->store, false, get_tx, &c, &err);
+  parley_err e = parley_store_run_named(parleyd->store, "get_tx", false, get_tx, &c, &err);
   if (!e && c.first_fetch && !c.out) {
     c.mark_delivered = true;
-    e = parley_store_run(parleyd->store, true, get_tx, &c, &err);
+    e = parley_store_run_named(parleyd->store, "get_tx", true, get_tx, &c, &err);
   }
   parley_message_row_clear(&c.m);
   if (e) {
@@ -580,7 +580,7 @@ void h_case_get(parleyd_req *r) {
   c->r = r;
   c->out = json_array();
   parley_error err;
-  if (parley_store_run(parleyd->store, false, case_tx, c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "case_tx", false, case_tx, c, &err) != PARLEY_E_OK) {
     json_decref(c->out);
     free(c);
     parleyd_reply_err(r, &err);

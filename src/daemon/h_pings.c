@@ -136,7 +136,8 @@ void h_ping_report(parleyd_req *r) {
   c.stale = json_array();
   c.receipts = csv ? NULL : json_array();
   parley_error err;
-  if (parley_store_run(parleyd->store, false, report_tx, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "report_tx", false, report_tx, &c, &err) !=
+      PARLEY_E_OK) {
     parleyd_ping_round_free(&c.d);
     json_decref(c.stale);
     json_decref(c.receipts);
@@ -176,8 +177,8 @@ void h_ping_trend(parleyd_req *r) {
   parleyd_ping_trend c = {parleyd_query(r, "series"), json_array(),
                           calloc(1, sizeof(parleyd_ping_ids))};
   parley_error err;
-  if (!c.ids ||
-      parley_store_run(parleyd->store, false, parleyd_ping_trend_tx, &c, &err) != PARLEY_E_OK) {
+  if (!c.ids || parley_store_run_named(parleyd->store, "parleyd_ping_trend_tx", false,
+                                       parleyd_ping_trend_tx, &c, &err) != PARLEY_E_OK) {
     free(c.ids);
     json_decref(c.rounds);
     parleyd_reply_err(r, &err);
@@ -204,8 +205,8 @@ void h_ping_trend(parleyd_req *r) {
 void h_ping_list(parleyd_req *r) {
   parleyd_ping_trend c = {NULL, json_array(), calloc(1, sizeof(parleyd_ping_ids))};
   parley_error err;
-  if (!c.ids ||
-      parley_store_run(parleyd->store, false, parleyd_ping_trend_tx, &c, &err) != PARLEY_E_OK) {
+  if (!c.ids || parley_store_run_named(parleyd->store, "parleyd_ping_trend_tx", false,
+                                       parleyd_ping_trend_tx, &c, &err) != PARLEY_E_OK) {
     free(c.ids);
     json_decref(c.rounds);
     parleyd_reply_err(r, &err);

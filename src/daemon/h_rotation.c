@@ -150,7 +150,7 @@ void h_state_root_key(parleyd_req *r) {
       return;
     }
   }
-  parley_err e = parley_store_run(parleyd->store, true, rotate, &c, &err);
+  parley_err e = parley_store_run_named(parleyd->store, "rotate", true, rotate, &c, &err);
   json_decref(body);
   if (e) {
     parleyd_reply_err(r, &err);

@@ -126,7 +126,8 @@ void h_state_add(parleyd_req *r) {
   c.row.status = PARLEY_STATE_ACTIVE;
   c.row.created = c.row.updated = parley_now();
   c.row.root_replaced_at = -1;
-  if (parley_store_run(parleyd->store, true, add_state, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "add_state", true, add_state, &c, &err) !=
+      PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
     return;
   }
@@ -179,7 +180,8 @@ static void change_status(parleyd_req *r, parley_state_status to) {
   c.r = r;
   c.to = to;
   parley_error err;
-  if (parley_store_run(parleyd->store, true, set_status, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "set_status", true, set_status, &c, &err) !=
+      PARLEY_E_OK) {
     parleyd_reply_err(r, &err);
     return;
   }
@@ -212,7 +214,8 @@ static parley_qs list_states(parley_tx *tx, void *cls, parley_error *err) {
 void h_state_list(parleyd_req *r) {
   json_t *arr = json_array();
   parley_error err;
-  if (!arr || parley_store_run(parleyd->store, false, list_states, arr, &err) != PARLEY_E_OK) {
+  if (!arr || parley_store_run_named(parleyd->store, "list_states", false, list_states, arr,
+                                     &err) != PARLEY_E_OK) {
     json_decref(arr);
     parleyd_reply_err(r, &err);
     return;
@@ -263,7 +266,8 @@ void h_state_get(parleyd_req *r) {
   memset(&c, 0, sizeof c);
   parley_strlcpy(c.row.code, r->params[0], sizeof c.row.code);
   parley_error err;
-  if (parley_store_run(parleyd->store, false, get_state, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "get_state", false, get_state, &c, &err) !=
+      PARLEY_E_OK) {
     json_decref(c.dir);
     free(c.replacement);
     parleyd_reply_err(r, &err);
@@ -407,7 +411,7 @@ void h_record_put(parleyd_req *r) {
   }
   parley_record_info *info = malloc(sizeof *info);
   publish_ctx c = {r, rec, (const char *)canon.data, canon.len, info, 0};
-  parley_err e = info ? parley_store_run(parleyd->store, true, publish, &c, &err)
+  parley_err e = info ? parley_store_run_named(parleyd->store, "publish", true, publish, &c, &err)
                       : parley_fail(&err, PARLEY_E_NO_MEMORY, NULL);
   json_decref(rec);
   parley_buf_free(&canon);
@@ -451,7 +455,8 @@ static void reply_record(parleyd_req *r, int64_t version) {
   c.state = r->params[0];
   c.version = version;
   parley_error err;
-  if (parley_store_run(parleyd->store, false, get_record, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "get_record", false, get_record, &c, &err) !=
+      PARLEY_E_OK) {
     parley_record_row_clear(&c.row); /* read, then the commit failed */
     parleyd_reply_err(r, &err);
     return;

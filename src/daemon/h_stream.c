@@ -253,7 +253,8 @@ typedef enum { REFILL_OK, REFILL_FAILED, REFILL_REVOKED } refill_result;
 static refill_result refill(stream *s, bool *full) {
   refill_ctx c = {s, 0, s->after, false, false};
   parley_error err;
-  if (parley_store_run(parleyd->store, false, refill_tx, &c, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "refill_tx", false, refill_tx, &c, &err) !=
+      PARLEY_E_OK) {
     parley_log(PARLEY_LOG_WARN, "stream.read_failed", "poc=%s/%s code=%s", s->state, s->poc,
                parley_err_name(err.code));
     return REFILL_FAILED;
@@ -427,7 +428,8 @@ void h_inbox_stream(parleyd_req *r) {
   } else {
     latest_ctx c = {s->state, s->poc, 0, 0};
     parley_error err;
-    if (parley_store_run(parleyd->store, false, latest_tx, &c, &err) != PARLEY_E_OK) {
+    if (parley_store_run_named(parleyd->store, "latest_tx", false, latest_tx, &c, &err) !=
+        PARLEY_E_OK) {
       unlink_and_free(s);
       parleyd_reply_err(r, &err);
       return;

@@ -180,7 +180,9 @@ void h_log_add_cosignature(parleyd_req *r) {
                 line_type_name[c.type], (unsigned long long)c.ts);
     goto fail;
   }
-  if (parley_store_run(parleyd->store, true, add_cosig_tx, &c, &err) != PARLEY_E_OK) goto fail;
+  if (parley_store_run_named(parleyd->store, "add_cosig_tx", true, add_cosig_tx, &c, &err) !=
+      PARLEY_E_OK)
+    goto fail;
   parley_log(PARLEY_LOG_INFO, "log.cosignature", "witness=%s type=%s size=%llu time=%llu%s",
              c.w->name, line_type_name[c.type], (unsigned long long)cp.size,
              (unsigned long long)c.ts, c.kept_newer ? " (a newer one is kept)" : "");

@@ -63,7 +63,7 @@ static void parleyd_poc_email(const char *state, const char *poc, char *email, s
   email_ctx c = {state, poc, email, cap};
   parley_error err;
   email[0] = 0;
-  parley_store_run(parleyd->store, false, email_tx, &c, &err);
+  parley_store_run_named(parleyd->store, "email_tx", false, email_tx, &c, &err);
 }
 
 /* E-mails the targets of a communication check that have not answered yet. */
@@ -106,12 +106,14 @@ static void send_alerts(const parleyd_lc_escalation *e) {
 void parleyd_job_escalate(void) {
   due_list d;
   parley_error err;
-  if (parley_store_run(parleyd->store, false, find_due, &d, &err) != PARLEY_E_OK) return;
+  if (parley_store_run_named(parleyd->store, "find_due", false, find_due, &d, &err) != PARLEY_E_OK)
+    return;
   for (size_t i = 0; i < d.n; i++) {
     esc_ctx c;
     memset(&c, 0, sizeof c);
     c.id = d.ids[i];
-    if (parley_store_run(parleyd->store, true, escalate_tx, &c, &err) == PARLEY_E_OK) {
+    if (parley_store_run_named(parleyd->store, "escalate_tx", true, escalate_tx, &c, &err) ==
+        PARLEY_E_OK) {
       send_reminders(&c.e);
       send_alerts(&c.e);
     }

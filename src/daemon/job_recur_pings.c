@@ -93,7 +93,8 @@ static void recur_one(const parleyd_ping_round *d, const char *series, int64_t r
 void parleyd_job_recur_pings(void) {
   latest_list l = {0};
   parley_error err;
-  if (parley_store_run(parleyd->store, false, latest_tx, &l, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(parleyd->store, "latest_tx", false, latest_tx, &l, &err) !=
+      PARLEY_E_OK) {
     free(l.rows);
     return;
   }
@@ -108,7 +109,8 @@ void parleyd_job_recur_pings(void) {
     load_ctx rc;
     memset(&rc, 0, sizeof rc);
     rc.id = m->id;
-    if (parley_store_run(parleyd->store, false, load_tx, &rc, &err) != PARLEY_E_OK) {
+    if (parley_store_run_named(parleyd->store, "load_tx", false, load_tx, &rc, &err) !=
+        PARLEY_E_OK) {
       parleyd_ping_round_free(&rc.d);
       continue;
     }

@@ -55,7 +55,8 @@ static parley_qs stale_emails_tx(parley_tx *tx, void *cls, parley_error *err) {
 void parleyd_job_stale_records(void) {
   stale_list *l = calloc(1, sizeof *l);
   parley_error err;
-  if (!l || parley_store_run(parleyd->store, false, find_stale, l, &err) != PARLEY_E_OK) {
+  if (!l || parley_store_run_named(parleyd->store, "find_stale", false, find_stale, l, &err) !=
+                PARLEY_E_OK) {
     free(l);
     return;
   }
@@ -63,7 +64,8 @@ void parleyd_job_stale_records(void) {
     stale_emails *c = calloc(1, sizeof *c);
     if (!c) break;
     c->state = l->codes[i];
-    if (parley_store_run(parleyd->store, false, stale_emails_tx, c, &err) == PARLEY_E_OK) {
+    if (parley_store_run_named(parleyd->store, "stale_emails_tx", false, stale_emails_tx, c,
+                               &err) == PARLEY_E_OK) {
       char rb[PARLEY_TIME_LEN], subject[200], body[600];
       parley_time_format(l->review_by[i], rb);
       snprintf(subject, sizeof subject,

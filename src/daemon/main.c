@@ -105,7 +105,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: store: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
-  if (parley_store_run(hub.store, true, sync_operators, &hub, &err) != PARLEY_E_OK) {
+  if (parley_store_run_named(hub.store, "sync_operators", true, sync_operators, &hub, &err) !=
+      PARLEY_E_OK) {
     fprintf(stderr, "parleyd: %s\n", err.detail);
     parley_store_close(hub.store);
     return 1;

@@ -147,7 +147,7 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
 parley_err parleyd_ping_round_start(parleyd_ping_start *c, parley_error *err) {
   c->emails = calloc(PARLEYD_PING_MAX_TARGETS, sizeof *c->emails);
   if (!c->emails) return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
-  parley_err e = parley_store_run(parleyd->store, true, start_tx, c, err);
+  parley_err e = parley_store_run_named(parleyd->store, "start_tx", true, start_tx, c, err);
   if (!e) {
     char due[PARLEY_TIME_LEN], subject[200], body[600];
     parley_time_format(c->m.ack_deadline, due);

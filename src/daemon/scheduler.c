@@ -47,7 +47,7 @@ static void *loop(void *arg) {
     }
     if (now - last_purge >= 60) {
       parley_error err;
-      parley_store_run(parleyd->store, true, purge, NULL, &err);
+      parley_store_run_named(parleyd->store, "purge", true, purge, NULL, &err);
       last_purge = now;
     }
     pthread_mutex_lock(&lock);
