@@ -84,6 +84,12 @@ static bool stores_body(const parleyd_req *r) {
 }
 
 bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
+  /* The default public URL names the port bound at start: until it is set, a signature's
+   * @target-uri cannot be checked (a client reconnecting at once retries). */
+  if (!atomic_load(&parleyd->ready)) {
+    parleyd_reply_error_retry(r, PARLEY_E_UNAVAILABLE, "the hub is starting", 1);
+    return false;
+  }
   const char *rep = repeated_auth_header(r);
   if (rep) {
     char d[64];

@@ -93,6 +93,7 @@ typedef struct {
   char hub_key_id[32];
   struct MHD_Daemon *mhd;
   atomic_bool stopping;
+  atomic_bool ready; /* public_url is final: signed requests can be checked */
   int64_t started;
 } parleyd_hub;
 

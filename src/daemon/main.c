@@ -138,6 +138,7 @@ int main(int argc, char **argv) {
   if (!hub.cfg.public_url[0])
     snprintf(hub.cfg.public_url, sizeof hub.cfg.public_url, "http://%s:%u", hub.cfg.listen_addr,
              hub.cfg.port);
+  atomic_store(&hub.ready, true);
   char fpr[PARLEY_FINGERPRINT_HEX_LEN];
   parley_sign_pk_fingerprint(&hub.hub_key.sign_pk, fpr);
   parley_log(PARLEY_LOG_INFO, "hub.started", "url=%s store=%s origin=%s hub_key_fingerprint=%s",
