@@ -67,16 +67,6 @@ static json_t *load_pins(const char *path, int *rc) {
   return pins;
 }
 
-static int save_pins(const char *path, json_t *pins) {
-  mkdir(cli.home, 0700);
-  char *s = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
-  int rc = s && cli_write_file_atomic(path, s, strlen(s), 0600) == PARLEY_E_OK
-               ? 0
-               : cli_fail("cannot write %s", path);
-  free(s);
-  return rc;
-}
-
 /* What the directory commitment says of a state, once verified. */
 typedef struct {
   uint64_t checkpoint_size;
@@ -302,9 +292,9 @@ static int check_pin(const char *code, const char *root_b64, const parley_sign_p
       rc = cli_fail("REFUSED to use %s's entry until you accept its new root key", code);
   }
   if (dirty && !rc)
-    rc = save_pins(path, pins);
+    rc = cli_save_state("pins.json", pins);
   else if (dirty && *first_use)
-    save_pins(path, pins);
+    cli_save_state("pins.json", pins);
   json_decref(pins);
   return rc;
 }

@@ -202,7 +202,10 @@ const char *cli_safe(const char *s) {
   if (!s) return "(missing)";
   char *out = ring[next++ % 8];
   size_t used = escape_into(s, out, CLI_SAFE_MAX - 3);
-  if (s[used]) strcat(out, "..."); /* cut at the bound */
+  if (s[used]) { /* cut at the bound: escape_into left room for the mark */
+    size_t len = strlen(out);
+    memcpy(out + len, "...", 4);
+  }
   return out;
 }
 
