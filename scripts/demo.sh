@@ -96,8 +96,15 @@ cat <<MSG
 Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
 
   Point a browser at $HUB/ for the hub's public status page, and at $HUB/app/ for
-  the web app (its foundation so far: open a key file, e.g. $DATA/keys/est-cert.key,
-  made without a passphrase for the demo, and the page signs its requests itself).
+  the web app. Open a key file there (made without a passphrase for the demo; the
+  page keeps it in memory only and signs its requests itself), as one of:
+
+    Kati Kask, EST CERT duty officer ....... $DATA/keys/est-cert.key
+    Mart Maasikas, EST cyber diplomacy desk . $DATA/keys/est-mfa.key
+    Ama Mensah, GHA national CERT lead ..... $DATA/keys/gha-cert.key
+    Diego Rojas, CHL 24/7 cybercrime unit .. $DATA/keys/chl-pdi.key
+
+  Two browser windows (one private) as Ama and Diego show a message arrive live.
 
 Three states are onboarded (EST, GHA, CHL) with fictional officers; their keys and
 configs are in $DATA/. Try, in another terminal:
