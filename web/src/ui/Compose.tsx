@@ -1,0 +1,374 @@
+/* Compose a message, or a reply (#/compose?reply=ID). The kinds and their fields come
+ * from the compiled templates, labelled in the interface's language; the content is
+ * checked with validateContent (as `parley send` does) and each problem is shown next
+ * to its field before anything is sent. Recipients are picked from verified directory
+ * records (ParleyClient.verifiedRecord) by state and role. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Draft, LANGS, Lang, OpenedMessage, ParleyClient, Template, TemplateField, validateContent, VerifiedRecord } from '../lib/client';
+import type { Me } from './App';
+import { Loading, RefusalBox } from './components';
+import { allTemplates, kindTitle, str } from './format';
+import { LANGUAGES, useLang } from './i18n';
+import { go } from './router';
+
+type Values = Record<string, string | boolean | string[]>;
+const TLPS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+const ROLES = ['diplomatic', 'technical', 'law-enforcement-24x7'];
+const MAX_TEXT = 64000; /* the page's own bound; templates set lower ones */
+
+interface Choice {
+  value: string;
+  labels: Record<Lang, string>;
+}
+
+/* The form's values as template content: empty fields left out, integers as numbers. */
+export function contentOf(tpl: Template, v: Values): Record<string, unknown> {
+  const c: Record<string, unknown> = {};
+  for (const f of tpl.fields) {
+    const x = v[f.name];
+    if (x === undefined || x === '' || x === false || (Array.isArray(x) && x.length === 0)) continue;
+    if (f.type === 'integer' && typeof x === 'string' && /^-?\d{1,15}$/.test(x.trim())) c[f.name] = Number(x.trim());
+    else c[f.name] = x;
+  }
+  return c;
+}
+
+function FieldInput(props: { f: TemplateField; value: Values[string] | undefined; problem?: string; set: (v: Values[string]) => void; touch: () => void }) {
+  const { lang } = useLang();
+  const { f } = props;
+  const id = `field-${f.name}`;
+  const err = props.problem ? `${id}-problem` : undefined;
+  const label = f.labels[lang] ?? f.name;
+  const common = { id, 'aria-describedby': err, 'aria-invalid': props.problem ? ('true' as const) : undefined, onBlur: props.touch, required: f.required };
+  const problem = props.problem && (
+    <span class="problem" id={err} lang="en">
+      {props.problem}
+    </span>
+  );
+  const max = Math.min(typeof f.max === 'number' ? f.max : MAX_TEXT, MAX_TEXT);
+  const choices = (f['choices'] as Choice[] | undefined) ?? [];
+  if (f.type === 'enum-list') {
+    const cur = Array.isArray(props.value) ? props.value : [];
+    return (
+      <fieldset class="field" data-field={f.name} aria-describedby={err}>
+        <legend>
+          {label}
+          {f.required && <span class="req"> *</span>}
+        </legend>
+        {choices.map((c) => (
+          <label class="check" key={c.value}>
+            <input
+              type="checkbox"
+              name={f.name}
+              value={c.value}
+              checked={cur.includes(c.value)}
+              onChange={(e) => {
+                props.touch();
+                props.set((e.target as HTMLInputElement).checked ? [...cur, c.value] : cur.filter((x) => x !== c.value));
+              }}
+            />
+            {c.labels[lang]}
+          </label>
+        ))}
+        {problem}
+      </fieldset>
+    );
+  }
+  if (f.type === 'bool')
+    return (
+      <div class="field" data-field={f.name}>
+        <label class="check">
+          <input type="checkbox" {...common} checked={props.value === true} onChange={(e) => (props.touch(), props.set((e.target as HTMLInputElement).checked))} />
+          {label}
+          {f.required && <span class="req"> *</span>}
+        </label>
+        {problem}
+      </div>
+    );
+  let input;
+  const sv = typeof props.value === 'string' ? props.value : '';
+  const onInput = (e: Event) => props.set((e.target as HTMLInputElement).value);
+  if (f.type === 'enum')
+    input = (
+      <select {...common} value={sv} onChange={(e) => (props.touch(), props.set((e.target as HTMLSelectElement).value))}>
+        <option value="">—</option>
+        {choices.map((c) => (
+          <option value={c.value} key={c.value}>
+            {c.labels[lang]}
+          </option>
+        ))}
+      </select>
+    );
+  else if (f.type === 'text') input = <textarea {...common} dir="auto" rows={4} maxLength={max} value={sv} onInput={onInput} />;
+  else if (f.type === 'date') input = <input {...common} type="date" value={sv} onInput={onInput} />;
+  else if (f.type === 'integer') input = <input {...common} type="text" inputMode="numeric" value={sv} onInput={onInput} />;
+  else input = <input {...common} type="text" dir="auto" maxLength={max} value={sv} onInput={onInput} />;
+  return (
+    <div class="field" data-field={f.name}>
+      <label for={id}>
+        {label}
+        {f.required && <span class="req"> *</span>}
+      </label>
+      {input}
+      {problem}
+    </div>
+  );
+}
+
+/* States ticked, then their POCs from each state's verified record. */
+function Recipients(props: { client: ParleyClient; chosen: { state: string; poc: string }[]; set: (r: { state: string; poc: string }[]) => void; myState?: string }) {
+  const { t } = useLang();
+  const [states, setStates] = useState<{ code: string; name: string }[] | null>(null);
+  const [records, setRecords] = useState<Record<string, VerifiedRecord | { error: unknown } | 'loading'>>({});
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    props.client.states().then(
+      (s) => setStates((Array.isArray(s.hub) ? s.hub : []).filter((x) => x && typeof x.code === 'string').map((x) => ({ code: String(x.code), name: str(x.name) }))),
+      setError,
+    );
+  }, [props.client]);
+  const toggleState = async (code: string, on: boolean) => {
+    if (!on) {
+      setRecords((r) => {
+        const n = { ...r };
+        delete n[code];
+        return n;
+      });
+      props.set(props.chosen.filter((c) => c.state !== code));
+      return;
+    }
+    setRecords((r) => ({ ...r, [code]: 'loading' }));
+    try {
+      const rec = await props.client.verifiedRecord(code);
+      setRecords((r) => ({ ...r, [code]: rec }));
+    } catch (e) {
+      setRecords((r) => ({ ...r, [code]: { error: e } }));
+    }
+  };
+  const has = (s: string, p: string) => props.chosen.some((c) => c.state === s && c.poc === p);
+  const togglePoc = (s: string, p: string, on: boolean) => props.set(on ? [...props.chosen, { state: s, poc: p }] : props.chosen.filter((c) => !(c.state === s && c.poc === p)));
+  const byRole = (rec: VerifiedRecord, role: string) => {
+    const add = rec.pocs.filter((p) => p.roles.includes(role) && !has(rec.state, p.id)).map((p) => ({ state: rec.state, poc: p.id }));
+    props.set([...props.chosen, ...add]);
+  };
+  if (error) return <RefusalBox error={error} />;
+  if (!states) return <Loading />;
+  return (
+    <fieldset class="recipients" id="recipients">
+      <legend>{t('compose.recipients')}</legend>
+      <p class="note">{t('compose.recipientsNote')}</p>
+      <div class="statepick">
+        {states
+          .filter((s) => s.code !== props.myState)
+          .map((s) => (
+            <label class="check" key={s.code}>
+              <input type="checkbox" id={`to-state-${s.code}`} checked={s.code in records} onChange={(e) => toggleState(s.code, (e.target as HTMLInputElement).checked)} />
+              {s.code} <span dir="auto">{s.name}</span>
+            </label>
+          ))}
+      </div>
+      {Object.entries(records).map(([code, rec]) => (
+        <div class="pocpick" key={code} data-state={code}>
+          <h3>{code}</h3>
+          {rec === 'loading' ? (
+            <Loading />
+          ) : 'error' in rec ? (
+            <RefusalBox error={rec.error} />
+          ) : (
+            <>
+              <p class="note">{t('compose.verifiedRecord', { version: rec.version })}</p>
+              <div class="actions">
+                {ROLES.filter((r) => rec.pocs.some((p) => p.roles.includes(r))).map((r) => (
+                  <button type="button" class="small secondary" key={r} id={`to-role-${code}-${r}`} onClick={() => byRole(rec, r)}>
+                    {t('compose.allWithRole', { role: roleLabel(r, t) })}
+                  </button>
+                ))}
+              </div>
+              {rec.pocs.map((p) => (
+                <label class="check" key={p.id}>
+                  <input type="checkbox" id={`to-${code}-${p.id}`} checked={has(code, p.id)} onChange={(e) => togglePoc(code, p.id, (e.target as HTMLInputElement).checked)} />
+                  <span dir="auto">{p.name}</span> ({p.id}; {p.roles.map((r) => roleLabel(r, t)).join(', ')})
+                </label>
+              ))}
+            </>
+          )}
+        </div>
+      ))}
+    </fieldset>
+  );
+}
+
+export function roleLabel(r: string, t: ReturnType<typeof useLang>['t']): string {
+  return r === 'diplomatic' ? t('role.diplomatic') : r === 'technical' ? t('role.technical') : r === 'law-enforcement-24x7' ? t('role.le') : r;
+}
+
+export function Compose(props: { client: ParleyClient; reply?: string; me: Me | null }) {
+  const { t, lang } = useLang();
+  const kinds = useMemo(() => allTemplates(), []);
+  const [kind, setKind] = useState(props.reply ? 'response' : '');
+  const [values, setValues] = useState<Values>({});
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const [tried, setTried] = useState(false);
+  const [priority, setPriority] = useState<Draft['priority']>('routine');
+  const [tlp, setTlp] = useState('AMBER');
+  const [bodyLang, setBodyLang] = useState<string>(lang);
+  const [recipients, setRecipients] = useState<{ state: string; poc: string }[]>([]);
+  const [instrument, setInstrument] = useState('');
+  const [article, setArticle] = useState('');
+  const [original, setOriginal] = useState<OpenedMessage | null>(null);
+  const [origError, setOrigError] = useState<unknown>(null);
+  const [sendError, setSendError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (!props.reply) return;
+    props.client.open(props.reply).then((m) => {
+      setOriginal(m);
+      setPriority((['routine', 'urgent', 'critical'].includes(m.header.priority) ? m.header.priority : 'routine') as Draft['priority']);
+      setTlp(m.header.tlp);
+    }, setOrigError);
+  }, [props.reply]);
+
+  const tpl = kinds.find((k) => k.kind === kind);
+  const content = tpl ? contentOf(tpl, values) : {};
+  let problems: { field: string; problem: string }[] = [];
+  try {
+    problems = tpl ? validateContent(kind, content) : [];
+  } catch (e) {
+    problems = [{ field: '', problem: e instanceof Error ? e.message : String(e) }];
+  }
+  const problemOf = (name: string) => (tried || touched.has(name) ? problems.find((p) => p.field === name || p.field.startsWith(name + '['))?.problem : undefined);
+  const loose = problems.filter((p) => !tpl?.fields.some((f) => p.field === f.name || p.field.startsWith(f.name + '[')));
+  const legal = instrument.trim() && article.trim() ? { instrument: instrument.trim(), article: article.trim() } : undefined;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setTried(true);
+    setSendError(null);
+    if (!tpl || problems.length || (!props.reply && recipients.length === 0)) {
+      document.querySelector<HTMLElement>('[aria-invalid="true"], #compose-problems')?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const common = { kind, priority, tlp, content, language: bodyLang, ...(legal ? { legal_basis: legal } : {}) };
+      const r = props.reply ? await props.client.reply(props.reply, common) : await props.client.send({ ...common, recipients });
+      go({ name: 'message', id: r.id });
+    } catch (err) {
+      setSendError(err);
+      setTimeout(() => document.getElementById('refusal')?.focus(), 0);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (props.reply && origError)
+    return (
+      <section aria-labelledby="compose-title">
+        <h1 id="compose-title" tabIndex={-1}>
+          {t('compose.replyTitle')}
+        </h1>
+        <RefusalBox error={origError} />
+      </section>
+    );
+  return (
+    <section aria-labelledby="compose-title" class="compose">
+      <h1 id="compose-title" tabIndex={-1}>
+        {props.reply ? t('compose.replyTitle') : t('compose.title')}
+      </h1>
+      {props.reply && !original && <Loading />}
+      {original && (
+        <p id="reply-to" class="panel">
+          {t('compose.replyTo', { kind: kindTitle(original.header.kind, lang), from: `${original.header.from.state} · ${original.header.from.poc}` })}
+        </p>
+      )}
+      <form onSubmit={submit} class="wide" noValidate>
+        <fieldset class="kinds" id="kinds">
+          <legend>{t('compose.kind')}</legend>
+          {kinds.map((k) => (
+            <button type="button" key={k.kind} id={`kind-${k.kind}`} class={`kind-choice${kind === k.kind ? ' chosen' : ''}`} aria-pressed={kind === k.kind} onClick={() => (setKind(k.kind), setTried(false), setTouched(new Set()))}>
+              {k.title[lang]}
+            </button>
+          ))}
+        </fieldset>
+        {tpl && (
+          <fieldset class="fields" id="fields">
+            <legend>{tpl.title[lang]}</legend>
+            {tpl.fields.map((f) => (
+              <FieldInput
+                key={`${kind}-${f.name}`}
+                f={f}
+                value={values[f.name]}
+                problem={problemOf(f.name)}
+                set={(v) => setValues((old) => ({ ...old, [f.name]: v }))}
+                touch={() => setTouched((s) => (s.has(f.name) ? s : new Set(s).add(f.name)))}
+              />
+            ))}
+          </fieldset>
+        )}
+        {!props.reply && <Recipients client={props.client} chosen={recipients} set={setRecipients} myState={props.me?.state} />}
+        <div class="row3">
+          <label>
+            {t('field.priority')}
+            <select id="priority" value={priority} onChange={(e) => setPriority((e.target as HTMLSelectElement).value as Draft['priority'])}>
+              <option value="routine">{t('priority.routine')}</option>
+              <option value="urgent">{t('priority.urgent')}</option>
+              <option value="critical">{t('priority.critical')}</option>
+            </select>
+          </label>
+          <label>
+            TLP
+            <select id="tlp" value={tlp} onChange={(e) => setTlp((e.target as HTMLSelectElement).value)}>
+              {TLPS.map((x) => (
+                <option value={x} key={x}>
+                  TLP:{x}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('compose.bodyLanguage')}
+            <select id="body-language" value={bodyLang} onChange={(e) => setBodyLang((e.target as HTMLSelectElement).value)}>
+              {LANGS.map((l) => (
+                <option value={l} key={l}>
+                  {LANGUAGES.find((x) => x.code === l)?.name ?? l}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <details class="legal">
+          <summary>{t('compose.legalBasis')}</summary>
+          <label>
+            {t('compose.instrument')}
+            <input id="legal-instrument" type="text" dir="auto" maxLength={200} value={instrument} onInput={(e) => setInstrument((e.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            {t('compose.article')}
+            <input id="legal-article" type="text" dir="auto" maxLength={100} value={article} onInput={(e) => setArticle((e.target as HTMLInputElement).value)} />
+          </label>
+        </details>
+        {tried && (problems.length > 0 || !tpl || (!props.reply && recipients.length === 0)) && (
+          <div id="compose-problems" class="error" role="alert" tabIndex={-1}>
+            {!tpl && <p>{t('compose.pickKind')}</p>}
+            {!props.reply && recipients.length === 0 && <p>{t('compose.pickRecipient')}</p>}
+            {problems.length > 0 && <p>{t('compose.fixFields', { n: problems.length })}</p>}
+            {loose.map((p, i) => (
+              <p key={i} lang="en">
+                {p.field ? `${p.field}: ` : ''}
+                {p.problem}
+              </p>
+            ))}
+          </div>
+        )}
+        {sendError ? <RefusalBox error={sendError} /> : null}
+        <div class="actions">
+          <button id="send" type="submit" disabled={busy}>
+            {busy ? t('compose.sending') : props.reply ? t('compose.sendReply') : t('compose.send')}
+          </button>
+          <span class="note">{t('compose.sendNote')}</span>
+        </div>
+      </form>
+    </section>
+  );
+}

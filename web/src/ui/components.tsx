@@ -1,0 +1,95 @@
+/* Small pieces shared by the screens: TLP chip, priority, countdown, the refusal box
+ * and the box for what only the hub says. */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Refusal } from '../lib/client';
+import { duration } from './format';
+import { useLang } from './i18n';
+
+/* TLP 2.0: the official colours on black (styles.css .tlp-*). */
+export function TlpChip(props: { tlp: string }) {
+  const tlp = props.tlp.toUpperCase();
+  const cls = tlp.startsWith('AMBER') ? 'amber' : tlp === 'RED' ? 'red' : tlp === 'GREEN' ? 'green' : tlp === 'CLEAR' ? 'clear' : 'unknown';
+  return <span class={`tlp tlp-${cls}`}>TLP:{tlp}</span>;
+}
+
+export function Priority(props: { priority: string }) {
+  const { t } = useLang();
+  const p = props.priority;
+  const label = p === 'critical' ? t('priority.critical') : p === 'urgent' ? t('priority.urgent') : p === 'routine' ? t('priority.routine') : p;
+  return <span class={`prio prio-${p === 'critical' || p === 'urgent' ? p : 'routine'}`}>{label}</span>;
+}
+
+/* One clock for every countdown on the screen. */
+export function useNow(periodMs = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), periodMs);
+    return () => clearInterval(id);
+  }, [periodMs]);
+  return now;
+}
+
+const SETTLED = new Set(['acknowledged', 'answered', 'closed']);
+
+export function Deadline(props: { deadline: unknown; status: unknown; overdue: unknown; now: number }) {
+  const { t } = useLang();
+  const status = typeof props.status === 'string' ? props.status : '';
+  if (SETTLED.has(status)) return <span class="deadline settled">{statusLabel(status, t)}</span>;
+  const d = typeof props.deadline === 'string' ? Date.parse(props.deadline) : NaN;
+  if (Number.isNaN(d)) return <span class="deadline">—</span>;
+  const left = d - props.now;
+  if (left < 0 || props.overdue === true)
+    return <span class="deadline overdue">{t('inbox.overdueBy', { d: duration(Math.min(left, 0), t) })}</span>;
+  return <span class="deadline">{t('inbox.ackWithin', { d: duration(left, t) })}</span>;
+}
+
+export function statusLabel(s: string, t: ReturnType<typeof useLang>['t']): string {
+  switch (s) {
+    case 'submitted':
+      return t('status.submitted');
+    case 'delivered':
+      return t('status.delivered');
+    case 'acknowledged':
+      return t('status.acknowledged');
+    case 'answered':
+      return t('status.answered');
+    case 'closed':
+      return t('status.closed');
+    default:
+      return s;
+  }
+}
+
+/* Something did not verify: the officer text, and nothing of the message as fact. */
+export function RefusalBox(props: { error: unknown }) {
+  const { t } = useLang();
+  const e = props.error;
+  const officer = e instanceof Refusal ? e.officer : e instanceof Error ? e.message : String(e);
+  return (
+    <div id="refusal" class="refusal" role="alert">
+      <strong>{t('refusal.framing')}</strong> <span lang="en">{officer}</span>
+      {e instanceof Refusal && <span class="code"> ({e.code})</span>}
+    </div>
+  );
+}
+
+export function HubWordBox(props: { title?: string; children: ComponentChildren; id?: string }) {
+  const { t } = useLang();
+  return (
+    <section class="hubword" aria-label={props.title ?? t('hub.word')} id={props.id}>
+      <h3>{props.title ?? t('hub.word')}</h3>
+      <p class="note">{t('hub.wordNote')}</p>
+      {props.children}
+    </section>
+  );
+}
+
+export function Loading() {
+  const { t } = useLang();
+  return (
+    <p class="loading" role="status">
+      {t('common.loading')}
+    </p>
+  );
+}

@@ -1,0 +1,85 @@
+/* Times, kinds and errors as the officer reads them. */
+import { Lang, Refusal, Template, templates } from '../lib/client';
+import { ParleyError } from '../lib/errors';
+import type { T } from './i18n';
+
+let cachedTemplates: Template[] | null = null;
+export function allTemplates(): Template[] {
+  if (!cachedTemplates) {
+    try {
+      cachedTemplates = templates();
+    } catch {
+      cachedTemplates = [];
+    }
+  }
+  return cachedTemplates;
+}
+
+export function templateOf(kind: string): Template | undefined {
+  return allTemplates().find((t) => t.kind === kind);
+}
+
+/* A kind's title in the reader's language, from the compiled templates. */
+export function kindTitle(kind: string, lang: Lang): string {
+  return templateOf(kind)?.title[lang] ?? kind;
+}
+
+export function viewerTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/* An RFC 3339 time in the viewer's local time zone (or the one given). */
+export function localTime(iso: string, lang: Lang, timeZone?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);
+  } catch {
+    return d.toISOString();
+  }
+}
+
+export function clockIn(timeZone: string, lang: Lang, now: Date): string {
+  try {
+    return new Intl.DateTimeFormat(lang, { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(now);
+  } catch {
+    return '?';
+  }
+}
+
+/* Remaining time as "3 h 05 min" / "12 min 30 s". */
+export function duration(ms: number, t: T): string {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return t('time.dh', { d, h });
+  if (h > 0) return t('time.hm', { h, m: String(m).padStart(2, '0') });
+  return t('time.ms', { m, s: String(sec).padStart(2, '0') });
+}
+
+export function errorText(e: unknown, t: T): string {
+  if (e instanceof Refusal) return `${t('refusal.framing')} ${e.officer}`;
+  if (e instanceof ParleyError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+export function download(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
