@@ -16,6 +16,24 @@ const opt = (name) => {
   return i >= 0 ? resolve(args[i + 1]) : null;
 };
 const out = opt('--out') ?? join(here, 'dist');
+
+// templates/*.json compiled in (as libparley compiles them): `import files from
+// 'parley-templates'` gives [{name, json}] in file-name order, so a kind added later
+// appears without code changes.
+const templatesDir = join(here, '..', 'templates');
+const templatesPlugin = {
+  name: 'parley-templates',
+  setup(b) {
+    b.onResolve({ filter: /^parley-templates$/ }, () => ({ path: 'parley-templates', namespace: 'parley-templates' }));
+    b.onLoad({ filter: /.*/, namespace: 'parley-templates' }, () => {
+      const files = readdirSync(templatesDir)
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .map((n) => ({ name: n.slice(0, -5), json: readFileSync(join(templatesDir, n), 'utf8') }));
+      return { contents: `export default ${JSON.stringify(files)};`, loader: 'js', watchFiles: files.map((f) => join(templatesDir, f.name + '.json')) };
+    });
+  },
+};
 const testsOut = opt('--tests');
 
 rmSync(out, { recursive: true, force: true });
@@ -38,6 +56,7 @@ const result = await build({
   logLevel: 'warning',
   // libsodium's loader reaches for node's crypto only when it runs under node
   external: ['crypto'],
+  plugins: [templatesPlugin],
 });
 
 const files = Object.keys(result.metafile.outputs).map((f) => resolve(here, f));
@@ -73,6 +92,7 @@ if (testsOut) {
     outdir: testsOut,
     outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
+    plugins: [templatesPlugin],
     // libsodium's loader calls require('crypto') under node
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
