@@ -225,7 +225,7 @@ export function Compose(props: { client: ParleyClient; reply?: string; me: Me | 
     props.client.open(props.reply).then((m) => {
       setOriginal(m);
       setPriority((['routine', 'urgent', 'critical'].includes(m.header.priority) ? m.header.priority : 'routine') as Draft['priority']);
-      setTlp(m.header.tlp);
+      setTlp(m.header.tlp.replace(/^TLP:/, ''));
     }, setOrigError);
   }, [props.reply]);
 

@@ -163,7 +163,7 @@ export function MessageView(props: { client: ParleyClient; id: string; me: Me | 
 
   useEffect(() => {
     let live = true;
-    setM(null);
+    if (m?.id !== props.id) setM(null); /* a new message; a re-check keeps the old one on screen */
     setError(null);
     props.client.open(props.id).then(
       (x) => live && setM(x),
@@ -173,6 +173,14 @@ export function MessageView(props: { client: ParleyClient; id: string; me: Me | 
       live = false;
     };
   }, [props.id, reload]);
+
+  /* the sender waits for receipts: verify again every 20 s until every state acknowledged */
+  const waiting = !!m && !!props.me?.state && m.header.from.state === props.me.state && Object.values(m.ackByState).some((a) => !a.acknowledged);
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setTimeout(() => setReload((x) => x + 1), 20000);
+    return () => clearTimeout(timer);
+  }, [waiting, m]);
 
   const acknowledge = async () => {
     setBusy(true);
@@ -285,6 +293,9 @@ export function MessageView(props: { client: ParleyClient; id: string; me: Me | 
             {t('msg.acknowledgedByMe')}
           </span>
         )}
+        <button id="refresh" type="button" class="secondary" onClick={() => setReload((x) => x + 1)}>
+          {t('msg.refresh')}
+        </button>
         {amRecipient && !m.ping && (
           <a id="reply" class="button" href={`#/compose?reply=${encodeURIComponent(m.id)}`}>
             {t('msg.reply')}

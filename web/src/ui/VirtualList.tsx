@@ -18,7 +18,9 @@ export function VirtualList<I>(props: { items: I[]; keyOf: (i: I) => string; row
     if (!el) return;
     const row = el.querySelector<HTMLElement>('.vrow');
     if (row && row.offsetHeight > 0 && row.offsetHeight !== rowPx) setRowPx(row.offsetHeight);
-    setView({ top: el.scrollTop, height: el.clientHeight || 600 });
+    const top = el.scrollTop;
+    const height = el.clientHeight || 600;
+    setView((v) => (v.top === top && v.height === height ? v : { top, height }));
   };
 
   useLayoutEffect(measure);

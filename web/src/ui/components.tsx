@@ -8,7 +8,7 @@ import { useLang } from './i18n';
 
 /* TLP 2.0: the official colours on black (styles.css .tlp-*). */
 export function TlpChip(props: { tlp: string }) {
-  const tlp = props.tlp.toUpperCase();
+  const tlp = props.tlp.toUpperCase().replace(/^TLP:/, '');
   const cls = tlp.startsWith('AMBER') ? 'amber' : tlp === 'RED' ? 'red' : tlp === 'GREEN' ? 'green' : tlp === 'CLEAR' ? 'clear' : 'unknown';
   return <span class={`tlp tlp-${cls}`}>TLP:{tlp}</span>;
 }

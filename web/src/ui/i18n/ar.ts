@@ -108,6 +108,7 @@ export const ar: Catalog = {
   'msg.acknowledge': 'تأكيد الاستلام',
   'msg.acknowledgedByMe': 'لقد أكّدت استلام هذه الرسالة.',
   'msg.ackDone': 'تم تأكيد الاستلام: إيصالك الموقَّع في السجل عند الفهرس {index}.',
+  'msg.refresh': 'تحقّق مرة أخرى',
   'msg.reply': 'رد',
   'msg.acks': 'تأكيد الاستلام لكل دولة مرسَل إليها',
   'msg.status': 'الحالة',

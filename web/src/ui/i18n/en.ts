@@ -107,6 +107,7 @@ export const en = {
   'msg.acknowledge': 'Acknowledge',
   'msg.acknowledgedByMe': 'You have acknowledged this message.',
   'msg.ackDone': 'Acknowledged: your signed receipt is in the log at index {index}.',
+  'msg.refresh': 'Verify again',
   'msg.reply': 'Reply',
   'msg.acks': 'Acknowledgement by each recipient state',
   'msg.status': 'Status',

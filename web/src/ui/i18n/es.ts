@@ -108,6 +108,7 @@ export const es: Catalog = {
   'msg.acknowledge': 'Acusar recibo',
   'msg.acknowledgedByMe': 'Usted ha acusado recibo de este mensaje.',
   'msg.ackDone': 'Recibo acusado: su acuse firmado está en el registro en el índice {index}.',
+  'msg.refresh': 'Verificar de nuevo',
   'msg.reply': 'Responder',
   'msg.acks': 'Acuse de recibo por Estado destinatario',
   'msg.status': 'Estado del mensaje',

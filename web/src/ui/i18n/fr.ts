@@ -108,6 +108,7 @@ export const fr: Catalog = {
   'msg.acknowledge': 'Accuser réception',
   'msg.acknowledgedByMe': 'Vous avez accusé réception de ce message.',
   'msg.ackDone': 'Réception accusée : votre accusé signé est dans le journal à l’index {index}.',
+  'msg.refresh': 'Vérifier à nouveau',
   'msg.reply': 'Répondre',
   'msg.acks': 'Accusé de réception par État destinataire',
   'msg.status': 'Statut',

@@ -108,6 +108,7 @@ export const zh: Catalog = {
   'msg.acknowledge': '确认收悉',
   'msg.acknowledgedByMe': '您已确认收悉此消息。',
   'msg.ackDone': '已确认收悉：您签名的回执在日志索引 {index}。',
+  'msg.refresh': '重新验证',
   'msg.reply': '答复',
   'msg.acks': '各收件国的确认情况',
   'msg.status': '状态',
