@@ -132,6 +132,17 @@ try {
     await dl.saveAs(join(OUT, file));
   }
   ok('a key is made in the page and downloaded');
+  /* FIN's inbox and the request in every language */
+  for (const lang of ['ar', 'zh', 'en', 'fr', 'ru', 'es']) {
+    await setLanguage(b, lang);
+    await b.evaluate(() => (location.hash = '#/inbox'));
+    await b.waitForSelector(`#inbox-list [data-id="${id}"]`, { timeout: 20000 });
+    await shot(b, OUT, `lang-${lang}-inbox.png`);
+    await b.evaluate((m) => (location.hash = `#/message/${m}`), id);
+    await b.waitForSelector('#body-fields', { timeout: 20000 });
+    await shot(b, OUT, `lang-${lang}-message.png`);
+  }
+  ok('screenshots of the inbox and of a message in the six languages');
   const errs = [...pageErrors(a), ...pageErrors(b)];
   expect(errs.length === 0, 'no page error and no CSP violation', errs.join('\n'));
 } catch (e) {

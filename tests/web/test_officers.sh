@@ -4,10 +4,11 @@
 # acknowledges and replies; EST sees the verified acknowledgement and the reply. Across
 # clients: a message sent from the page is read with `parley read`, one sent with
 # `parley send` is read in the page, and a key made in the page works with `parley`.
-# Screenshots: $PARLEY_TEST_OUTPUT/web-officers/.
+# Screenshots (and the inbox and a message in all six languages):
+# $PARLEY_TEST_OUTPUT/web-browser/officers/.
 . "$PARLEY_SRC/tests/integration/lib.sh"
 . "$PARLEY_SRC/tests/web/web_lib.sh"
-OUT=${PARLEY_TEST_OUTPUT:-$WORK}/web-officers
+OUT=${PARLEY_TEST_OUTPUT:-$WORK}/web-browser/officers
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
