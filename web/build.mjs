@@ -96,4 +96,29 @@ if (testsOut) {
     // libsodium's loader calls require('crypto') under node
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
+  // The verified client for the integration tests: under node, and in the page.
+  await build({
+    absWorkingDir: here,
+    entryPoints: ['test/harness.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: ['node18'],
+    outfile: join(testsOut, 'harness.mjs'),
+    logLevel: 'warning',
+    plugins: [templatesPlugin],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  await build({
+    absWorkingDir: here,
+    entryPoints: ['test/harness-browser.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2020'],
+    outfile: join(testsOut, 'harness-browser.js'),
+    logLevel: 'warning',
+    external: ['crypto'],
+    plugins: [templatesPlugin],
+  });
 }

@@ -199,11 +199,14 @@ export interface Draft {
 
 export type StreamState = 'connecting' | 'live' | 'retrying';
 
-/* Control characters (C0, DEL, C1) of a hub string escaped, as `parley` shows them. */
+/* Control characters (C0, DEL, C1) of a hub string escaped as `parley` shows them
+ * (\n, \t, \xNN, \u00NN); anything not a string is "(missing)", as cli_safe(cli_jstr()). */
 export function safe(s: unknown): string {
-  const t = typeof s === 'string' ? s : s === undefined ? '(missing)' : JSON.stringify(s) ?? '(missing)';
-  return t.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+  if (typeof s !== 'string') return '(missing)';
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
     const n = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
     return n < 0x80 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
   });
 }
@@ -513,6 +516,13 @@ export class ParleyClient {
     }
     if (!stateCodeValid(w.state) || typeof w.poc !== 'string' || !pocIdValid(w.poc)) throw new Refusal('NOT_OFFICER', `This key is not a point of contact's key (the hub says its role is ${safe(w.role)}).`);
     return { state: w.state!, poc: w.poc };
+  }
+
+  /* A signed GET of any hub path, its answer as is (the hub's word): for diagnostics. */
+  async hubGet(path: string): Promise<{ status: number; text: string }> {
+    if (!path.startsWith('/')) throw new Refusal('INVALID_ARGUMENT', 'A hub path starts with /.');
+    const a = await this.request('GET', path);
+    return { status: a.status, text: a.text };
   }
 
   async states(): Promise<HubWord<any[]>> {
@@ -971,7 +981,7 @@ export class ParleyClient {
       try {
         info = envelopeVerify(this.na, env, pk);
       } catch (e) {
-        throw new Refusal(e instanceof ProtoError ? e.code : 'ENVELOPE_INVALID', `The message's envelope does not verify: it is not what ${fs}/${safe(fp)} signed.`, errDetail(e));
+        throw new Refusal(e instanceof ProtoError ? e.code : 'ENVELOPE_INVALID', `The envelope does not verify: message ${id} is not what ${fs}/${safe(fp)} signed.`, errDetail(e));
       }
       /* step 10 */
       if (info.id !== id) throw new Refusal('WRONG_ID', `The hub served envelope ${info.id} under id ${id}.`);
@@ -1088,11 +1098,11 @@ export class ParleyClient {
   }
 
   /* Step 23: validate, recipients' keys from verified records, seal, post, check logged. */
-  async send(d: Draft): Promise<{ id: string; leafIndex: number }> {
+  async send(d: Draft): Promise<{ id: string; leafIndex: number; to: Party[] }> {
     return this.sendWith(new RecordCache(), d);
   }
 
-  private async sendWith(cache: RecordCache, d: Draft): Promise<{ id: string; leafIndex: number }> {
+  private async sendWith(cache: RecordCache, d: Draft): Promise<{ id: string; leafIndex: number; to: Party[] }> {
     if (!template(d.kind)) throw new Refusal('TEMPLATE_UNKNOWN', `"${safe(d.kind)}" is not a kind of message this hub knows.`);
     const problems = validateContent(d.kind, d.content);
     if (problems.length) {
@@ -1144,14 +1154,14 @@ export class ParleyClient {
     if (a.status !== 201) throw this.hubError(a, 'the message');
     try {
       const li = await this.proveIncluded(entryLeafHash(this.na, 'envelope', jcsBytes(env)), 'The message');
-      return { id: env['id'] as string, leafIndex: li.index };
+      return { id: env['id'] as string, leafIndex: li.index, to: rcpts.map((x) => ({ state: x.state, poc: x.poc })) };
     } catch (e) {
       throw new Refusal('NOT_LOGGED', 'The hub accepted the message but did not log it: keep the envelope as evidence.', e instanceof Refusal ? e.detail : errDetail(e));
     }
   }
 
   /* Step 21: to the verified sender, in the verified case, in reply to the verified id. */
-  async reply(id: string, d: Omit<Draft, 'recipients' | 'case' | 'in_reply_to'>): Promise<{ id: string; leafIndex: number }> {
+  async reply(id: string, d: Omit<Draft, 'recipients' | 'case' | 'in_reply_to'>): Promise<{ id: string; leafIndex: number; to: Party[] }> {
     const cache = new RecordCache();
     const m = await this.openWith(cache, id);
     if (m.ping) throw new Refusal('INVALID_ARGUMENT', 'A communication check is answered by acknowledging it, not by a reply.');

@@ -4,7 +4,7 @@
  * optional "cooperation" member (treaty profile) is accepted as signed and kept. */
 import { signKeyId, boxKeyId, signPkFromB64 } from './keys';
 import { JsonObject, isJsonObject } from './json';
-import { Fields, ProtoError, checkSignable, onlyKnown, pfail, pocIdValid, signedJsonVerify, stateCodeValid, textOk } from './signed';
+import { Fields, ProtoError, checkSignable, onlyKnown, pfail, pocIdValid, signedJsonVerify, stateCodeValid } from './signed';
 import type { Sodium } from './sodium';
 
 export const ROLES = ['diplomatic', 'technical', 'law-enforcement-24x7'] as const;
@@ -76,7 +76,7 @@ function checkPoc(na: Sodium, p: unknown, idx: number, state: string, orgIds: st
   const langs = f.arr('languages');
   const timezone = f.line('timezone', 64);
   const availability = f.line('availability', 64);
-  const signingKey = f.b64('signing_key', 32);
+  f.b64('signing_key', 32);
   const ek = f.obj('encryption_key');
   const webhook = f.lineOpt('webhook', 500);
   if (!pocIdValid(id)) pfail(R, `${where}.id: lower-case letters, digits, '-'`);
@@ -102,7 +102,6 @@ function checkPoc(na: Sodium, p: unknown, idx: number, state: string, orgIds: st
   } catch {
     return pfail(R, `${where}.signing_key: not an Ed25519 public key`);
   }
-  void signingKey;
   /* the encryption key, signed by the POC's signing key */
   const E = 'RECORD_ENC_KEY';
   onlyKnown(ek, ['state', 'poc', 'key', 'expires', 'signature'], R, where);
@@ -216,6 +215,5 @@ export function recordVerify(na: Sodium, rec: unknown, root: Uint8Array, now: nu
     if (url !== undefined && !url.startsWith('https://')) pfail(R, 'cert.rfc2350_url: must be https://');
   }
   if (o['cooperation'] !== undefined) checkCooperation(o['cooperation'], infos.map((p) => p.id));
-  void textOk;
   return { state, version, updated, reviewBy, pocs: infos };
 }
