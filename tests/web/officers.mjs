@@ -117,6 +117,44 @@ try {
   expect((await a.getAttribute('#outbox-ack [data-state="FIN"]', 'data-acknowledged')) === 'yes', 'the outbox shows the verified acknowledgement per state');
   await shot(a, OUT, 'outbox-en.png');
 
+  /* the directory: search, a state's page with its trust badge, confirm the fingerprint, export */
+  await a.goto(`${HUB}/app/#/directory`);
+  await a.waitForSelector('#dir-states li');
+  await a.selectOption('#dir-role', 'diplomatic');
+  await a.click('#dir-search');
+  await a.waitForSelector('#dir-results tbody tr');
+  const found = await a.textContent('#dir-results tbody');
+  expect(found.includes('Aino Virtanen') && !found.includes('Eero Laine'), 'directory search by role finds the diplomatic POC only', found);
+  await a.fill('#dir-name', 'Eero');
+  await a.selectOption('#dir-role', '');
+  await a.click('#dir-search');
+  await a.waitForFunction(() => document.querySelector('#dir-results tbody')?.textContent.includes('Eero Laine'));
+  ok('directory search by name');
+  const [csv] = await Promise.all([a.waitForEvent('download'), a.click('#export-csv')]);
+  await csv.saveAs(join(OUT, 'directory.csv'));
+  ok('the directory is exported (CSV)');
+  await a.click('#dir-results a[href="#/state/FIN"]');
+  await a.waitForSelector('#trust-badge');
+  const badge = await a.textContent('#trust-badge');
+  expect((await a.getAttribute('#badge-signature', 'data-ok')) === 'true' && (await a.getAttribute('#badge-log', 'data-ok')) === 'true' && (await a.getAttribute('#badge-root', 'data-ok')) === 'warn', "FIN's page: record signature and log inclusion verified, root key pinned but not confirmed out of band", badge);
+  const clocks = await a.textContent('#pocs [data-poc="fin-cert"] .clocks');
+  expect(clocks.includes('Europe/Helsinki') && clocks.includes('America/New_York'), "each POC's time where they are, beside the viewer's", clocks);
+  expect((await a.textContent('#pocs [data-poc="fin-duty"] .availability')) === 'Mon-Fri 18:00-08:00', "each POC's availability");
+  await a.fill('#confirm-fingerprint', '00'.repeat(32));
+  await a.click('#confirm');
+  await a.waitForSelector('#confirm-note');
+  expect((await a.getAttribute('#badge-root', 'data-ok')) === 'warn', 'a wrong fingerprint is not accepted', await a.textContent('#confirm-note'));
+  await a.fill('#confirm-fingerprint', need('FIN_FPR').replace(/(.{4})/g, '$1 '));
+  await a.click('#confirm');
+  await a.waitForSelector('#badge-root[data-ok="true"]', { timeout: 20000 });
+  ok('"Confirm fingerprint" with the fingerprint given out of band: the badge says confirmed');
+  await shot(a, OUT, 'state-en.png');
+
+  /* something that does not verify is shown as a refusal, nothing of it as fact */
+  await a.goto(`${HUB}/app/#/message/01a00000-0000-7000-8000-000000000000`);
+  await a.waitForSelector('#refusal', { timeout: 20000 });
+  expect((await a.getAttribute('#refusal', 'role')) === 'alert' && (await a.$('#verified-header')) === null, 'an unknown message is a refusal (role=alert), with no header shown', await a.textContent('#refusal'));
+
   /* a key made in the page, for parley */
   await a.click('#lock');
   await a.waitForSelector('#new-passphrase');

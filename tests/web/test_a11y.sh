@@ -4,7 +4,8 @@
 # alone (skip link, visible focus, no trap, compose and send with Tab, Enter and Space),
 # no horizontal scroll at 200 % zoom (640 css px) and at tablet width. Screenshots of
 # every screen:
-# $PARLEY_TEST_OUTPUT/web-browser/a11y/.
+# $PARLEY_TEST_OUTPUT/web-browser/a11y/. With PARLEY_UPDATE_SCREENSHOTS=1 the English inbox
+# is also copied to docs/img/inbox.png (the README's picture).
 . "$PARLEY_SRC/tests/integration/lib.sh"
 . "$PARLEY_SRC/tests/web/web_lib.sh"
 OUT=${PARLEY_TEST_OUTPUT:-$WORK}/web-browser/a11y
@@ -30,5 +31,11 @@ HUB=$HUB OUT=$OUT FIN_KEY=$WORK/fin-cert.key MSG_ID=$MSG_ID REPLY_ID=$REPLY_ID \
   AXE=$PARLEY_SRC/web/node_modules/axe-core/axe.min.js run_browser a11y.mjs "$WORK/browser.out"
 check "the keyboard-only message arrived (parley read as EST)" \
   sh -c "id=\$(sed -n 's/^keyboard-sent //p' '$OUT/ids.txt'); '$PARLEY' --config '$WORK/est-cert.conf' read \"\$id\" | grep -q 'Sent by keyboard alone'"
+# The README's picture of the inbox, refreshed only on request.
+if [ "${PARLEY_UPDATE_SCREENSHOTS:-0}" = 1 ] && [ -f "$OUT/en-inbox.png" ]; then
+  mkdir -p "$PARLEY_SRC/docs/img"
+  cp "$OUT/en-inbox.png" "$PARLEY_SRC/docs/img/inbox.png"
+  echo "updated docs/img/inbox.png"
+fi
 echo "screenshots: $OUT"
 finish

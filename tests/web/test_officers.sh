@@ -20,7 +20,7 @@ check "parley send: EST sends FIN a request for information" \
 CLI_ID=$(sent_id "$WORK/last.out")
 
 PAGE_PASS='made in the page 2026'
-if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key CLI_ID=$CLI_ID CLI_MARK=$MARK \
+if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key CLI_ID=$CLI_ID CLI_MARK=$MARK FIN_FPR=$(fingerprint fin-root) \
   PAGE_PASS=$PAGE_PASS run_browser officers.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the page's message, read with parley -------------------------------------------
@@ -34,7 +34,7 @@ check "  parley shows it as urgent, from EST:est-cert" \
 check "the page's reply is read with parley read by EST (in reply to the request)" \
   sh -c "'$PARLEY' --config '$WORK/est-cert.conf' read '$REPLY_ID' | grep -q -- '$PAGE_ID'"
 check "parley sees FIN's acknowledgement made in the page as verified" \
-  sh -c "'$PARLEY' --config '$WORK/est-cert.conf' read '$PAGE_ID' | grep -i 'FIN' | grep -qiv 'NOT VERIFIED'"
+  sh -c "'$PARLEY' --config '$WORK/est-cert.conf' read '$PAGE_ID' | grep -q '^  FIN: acknowledged '"
 
 # ---- a key made in the page, used by parley -----------------------------------------
 if [ -f "$OUT/page-officer.key" ]; then

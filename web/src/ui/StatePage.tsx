@@ -4,6 +4,7 @@
  * fingerprint" for a root key checked out of band. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ParleyClient, TrustBadge, VerifiedPoc, VerifiedRecord } from '../lib/client';
+import { fingerprintDisplay } from '../lib/keys';
 import { Loading, RefusalBox, useNow } from './components';
 import { roleLabel } from './Compose';
 import { regionLabel } from './Directory';
@@ -162,7 +163,7 @@ export function StatePage(props: { client: ParleyClient; code: string }) {
           <form class="confirm panel" onSubmit={confirm} aria-labelledby="confirm-title">
             <h2 id="confirm-title">{t('badge.confirmTitle')}</h2>
             <p>
-              {t('badge.confirmHelp')} <code id="root-fingerprint">{rec.rootFingerprint}</code>
+              {t('badge.confirmHelp')} <code id="root-fingerprint">{fingerprintDisplay(rec.rootFingerprint)}</code>
             </p>
             <label>
               {t('badge.confirmLabel')}
