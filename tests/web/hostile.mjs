@@ -5,6 +5,10 @@
 // every case unchanged, with PARLEY pointing at hostile-shim.mjs) with the same action
 // done by ParleyClient in the page, rendered as `parley` words it: the verified part,
 // the hub's word apart and escaped, and a Refusal as "REFUSED: <its officer text>".
+// Each `read` and `directory show` is also done in the real web app (web/src/ui/, one
+// browser context per officer, the key file opened on its key screen, under its own
+// CSP): it must show the same verdict, a refusal with the same officer text in
+// #refusal, or the message from its signed sender with no raw control character.
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +36,70 @@ const context = await chromium.launchPersistentContext(profile, {
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const page = context.pages()[0] ?? (await context.newPage());
+const browser = await chromium.launch({
+  executablePath: need('CHROMIUM'),
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const uiPages = new Map();
+
+/* The real app, as this officer: a fresh context (its own storage), the key opened. */
+async function uiPage(user) {
+  let p = uiPages.get(user);
+  if (p) return p;
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  p = await ctx.newPage();
+  p.on('pageerror', (e) => logs.push(`ui pageerror (${user}): ${e.message}`));
+  await p.goto(`${PROXY}/app/`);
+  await p.setInputFiles('#key-file', join(WORK, `${user}.key`));
+  await p.click('#open-key');
+  await p.waitForSelector('#nav', { timeout: 30000 });
+  uiPages.set(user, p);
+  return p;
+}
+
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/* The same step in the app; returns what disagrees with the client's verdict, or null. */
+async function inUi(user, args, r) {
+  const [cmd, a1, a2] = args;
+  let hash;
+  let okSel;
+  if (cmd === 'read') {
+    hash = `#/message/${a1}`;
+    okSel = `#message[data-id="${a1}"]`;
+  } else if (cmd === 'directory' && a1 === 'show') {
+    hash = `#/state/${a2}`;
+    okSel = '#trust-badge';
+  } else return null;
+  const p = await uiPage(user);
+  await p.evaluate(() => {
+    location.hash = '#/key';
+  });
+  await p.waitForFunction(() => !document.querySelector('#message, #refusal, #trust-badge'), null, { timeout: 30000 });
+  await p.evaluate((h) => {
+    location.hash = h;
+  }, hash);
+  await p.waitForSelector(`${okSel}, #refusal`, { timeout: 60000 });
+  const refusal = await p.$('#refusal');
+  const text = await p.evaluate(() => document.body.innerText);
+  const name = `${cmd}-${(a2 ?? a1).slice(0, 8)}-${r.kind === 'refusal' ? 'refused' : 'shown'}`;
+  if (shots < 60) await p.screenshot({ path: join(OUT, `ui-${String(++shots).padStart(2, '0')}-${user}-${name}.png`), fullPage: true });
+  if (CONTROL.test(text)) return `the app shows raw control characters: ${JSON.stringify(text.match(CONTROL))}`;
+  if (r.kind === 'refusal') {
+    if (!refusal) return `the client refused (${r.refusal.code}) but the app shows ${cmd === 'read' ? 'the message' : 'the record'}`;
+    const shown = await refusal.innerText();
+    if (!shown.includes(r.refusal.officer)) return `the app's refusal does not say what the client's says: ${JSON.stringify(shown)}`;
+    return null;
+  }
+  if (refusal) return `the app refuses what the client verified: ${JSON.stringify(await refusal.innerText())}`;
+  if (r.kind === 'read') {
+    const from = await p.$eval('#msg-from', (e) => e.textContent);
+    const h = r.msg.header;
+    if (!r.msg.ping && !(from.includes(h.from.state) && from.includes(h.from.poc))) return `the app shows the sender as ${JSON.stringify(from)}, not ${h.from.state}/${h.from.poc}`;
+  }
+  return null;
+}
 const logs = [];
 page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
 await page.goto(`${PROXY}/app/`);
@@ -226,20 +294,11 @@ const server = createServer((req, res) => {
       const { config, args } = JSON.parse(body);
       const user = basename(config, '.conf');
       const r = await inPage(user, readFileSync(join(WORK, `${user}.key`), 'utf8'), args);
-      const out = render(r);
-      if (r.kind === 'refusal' && shots < 40) {
-        /* the refusal as the page would show it */
-        await page.evaluate((t) => {
-          let el = document.getElementById('refusal');
-          if (!el) {
-            el = document.createElement('div');
-            el.id = 'refusal';
-            el.setAttribute('role', 'alert');
-            document.body.prepend(el);
-          }
-          el.textContent = t;
-        }, r.refusal.officer);
-        await page.screenshot({ path: join(OUT, `refusal-${String(++shots).padStart(2, '0')}.png`) });
+      let out = render(r);
+      if (r.kind === 'read' || r.kind === 'record' || r.kind === 'refusal') {
+        const bad = await inUi(user, args, r);
+        if (bad) out = { exit: 4, out: `${out.out}\nTHE WEB APP DISAGREES: ${bad}` };
+        else if (['read', 'directory'].includes(args[0])) out.out += `\n(the web app shows the same${r.kind === 'refusal' ? ' refusal' : ''})`;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out));
@@ -257,6 +316,7 @@ const stop = async () => {
   server.close();
   if (logs.length) console.log(logs.join('\n'));
   await context.close();
+  await browser.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -931,7 +931,26 @@ export class ParleyClient {
 
   /* §12.3 steps 7-13 and §12.4 steps 14-20. */
   async open(id: string): Promise<OpenedMessage> {
-    return this.openWith(new RecordCache(), id);
+    const { env, hash, targets, ...m } = await this.openWith(new RecordCache(), id);
+    void env;
+    void hash;
+    void targets;
+    return m;
+  }
+
+  /* The witnesses this browser requires (like the CLI's witness and witnesses_required
+   * settings): cosignature verifier keys, up to 8, and K of them. */
+  setWitnesses(keys: string[], required: number): void {
+    if (keys.length > 8 || !Number.isSafeInteger(required) || required < 0 || required > keys.length) throw new Refusal('CONFIG', `Require between 0 and ${Math.min(keys.length, 8)} witnesses of at most 8.`);
+    for (const k of keys) {
+      try {
+        cosigVerifierParse(this.na, k);
+      } catch (e) {
+        throw new Refusal('CONFIG', `A witness key is not valid: ${safe(k)}.`, errDetail(e));
+      }
+    }
+    this.trust.set(TRUST_KEYS.witnesses, JSON.stringify(keys));
+    this.trust.set(TRUST_KEYS.witnessesRequired, String(required));
   }
 
   private async openWith(cache: RecordCache, id: string): Promise<OpenedMessage & { env: JsonObject; hash: Uint8Array; targets: Party[] }> {

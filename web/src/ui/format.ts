@@ -69,8 +69,14 @@ export function errorText(e: unknown, t: T): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/* A hub value as text; control characters (C0 but line feed and tab, DEL, C1) shown as
+ * visible escapes, as `parley` shows them (protocol §12.1 step 3). */
 export function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  const s = typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x80 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
 export function download(name: string, blob: Blob): void {
