@@ -100,6 +100,9 @@ try {
   await p.waitForSelector('#key-file');
   const kept = await p.evaluate(() => [document.documentElement.lang, document.documentElement.dir].join(' '));
   expect(kept === 'ar rtl', `Arabic is remembered too (${kept})`);
+  const lockedAr = await axe(p);
+  expect(lockedAr.length === 0, 'axe (ar): the key screen has no serious or critical violation', lockedAr.join('\n'));
+  await shot(p, OUT, 'ar-open-key.png');
   await setLanguage(p, 'en');
   await openKey(p, HUB, need('FIN_KEY'));
 
