@@ -50,6 +50,15 @@ export function FieldValue(props: { field?: TemplateField; value: unknown }) {
   );
 }
 
+/* "fr" as the reader calls it ("French", "français", "法语"...). */
+function languageName(code: string, lang: Lang): string {
+  try {
+    return new Intl.DisplayNames([lang], { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
 function Body(props: { kind: string; body: NonNullable<OpenedMessage['body']> }) {
   const { t, lang } = useLang();
   const tpl = templateOf(props.kind);
@@ -59,7 +68,7 @@ function Body(props: { kind: string; body: NonNullable<OpenedMessage['body']> })
   return (
     <section class="body" aria-labelledby="body-title">
       <h2 id="body-title">{t('msg.body')}</h2>
-      <p class="note">{t('msg.bodyLanguage', { lang: props.body.language })}</p>
+      <p class="note">{t('msg.bodyLanguage', { lang: languageName(props.body.language, lang) })}</p>
       <dl id="body-fields">
         {known.map((f) => (
           <div class="field" key={f.name} data-field={f.name}>
@@ -141,8 +150,13 @@ function History(props: { hub: Record<string, unknown>; t: T; lang: Lang }) {
             <ol class="history">
               {history.slice(0, 200).map((e, i) => (
                 <li key={i}>
-                  {localTime(str(e['time']), lang)} — {str(e['event'])}
-                  {e['detail'] ? <span dir="auto"> ({str(e['detail'])})</span> : null}
+                  {localTime(str(e['time']), lang)} — {statusLabel(str(e['event']), t)}
+                  {e['detail'] ? (
+                    <>
+                      {' '}
+                      (<bdi>{str(e['detail'])}</bdi>)
+                    </>
+                  ) : null}
                 </li>
               ))}
             </ol>
