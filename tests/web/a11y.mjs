@@ -58,7 +58,7 @@ try {
   const probed = await axe(p);
   await p.evaluate(() => document.getElementById('axe-probe').remove());
   expect(probe && probed.some((v) => v.startsWith('label ')), 'axe reports an unlabelled field added on purpose (the check can fail)', probed.join('\n'));
-  await openKey(p, HUB, need('FIN_KEY'));
+  await openKey(p, `${HUB}/app/`, need('FIN_KEY'));
 
   /* the case id, from the verified reply */
   await show(p, `#/message/${REPLY}`, '#msg-case');
@@ -104,7 +104,7 @@ try {
   expect(lockedAr.length === 0, 'axe (ar): the key screen has no serious or critical violation', lockedAr.join('\n'));
   await shot(p, OUT, 'ar-open-key.png');
   await setLanguage(p, 'en');
-  await openKey(p, HUB, need('FIN_KEY'));
+  await openKey(p, `${HUB}/app/`, need('FIN_KEY'));
 
   lap('right to left');
   /* keyboard alone: skip link, visible focus, compose and send with Tab/Enter/Space */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect, launch, need, notOk, ok, officerPage, openKey, pageErrors, setLanguage, shot, summary } from './web_lib.mjs';
 
 const HUB = need('HUB');
+const FIN_APP = need('FIN_APP'); /* FIN's officer runs the app from their own machine (parley web) */
 const OUT = need('OUT');
 const ids = join(OUT, 'ids.txt');
 writeFileSync(ids, '');
@@ -16,9 +17,10 @@ const browser = await launch();
 const a = await officerPage(browser, 'EST');
 const b = await officerPage(browser, 'FIN');
 try {
-  await openKey(a, HUB, need('EST_KEY'));
+  await openKey(a, `${HUB}/app/`, need('EST_KEY'));
   ok("EST's officer opens a parley keygen key; whoami, then the inbox, live");
-  await openKey(b, HUB, need('FIN_KEY'));
+  await openKey(b, FIN_APP, need('FIN_KEY'));
+  expect(!FIN_APP.startsWith(HUB) && (await b.textContent('.bar .hub')) === new URL(HUB).host, `FIN's page, served by parley web (${FIN_APP}), talks to the hub named in its config.json`);
   await setLanguage(b, 'fr');
   expect((await b.textContent('#inbox-title')) === 'Boîte de réception', "FIN's officer reads the interface in French");
 
@@ -29,7 +31,7 @@ try {
   await b.waitForSelector('#message', { timeout: 20000 });
   const cliBody = await b.textContent('#body-fields');
   expect(cliBody.includes(`Sent with parley send: ${need('CLI_MARK')}`) && cliBody.includes('Objet'), 'a message sent with parley send is opened, verified and decrypted in the page (labels in French)', cliBody);
-  await b.goto(`${HUB}/app/#/inbox`);
+  await b.goto(`${FIN_APP}#/inbox`);
   await b.waitForSelector('#inbox-list');
 
   /* EST writes an urgent request for assistance to FIN */

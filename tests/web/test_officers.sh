@@ -4,6 +4,7 @@
 # acknowledges and replies; EST sees the verified acknowledgement and the reply. Across
 # clients: a message sent from the page is read with `parley read`, one sent with
 # `parley send` is read in the page, and a key made in the page works with `parley`.
+# FIN's officer runs the app served by `parley web` from their own machine.
 # Screenshots (and the inbox and a message in all six languages):
 # $PARLEY_TEST_OUTPUT/web-browser/officers/.
 . "$PARLEY_SRC/tests/integration/lib.sh"
@@ -20,7 +21,14 @@ check "parley send: EST sends FIN a request for information" \
 CLI_ID=$(sent_id "$WORK/last.out")
 
 PAGE_PASS='made in the page 2026'
-if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key CLI_ID=$CLI_ID CLI_MARK=$MARK FIN_FPR=$(fingerprint fin-root) \
+# FIN's officer runs the app from their own machine: parley web, from FIN's config.
+"$PARLEY" --config "$WORK/fin-cert.conf" web --port 0 >"$WORK/web.out" 2>&1 &
+WEB_PID=$!
+trap 'kill -TERM $WEB_PID 2>/dev/null; wait $WEB_PID 2>/dev/null; cleanup' EXIT
+for _ in $(seq 1 50); do grep -q '^Parley web app: ' "$WORK/web.out" && break; sleep 0.1; done
+FIN_APP=$(sed -n 's/^Parley web app: \([^ ]*\).*/\1/p' "$WORK/web.out")
+check "parley web serves FIN's officer the app from their machine ($FIN_APP)" test -n "$FIN_APP"
+if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key CLI_ID=$CLI_ID CLI_MARK=$MARK FIN_FPR=$(fingerprint fin-root) FIN_APP=$FIN_APP \
   PAGE_PASS=$PAGE_PASS run_browser officers.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the page's message, read with parley -------------------------------------------

@@ -47,9 +47,10 @@ export async function officerPage(browser, name, viewport = { width: 1280, heigh
   return page;
 }
 
-// Opens KEY (no passphrase unless given) and waits for the inbox to be live.
-export async function openKey(page, hub, key, passphrase = '') {
-  await page.goto(`${hub}/app/`);
+// Opens the app at APP (its /app/ URL), then KEY (no passphrase unless given), and
+// waits for the inbox to be live.
+export async function openKey(page, app, key, passphrase = '') {
+  await page.goto(app);
   await page.waitForSelector('#key-file', { timeout: 20000 });
   await page.setInputFiles('#key-file', key);
   if (passphrase) await page.fill('#passphrase', passphrase);

@@ -1,19 +1,21 @@
-/* Entry point: load libsodium, then mount the shell. */
+/* Entry point: load libsodium and the page's settings (config.json, when `parley web`
+ * serves the app), then mount the shell. */
 import { render } from 'preact';
 import { sodiumReady } from './lib/sodium';
 import { App } from './ui/App';
+import { loadConfig } from './ui/config';
 import './styles.css';
 
 const root = document.getElementById('app');
 if (root) {
-  sodiumReady().then(
-    (na) => {
+  Promise.all([sodiumReady(), loadConfig()]).then(
+    ([na, config]) => {
       root.removeAttribute('aria-busy');
       root.textContent = ''; /* the "Loading" placeholder */
-      render(<App na={na} />, root);
+      render(<App na={na} config={config} />, root);
     },
     (e: unknown) => {
-      root.textContent = `The page could not start its cryptography: ${e instanceof Error ? e.message : String(e)}`;
+      root.textContent = `The page could not start: ${e instanceof Error ? e.message : String(e)}`;
     },
   );
 }

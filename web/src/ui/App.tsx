@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browserTrustStore, Lang, ParleyClient } from '../lib/client';
 import { Identity, wipeIdentity } from '../lib/keys';
 import type { Sodium } from '../lib/sodium';
+import type { AppConfig } from './config';
 import { CaseView } from './CaseView';
 import { Compose } from './Compose';
 import { Directory } from './Directory';
@@ -28,6 +29,7 @@ export interface Me {
 
 export interface Session {
   na: Sodium;
+  hub: string;
   id: Identity;
   client: ParleyClient;
   me: Me | null;
@@ -35,12 +37,20 @@ export interface Session {
   store: InboxStore | null;
 }
 
+function hubHost(hub: string): string {
+  try {
+    return new URL(hub).host;
+  } catch {
+    return hub;
+  }
+}
+
 function skipToMain(e: Event): void {
   e.preventDefault(); /* the hash is the router's */
   document.getElementById('main')?.focus();
 }
 
-function Header(props: { lang: Lang; onLang: (c: Lang) => void; session: Session | null; route: Route; onLock: () => void }) {
+function Header(props: { lang: Lang; onLang: (c: Lang) => void; session: Session | null; route: Route; onLock: () => void; hub: string }) {
   const { t } = useLang();
   const officer = props.session?.me?.role === 'officer';
   const known = !!props.session?.me;
@@ -57,7 +67,7 @@ function Header(props: { lang: Lang; onLang: (c: Lang) => void; session: Session
       </a>
       <span class="brand">Parley</span>
       <span class="hub" title={t('nav.hubTitle')}>
-        {location.host}
+        {hubHost(props.hub)}
       </span>
       {props.session && known && (
         <nav id="nav" aria-label={t('nav.label')}>
@@ -97,10 +107,10 @@ function Screen(props: { session: Session; route: Route }) {
   const { t } = useLang();
   const { session, route } = props;
   const officer = session.me?.role === 'officer';
-  if (route.name === 'key' || !session.me) return <KeyPage na={session.na} id={session.id} me={session.me} meError={session.meError} />;
+  if (route.name === 'key' || !session.me) return <KeyPage na={session.na} hub={session.hub} id={session.id} me={session.me} meError={session.meError} />;
   if (route.name === 'directory') return <Directory client={session.client} />;
   if (route.name === 'state') return <StatePage client={session.client} code={route.code} />;
-  if (!officer) return <KeyPage na={session.na} id={session.id} me={session.me} meError={session.meError} />;
+  if (!officer) return <KeyPage na={session.na} hub={session.hub} id={session.id} me={session.me} meError={session.meError} />;
   switch (route.name) {
     case 'inbox':
     case 'outbox':
@@ -123,7 +133,7 @@ function Screen(props: { session: Session; route: Route }) {
   }
 }
 
-export function App(props: { na: Sodium }) {
+export function App(props: { na: Sodium; config: AppConfig }) {
   const [lang, setLang] = useState<Lang>(savedLanguage);
   const [session, setSession] = useState<Session | null>(null);
   const sessionRef = useRef<Session | null>(null);
@@ -141,9 +151,12 @@ export function App(props: { na: Sodium }) {
   };
 
   const open = async (id: Identity) => {
-    const client = new ParleyClient(props.na, location.origin, id, browserTrustStore(location.origin));
-    const s: Session = { na: props.na, id, client, me: null, meError: '', store: null };
+    const hub = props.config.hub;
+    const client = new ParleyClient(props.na, hub, id, browserTrustStore(hub));
+    const s: Session = { na: props.na, hub, id, client, me: null, meError: '', store: null };
     try {
+      /* the witnesses the officer's own config requires (config.json), as parley does */
+      if (props.config.fromFile) client.setWitnesses(props.config.witnesses, props.config.witnessesRequired);
       s.me = await client.whoami();
     } catch (e) {
       s.meError = errorText(e, translator(lang));
@@ -184,7 +197,7 @@ export function App(props: { na: Sodium }) {
 
   return (
     <LangContext.Provider value={langState}>
-      <Header lang={lang} onLang={setLang} session={session} route={route} onLock={lock} />
+      <Header lang={lang} onLang={setLang} session={session} route={route} onLock={lock} hub={props.config.hub} />
       <main id="main" tabIndex={-1}>
         {session ? (
           <Screen session={session} route={route} />

@@ -150,7 +150,7 @@ export function CreateKey(props: { na: Sodium }) {
   );
 }
 
-export function KeyPage(props: { na: Sodium; id: Identity; me: { role: string; state?: string; poc?: string } | null; meError: string }) {
+export function KeyPage(props: { na: Sodium; hub: string; id: Identity; me: { role: string; state?: string; poc?: string } | null; meError: string }) {
   const { t } = useLang();
   const [answer, setAnswer] = useState<{ status: number; body: JsonValue | null } | null>(null);
   const [error, setError] = useState('');
@@ -158,7 +158,7 @@ export function KeyPage(props: { na: Sodium; id: Identity; me: { role: string; s
   const whoami = async () => {
     setError('');
     try {
-      setAnswer(await hubRequest(props.na, location.origin, props.id, 'GET', '/v1/whoami'));
+      setAnswer(await hubRequest(props.na, props.hub, props.id, 'GET', '/v1/whoami'));
     } catch (err) {
       setError(keyError(err, t));
     }
