@@ -88,7 +88,7 @@ function FilterBar(props: { f: Filters; set: (f: Filters) => void; states: strin
     <form class="filters" role="search" aria-label={t('inbox.filters')} onSubmit={(e) => e.preventDefault()}>
       <label>
         {t('inbox.search')}
-        <input id="search" type="search" value={f.q} onInput={(e) => upd({ q: (e.target as HTMLInputElement).value })} />
+        <input id="search" type="search" maxLength={200} value={f.q} onInput={(e) => upd({ q: (e.target as HTMLInputElement).value })} />
       </label>
       <label>
         {t('field.priority')}

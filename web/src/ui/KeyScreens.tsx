@@ -64,7 +64,7 @@ export function OpenKey(props: { na: Sodium; onOpen: (id: Identity) => void }) {
         </label>
         <label>
           {t('key.passphrase')}
-          <input id="passphrase" type="password" autocomplete="current-password" value={pass} onInput={(e) => setPass((e.target as HTMLInputElement).value)} />
+          <input id="passphrase" type="password" maxLength={1024} autocomplete="current-password" value={pass} onInput={(e) => setPass((e.target as HTMLInputElement).value)} />
         </label>
         <button id="open-key" type="submit" disabled={busy}>
           {busy ? t('key.opening') : t('key.open')}
@@ -115,11 +115,11 @@ export function CreateKey(props: { na: Sodium }) {
       <form onSubmit={submit}>
         <label>
           {t('key.newPassphrase')}
-          <input id="new-passphrase" type="password" autocomplete="new-password" value={p1} onInput={(e) => setP1((e.target as HTMLInputElement).value)} />
+          <input id="new-passphrase" type="password" maxLength={1024} autocomplete="new-password" value={p1} onInput={(e) => setP1((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           {t('key.repeatPassphrase')}
-          <input id="new-passphrase2" type="password" autocomplete="new-password" value={p2} onInput={(e) => setP2((e.target as HTMLInputElement).value)} />
+          <input id="new-passphrase2" type="password" maxLength={1024} autocomplete="new-password" value={p2} onInput={(e) => setP2((e.target as HTMLInputElement).value)} />
         </label>
         <button id="create-key" type="submit" disabled={busy}>
           {busy ? t('key.creating') : t('key.create')}
