@@ -153,7 +153,7 @@ test('envelopes: legal_basis is checked against the template, signed and bound t
   const na = await sodiumReady();
   const sender = generateIdentity(na);
   const me = generateIdentity(na);
-  const withBases = templates().find((t) => t.bases?.some((b) => b.article !== '*'));
+  const withBases = templates().find((t) => t.kind === 'preservation-request' && t.bases?.some((b) => b.article !== '*'));
   const kind = withBases?.kind ?? 'request-for-information';
   const basis = withBases ? withBases.bases!.find((b) => b.article !== '*')! : { instrument: 'budapest-2001', article: '29' };
   const content: Record<string, Record<string, unknown>> = {
