@@ -104,7 +104,7 @@ Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
     Ama Mensah, GHA national CERT lead ..... $DATA/keys/gha-cert.key
     Diego Rojas, CHL 24/7 cybercrime unit .. $DATA/keys/chl-pdi.key
 
-  Two browser windows (one private) as Ama and Diego show a message arrive live.
+  Two tabs, one opened as Ama and one as Diego, show a message arrive live.
 
 Three states are onboarded (EST, GHA, CHL) with fictional officers; their keys and
 configs are in $DATA/. Try, in another terminal:

@@ -143,6 +143,7 @@ int cmd_directory_export(int argc, char **argv);
 int cmd_directory_trust(int argc, char **argv);
 
 int cmd_log_checkpoint(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 int cmd_witness_init(int argc, char **argv);
 int cmd_witness_show(int argc, char **argv);
 int cmd_witness_run(int argc, char **argv);

@@ -42,6 +42,7 @@ static const cli_command commands[] = {
     {"case", cmd_case, "list the messages of a case"},
     {"log checkpoint", cmd_log_checkpoint, "verify the hub's latest transparency-log checkpoint"},
     {"verify record", cmd_verify_record, "prove a state record is in the transparency log"},
+    {"web", cmd_web, "serve the web app from this machine, checked against its SHA256SUMS"},
     {"witness init", cmd_witness_init, "create a witness (cosigner) key"},
     {"witness show", cmd_witness_show, "print a witness key's cosignature verifier key"},
     {"witness run", cmd_witness_run, "check the hub's log grows consistently and co-sign it"},

@@ -73,6 +73,10 @@ static void finish(parleyd_req *r) {
 }
 
 static void dispatch(parleyd_req *r) {
+  if (r->route_index < 0 && strcmp(r->method, "OPTIONS") == 0 && parleyd_cors_applies(r->url)) {
+    parleyd_cors_preflight(r);
+    return;
+  }
   if (r->route_index == -1) {
     parleyd_reply_error(r, PARLEY_E_NOT_FOUND, r->url);
     return;

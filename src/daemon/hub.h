@@ -186,6 +186,15 @@ const char *parleyd_header(parleyd_req *r, const char *name);
 unsigned parleyd_header_count(parleyd_req *r, const char *name);
 const char *parleyd_query(parleyd_req *r, const char *name);
 
+/* ---- cross-origin access to the API (cors.c) ---------------------------- */
+
+/* True for the paths a page of another origin may call (/v1/..., /log/..., /healthz). */
+bool parleyd_cors_applies(const char *path);
+/* Adds Access-Control-Allow-Origin: * and the exposed headers (reply.c, every answer). */
+void parleyd_cors_headers(struct MHD_Response *resp);
+/* Answers an OPTIONS preflight with the methods and headers the API takes. */
+void parleyd_cors_preflight(parleyd_req *r);
+
 /* ---- HTTP server (http.c) ----------------------------------------------- */
 
 parley_err parleyd_http_start(parleyd_hub *hub, parley_error *err);

@@ -25,7 +25,9 @@ static void queue(parleyd_req *r, unsigned status, struct MHD_Response *resp) {
   }
   if (!MHD_get_response_header(resp, "Cache-Control")) /* a public log read may be cached */
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (parleyd_cors_applies(r->url)) parleyd_cors_headers(resp);
   if (!MHD_get_response_header(resp, "Content-Security-Policy")) /* the web app sets its own */
     MHD_add_response_header(
         resp, "Content-Security-Policy",
