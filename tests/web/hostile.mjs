@@ -5,7 +5,7 @@
 // every case unchanged, with PARLEY pointing at hostile-shim.mjs) with the same action
 // done by ParleyClient in the page, rendered as `parley` words it: the verified part,
 // the hub's word apart and escaped, and a Refusal as "REFUSED: <its officer text>".
-// Each `read` and `directory show` is also done in the real web app (web/src/ui/, one
+// The `read` and `directory show` steps are also done in the real web app (web/src/ui/, one
 // browser context per officer, the key file opened on its key screen, under its own
 // CSP): it must show the same verdict, a refusal with the same officer text in
 // #refusal, or the message from its signed sender with no raw control character.
@@ -286,6 +286,7 @@ function render(r) {
 }
 
 let shots = 0;
+const uiShown = new Set();
 const server = createServer((req, res) => {
   let body = '';
   req.on('data', (c) => (body += c));
@@ -295,7 +296,11 @@ const server = createServer((req, res) => {
       const user = basename(config, '.conf');
       const r = await inPage(user, readFileSync(join(WORK, `${user}.key`), 'utf8'), args);
       let out = render(r);
-      if (r.kind === 'read' || r.kind === 'record' || r.kind === 'refusal') {
+      /* In the app: every refusal, every answer that carried control characters, and
+       * the first answer shown per officer and screen (each costs a full verification). */
+      const firstShown = !uiShown.has(`${user} ${args[0]}`);
+      if (r.kind === 'refusal' || ((r.kind === 'read' || r.kind === 'record') && (firstShown || /\\(x[0-9a-f]{2}|u00[0-9a-f]{2})/.test(out.out)))) {
+        if (r.kind !== 'refusal') uiShown.add(`${user} ${args[0]}`);
         const bad = await inUi(user, args, r);
         if (bad) out = { exit: 4, out: `${out.out}\nTHE WEB APP DISAGREES: ${bad}` };
         else if (['read', 'directory'].includes(args[0])) out.out += `\n(the web app shows the same${r.kind === 'refusal' ? ' refusal' : ''})`;

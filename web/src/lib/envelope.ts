@@ -9,7 +9,7 @@ import { b64urlDecode, b64urlEncode, concatBytes, fromUtf8, utf8 } from './encod
 import { JsonObject, JsonValue, isJsonObject, jcs, jcsBytes, parseJsonObject } from './json';
 import { boxKeyId, Identity, signKeyId } from './keys';
 import { Fields, ProtoError, checkSignable, langValid, onlyKnown, pfail, pocIdValid, signedJsonSign, signedJsonVerify, stateCodeValid, timeFormat, uuid7Valid, uuidValid, sha256 } from './signed';
-import { template, validateContent } from './templates';
+import { basisAllowed, template, validateContent } from './templates';
 import type { Sodium } from './sodium';
 
 export const PRIORITIES = ['routine', 'urgent', 'critical'] as const;
@@ -68,13 +68,21 @@ function parseParty(o: unknown, where: string, wrapped: boolean): Party & { wrap
   return w ? { state, poc, key_id, wrapped: w } : { state, poc, key_id };
 }
 
-function parseLegalBasis(v: JsonObject): LegalBasis {
+/* The legal basis of a header (as check_basis in libparley): its shape, then whether
+ * the kind's template lists it (LEGAL_BASIS). */
+function parseLegalBasis(v: JsonObject, kind: string): LegalBasis {
   onlyKnown(v, ['instrument', 'article'], E, 'legal_basis');
-  const f = new Fields(v, E, 'legal_basis');
-  const instrument = f.line('instrument', 64);
-  const article = f.line('article', 32);
-  if (!/^[a-z0-9-]{1,64}$/.test(instrument)) pfail(E, 'legal_basis.instrument: [a-z0-9-]{1,64}');
-  if (!article) pfail(E, 'legal_basis.article: must not be empty');
+  let instrument: string, article: string;
+  try {
+    const f = new Fields(v, 'LEGAL_BASIS', 'legal_basis');
+    instrument = f.line('instrument', 64);
+    article = f.line('article', 32);
+  } catch {
+    return pfail('LEGAL_BASIS', 'legal_basis: {"instrument": [a-z0-9-]{1,64}, "article": 1 to 32 characters}');
+  }
+  if (!/^[a-z0-9-]{1,64}$/.test(instrument)) pfail('LEGAL_BASIS', 'legal_basis.instrument: [a-z0-9-]{1,64}');
+  if (!/^[A-Za-z0-9()./-]{1,32}$/.test(article)) pfail('LEGAL_BASIS', 'legal_basis.article: 1 to 32 characters of [A-Za-z0-9()./-]');
+  if (!basisAllowed(kind, instrument, article)) pfail('LEGAL_BASIS', `legal_basis: a ${kind} is not sent under ${instrument} Art. ${article} (see the template's bases)`);
   return { instrument, article };
 }
 
@@ -127,8 +135,8 @@ function verifyInternal(na: Sodium, envV: unknown, senderPk: Uint8Array): Verifi
   if (format !== 'parley-envelope-v1') pfail(E, 'format: must be parley-envelope-v1');
   if (!uuid7Valid(id)) pfail(E, 'id: must be a UUIDv7');
   if (!template(kind)) pfail('TEMPLATE_UNKNOWN', `kind: unknown message kind '${kind}'`);
+  const legal = lb ? parseLegalBasis(lb, kind) : undefined;
   const fromP = parseParty(from, 'from', false);
-  const legal = lb ? parseLegalBasis(lb) : undefined;
   if (rcpts.length === 0 || rcpts.length > MAX_RECIPIENTS) pfail(E, `recipients: 1 to ${MAX_RECIPIENTS}`);
   const parties: Party[] = [];
   const wrapped: Uint8Array[] = [];
@@ -280,7 +288,7 @@ export function envelopeSeal(na: Sodium, p: SealParams, content: Record<string, 
   if (!TLP_LABELS.includes(p.tlp)) pfail(E, 'tlp: out of range');
   if (p.case !== undefined && !uuidValid(p.case)) pfail(E, 'case: a UUID in lower case');
   if (p.in_reply_to !== undefined && !uuidValid(p.in_reply_to)) pfail(E, 'in_reply_to: a UUID in lower case');
-  if (p.legal_basis) parseLegalBasis(p.legal_basis as unknown as JsonObject);
+  if (p.legal_basis) parseLegalBasis(p.legal_basis as unknown as JsonObject, p.kind);
   if (p.recipients.length === 0 || p.recipients.length > MAX_RECIPIENTS) pfail(E, `recipients: 1 to ${MAX_RECIPIENTS}`);
   p.recipients.forEach((r, i) => {
     if (!stateCodeValid(r.state)) pfail(E, `recipients[${i}].state: alpha-3`);

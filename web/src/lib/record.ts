@@ -139,17 +139,45 @@ function checkPoc(na: Sodium, p: unknown, idx: number, state: string, orgIds: st
 }
 const POC_MAX = 63;
 
-/* The optional treaty profile: an object, signed with the rest; its POC references,
- * when present, must name POCs of this record. Unknown-but-signed content is kept. */
+/* The cooperation profile (protocol §4.2, as libparley checks it): instruments the
+ * state is party to, each with its 24/7 contact (a POC of this record) and central
+ * authority, and the languages in which it accepts requests. */
 function checkCooperation(c: unknown, pocIds: string[]): void {
-  if (!isJsonObject(c as never)) pfail(R, 'cooperation: must be an object');
-  const instruments = (c as JsonObject)['instruments'];
-  if (instruments === undefined) return;
-  if (!Array.isArray(instruments)) pfail(R, 'cooperation.instruments: must be an array');
-  (instruments as unknown[]).forEach((x, i) => {
-    if (!isJsonObject(x as never)) pfail(R, `cooperation.instruments[${i}]: must be an object`);
-    const poc = (x as JsonObject)['contact_24x7'];
-    if (poc !== undefined && (typeof poc !== 'string' || !pocIds.includes(poc))) pfail(R, `cooperation.instruments[${i}].contact_24x7: not a POC of this record`);
+  if (!isJsonObject(c as never)) pfail(R, "record: field 'cooperation' must be an object");
+  const co = c as JsonObject;
+  onlyKnown(co, ['instruments', 'request_languages'], R, 'cooperation');
+  const f = new Fields(co, R, 'cooperation');
+  const insts = f.arr('instruments');
+  const langs = f.arr('request_languages');
+  if (insts.length === 0 || insts.length > 16) pfail(R, 'cooperation.instruments: one to 16');
+  const ids: string[] = [];
+  insts.forEach((x, i) => {
+    const where = `cooperation.instruments[${i}]`;
+    if (!isJsonObject(x)) pfail(R, `${where}: must be an object`);
+    const o = x as JsonObject;
+    onlyKnown(o, ['id', 'declarations', 'contact_24x7', 'central_authority'], R, where);
+    const g = new Fields(o, R, where);
+    const id = g.line('id', 64);
+    g.strOpt('declarations', 4000, false);
+    const contact = g.line('contact_24x7', POC_MAX);
+    const auth = g.obj('central_authority');
+    if (!/^[a-z0-9-]{1,64}$/.test(id)) pfail(R, `${where}.id: [a-z0-9-]{1,64}`);
+    if (ids.includes(id)) pfail(R, `${where}.id: '${id}' appears twice`);
+    ids.push(id);
+    if (!pocIds.includes(contact)) pfail(R, `${where}.contact_24x7: no POC '${contact.slice(0, 64)}' in this record`);
+    const aw = `${where}.central_authority`;
+    onlyKnown(auth, ['name', 'email', 'phone'], R, aw);
+    const a = new Fields(auth, R, aw);
+    a.line('name', 200);
+    const email = a.lineOpt('email', 254);
+    const phone = a.lineOpt('phone', 32);
+    if (email !== undefined && (!email.includes('@') || email.includes(' '))) pfail(R, `${aw}.email: not an e-mail address`);
+    if (phone !== undefined && !/^[+0-9 ()-]*$/.test(phone)) pfail(R, `${aw}.phone: digits, spaces, + - ( )`);
+  });
+  if (langs.length === 0 || langs.length > 12) pfail(R, 'cooperation.request_languages: one to twelve');
+  langs.forEach((l, i) => {
+    if (typeof l !== 'string' || !/^[a-z]{2}$/.test(l)) pfail(R, `cooperation.request_languages[${i}]: ISO 639-1 code in lower case`);
+    if (langs.slice(0, i).includes(l)) pfail(R, `cooperation.request_languages[${i}]: '${l}' twice`);
   });
 }
 

@@ -29,6 +29,7 @@ export interface Template {
   kind: string;
   title: Record<Lang, string>;
   source?: string;
+  bases?: { instrument: string; article: string }[] /* legal bases it may be sent under; article "*": any */;
   fields: TemplateField[];
   [more: string]: unknown;
 }
@@ -61,6 +62,11 @@ export function templates(): Template[] {
 
 export function template(kind: string): Template | undefined {
   return templates().find((t) => t.kind === kind);
+}
+
+/* Whether a kind may be sent under (instrument, article): its template's bases. */
+export function basisAllowed(kind: string, instrument: string, article: string): boolean {
+  return (template(kind)?.bases ?? []).some((b) => b.instrument === instrument && (b.article === '*' || b.article === article));
 }
 
 export interface FieldProblem {
