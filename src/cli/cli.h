@@ -135,6 +135,7 @@ int cmd_state_rotate_root(int argc, char **argv);
 int cmd_admin_state_set_root(int argc, char **argv);
 int cmd_state_poc_add(int argc, char **argv);
 int cmd_state_sign(int argc, char **argv);
+int cmd_state_cooperation(int argc, char **argv);
 int cmd_state_publish(int argc, char **argv);
 int cmd_directory_list(int argc, char **argv);
 int cmd_directory_show(int argc, char **argv);

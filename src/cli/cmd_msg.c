@@ -37,8 +37,31 @@ typedef struct {
   parley_box_pk box;
 } resolved;
 
-/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. */
-static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
+/* What a state's verified record says of an instrument (its cooperation profile). */
+typedef enum { PROFILE_NONE, PROFILE_LISTS, PROFILE_NOT_LISTED } profile_answer;
+
+static profile_answer profile_of(const json_t *rec, const char *instrument) {
+  if (!json_object_get(rec, "cooperation")) return PROFILE_NONE;
+  return parley_record_instrument(rec, instrument) ? PROFILE_LISTS : PROFILE_NOT_LISTED;
+}
+
+/* The instruments of a verified record's profile, as "a, b" ("" when none). */
+static void profile_list(const json_t *rec, char *out, size_t cap) {
+  size_t i, used = 0;
+  json_t *x;
+  out[0] = 0;
+  json_array_foreach(json_object_get(json_object_get(rec, "cooperation"), "instruments"), i, x) {
+    int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", cli_safe(cli_jstr(x, "id")));
+    if (w < 0 || (size_t)w >= cap - used) break;
+    used += (size_t)w;
+  }
+}
+
+/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With an
+ * instrument, the state's verified cooperation profile is consulted: *profile receives
+ * what it says (PROFILE_NONE without an instrument). */
+static int resolve(const char *spec, resolved *out, size_t cap, size_t *n, const char *instrument,
+                   profile_answer *profile) {
   const char *colon = strchr(spec, ':');
   if (!colon || colon - spec != 3)
     return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID, e.g. EST:technical", spec);
@@ -54,6 +77,18 @@ static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
   if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
     free(info);
     return 1;
+  }
+  *profile = instrument ? profile_of(rec, instrument) : PROFILE_NONE;
+  if (*profile == PROFILE_NOT_LISTED) {
+    char list[256];
+    profile_list(rec, list, sizeof list);
+    fprintf(stderr, "parley: %s's verified record does not list %s among its instruments (%s)\n",
+            code, instrument, list[0] ? list : "none");
+  } else if (instrument && *profile == PROFILE_NONE) {
+    fprintf(stderr,
+            "parley: warning: %s's verified record has no cooperation profile: whether it is "
+            "party to %s is not known\n",
+            code, instrument);
   }
   int role = -1;
   for (int i = 0; parley_poc_roles[i]; i++)
@@ -129,6 +164,8 @@ static int post_envelope(json_t *env, json_t **answer) {
 
 typedef struct {
   const char *kind, *priority, *tlp, *case_id, *in_reply_to, *lang, *fields_file, *seal_only;
+  const char *basis; /* INSTRUMENT:ARTICLE or NULL */
+  bool force;        /* send under an instrument our own profile does not list */
   const char *to[PARLEY_MAX_RECIPIENTS];
   size_t n_to;
   json_t *content;
@@ -151,10 +188,56 @@ static int do_send(send_opts *o) {
     json_object_update_missing(o->content, f);
     json_decref(f);
   }
+  /* The legal basis: well formed, allowed for the kind, and an instrument our own
+   * verified record lists (unless --force); a recipient whose profile does not list it
+   * is refused too (unless --force), one without a profile is a warning. */
+  char instrument[PARLEY_INSTRUMENT_MAX + 2] = "", article[PARLEY_ARTICLE_MAX + 2] = "";
+  if (o->basis) {
+    const char *colon = strchr(o->basis, ':');
+    size_t il = colon ? (size_t)(colon - o->basis) : 0;
+    if (!colon || il >= sizeof instrument || strlen(colon + 1) >= sizeof article)
+      return cli_fail("--basis: INSTRUMENT:ARTICLE, e.g. un-cybercrime-2024:42");
+    memcpy(instrument, o->basis, il);
+    instrument[il] = 0;
+    parley_strlcpy(article, colon + 1, sizeof article);
+    const char *bad = parley_legal_basis_problem(instrument, article);
+    if (bad) return cli_fail("--basis: %s", bad);
+    if (!parley_template_basis_allowed(o->kind, instrument, article))
+      return cli_fail("--basis: a %s is not sent under %s Art. %s (parley send --help lists the "
+                      "bases of each kind)",
+                      o->kind, instrument, article);
+    json_t *st = NULL, *rec = NULL;
+    parley_record_info *info = malloc(sizeof *info);
+    parley_sign_pk root;
+    bool first;
+    uint64_t li, ls;
+    if (!info || cli_verified_record(me_state, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
+      free(info);
+      return 1;
+    }
+    profile_answer mine = profile_of(rec, instrument);
+    char list[256];
+    profile_list(rec, list, sizeof list);
+    free(info);
+    json_decref(st);
+    json_decref(rec);
+    if (mine != PROFILE_LISTS && !o->force)
+      return cli_fail("REFUSED: your state's verified record does not list %s (it lists: %s); "
+                      "publish it in the cooperation profile, or send with --force",
+                      instrument, list[0] ? list : "none");
+  }
   resolved rc_list[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
-  for (size_t i = 0; i < o->n_to; i++)
-    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n)) return 1;
+  for (size_t i = 0; i < o->n_to; i++) {
+    profile_answer theirs = PROFILE_NONE;
+    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n, o->basis ? instrument : NULL,
+                &theirs))
+      return 1;
+    if (theirs == PROFILE_NOT_LISTED && !o->force)
+      return cli_fail("REFUSED: %.3s is not party to %s by its verified record (send with --force "
+                      "to send anyway)",
+                      o->to[i], instrument);
+  }
   parley_envelope_recipient er[PARLEY_MAX_RECIPIENTS];
   for (size_t i = 0; i < n; i++)
     er[i] = (parley_envelope_recipient){rc_list[i].state, rc_list[i].poc, rc_list[i].box};
@@ -172,6 +255,8 @@ static int do_send(send_opts *o) {
                               .tlp = (parley_tlp)tlp,
                               .case_id = o->case_id,
                               .in_reply_to = o->in_reply_to,
+                              .basis_instrument = o->basis ? instrument : NULL,
+                              .basis_article = o->basis ? article : NULL,
                               .from_state = me_state,
                               .from_poc = me_poc,
                               .language = o->lang,
@@ -225,6 +310,7 @@ static const struct option send_options[] = {
     {"fields", required_argument, 0, 'f'},   {"field", required_argument, 0, 'F'},
     {"case", required_argument, 0, 'c'},     {"in-reply-to", required_argument, 0, 'r'},
     {"language", required_argument, 0, 'L'}, {"seal-only", required_argument, 0, 'S'},
+    {"basis", required_argument, 0, 'B'},    {"force", no_argument, 0, 'X'},
     {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 
 static void send_usage(FILE *f) {
@@ -233,14 +319,21 @@ static void send_usage(FILE *f) {
   fputs("Usage: parley send --kind KIND --to STATE:ROLE|STATE:POC [--to ...]\n"
         "         [--priority routine|urgent|critical] [--tlp RED|AMBER+STRICT|AMBER|GREEN|CLEAR]\n"
         "         [--fields FILE.json] [--field name=value ...] [--case ID] [--in-reply-to ID]\n"
-        "         [--language en] [--seal-only FILE]\n"
+        "         [--language en] [--seal-only FILE] [--basis INSTRUMENT:ARTICLE [--force]]\n"
         "Seals the message for the recipients' keys (from their verified directory\n"
         "records), signs it, sends it, and checks that the hub logged it. --seal-only\n"
-        "writes the sealed envelope to FILE instead of sending it.\nKinds:",
+        "writes the sealed envelope to FILE instead of sending it. --basis puts the legal\n"
+        "basis in the signed header; it must be one the kind allows, an instrument your\n"
+        "state's verified record lists, and one each recipient state's profile lists\n"
+        "(--force sends anyway).\nKinds (and their legal bases):\n",
         f);
-  for (size_t i = 0; i < n; i++)
-    fprintf(f, " %s", kinds[i]);
-  fputs("\n", f);
+  for (size_t i = 0; i < n; i++) {
+    const parley_template *t = parley_template_get(kinds[i]);
+    fprintf(f, "  %s", kinds[i]);
+    for (size_t b = 0; t && b < t->n_bases; b++)
+      fprintf(f, "%s%s:%s", b ? ", " : "  ", t->bases[b].instrument, t->bases[b].article);
+    fputs("\n", f);
+  }
 }
 
 /* Parses the options of send and reply into o. Returns -1 to go on, else the exit
@@ -252,6 +345,12 @@ static int parse_send_options(int argc, char **argv, send_opts *o, bool reply) {
     bool send_only = ch == 't' || ch == 'c' || ch == 'r' || ch == 'S';
     if (reply && send_only) ch = '?';
     switch (ch) {
+    case 'B':
+      o->basis = optarg;
+      break;
+    case 'X':
+      o->force = true;
+      break;
     case 'k':
       o->kind = optarg;
       break;
@@ -483,6 +582,10 @@ static json_t *verified_json(const cli_message *m, const cli_receipt *r, size_t 
   if (m->info.case_id[0]) json_object_set_new(o, "case", json_string(m->info.case_id));
   if (m->info.in_reply_to[0])
     json_object_set_new(o, "in_reply_to", json_string(m->info.in_reply_to));
+  if (m->info.basis_instrument[0])
+    json_object_set_new(o, "legal_basis",
+                        json_pack("{s:s,s:s}", "instrument", m->info.basis_instrument, "article",
+                                  m->info.basis_article));
   return o;
 }
 
@@ -741,6 +844,9 @@ int cmd_read(int argc, char **argv) {
     printf("\nCreated %s (signed by the sender)\n", created);
     if (m.info.case_id[0]) printf("Case %s\n", m.info.case_id);
     if (m.info.in_reply_to[0]) printf("In reply to %s\n", m.info.in_reply_to);
+    if (m.info.basis_instrument[0])
+      printf("Legal basis: %s, Art. %s (signed by the sender)\n", m.info.basis_instrument,
+             m.info.basis_article);
     printf("\n");
     if (body) {
       parley_buf out;

@@ -25,6 +25,8 @@ static const cli_command commands[] = {
     {"state init", cmd_state_init, "start a new state record (unsigned)"},
     {"state rotate-root", cmd_state_rotate_root, "replace the root key, signed by the current one"},
     {"state poc add", cmd_state_poc_add, "add or update a point of contact in a record"},
+    {"state cooperation", cmd_state_cooperation,
+     "add an instrument to a record's cooperation profile"},
     {"state sign", cmd_state_sign, "sign a record with the state's root key (local)"},
     {"state publish", cmd_state_publish, "publish a signed record to the hub"},
     {"directory list", cmd_directory_list, "list the states in the directory"},
