@@ -105,4 +105,32 @@ check "the hub refuses a signed envelope under a basis its kind does not allow (
   expect_fail LEGAL_BASIS as est-cert api POST /v1/messages --data "$WORK/forged.json"
 check "  and accepts the same envelope as sealed" as est-cert api POST /v1/messages --data "$WORK/sealed.json"
 
+# --- request kinds: every refusal names the field -----------------------------------
+MLA_FIELDS=(--field requesting_authority=Prosecutor --field proceedings_subject=Ransomware
+  --field conducting_authority="Harju County Court" --field facts=F --field assistance_sought=Logs
+  --field purpose="Evidence for trial")
+declare -A FIRST=([mutual-legal-assistance]=requesting_authority [stored-data-access]=requesting_authority
+  [emergency-disclosure]=requesting_authority [emergency-assistance]=requesting_authority
+  [production-order]=issuing_authority [status-update]=request [status-query]=request
+  [oral-request]=requesting_authority [preservation-request]=requesting_authority
+  [traffic-data-disclosure]=preservation_request)
+for kind in "${!FIRST[@]}"; do
+  check "an empty $kind is refused by the client, naming ${FIRST[$kind]}" \
+    expect_fail "content.${FIRST[$kind]}: required" as est-cert send --kind "$kind" --to FIN:technical
+done
+check "a mutual-legal-assistance request without its purpose (UN Art. 40(15)(f)) names the field" \
+  expect_fail "content.purpose: required" as est-cert send --kind mutual-legal-assistance --to FIN:technical \
+  --field requesting_authority=Prosecutor --field proceedings_subject=Ransomware --field conducting_authority=Court \
+  --field facts=F --field assistance_sought=Logs
+check "a time limit without its reasons names the field" expect_fail "content.respond_by_reasons: required with respond_by" \
+  as est-cert send --kind mutual-legal-assistance --to FIN:technical --basis budapest-2001:27 \
+  --field respond_by=2026-12-24 "${MLA_FIELDS[@]}"
+check "a refusal without its ground names the field" expect_fail "content.refusal_ground: required when status is refused" \
+  as fin-ncsc send --kind status-update --to EST:technical --in-reply-to "$PRES" --field request="$PRES" --field status=refused
+check "a complete mutual-legal-assistance request goes, under Budapest Art. 27" as est-cert send \
+  --kind mutual-legal-assistance --to FIN:technical --basis budapest-2001:27 --field respond_by=2026-12-24 \
+  --field respond_by_reasons="Trial on 2027-01-10" "${MLA_FIELDS[@]}"
+MLA0=$(sent_id)
+check "  and FIN reads it with Russian labels" sh -c "$PARLEY --config $WORK/fin-ncsc.conf read $MLA0 --lang ru | grep -q 'Цель, для которой запрашиваются доказательства'"
+
 finish
