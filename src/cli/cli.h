@@ -153,6 +153,7 @@ int cmd_read(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_reply(int argc, char **argv);
 int cmd_case(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* A state's record, trusted only if it matches the pinned root key, verifies, and is
  * in the transparency log (cmd_directory.c). The caller owns *st and *rec. */

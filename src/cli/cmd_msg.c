@@ -975,23 +975,153 @@ int cmd_reply(int argc, char **argv) {
   return rc;
 }
 
+/* parley case ID: the chain of a case. Each message the hub lists is fetched and
+ * verified; where it is ours to open, its links (follows, request), status and time
+ * limit come from the verified, decrypted body: a request's status is what the requested
+ * state's signed status updates say, never the hub. The clocks are the hub's word. */
+static void case_line(const cli_message *m, const json_t *content) {
+  char created[PARLEY_TIME_LEN];
+  parley_time_format(m->info.created, created);
+  printf("  %s  %-24s %s  %s/%s ->", created, m->info.kind, m->info.id, m->info.from.state,
+         m->info.from.poc);
+  for (size_t i = 0; i < m->info.n_recipients; i++)
+    printf(" %s/%s", m->info.recipients[i].state, m->info.recipients[i].poc);
+  printf("\n");
+  if (m->info.basis_instrument[0])
+    printf("      legal basis %s Art. %s\n", m->info.basis_instrument, m->info.basis_article);
+  if (m->info.in_reply_to[0]) printf("      in reply to %s\n", m->info.in_reply_to);
+  if (!content) {
+    printf("      (body sealed for its recipients only)\n");
+    return;
+  }
+  static const char *const links[] = {"follows", "earlier_request", "preservation_request",
+                                      "request", NULL};
+  for (const char *const *l = links; *l; l++)
+    if (cli_jstr(content, *l))
+      printf("      %s %s\n", !strcmp(*l, "request") ? "concerns" : *l,
+             cli_safe(cli_jstr(content, *l)));
+  if (cli_jstr(content, "status") && !strcmp(m->info.kind, "status-update")) {
+    printf("      STATUS %s (signed by %s, verified)", cli_safe(cli_jstr(content, "status")),
+           m->info.from.state);
+    if (cli_jstr(content, "refusal_ground"))
+      printf(": %s", cli_safe(cli_jstr(content, "refusal_ground")));
+    if (cli_jstr(content, "postponement_reason"))
+      printf(": %s", cli_safe(cli_jstr(content, "postponement_reason")));
+    printf("\n");
+  }
+  if (cli_jstr(content, "respond_by"))
+    printf("      respond by %s: %s\n", cli_safe(cli_jstr(content, "respond_by")),
+           cli_safe(cli_jstr(content, "respond_by_reasons")));
+  if (json_is_true(json_object_get(content, "oral"))) printf("      made orally first\n");
+}
+
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
-    puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
-         "hub lists them (unsigned): 'parley read ID' verifies each one.");
+    puts("Usage: parley case ID\nShows the chain of a case: each message you sent or received,\n"
+         "verified, with its legal basis, the requests it follows and, from verified\n"
+         "status updates, each request's status; then the case's treaty clocks as the hub\n"
+         "keeps them (its unsigned word).");
     return argc == 2 ? 0 : 2;
   }
+  if (!parley_uuid_valid(argv[1])) return cli_fail("case: give a case ID (a message id)");
   char path[96];
   snprintf(path, sizeof path, "/v1/cases/%.36s", argv[1]);
   json_t *v = cli_get_json(path);
   if (!v) return 1;
-  /* Nothing of the listing is signed: it is shown as the hub's word, escaped (the
-   * verified header of each message is what `parley read` shows). */
-  if (!cli.json_output)
-    printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
-           "message):\n",
-           cli_safe(argv[1]));
-  cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+  snprintf(path, sizeof path, "/v1/cases/%.36s/clocks", argv[1]);
+  json_t *clocks = cli_get_json(path);
+  cli_record_cache *cache = cli_record_cache_new();
+  json_t *out = json_array();
+  int rc = clocks && cache && out ? 0 : 1;
+  if (!rc && !cli.json_output) printf("Case %s\n", argv[1]);
+  size_t i;
+  json_t *h;
+  json_array_foreach(json_object_get(v, "messages"), i, h) {
+    if (rc) break;
+    const char *id = cli_jstr(h, "id");
+    cli_message m;
+    memset(&m, 0, sizeof m);
+    if (!id || !parley_uuid_valid(id) || cli_message_get(id, cache, &m)) {
+      cli_message_clear(&m);
+      rc = cli_fail("REFUSED: a message of the case does not verify");
+      break;
+    }
+    bool not_mine = false;
+    json_t *body = m.is_ping ? NULL : open_verified(&m, &not_mine);
+    const json_t *content = body ? json_object_get(body, "content") : NULL;
+    if (cli.json_output) {
+      json_array_append_new(out, json_pack("{s:o,s:O?}", "verified", verified_json(&m, NULL, 0),
+                                           "content", (json_t *)content));
+    } else {
+      case_line(&m, content);
+    }
+    if (!body && !not_mine && !m.is_ping) rc = 1;
+    json_decref(body);
+    cli_message_clear(&m);
+  }
+  if (!rc && cli.json_output) {
+    json_t *o = json_pack("{s:s,s:o,s:O}", "case", argv[1], "messages", out, "clocks_unsigned",
+                          json_object_get(clocks, "clocks"));
+    out = NULL;
+    cli_print_json(stdout, o, JSON_INDENT(2));
+    json_decref(o);
+  } else if (!rc) {
+    printf("Clocks (the hub's word, unsigned; now %s):\n", cli_safe(cli_jstr(clocks, "now")));
+    json_t *c;
+    json_array_foreach(json_object_get(clocks, "clocks"), i, c) {
+      printf("  %-22s on %s (%s): %s, due %s", cli_safe(cli_jstr(c, "name")),
+             cli_safe(cli_jstr(c, "message")), cli_safe(cli_jstr(c, "state")),
+             cli_safe(cli_jstr(c, "status")), cli_safe(cli_jstr(c, "due")));
+      if (cli_jstr(c, "remind_at")) printf(", reminder %s", cli_safe(cli_jstr(c, "remind_at")));
+      if (cli_jstr(c, "settled")) printf(", settled %s", cli_safe(cli_jstr(c, "settled")));
+      printf("\n");
+    }
+  }
+  json_decref(out);
+  json_decref(clocks);
   json_decref(v);
-  return 0;
+  cli_record_cache_free(cache);
+  return rc;
+}
+
+/* parley stats: the hub's statistics from metadata (its word, unsigned). */
+int cmd_stats(int argc, char **argv) {
+  const char *group = "instrument,kind", *format = "json";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--group") && i + 1 < argc)
+      group = argv[++i];
+    else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+      format = argv[++i];
+    else {
+      puts("Usage: parley stats [--group instrument,kind,pair] [--format json|csv|svg]\n"
+           "Requests per legal basis, kind and pair of states, from the hub's metadata:\n"
+           "how many, acknowledged and how fast, with a status and how fast, overdue, and\n"
+           "treaty clocks met or lapsed. An operator sees the whole hub, an officer its\n"
+           "state's own traffic. csv and svg (a bar chart) are printed as the hub sends them.");
+      return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
+  char path[256];
+  if (strlen(group) > 64 || strspn(group, "abcdefghijklmnopqrstuvwxyz,") != strlen(group) ||
+      strspn(format, "abcdefghijklmnopqrstuvwxyz") != strlen(format) || strlen(format) > 8)
+    return cli_fail("stats: --group instrument,kind,pair and --format json, csv or svg");
+  snprintf(path, sizeof path, "/v1/stats?group=%s&format=%s", group, format);
+  parley_identity id;
+  if (cli_load_identity(&id)) return 1;
+  cli_response r;
+  int rc = cli_http("GET", path, NULL, 0, &id, &r);
+  parley_identity_wipe(&id);
+  if (rc) return rc;
+  if (r.status != 200) {
+    rc = cli_print_http_error(&r);
+  } else if (!strcmp(format, "json")) {
+    json_t *v = cli_response_json(&r);
+    if (v) cli_print_json(stdout, v, JSON_INDENT(2));
+    rc = v ? 0 : 1;
+    json_decref(v);
+  } else {
+    fwrite(r.body, 1, r.len, stdout);
+  }
+  cli_response_free(&r);
+  return rc;
 }
