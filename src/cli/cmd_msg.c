@@ -1017,58 +1017,66 @@ static void case_line(const cli_message *m, const json_t *content) {
 
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
-    puts("Usage: parley case ID\nShows the chain of a case: each message you sent or received,\n"
-         "verified, with its legal basis, the requests it follows and, from verified\n"
-         "status updates, each request's status; then the case's treaty clocks as the hub\n"
-         "keeps them (its unsigned word).");
+    puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
+         "hub lists them (unsigned); then the chain, each message verified: its legal\n"
+         "basis, the requests it follows and, from verified status updates, each\n"
+         "request's status; then the case's treaty clocks as the hub keeps them (its\n"
+         "unsigned word). With --json: {hub_unsigned, verified, clocks_unsigned}.");
     return argc == 2 ? 0 : 2;
   }
-  if (!parley_uuid_valid(argv[1])) return cli_fail("case: give a case ID (a message id)");
-  char path[96];
+  char path[112];
   snprintf(path, sizeof path, "/v1/cases/%.36s", argv[1]);
   json_t *v = cli_get_json(path);
   if (!v) return 1;
   snprintf(path, sizeof path, "/v1/cases/%.36s/clocks", argv[1]);
   json_t *clocks = cli_get_json(path);
+  /* Nothing of the listing is signed: it is shown as the hub's word, escaped. */
+  if (!cli.json_output) {
+    printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
+           "message):\n",
+           cli_safe(argv[1]));
+    cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    printf("\nThe chain, each message verified:\n");
+  }
   cli_record_cache *cache = cli_record_cache_new();
   json_t *out = json_array();
-  int rc = clocks && cache && out ? 0 : 1;
-  if (!rc && !cli.json_output) printf("Case %s\n", argv[1]);
+  int rc = cache && out ? 0 : cli_fail("out of memory");
   size_t i;
   json_t *h;
   json_array_foreach(json_object_get(v, "messages"), i, h) {
-    if (rc) break;
+    if (rc && !cache) break;
     const char *id = cli_jstr(h, "id");
     cli_message m;
     memset(&m, 0, sizeof m);
     if (!id || !parley_uuid_valid(id) || cli_message_get(id, cache, &m)) {
       cli_message_clear(&m);
-      rc = cli_fail("REFUSED: a message of the case does not verify");
-      break;
+      if (!cli.json_output) printf("  %s: REFUSED: does not verify\n", cli_safe(id));
+      rc = 1;
+      continue;
     }
     bool not_mine = false;
     json_t *body = m.is_ping ? NULL : open_verified(&m, &not_mine);
     const json_t *content = body ? json_object_get(body, "content") : NULL;
-    if (cli.json_output) {
+    if (cli.json_output)
       json_array_append_new(out, json_pack("{s:o,s:O?}", "verified", verified_json(&m, NULL, 0),
                                            "content", (json_t *)content));
-    } else {
+    else
       case_line(&m, content);
-    }
     if (!body && !not_mine && !m.is_ping) rc = 1;
     json_decref(body);
     cli_message_clear(&m);
   }
-  if (!rc && cli.json_output) {
-    json_t *o = json_pack("{s:s,s:o,s:O}", "case", argv[1], "messages", out, "clocks_unsigned",
-                          json_object_get(clocks, "clocks"));
+  json_t *cl = json_object_get(clocks, "clocks");
+  if (cli.json_output) {
+    json_t *o = json_pack("{s:O,s:o,s:O?}", "hub_unsigned", v, "verified", out, "clocks_unsigned",
+                          json_is_array(cl) ? cl : NULL);
     out = NULL;
     cli_print_json(stdout, o, JSON_INDENT(2));
     json_decref(o);
-  } else if (!rc) {
+  } else {
     printf("Clocks (the hub's word, unsigned; now %s):\n", cli_safe(cli_jstr(clocks, "now")));
     json_t *c;
-    json_array_foreach(json_object_get(clocks, "clocks"), i, c) {
+    json_array_foreach(cl, i, c) {
       printf("  %-22s on %s (%s): %s, due %s", cli_safe(cli_jstr(c, "name")),
              cli_safe(cli_jstr(c, "message")), cli_safe(cli_jstr(c, "state")),
              cli_safe(cli_jstr(c, "status")), cli_safe(cli_jstr(c, "due")));

@@ -56,15 +56,30 @@ static bool collect(void *cls, const parley_clock_row *c) {
   return l->n < MAX_CASE_CLOCKS;
 }
 
-/* Whether the new message `in` satisfies the running clock c. */
-static bool meets(const parley_clock_row *c, const parley_envelope_info *in) {
+typedef struct {
+  const char *state;
+  bool found;
+} rcpt_state_ctx;
+
+static bool find_rcpt_state(void *cls, const parley_recipient_row *r) {
+  rcpt_state_ctx *x = cls;
+  x->found |= !strcmp(r->state, x->state);
+  return !x->found;
+}
+
+/* Whether the new message `in` satisfies the running clock c. answers_as_recipient: in
+ * replies to a message its sender's state was addressed by (so no stranger can meet a
+ * clock or post a status). */
+static bool meets(const parley_clock_row *c, const parley_envelope_info *in,
+                  bool answers_as_recipient) {
   bool same_state = !strcmp(c->state, in->from.state);
   if (!strcmp(c->name, "preservation-lapse"))
     return same_state &&
            (follows_preservation(in->kind) || !strcmp(in->kind, "preservation-request"));
   if (!strcmp(c->name, "written-confirmation")) return same_state && is_written_request(in->kind);
   /* production-response, emergency-response: the requested state answers */
-  return !same_state && is_answer(in->kind) && !strcmp(in->in_reply_to, c->message_id);
+  return !same_state && answers_as_recipient && is_answer(in->kind) &&
+         !strcmp(in->in_reply_to, c->message_id);
 }
 
 static parley_qs start(parley_tx *tx, const parley_envelope_info *in, const char *case_id,
@@ -94,6 +109,10 @@ parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in
                                       tx, in->id, in->basis_instrument, in->basis_article)) < 0)
     return qs;
   const char *case_id = in->case_id[0] ? in->case_id : in->id;
+  rcpt_state_ctx as_rcpt = {in->from.state, false};
+  if (in->in_reply_to[0] &&
+      (qs = parley_store_recipients_get(tx, in->in_reply_to, find_rcpt_state, &as_rcpt)) < 0)
+    return qs;
   clock_list *l = malloc(sizeof *l);
   if (!l) return PARLEY_QS_HARD;
   l->n = 0;
@@ -103,7 +122,7 @@ parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in
   }
   for (size_t i = 0; i < l->n; i++) {
     parley_clock_row *c = &l->rows[i];
-    if (c->status != PARLEY_CLOCK_RUNNING || !meets(c, in)) continue;
+    if (c->status != PARLEY_CLOCK_RUNNING || !meets(c, in, as_rcpt.found)) continue;
     c->status = PARLEY_CLOCK_MET;
     c->settled = now;
     c->remind_at = 0;
@@ -120,7 +139,7 @@ parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in
   free(l);
   /* a status update on a request, by a state it was addressed to: the hub's only view
    * of its status (the value itself stays in the encrypted body) */
-  if (!strcmp(in->kind, "status-update") && in->in_reply_to[0]) {
+  if (!strcmp(in->kind, "status-update") && as_rcpt.found) {
     parley_message_row orig;
     qs = parley_store_message_get(tx, in->in_reply_to, &orig);
     if (qs < 0) return qs;

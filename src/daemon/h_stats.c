@@ -128,17 +128,39 @@ static bool rl_collect(void *cls, const parley_recipient_row *x) {
   return true;
 }
 
+/* The first status update or response of each answering state ("... by STATE/POC"). */
 typedef struct {
-  int64_t first_answer;
+  char state[PARLEY_MAX_RECIPIENTS][4];
+  int64_t at[PARLEY_MAX_RECIPIENTS];
+  size_t n;
 } ev_ctx;
 
 static bool ev_first_answer(void *cls, const char *event, const char *detail, int64_t at) {
   ev_ctx *e = cls;
-  (void)detail;
-  if ((!strcmp(event, "answered") || !strcmp(event, "status-update")) &&
-      (!e->first_answer || at < e->first_answer))
-    e->first_answer = at;
+  const char *by = detail ? strstr(detail, " by ") : NULL;
+  if ((strcmp(event, "answered") && strcmp(event, "status-update")) || !by || strlen(by) < 8 ||
+      by[7] != '/')
+    return true;
+  size_t i = 0;
+  while (i < e->n && strncmp(e->state[i], by + 4, 3) != 0)
+    i++;
+  if (i == e->n) {
+    if (e->n == PARLEY_MAX_RECIPIENTS) return true;
+    memcpy(e->state[i], by + 4, 3);
+    e->state[i][3] = 0;
+    e->at[i] = 0;
+    e->n++;
+  }
+  if (!e->at[i] || at < e->at[i]) e->at[i] = at;
   return true;
+}
+
+/* The first answer by `state`, or by any state for NULL; 0 if none. */
+static int64_t first_answer(const ev_ctx *e, const char *state) {
+  int64_t t = 0;
+  for (size_t i = 0; i < e->n; i++)
+    if ((!state || !strcmp(e->state[i], state)) && (!t || e->at[i] < t)) t = e->at[i];
+  return t;
 }
 
 typedef struct {
@@ -203,7 +225,8 @@ static bool stats_one(void *cls, const parley_message_row *m, const char *instru
   for (size_t i = 0; i < rl.n; i++)
     received |= !strcmp(rl.rows[i].state, me);
   if (!s->operator_view && !sent && !received) return true;
-  ev_ctx ev = {0};
+  ev_ctx ev;
+  ev.n = 0;
   if ((pc->qs = parley_store_message_events(pc->tx, m->id, ev_first_answer, &ev)) < 0) return false;
   clk_ctx ck = {m->id, 0, 0};
   if ((pc->qs = parley_store_clocks_of_case(pc->tx, m->case_id[0] ? m->case_id : m->id, clk_count,
@@ -219,21 +242,25 @@ static bool stats_one(void *cls, const parley_message_row *m, const char *instru
     if (!s->operator_view && (s->by & G_PAIR) && !sent && strcmp(to, me)) continue;
     group *g = group_for(s, instrument, article, m->kind, m->from_state, to);
     if (!g) return false;
+    /* whose receipts and answers count: the pair's state; an officer of a recipient
+     * state that did not send the message sees its own state's only */
+    const char *whose = s->by & G_PAIR ? to : !s->operator_view && !sent ? me : NULL;
     g->requests++;
     g->sent += sent;
     g->received += received && strcmp(m->from_state, me);
     int64_t acked = 0;
     for (size_t k = 0; k < rl.n; k++)
-      if (rl.rows[k].acked && (!(s->by & G_PAIR) || !strcmp(rl.rows[k].state, to)) &&
+      if (rl.rows[k].acked && (!whose || !strcmp(rl.rows[k].state, whose)) &&
           (!acked || rl.rows[k].acked < acked))
         acked = rl.rows[k].acked;
     if (acked) {
       g->acknowledged++;
       g->ack_total_s += acked > m->received ? acked - m->received : 0;
     }
-    if (ev.first_answer) {
+    int64_t answered = first_answer(&ev, whose);
+    if (answered) {
       g->answered++;
-      g->answer_total_s += ev.first_answer > m->received ? ev.first_answer - m->received : 0;
+      g->answer_total_s += answered > m->received ? answered - m->received : 0;
     }
     g->overdue += m->overdue;
     g->clocks_met += ck.met;

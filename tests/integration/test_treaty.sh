@@ -10,8 +10,11 @@ USERS="op est-root est-cert fin-root fin-ncsc fin-duty lva-root lva-cert"
 for u in $USERS; do new_user "$u"; done
 # Treaty clocks in seconds (the defaults follow the treaties: 60 days, 45 days...).
 HUBARGS=(--operator-key "$(pubkey op)" --scheduler-tick-ms 200 --checkpoint-interval 1
-  --preservation-period 6 --preservation-reminder 3 --oral-confirmation 3
-  --production-order-period 3 --emergency-response 60 --ack-critical 2 --escalation-step 1)
+  --preservation-period 60 --preservation-reminder 57 --oral-confirmation 60
+  --production-order-period 60 --emergency-response 60 --ack-critical 2 --escalation-step 1)
+# For the lapses, after the chain: clocks short enough to lapse while the test waits.
+SHORT=(--preservation-period 4 --preservation-reminder 0 --oral-confirmation 6
+  --production-order-period 4)
 start_hub "$WORK/hub" "${HUBARGS[@]}"
 for u in $USERS; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done
 
@@ -149,9 +152,9 @@ wait_event() { # USER ID EVENT SECONDS
   for _ in $(seq 1 $((${4} * 5))); do has_event "$1" "$2" "$3" && return 0; sleep 0.2; done
   has_event "$1" "$2" "$3"
 }
-restart_hub() {
+restart_hub() { # [extra parleyd args: later ones override]
   local port=${HUB##*:}
-  stop_hub && start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$port"
+  stop_hub && start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$port" "$@"
 }
 check "EST asks FIN to preserve data (Budapest Art. 29): the chain opens" as est-cert send \
   --kind preservation-request --to FIN:fin-ncsc --priority urgent --basis budapest-2001:29 "${PRES_FIELDS[@]}"
@@ -161,7 +164,7 @@ check "FIN acknowledges it" as fin-ncsc ack "$P1"
 check "FIN reports its status: received (a signed status update)" as fin-ncsc reply "$P1" \
   --kind status-update --basis budapest-2001:29 --field request="$P1" --field status=received
 check "the hub restarts while the clock runs" restart_hub
-check "  after the restart the lapse reminder fires" wait_event est-cert "$P1" clock.reminder 8
+check "  after the restart the lapse reminder fires" wait_event est-cert "$P1" clock.reminder 15
 check "EST extends the preservation in the same case" as est-cert send --kind preservation-request \
   --to FIN:fin-ncsc --case "$P1" --basis budapest-2001:29 "${PRES_FIELDS[@]/status=new/status=extension}" \
   --field earlier_request="$P1" --field follows="$P1"
@@ -187,6 +190,7 @@ check "the requested state's case view links the chain from the requests it open
 check "a stranger (LVA) sees none of the case's clocks" \
   sh -c "$PARLEY --config $WORK/lva-cert.conf api GET /v1/cases/$P1/clocks | grep -q '\"clocks\":\[\]'"
 
+check "the hub restarts with short clocks (the running ones keep their due times)" restart_hub "${SHORT[@]}"
 check "a preservation without the follow-up request" as est-cert send --kind preservation-request \
   --to FIN:fin-ncsc --basis budapest-2001:29 "${PRES_FIELDS[@]}"
 P3=$(sent_id)
@@ -215,6 +219,11 @@ check "a production order (Art. 8) not answered in its time frame" as est-cert s
   --field issued_on=2026-12-01 --field 'data_type=["subscriber-information"]' --field order="Order 12/2026" \
   --field service_providers="Host Oy" --field offences=Fraud --field facts=F --field data_sought=Subscriber
 PO=$(sent_id)
+check "a stranger (LVA) posts a status update in reply to the production order" as lva-cert send \
+  --kind status-update --to EST:est-cert --in-reply-to "$PO" --case "$PO" --basis budapest-2001:29 --force \
+  --field request="$PO" --field status=executed
+check "  which neither counts as its status nor meets its clock" \
+  sh -c "! $PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$PO | grep -q 'clock.met\|\"status-update\"'"
 check "the emergency request runs on the critical acknowledgement deadline" /usr/bin/python3 - "$(msg est-cert "$E1")" <<'PY2'
 import json, sys, datetime
 o = json.loads(sys.argv[1])
@@ -223,10 +232,10 @@ assert (t(o["ack_deadline"]) - t(o["received"])).total_seconds() == 2, o
 PY2
 check "  and is escalated on it: FIN's next POC is alerted" wait_event est-cert "$E1" escalated 10
 check "  the escalation names fin-duty" has_event est-cert "$E1" escalated fin-duty
-check "the production order's clock lapses (Art. 8(6) time frame)" wait_event est-cert "$PO" clock.lapsed 8
-check "the oral request without its written confirmation: its clock lapses" wait_event est-cert "$O1" clock.lapsed 8
+check "the production order's clock lapses (Art. 8(6) time frame)" wait_event est-cert "$PO" clock.lapsed 15
+check "the oral request without its written confirmation: its clock lapses" wait_event est-cert "$O1" clock.lapsed 15
 check "the preservation without the follow-up request lapses, and the hub flags it" \
-  wait_event est-cert "$P3" clock.lapsed 12
+  wait_event est-cert "$P3" clock.lapsed 15
 check "  parley case shows it lapsed" sh -c "$PARLEY --config $WORK/est-cert.conf case $P3 | grep 'preservation-lapse' | grep -q lapsed"
 
 # --- statistics from metadata alone ----------------------------------------------------
@@ -257,8 +266,8 @@ check "an officer sees its own state's traffic only" /usr/bin/python3 - "$WORK/s
 import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["scope"] == "state" and o["state"] == "LVA", o
-assert [(g["kind"], g["from"], g["to"], g["requests"], g["received"]) for g in o["groups"]] == \
-    [("preservation-request", "EST", "LVA", 1, 1)], o
+assert [(g["kind"], g["from"], g["to"], g["requests"], g["sent"], g["received"]) for g in o["groups"]] == \
+    [("preservation-request", "EST", "LVA", 1, 0, 1), ("status-update", "LVA", "EST", 1, 1, 0)], o
 PY2
 check "statistics as CSV" sh -c "$PARLEY --config $WORK/op.conf stats --group kind --format csv | grep -q '^mutual-legal-assistance,3,'"
 check "  and as an SVG bar chart" sh -c "$PARLEY --config $WORK/op.conf stats --format svg | grep -q '<svg' "
