@@ -357,7 +357,7 @@ typedef enum {
 typedef struct {
   char message_id[PARLEY_UUID_LEN];
   char name[32];
-  char case_id[PARLEY_UUID_LEN]; /* the case it belongs to (the message's id if none) */
+  char case_id[PARLEY_UUID_LEN];     /* the case it belongs to (the message's id if none) */
   char state[PARLEY_STATE_CODE_LEN]; /* the message's sender */
   int64_t started;
   int64_t due;

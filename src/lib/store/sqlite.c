@@ -264,15 +264,17 @@ static const char *const sql[Q__COUNT] = {
     [Q_CASES_LATEST] = "SELECT " MSG_COLS " FROM messages WHERE seq IN (SELECT MAX(seq) FROM "
                        "messages WHERE from_state = ?1 AND from_poc = ?2 AND kind = ?3 AND "
                        "case_id IS NOT NULL GROUP BY case_id) ORDER BY seq",
-    [Q_BASIS_PUT] = "INSERT INTO message_bases (message_id, instrument, article) VALUES (?1, ?2, ?3)",
+    [Q_BASIS_PUT] =
+        "INSERT INTO message_bases (message_id, instrument, article) VALUES (?1, ?2, ?3)",
     [Q_STATS_MESSAGES] = "SELECT " MSG_COLS_M ", b.instrument, b.article FROM messages m "
                          "LEFT JOIN message_bases b ON b.message_id = m.id WHERE m.seq > ?1 "
                          "ORDER BY m.seq LIMIT ?2",
-    [Q_CLOCK_PUT] = "INSERT INTO clocks (" CLOCK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                    "?9, ?10) ON CONFLICT (message_id, name) DO UPDATE SET case_id = excluded.case_id, "
-                    "state = excluded.state, started = excluded.started, due = excluded.due, "
-                    "remind_at = excluded.remind_at, next_at = excluded.next_at, "
-                    "status = excluded.status, settled = excluded.settled",
+    [Q_CLOCK_PUT] =
+        "INSERT INTO clocks (" CLOCK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10) ON CONFLICT (message_id, name) DO UPDATE SET case_id = excluded.case_id, "
+        "state = excluded.state, started = excluded.started, due = excluded.due, "
+        "remind_at = excluded.remind_at, next_at = excluded.next_at, "
+        "status = excluded.status, settled = excluded.settled",
     [Q_CLOCKS_DUE] = "SELECT " CLOCK_COLS " FROM clocks WHERE status = 0 AND next_at > 0 AND "
                      "next_at <= ?1 ORDER BY next_at, message_id, name LIMIT ?2",
     [Q_CLOCKS_OF_CASE] = "SELECT " CLOCK_COLS " FROM clocks WHERE case_id = ?1 "
