@@ -64,6 +64,11 @@ as chl-root state init --state CHL --out "$(rec CHL)" >/dev/null
 as chl-root state poc add "$(rec CHL)" --id chl-pdi --name "Diego Rojas (demo)" --position "24/7 cybercrime unit" \
   --role law-enforcement-24x7 --email 24x7@pdi.cl.example --phone "+56 2 0000 0000" --language es --language en \
   --timezone America/Santiago --poc-key "$DATA/keys/chl-pdi.key" >/dev/null
+# Cooperation profiles: EST and CHL are Parties to the Budapest Convention.
+as est-root state cooperation "$(rec EST)" --instrument budapest-2001 --contact-24x7 est-cert \
+  --authority "Office of the Prosecutor General (demo)" --request-language et --request-language en >/dev/null
+as chl-root state cooperation "$(rec CHL)" --instrument budapest-2001 --contact-24x7 chl-pdi \
+  --authority "Ministerio de Relaciones Exteriores (demo)" --request-language es --request-language en >/dev/null
 for s in EST GHA CHL; do
   as "${s,,}-root" state sign "$(rec $s)" >/dev/null
   as "${s,,}-root" state publish "$(rec $s)" >/dev/null
@@ -77,6 +82,7 @@ M1=$(as est-cert send --kind notification --to GHA:gha-cert --priority urgent --
   --field first_seen=2026-11-20 | sent)
 as gha-cert ack "$M1" >/dev/null
 M2=$(as chl-pdi send --kind preservation-request --to EST:technical --priority urgent --tlp AMBER+STRICT \
+  --basis budapest-2001:29 \
   --field requesting_authority="Fiscalía Regional Metropolitana (demo)" \
   --field offences='["computer-related-fraud"]' --field facts="Phishing site hosted in Estonia" \
   --field data_to_preserve="Subscriber and access logs of the hosting account" \
@@ -85,7 +91,19 @@ M2=$(as chl-pdi send --kind preservation-request --to EST:technical --priority u
   --field necessity="Logs are kept 30 days" --field mutual_assistance_intended=true \
   --field status=new --field preservation_days=90 --language es | sent)
 as est-cert ack "$M2" >/dev/null
-as est-cert reply "$M2" --field summary="Preservation ordered for 90 days" --field status=complete >/dev/null
+as est-cert reply "$M2" --kind status-update --basis budapest-2001:29 --field request="$M2" \
+  --field status=executed --field details="Preservation ordered for 90 days" >/dev/null
+# ... followed, in the same case, by the mutual-assistance request it announced.
+M2B=$(as chl-pdi send --kind mutual-legal-assistance --to EST:technical --case "$M2" --basis budapest-2001:27 \
+  --field requesting_authority="Fiscalía Regional Metropolitana (demo)" \
+  --field proceedings_subject="Criminal investigation of a phishing campaign (fraud)" \
+  --field conducting_authority="Fiscalía Regional Metropolitana, prosecutor in charge" \
+  --field facts="Phishing site hosted in Estonia" \
+  --field assistance_sought="Disclosure of the preserved subscriber and access logs" \
+  --field purpose="Identify the operators of the site" --field follows="$M2" \
+  --field respond_by=2027-01-15 --field respond_by_reasons="Hearing set for 2027-01-20" --language es | sent)
+as est-cert reply "$M2B" --kind status-update --basis budapest-2001:27 --field request="$M2B" \
+  --field status=in-execution >/dev/null
 M3=$(as gha-cert send --kind request-for-assistance --to CHL:law-enforcement-24x7 --priority critical \
   --field subject="Extortion e-mails to a hospital" --field details="We need help tracing the sender" | sent)
 
@@ -117,7 +135,11 @@ configs are in $DATA/. Try, in another terminal:
 
 Messages are waiting:
   $PARLEY --config $DATA/gha-cert.conf inbox            # an urgent notification, acknowledged
-  $PARLEY --config $DATA/est-cert.conf read $M2 --lang fr   # a preservation request (answered)
+  $PARLEY --config $DATA/est-cert.conf read $M2 --lang fr   # a preservation request (Budapest Art. 29)
+  $PARLEY --config $DATA/chl-pdi.conf case $M2    # its chain: preservation, mutual assistance,
+                                                  # statuses and the preservation clock
+  $PARLEY --config $DATA/operator.conf stats --group instrument,kind,pair
+  $PARLEY --config $DATA/operator.conf stats --format svg > stats.svg
   $PARLEY --config $DATA/chl-pdi.conf inbox             # a critical request: overdue in 20 s
   $PARLEY --config $DATA/chl-pdi.conf read $M3
   $PARLEY --config $DATA/chl-pdi.conf ack $M3

@@ -6,6 +6,7 @@
  *    "from":{"state","poc","key_id"},                       sender's SIGNING key id
  *    "recipients":[{"state","poc","key_id","wrapped_key"}],  recipient ENCRYPTION key ids
  *    "case":UUID?,"in_reply_to":UUID?,"created":TIME,"tlp":TLP,
+ *    "legal_basis":{"instrument":[a-z0-9-]{1,64},"article":TEXT(1..32 bytes)}?,
  *    "nonce":B64(24),"ciphertext":B64,"ciphertext_sha256":B64(32),"key_commitment":B64(32),
  *    "signature":B64(64)}
  * The signature (purpose "envelope") covers JCS of the envelope without "signature" and
@@ -32,6 +33,10 @@
 #define PARLEY_MAX_RECIPIENTS 32
 #define PARLEY_ENVELOPE_MAX_CIPHERTEXT (1024u * 1024u) /* bytes, the AEAD tag included */
 #define PARLEY_KIND_MAX 32
+/* The legal basis a request is sent under (docs/protocol.md §8.6): an instrument id such
+ * as "un-cybercrime-2024" and an article such as "42" or "29(2)". */
+#define PARLEY_INSTRUMENT_MAX 64
+#define PARLEY_ARTICLE_MAX 32
 /* Parse limits for an envelope as JSON: the base64url ciphertext (up to 1 398 102
  * characters) is longer than the default string limit. */
 #define PARLEY_ENVELOPE_MAX_BYTES (1536u * 1024u)
@@ -72,6 +77,9 @@ typedef struct {
   parley_tlp tlp;
   const char *case_id;     /* UUID or NULL */
   const char *in_reply_to; /* UUID or NULL */
+  /* Both NULL, or both set: a pair the template of kind allows (LEGAL_BASIS). */
+  const char *basis_instrument;
+  const char *basis_article;
   const char *from_state;
   const char *from_poc;
   const char *language; /* ISO 639-1 of the writer, lower case */
@@ -108,6 +116,8 @@ typedef struct {
   parley_envelope_party recipients[PARLEY_MAX_RECIPIENTS]; /* key_id: encryption keys */
   char case_id[PARLEY_UUID_LEN];                           /* "" when absent */
   char in_reply_to[PARLEY_UUID_LEN];                       /* "" when absent */
+  char basis_instrument[PARLEY_INSTRUMENT_MAX + 1];        /* "" when absent */
+  char basis_article[PARLEY_ARTICLE_MAX + 1];              /* "" when absent */
   int64_t created;
   size_t ciphertext_len;
   parley_hash hash; /* parley_envelope_hash: what the transparency log records */
@@ -115,7 +125,8 @@ typedef struct {
 
 /* What the hub checks, on metadata only: the exact shape (unknown members refused;
  * ENVELOPE_INVALID naming the field), a known kind (TEMPLATE_UNKNOWN), the bounds
- * (1..32 recipients, no key id twice, ciphertext of 17 bytes to 1 MiB), that from.key_id
+ * (1..32 recipients, no key id twice, ciphertext of 17 bytes to 1 MiB), a legal_basis
+ * that is well formed and one the kind's template allows (LEGAL_BASIS), that from.key_id
  * is sender_pk's key id and the signature verifies (ENVELOPE_SIGNATURE), and that the
  * ciphertext matches ciphertext_sha256 (ENVELOPE_CIPHERTEXT). Fills *info (optional). */
 parley_err parley_envelope_verify(const json_t *env, const parley_sign_pk *sender_pk,
@@ -135,6 +146,10 @@ parley_err parley_envelope_open(const json_t *env, const parley_identity *me,
 
 /* SHA-256 of JCS(envelope), signature and ciphertext included. */
 parley_err parley_envelope_hash(const json_t *env, parley_hash *out, parley_error *err);
+
+/* Shape of a legal basis: instrument [a-z0-9-]{1,64}; article 1..32 bytes of
+ * [A-Za-z0-9()./-], e.g. "42", "29(2)", "40(15)(c)". NULL when fine, else what is wrong. */
+const char *parley_legal_basis_problem(const char *instrument, const char *article);
 
 /* ---- acknowledgements ------------------------------------------------------------
  * {"format":"parley-ack-v1","message":UUID,"envelope_sha256":B64(32),"state","poc",

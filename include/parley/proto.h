@@ -28,6 +28,8 @@ parley_err parley_signed_json_verify(const json_t *obj, const char *purpose,
 #define PARLEY_MAX_POCS 64
 #define PARLEY_MAX_ORGS 16
 #define PARLEY_POC_ID_MAX 63
+#define PARLEY_MAX_INSTRUMENTS 16
+#define PARLEY_INSTRUMENT_ID_MAX 64
 
 extern const char *const parley_regions[];   /* UN regional groups, NULL-terminated */
 extern const char *const parley_poc_roles[]; /* "diplomatic", "technical", ... */
@@ -61,6 +63,12 @@ typedef struct {
  * Fills *out when out is non-NULL. */
 parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, int64_t now,
                                 parley_record_info *out, parley_error *err);
+
+/* The entry of `instrument` in a record's cooperation profile
+ * ("cooperation": {"instruments": [{"id", "declarations"?, "contact_24x7",
+ * "central_authority": {"name", "email"?, "phone"?}}], "request_languages": [...]}),
+ * or NULL when the record does not list it. Read it from a verified record only. */
+const json_t *parley_record_instrument(const json_t *rec, const char *instrument);
 
 /* Signs a POC's encryption key: {"state","poc","key","expires"} with the POC's signing
  * key (purpose encryption-key); returns the object to put in the record as

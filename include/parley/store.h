@@ -334,4 +334,46 @@ parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
                                                  int64_t at),
                                       void *cls);
 
+/* ---- treaty metadata: legal bases and clocks (docs/protocol.md §10.1) ------------- */
+
+/* Records the legal basis of a stored message (instrument 1..64 bytes, article 1..32);
+ * HARD for an unknown message or a second basis. */
+parley_qs parley_store_message_basis_put(parley_tx *tx, const char *message_id,
+                                         const char *instrument, const char *article);
+/* Messages with seq > after, oldest first, at most limit, without envelopes, each with
+ * its legal basis ("" when none): what statistics are made of. */
+parley_qs parley_store_stats_messages(parley_tx *tx, int64_t after, size_t limit,
+                                      bool (*cb)(void *cls, const parley_message_row *m,
+                                                 const char *instrument, const char *article),
+                                      void *cls);
+
+typedef enum {
+  PARLEY_CLOCK_RUNNING = 0,
+  PARLEY_CLOCK_MET = 1,   /* what it waited for happened in time (or later: settled) */
+  PARLEY_CLOCK_LAPSED = 2 /* its due time passed first */
+} parley_clock_status;
+
+/* A treaty clock on a message: one per (message_id, name). */
+typedef struct {
+  char message_id[PARLEY_UUID_LEN];
+  char name[32];
+  char case_id[PARLEY_UUID_LEN];     /* the case it belongs to (the message's id if none) */
+  char state[PARLEY_STATE_CODE_LEN]; /* the message's sender */
+  int64_t started;
+  int64_t due;
+  int64_t remind_at; /* 0: no reminder pending */
+  int64_t next_at;   /* when the scheduler must look at it: remind_at if pending, else due */
+  parley_clock_status status;
+  int64_t settled; /* when it was met or lapsed; 0 while running */
+} parley_clock_row;
+
+/* Inserts or replaces the clock (message_id, name). HARD for an unknown message. */
+parley_qs parley_store_clock_put(parley_tx *tx, const parley_clock_row *row);
+/* Running clocks with 0 < next_at <= now, earliest first, at most limit. */
+parley_qs parley_store_clocks_due(parley_tx *tx, int64_t now, size_t limit,
+                                  bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
+/* Every clock of a case, in (started, message_id, name) order. */
+parley_qs parley_store_clocks_of_case(parley_tx *tx, const char *case_id,
+                                      bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
+
 #endif

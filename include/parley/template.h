@@ -55,17 +55,29 @@ typedef struct {
    * (both NULL when there is no such rule). */
   const char *required_if_field;
   const char *required_if_value;
-  size_t max_bytes;  /* LINE and TEXT */
-  int64_t min, max;  /* INTEGER; without a bound in the file: +-(2^53-1) */
-  bool must_be_true; /* BOOL: the only acceptable value is true */
-  size_t n_choices;  /* ENUM and ENUM_LIST */
+  /* Also required when the field required_with is present (NULL: no such rule). */
+  const char *required_with;
+  const char *source; /* the article and paragraph the field comes from, or NULL */
+  size_t max_bytes;   /* LINE and TEXT */
+  int64_t min, max;   /* INTEGER; without a bound in the file: +-(2^53-1) */
+  bool must_be_true;  /* BOOL: the only acceptable value is true */
+  size_t n_choices;   /* ENUM and ENUM_LIST */
   const parley_template_choice *choices;
   const char *labels[PARLEY_LANG_COUNT];
 } parley_template_field;
 
+/* A legal basis a kind may be sent under; article "*" stands for any article. */
+typedef struct {
+  const char *instrument;
+  const char *article;
+} parley_template_basis;
+
 typedef struct parley_template {
   const char *kind;
   const char *title[PARLEY_LANG_COUNT];
+  const char *source; /* the legal or standard basis of the template, or NULL */
+  size_t n_bases;     /* 0: the kind is sent without a legal basis */
+  const parley_template_basis *bases;
   size_t n_fields;
   const parley_template_field *fields; /* in display order */
 } parley_template;
@@ -78,6 +90,10 @@ parley_err parley_template_check(parley_error *err);
 const parley_template *parley_template_get(const char *kind);
 /* Every kind, NULL-terminated, in file-name order; *n (optional) receives the count. */
 const char *const *parley_template_kinds(size_t *n);
+
+/* Whether a message of `kind` may carry the legal basis (instrument, article): one of
+ * its template's bases (an unknown kind, or a kind without bases, allows none). */
+bool parley_template_basis_allowed(const char *kind, const char *instrument, const char *article);
 
 /* Checks a message's content object against the template of `kind`:
  * TEMPLATE_UNKNOWN for an unknown kind; TEMPLATE_FIELD, with a detail naming the field,

@@ -135,6 +135,7 @@ int cmd_state_rotate_root(int argc, char **argv);
 int cmd_admin_state_set_root(int argc, char **argv);
 int cmd_state_poc_add(int argc, char **argv);
 int cmd_state_sign(int argc, char **argv);
+int cmd_state_cooperation(int argc, char **argv);
 int cmd_state_publish(int argc, char **argv);
 int cmd_directory_list(int argc, char **argv);
 int cmd_directory_show(int argc, char **argv);
@@ -153,6 +154,7 @@ int cmd_read(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_reply(int argc, char **argv);
 int cmd_case(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* A state's record, trusted only if it matches the pinned root key, verifies, and is
  * in the transparency log (cmd_directory.c). The caller owns *st and *rec. */

@@ -37,8 +37,31 @@ typedef struct {
   parley_box_pk box;
 } resolved;
 
-/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. */
-static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
+/* What a state's verified record says of an instrument (its cooperation profile). */
+typedef enum { PROFILE_NONE, PROFILE_LISTS, PROFILE_NOT_LISTED } profile_answer;
+
+static profile_answer profile_of(const json_t *rec, const char *instrument) {
+  if (!json_object_get(rec, "cooperation")) return PROFILE_NONE;
+  return parley_record_instrument(rec, instrument) ? PROFILE_LISTS : PROFILE_NOT_LISTED;
+}
+
+/* The instruments of a verified record's profile, as "a, b" ("" when none). */
+static void profile_list(const json_t *rec, char *out, size_t cap) {
+  size_t i, used = 0;
+  json_t *x;
+  out[0] = 0;
+  json_array_foreach(json_object_get(json_object_get(rec, "cooperation"), "instruments"), i, x) {
+    int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", cli_safe(cli_jstr(x, "id")));
+    if (w < 0 || (size_t)w >= cap - used) break;
+    used += (size_t)w;
+  }
+}
+
+/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With an
+ * instrument, the state's verified cooperation profile is consulted: *profile receives
+ * what it says (PROFILE_NONE without an instrument). */
+static int resolve(const char *spec, resolved *out, size_t cap, size_t *n, const char *instrument,
+                   profile_answer *profile) {
   const char *colon = strchr(spec, ':');
   if (!colon || colon - spec != 3)
     return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID, e.g. EST:technical", spec);
@@ -54,6 +77,18 @@ static int resolve(const char *spec, resolved *out, size_t cap, size_t *n) {
   if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
     free(info);
     return 1;
+  }
+  *profile = instrument ? profile_of(rec, instrument) : PROFILE_NONE;
+  if (*profile == PROFILE_NOT_LISTED) {
+    char list[256];
+    profile_list(rec, list, sizeof list);
+    fprintf(stderr, "parley: %s's verified record does not list %s among its instruments (%s)\n",
+            code, instrument, list[0] ? list : "none");
+  } else if (instrument && *profile == PROFILE_NONE) {
+    fprintf(stderr,
+            "parley: warning: %s's verified record has no cooperation profile: whether it is "
+            "party to %s is not known\n",
+            code, instrument);
   }
   int role = -1;
   for (int i = 0; parley_poc_roles[i]; i++)
@@ -129,6 +164,8 @@ static int post_envelope(json_t *env, json_t **answer) {
 
 typedef struct {
   const char *kind, *priority, *tlp, *case_id, *in_reply_to, *lang, *fields_file, *seal_only;
+  const char *basis; /* INSTRUMENT:ARTICLE or NULL */
+  bool force;        /* send under an instrument our own profile does not list */
   const char *to[PARLEY_MAX_RECIPIENTS];
   size_t n_to;
   json_t *content;
@@ -151,10 +188,56 @@ static int do_send(send_opts *o) {
     json_object_update_missing(o->content, f);
     json_decref(f);
   }
+  /* The legal basis: well formed, allowed for the kind, and an instrument our own
+   * verified record lists (unless --force); a recipient whose profile does not list it
+   * is refused too (unless --force), one without a profile is a warning. */
+  char instrument[PARLEY_INSTRUMENT_MAX + 2] = "", article[PARLEY_ARTICLE_MAX + 2] = "";
+  if (o->basis) {
+    const char *colon = strchr(o->basis, ':');
+    size_t il = colon ? (size_t)(colon - o->basis) : 0;
+    if (!colon || il >= sizeof instrument || strlen(colon + 1) >= sizeof article)
+      return cli_fail("--basis: INSTRUMENT:ARTICLE, e.g. un-cybercrime-2024:42");
+    memcpy(instrument, o->basis, il);
+    instrument[il] = 0;
+    parley_strlcpy(article, colon + 1, sizeof article);
+    const char *bad = parley_legal_basis_problem(instrument, article);
+    if (bad) return cli_fail("--basis: %s", bad);
+    if (!parley_template_basis_allowed(o->kind, instrument, article))
+      return cli_fail("--basis: a %s is not sent under %s Art. %s (parley send --help lists the "
+                      "bases of each kind)",
+                      o->kind, instrument, article);
+    json_t *st = NULL, *rec = NULL;
+    parley_record_info *info = malloc(sizeof *info);
+    parley_sign_pk root;
+    bool first;
+    uint64_t li, ls;
+    if (!info || cli_verified_record(me_state, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
+      free(info);
+      return 1;
+    }
+    profile_answer mine = profile_of(rec, instrument);
+    char list[256];
+    profile_list(rec, list, sizeof list);
+    free(info);
+    json_decref(st);
+    json_decref(rec);
+    if (mine != PROFILE_LISTS && !o->force)
+      return cli_fail("REFUSED: your state's verified record does not list %s (it lists: %s); "
+                      "publish it in the cooperation profile, or send with --force",
+                      instrument, list[0] ? list : "none");
+  }
   resolved rc_list[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
-  for (size_t i = 0; i < o->n_to; i++)
-    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n)) return 1;
+  for (size_t i = 0; i < o->n_to; i++) {
+    profile_answer theirs = PROFILE_NONE;
+    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n, o->basis ? instrument : NULL,
+                &theirs))
+      return 1;
+    if (theirs == PROFILE_NOT_LISTED && !o->force)
+      return cli_fail("REFUSED: %.3s is not party to %s by its verified record (send with --force "
+                      "to send anyway)",
+                      o->to[i], instrument);
+  }
   parley_envelope_recipient er[PARLEY_MAX_RECIPIENTS];
   for (size_t i = 0; i < n; i++)
     er[i] = (parley_envelope_recipient){rc_list[i].state, rc_list[i].poc, rc_list[i].box};
@@ -172,6 +255,8 @@ static int do_send(send_opts *o) {
                               .tlp = (parley_tlp)tlp,
                               .case_id = o->case_id,
                               .in_reply_to = o->in_reply_to,
+                              .basis_instrument = o->basis ? instrument : NULL,
+                              .basis_article = o->basis ? article : NULL,
                               .from_state = me_state,
                               .from_poc = me_poc,
                               .language = o->lang,
@@ -225,6 +310,7 @@ static const struct option send_options[] = {
     {"fields", required_argument, 0, 'f'},   {"field", required_argument, 0, 'F'},
     {"case", required_argument, 0, 'c'},     {"in-reply-to", required_argument, 0, 'r'},
     {"language", required_argument, 0, 'L'}, {"seal-only", required_argument, 0, 'S'},
+    {"basis", required_argument, 0, 'B'},    {"force", no_argument, 0, 'X'},
     {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 
 static void send_usage(FILE *f) {
@@ -233,14 +319,21 @@ static void send_usage(FILE *f) {
   fputs("Usage: parley send --kind KIND --to STATE:ROLE|STATE:POC [--to ...]\n"
         "         [--priority routine|urgent|critical] [--tlp RED|AMBER+STRICT|AMBER|GREEN|CLEAR]\n"
         "         [--fields FILE.json] [--field name=value ...] [--case ID] [--in-reply-to ID]\n"
-        "         [--language en] [--seal-only FILE]\n"
+        "         [--language en] [--seal-only FILE] [--basis INSTRUMENT:ARTICLE [--force]]\n"
         "Seals the message for the recipients' keys (from their verified directory\n"
         "records), signs it, sends it, and checks that the hub logged it. --seal-only\n"
-        "writes the sealed envelope to FILE instead of sending it.\nKinds:",
+        "writes the sealed envelope to FILE instead of sending it. --basis puts the legal\n"
+        "basis in the signed header; it must be one the kind allows, an instrument your\n"
+        "state's verified record lists, and one each recipient state's profile lists\n"
+        "(--force sends anyway).\nKinds (and their legal bases):\n",
         f);
-  for (size_t i = 0; i < n; i++)
-    fprintf(f, " %s", kinds[i]);
-  fputs("\n", f);
+  for (size_t i = 0; i < n; i++) {
+    const parley_template *t = parley_template_get(kinds[i]);
+    fprintf(f, "  %s", kinds[i]);
+    for (size_t b = 0; t && b < t->n_bases; b++)
+      fprintf(f, "%s%s:%s", b ? ", " : "  ", t->bases[b].instrument, t->bases[b].article);
+    fputs("\n", f);
+  }
 }
 
 /* Parses the options of send and reply into o. Returns -1 to go on, else the exit
@@ -252,6 +345,12 @@ static int parse_send_options(int argc, char **argv, send_opts *o, bool reply) {
     bool send_only = ch == 't' || ch == 'c' || ch == 'r' || ch == 'S';
     if (reply && send_only) ch = '?';
     switch (ch) {
+    case 'B':
+      o->basis = optarg;
+      break;
+    case 'X':
+      o->force = true;
+      break;
     case 'k':
       o->kind = optarg;
       break;
@@ -483,6 +582,10 @@ static json_t *verified_json(const cli_message *m, const cli_receipt *r, size_t 
   if (m->info.case_id[0]) json_object_set_new(o, "case", json_string(m->info.case_id));
   if (m->info.in_reply_to[0])
     json_object_set_new(o, "in_reply_to", json_string(m->info.in_reply_to));
+  if (m->info.basis_instrument[0])
+    json_object_set_new(o, "legal_basis",
+                        json_pack("{s:s,s:s}", "instrument", m->info.basis_instrument, "article",
+                                  m->info.basis_article));
   return o;
 }
 
@@ -741,6 +844,9 @@ int cmd_read(int argc, char **argv) {
     printf("\nCreated %s (signed by the sender)\n", created);
     if (m.info.case_id[0]) printf("Case %s\n", m.info.case_id);
     if (m.info.in_reply_to[0]) printf("In reply to %s\n", m.info.in_reply_to);
+    if (m.info.basis_instrument[0])
+      printf("Legal basis: %s, Art. %s (signed by the sender)\n", m.info.basis_instrument,
+             m.info.basis_article);
     printf("\n");
     if (body) {
       parley_buf out;
@@ -869,23 +975,161 @@ int cmd_reply(int argc, char **argv) {
   return rc;
 }
 
+/* parley case ID: the chain of a case. Each message the hub lists is fetched and
+ * verified; where it is ours to open, its links (follows, request), status and time
+ * limit come from the verified, decrypted body: a request's status is what the requested
+ * state's signed status updates say, never the hub. The clocks are the hub's word. */
+static void case_line(const cli_message *m, const json_t *content) {
+  char created[PARLEY_TIME_LEN];
+  parley_time_format(m->info.created, created);
+  printf("  %s  %-24s %s  %s/%s ->", created, m->info.kind, m->info.id, m->info.from.state,
+         m->info.from.poc);
+  for (size_t i = 0; i < m->info.n_recipients; i++)
+    printf(" %s/%s", m->info.recipients[i].state, m->info.recipients[i].poc);
+  printf("\n");
+  if (m->info.basis_instrument[0])
+    printf("      legal basis %s Art. %s\n", m->info.basis_instrument, m->info.basis_article);
+  if (m->info.in_reply_to[0]) printf("      in reply to %s\n", m->info.in_reply_to);
+  if (!content) {
+    printf("      (body sealed for its recipients only)\n");
+    return;
+  }
+  static const char *const links[] = {"follows", "earlier_request", "preservation_request",
+                                      "request", NULL};
+  for (const char *const *l = links; *l; l++)
+    if (cli_jstr(content, *l))
+      printf("      %s %s\n", !strcmp(*l, "request") ? "concerns" : *l,
+             cli_safe(cli_jstr(content, *l)));
+  if (cli_jstr(content, "status") && !strcmp(m->info.kind, "status-update")) {
+    printf("      STATUS %s (signed by %s, verified)", cli_safe(cli_jstr(content, "status")),
+           m->info.from.state);
+    if (cli_jstr(content, "refusal_ground"))
+      printf(": %s", cli_safe(cli_jstr(content, "refusal_ground")));
+    if (cli_jstr(content, "postponement_reason"))
+      printf(": %s", cli_safe(cli_jstr(content, "postponement_reason")));
+    printf("\n");
+  }
+  if (cli_jstr(content, "respond_by"))
+    printf("      respond by %s: %s\n", cli_safe(cli_jstr(content, "respond_by")),
+           cli_safe(cli_jstr(content, "respond_by_reasons")));
+  if (json_is_true(json_object_get(content, "oral"))) printf("      made orally first\n");
+}
+
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
     puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
-         "hub lists them (unsigned): 'parley read ID' verifies each one.");
+         "hub lists them (unsigned); then the chain, each message verified: its legal\n"
+         "basis, the requests it follows and, from verified status updates, each\n"
+         "request's status; then the case's treaty clocks as the hub keeps them (its\n"
+         "unsigned word). With --json: {hub_unsigned, verified, clocks_unsigned}.");
     return argc == 2 ? 0 : 2;
   }
-  char path[96];
+  char path[112];
   snprintf(path, sizeof path, "/v1/cases/%.36s", argv[1]);
   json_t *v = cli_get_json(path);
   if (!v) return 1;
-  /* Nothing of the listing is signed: it is shown as the hub's word, escaped (the
-   * verified header of each message is what `parley read` shows). */
-  if (!cli.json_output)
+  snprintf(path, sizeof path, "/v1/cases/%.36s/clocks", argv[1]);
+  json_t *clocks = cli_get_json(path);
+  /* Nothing of the listing is signed: it is shown as the hub's word, escaped. */
+  if (!cli.json_output) {
     printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
            "message):\n",
            cli_safe(argv[1]));
-  cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    printf("\nThe chain, each message verified:\n");
+  }
+  cli_record_cache *cache = cli_record_cache_new();
+  json_t *out = json_array();
+  int rc = cache && out ? 0 : cli_fail("out of memory");
+  size_t i;
+  json_t *h;
+  json_array_foreach(json_object_get(v, "messages"), i, h) {
+    if (rc && !cache) break;
+    const char *id = cli_jstr(h, "id");
+    cli_message m;
+    memset(&m, 0, sizeof m);
+    if (!id || !parley_uuid_valid(id) || cli_message_get(id, cache, &m)) {
+      cli_message_clear(&m);
+      if (!cli.json_output) printf("  %s: REFUSED: does not verify\n", cli_safe(id));
+      rc = 1;
+      continue;
+    }
+    bool not_mine = false;
+    json_t *body = m.is_ping ? NULL : open_verified(&m, &not_mine);
+    const json_t *content = body ? json_object_get(body, "content") : NULL;
+    if (cli.json_output)
+      json_array_append_new(out, json_pack("{s:o,s:O?}", "verified", verified_json(&m, NULL, 0),
+                                           "content", (json_t *)content));
+    else
+      case_line(&m, content);
+    if (!body && !not_mine && !m.is_ping) rc = 1;
+    json_decref(body);
+    cli_message_clear(&m);
+  }
+  json_t *cl = json_object_get(clocks, "clocks");
+  if (cli.json_output) {
+    json_t *o = json_pack("{s:O,s:o,s:O?}", "hub_unsigned", v, "verified", out, "clocks_unsigned",
+                          json_is_array(cl) ? cl : NULL);
+    out = NULL;
+    cli_print_json(stdout, o, JSON_INDENT(2));
+    json_decref(o);
+  } else {
+    printf("Clocks (the hub's word, unsigned; now %s):\n", cli_safe(cli_jstr(clocks, "now")));
+    json_t *c;
+    json_array_foreach(cl, i, c) {
+      printf("  %-22s on %s (%s): %s, due %s", cli_safe(cli_jstr(c, "name")),
+             cli_safe(cli_jstr(c, "message")), cli_safe(cli_jstr(c, "state")),
+             cli_safe(cli_jstr(c, "status")), cli_safe(cli_jstr(c, "due")));
+      if (cli_jstr(c, "remind_at")) printf(", reminder %s", cli_safe(cli_jstr(c, "remind_at")));
+      if (cli_jstr(c, "settled")) printf(", settled %s", cli_safe(cli_jstr(c, "settled")));
+      printf("\n");
+    }
+  }
+  json_decref(out);
+  json_decref(clocks);
   json_decref(v);
-  return 0;
+  cli_record_cache_free(cache);
+  return rc;
+}
+
+/* parley stats: the hub's statistics from metadata (its word, unsigned). */
+int cmd_stats(int argc, char **argv) {
+  const char *group = "instrument,kind", *format = "json";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--group") && i + 1 < argc)
+      group = argv[++i];
+    else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+      format = argv[++i];
+    else {
+      puts("Usage: parley stats [--group instrument,kind,pair] [--format json|csv|svg]\n"
+           "Requests per legal basis, kind and pair of states, from the hub's metadata:\n"
+           "how many, acknowledged and how fast, with a status and how fast, overdue, and\n"
+           "treaty clocks met or lapsed. An operator sees the whole hub, an officer its\n"
+           "state's own traffic. csv and svg (a bar chart) are printed as the hub sends them.");
+      return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
+  char path[256];
+  if (strlen(group) > 64 || strspn(group, "abcdefghijklmnopqrstuvwxyz,") != strlen(group) ||
+      strspn(format, "abcdefghijklmnopqrstuvwxyz") != strlen(format) || strlen(format) > 8)
+    return cli_fail("stats: --group instrument,kind,pair and --format json, csv or svg");
+  snprintf(path, sizeof path, "/v1/stats?group=%s&format=%s", group, format);
+  parley_identity id;
+  if (cli_load_identity(&id)) return 1;
+  cli_response r;
+  int rc = cli_http("GET", path, NULL, 0, &id, &r);
+  parley_identity_wipe(&id);
+  if (rc) return rc;
+  if (r.status != 200) {
+    rc = cli_print_http_error(&r);
+  } else if (!strcmp(format, "json")) {
+    json_t *v = cli_response_json(&r);
+    if (v) cli_print_json(stdout, v, JSON_INDENT(2));
+    rc = v ? 0 : 1;
+    json_decref(v);
+  } else {
+    fwrite(r.body, 1, r.len, stdout);
+  }
+  cli_response_free(&r);
+  return rc;
 }

@@ -241,6 +241,108 @@ int cmd_state_poc_add(int argc, char **argv) {
   return rc;
 }
 
+/* Adds or replaces one instrument of the record's cooperation profile (§4.2); the hub
+ * and every client check the profile when the signed record is published. */
+int cmd_state_cooperation(int argc, char **argv) {
+  static const struct option opts[] = {{"instrument", required_argument, 0, 'i'},
+                                       {"contact-24x7", required_argument, 0, 'c'},
+                                       {"authority", required_argument, 0, 'a'},
+                                       {"authority-email", required_argument, 0, 'e'},
+                                       {"authority-phone", required_argument, 0, 'p'},
+                                       {"declarations", required_argument, 0, 'd'},
+                                       {"request-language", required_argument, 0, 'l'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *inst = NULL, *contact = NULL, *auth = NULL, *email = NULL, *phone = NULL,
+             *decl = NULL, *langs[12];
+  size_t n_langs = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'i':
+      inst = optarg;
+      break;
+    case 'c':
+      contact = optarg;
+      break;
+    case 'a':
+      auth = optarg;
+      break;
+    case 'e':
+      email = optarg;
+      break;
+    case 'p':
+      phone = optarg;
+      break;
+    case 'd':
+      decl = optarg;
+      break;
+    case 'l':
+      if (n_langs == 12) return cli_fail("--request-language: at most 12");
+      langs[n_langs++] = optarg;
+      break;
+    default:
+      fputs("Usage: parley state cooperation FILE --instrument ID --contact-24x7 POC-ID\n"
+            "         --authority NAME [--authority-email ADDR] [--authority-phone NUMBER]\n"
+            "         [--declarations TEXT] [--request-language xx ...]\n"
+            "Adds (or replaces) an instrument the state is party to in its record's\n"
+            "cooperation profile: its 24/7 point of contact (a POC of the record) and its\n"
+            "central authority for mutual assistance. ID: un-cybercrime-2024, budapest-2001,\n"
+            "budapest-protocol2-2022, bilateral. --request-language sets the languages in\n"
+            "which the state accepts requests (default: those already listed, else en).\n",
+            ch == 'h' ? stdout : stderr);
+      return ch == 'h' ? 0 : 2;
+    }
+  }
+  if (argc - optind != 1 || !inst || !contact || !auth)
+    return cli_fail("state cooperation: FILE, --instrument, --contact-24x7 and --authority are "
+                    "required (see --help)");
+  const char *path = argv[optind];
+  json_t *rec = load_record(path);
+  if (!rec) return 1;
+  json_t *co = json_object_get(rec, "cooperation");
+  if (!json_is_object(co)) {
+    co = json_pack("{s:[],s:[s]}", "instruments", "request_languages", "en");
+    json_object_set_new(rec, "cooperation", co);
+  }
+  json_t *insts = json_object_get(co, "instruments");
+  json_t *a = json_pack("{s:s}", "name", auth);
+  json_t *x =
+      a ? json_pack("{s:s,s:s,s:o}", "id", inst, "contact_24x7", contact, "central_authority", a)
+        : NULL;
+  if (!x || !json_is_array(insts)) {
+    json_decref(x);
+    json_decref(rec);
+    return cli_fail("state cooperation: invalid value (text must be UTF-8)");
+  }
+  if (email) json_object_set_new(a, "email", json_string(email));
+  if (phone) json_object_set_new(a, "phone", json_string(phone));
+  if (decl) json_object_set_new(x, "declarations", json_string(decl));
+  size_t i;
+  json_t *old;
+  bool replaced = false;
+  json_array_foreach(insts, i, old) {
+    const char *oid = json_string_value(json_object_get(old, "id"));
+    if (oid && !strcmp(oid, inst)) {
+      json_array_set(insts, i, x);
+      replaced = true;
+      break;
+    }
+  }
+  if (!replaced) json_array_append(insts, x);
+  json_decref(x);
+  if (n_langs) {
+    json_t *jl = json_array();
+    for (size_t k = 0; k < n_langs; k++)
+      json_array_append_new(jl, json_string(langs[k]));
+    json_object_set_new(co, "request_languages", jl);
+  }
+  int rc = save_record(path, rec);
+  json_decref(rec);
+  if (!rc) printf("%s instrument %s in %s\n", replaced ? "updated" : "added", inst, path);
+  return rc;
+}
+
 /* Signs FILE with the root key (--key). Re-signing a signed record makes a new version. */
 int cmd_state_sign(int argc, char **argv) {
   bool check = true;

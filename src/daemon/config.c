@@ -33,6 +33,12 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->ack_deadline_s[1] = 4 * 3600;  /* urgent */
   c->ack_deadline_s[2] = 3600;      /* critical */
   c->escalation_step_s = 900;
+  /* Treaty clocks (docs/protocol.md §10.1): the treaties' figures where they give one. */
+  c->preservation_s = 60 * 86400;         /* UN Art. 42(7), Budapest Art. 29(7): >= 60 days */
+  c->preservation_reminder_s = 7 * 86400; /* hub policy */
+  c->production_order_s = 45 * 86400;     /* Second Protocol Art. 8(6): 45 days at most */
+  c->oral_confirmation_s = 3 * 86400;     /* hub policy: "forthwith" (UN Art. 40(14)) */
+  c->emergency_response_s = 86400;        /* hub policy: no figure in Art. 9 or 10 */
   c->scheduler_tick_ms = 1000;
   c->stale_check_s = 86400;
   /* Alerts and webhooks. */
@@ -103,6 +109,11 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("ack_urgent", ack_deadline_s[1], 1, 30 * 86400)
   NUM("ack_critical", ack_deadline_s[2], 1, 30 * 86400)
   NUM("escalation_step", escalation_step_s, 1, 86400)
+  NUM("preservation_period", preservation_s, 1, 3660 * 86400)
+  NUM("preservation_reminder", preservation_reminder_s, 0, 366 * 86400)
+  NUM("production_order_period", production_order_s, 1, 366 * 86400)
+  NUM("oral_confirmation", oral_confirmation_s, 1, 366 * 86400)
+  NUM("emergency_response", emergency_response_s, 1, 366 * 86400)
   NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
   NUM("stale_check", stale_check_s, 0, 366 * 86400)
   /* Alerts and webhooks. */
@@ -248,6 +259,19 @@ static const char usage[] =
     "      --ack-critical S         ... of critical messages (default 3600)\n"
     "      --escalation-step S      time between escalation alerts once a deadline\n"
     "                               has passed (default 900)\n"
+    "      --preservation-period S  how long a preservation runs before it lapses\n"
+    "                               without the mutual-assistance request that follows\n"
+    "                               it (default 5184000: 60 days, UN Art. 42(7),\n"
+    "                               Budapest Art. 29(7))\n"
+    "      --preservation-reminder S  reminder to the requesting state this long\n"
+    "                               before a preservation lapses (default 604800; 0: none)\n"
+    "      --production-order-period S  time for the requested state's answer to a\n"
+    "                               production order (default 3888000: 45 days, Second\n"
+    "                               Protocol Art. 8(6))\n"
+    "      --oral-confirmation S    time to confirm an oral request in writing\n"
+    "                               (default 259200)\n"
+    "      --emergency-response S   time for a first status on an emergency request\n"
+    "                               (default 86400)\n"
     "      --scheduler-tick-ms MS   how often deadlines are checked (default 1000)\n"
     "      --stale-check S          how often the POCs of records past their review\n"
     "                               date are e-mailed (default 86400; 0: never)\n"
@@ -319,6 +343,11 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"ack-urgent", required_argument, 0, 1},
       {"ack-critical", required_argument, 0, 1},
       {"escalation-step", required_argument, 0, 1},
+      {"preservation-period", required_argument, 0, 1},
+      {"preservation-reminder", required_argument, 0, 1},
+      {"production-order-period", required_argument, 0, 1},
+      {"oral-confirmation", required_argument, 0, 1},
+      {"emergency-response", required_argument, 0, 1},
       {"scheduler-tick-ms", required_argument, 0, 1},
       {"stale-check", required_argument, 0, 1},
       {"key-rate", required_argument, 0, 1},

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clocks.h"
 #include "handlers.h"
 #include "lifecycle.h"
 #include "record_view.h"
@@ -82,9 +83,10 @@ static parley_qs submit(parley_tx *tx, void *cls, parley_error *err) {
   if (qs < 0) return qs;
   char detail[128];
   snprintf(detail, sizeof detail, "by %s/%s", in->from.state, in->from.poc);
-  if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0)
+  if ((qs = parley_store_message_event(tx, in->id, "submitted", detail, c->m.received)) < 0 ||
+      (qs = parleyd_lc_response(tx, in, c->m.received)) < 0)
     return qs;
-  return parleyd_lc_response(tx, in, c->m.received);
+  return parleyd_clocks_on_submit(tx, in, c->m.received);
 }
 
 static void submit_free(submit_ctx *c) {
@@ -196,7 +198,11 @@ void h_message_submit(parleyd_req *r) {
   parley_strlcpy(m->in_reply_to, info->in_reply_to, sizeof m->in_reply_to);
   m->created = info->created;
   m->received = parley_now();
-  m->ack_deadline = m->received + parleyd->cfg.ack_deadline_s[info->priority % 3];
+  /* an emergency request (Second Protocol Arts. 9-10) runs on the critical deadline */
+  m->ack_deadline =
+      m->received +
+      parleyd->cfg.ack_deadline_s[parleyd_kind_is_emergency(info->kind) ? PARLEY_PRIORITY_CRITICAL
+                                                                        : info->priority % 3];
   m->next_escalation = m->ack_deadline;
   m->status = PARLEY_MSG_SUBMITTED;
   memcpy(m->envelope_hash, info->hash.b, 32);

@@ -181,7 +181,9 @@ parley_qs parleyd_lc_acknowledged(parley_tx *tx, parley_message_row *m, parley_r
 }
 
 parley_qs parleyd_lc_response(parley_tx *tx, const parley_envelope_info *in, int64_t now) {
-  if (!in->in_reply_to[0] || strcmp(in->kind, "response") != 0) return PARLEY_QS_ONE;
+  /* a status update (treaty requests) answers as a response does */
+  if (!in->in_reply_to[0] || (strcmp(in->kind, "response") && strcmp(in->kind, "status-update")))
+    return PARLEY_QS_ONE;
   parley_message_row orig;
   parley_qs qs = parley_store_message_get(tx, in->in_reply_to, &orig);
   if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : PARLEY_QS_ONE;

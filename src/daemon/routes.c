@@ -1,6 +1,7 @@
 /* The route table: every resource parleyd serves, who may call it, and its handler. */
 #include <string.h>
 
+#include "clocks.h"
 #include "handlers.h"
 #include "hub.h"
 
@@ -32,6 +33,8 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/v1/messages/{}", h_message_get, PARLEYD_AUTH_OFFICER, "message_get"},
     {"POST", "/v1/messages/{}/ack", h_message_ack, PARLEYD_AUTH_OFFICER, "message_ack"},
     {"GET", "/v1/cases/{}", h_case_get, PARLEYD_AUTH_OFFICER, "case_get"},
+    {"GET", "/v1/cases/{}/clocks", h_case_clocks, PARLEYD_AUTH_OFFICER, "case_clocks"},
+    {"GET", "/v1/stats", h_stats, PARLEYD_AUTH_OPERATOR | PARLEYD_AUTH_OFFICER, "stats"},
     {"POST", "/v1/pings", h_ping_start, PARLEYD_AUTH_OPERATOR, "ping_start"},
     {"GET", "/v1/pings", h_ping_list, PARLEYD_AUTH_OPERATOR, "ping_list"},
     {"GET", "/v1/pings/trend", h_ping_trend, PARLEYD_AUTH_OPERATOR, "ping_trend"},

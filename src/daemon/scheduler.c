@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "clocks.h"
 #include "handlers.h"
 
 static pthread_t thread;
@@ -33,6 +34,7 @@ static void *loop(void *arg) {
     if (stop) break;
     pthread_mutex_unlock(&lock);
     parleyd_job_escalate();
+    parleyd_job_clocks();
     int64_t now = parley_now();
     if (now - last_cp >= parleyd->cfg.checkpoint_interval_s) {
       parley_checkpoint_row cp;

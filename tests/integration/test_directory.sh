@@ -156,6 +156,8 @@ check "matrix: GET /v1/outbox"               matrix GET /v1/outbox "" U U F F P
 check "matrix: GET /v1/messages/ID"          matrix GET /v1/messages/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b "" U U F F P
 check "matrix: POST /v1/messages/ID/ack"     matrix POST /v1/messages/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/ack "$WORK/empty.json" U U F F P
 check "matrix: GET /v1/cases/ID"             matrix GET /v1/cases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b "" U U F F P
+check "matrix: GET /v1/cases/ID/clocks"      matrix GET /v1/cases/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/clocks "" U U F F P
+check "matrix: GET /v1/stats"                matrix GET /v1/stats "" U U P F P
 check "matrix: POST /v1/pings"               matrix POST /v1/pings "$WORK/empty.json" U U P F F
 check "matrix: GET /v1/pings"                matrix GET /v1/pings "" U U P F F
 check "matrix: GET /v1/pings/trend"          matrix GET /v1/pings/trend "" U U P F F

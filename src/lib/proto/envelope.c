@@ -50,6 +50,36 @@ static bool uuid7_ok(const char *s) {
   return s && parley_uuid_valid(s) && s[14] == '7';
 }
 
+const char *parley_legal_basis_problem(const char *instrument, const char *article) {
+  size_t n = instrument ? strlen(instrument) : 0;
+  if (n == 0 || n > PARLEY_INSTRUMENT_MAX) return "instrument: [a-z0-9-]{1,64}";
+  for (size_t i = 0; i < n; i++)
+    if (!((instrument[i] >= 'a' && instrument[i] <= 'z') ||
+          (instrument[i] >= '0' && instrument[i] <= '9') || instrument[i] == '-'))
+      return "instrument: [a-z0-9-]{1,64}";
+  n = article ? strlen(article) : 0;
+  if (n == 0 || n > PARLEY_ARTICLE_MAX) return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
+  for (size_t i = 0; i < n; i++)
+    if (!((article[i] >= 'a' && article[i] <= 'z') || (article[i] >= 'A' && article[i] <= 'Z') ||
+          (article[i] >= '0' && article[i] <= '9') || strchr("()./-", article[i])))
+      return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
+  return NULL;
+}
+
+/* The legal basis of a header, when present: its shape, then whether the kind's
+ * template allows it. */
+static parley_err check_basis(const char *kind, const char *instrument, const char *article,
+                              parley_error *err) {
+  const char *bad = parley_legal_basis_problem(instrument, article);
+  if (bad) return parley_fail(err, PARLEY_E_LEGAL_BASIS, "legal_basis.%s", bad);
+  if (!parley_template_basis_allowed(kind, instrument, article))
+    return parley_fail(err, PARLEY_E_LEGAL_BASIS,
+                       "legal_basis: a %.32s is not sent under %.64s Art. %.32s (see the "
+                       "template's bases)",
+                       kind, instrument, article);
+  return PARLEY_E_OK;
+}
+
 static parley_err only_known(const json_t *obj, const char *const *allowed, const char *where,
                              parley_error *err) {
   const char *key;
@@ -163,22 +193,11 @@ typedef struct {
 static parley_err verify_internal(const json_t *env, const parley_sign_pk *sender_pk,
                                   parley_envelope_info *info, header_bits *bits, bool keep_ct,
                                   parley_error *err) {
-  static const char *const allowed[] = {"format",
-                                        "id",
-                                        "kind",
-                                        "priority",
-                                        "from",
-                                        "recipients",
-                                        "case",
-                                        "in_reply_to",
-                                        "created",
-                                        "tlp",
-                                        "nonce",
-                                        "ciphertext",
-                                        "ciphertext_sha256",
-                                        "key_commitment",
-                                        "signature",
-                                        NULL};
+  static const char *const allowed[] = {
+      "format",     "id",    "kind",        "priority",          "from",
+      "recipients", "case",  "in_reply_to", "legal_basis",       "created",
+      "tlp",        "nonce", "ciphertext",  "ciphertext_sha256", "key_commitment",
+      "signature",  NULL};
   memset(info, 0, sizeof *info);
   bits->ct = NULL;
   if (!sender_pk) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "no sender key");
@@ -189,7 +208,7 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
   if ((e = only_known(env, allowed, "envelope", err))) return e;
   const char *format, *id, *kind, *ct_b64, *sig, *case_id = NULL, *reply = NULL;
   int prio, tlp;
-  json_t *from, *rcpts;
+  json_t *from, *rcpts, *basis = NULL;
   parley_hash ct_sha;
   parley_json_field f[] = {
       PARLEY_FIELD_LINE("format", 32, &format),
@@ -200,6 +219,7 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
       PARLEY_FIELD_ARRAY("recipients", &rcpts),
       PARLEY_FIELD_UUID_OPT("case", &case_id),
       PARLEY_FIELD_UUID_OPT("in_reply_to", &reply),
+      PARLEY_FIELD_OBJECT_OPT("legal_basis", &basis),
       PARLEY_FIELD_TIME("created", &info->created),
       PARLEY_FIELD_ENUM("tlp", parley_tlp_labels, &tlp),
       PARLEY_FIELD_B64URL("nonce", bits->nonce, PARLEY_NONCE_LEN),
@@ -215,6 +235,20 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
   if (!uuid7_ok(id)) return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "id: must be a UUIDv7");
   if (!parley_template_get(kind))
     return parley_fail(err, PARLEY_E_TEMPLATE_UNKNOWN, "kind: unknown message kind '%s'", kind);
+  const char *instrument = NULL, *article = NULL;
+  if (basis) {
+    static const char *const basis_allowed[] = {"instrument", "article", NULL};
+    parley_json_field bf[] = {
+        PARLEY_FIELD_LINE("instrument", PARLEY_INSTRUMENT_MAX, &instrument),
+        PARLEY_FIELD_LINE("article", PARLEY_ARTICLE_MAX, &article),
+    };
+    if ((e = only_known(basis, basis_allowed, "legal_basis", err))) return e;
+    if (parley_json_fields(basis, bf, PARLEY_JF_COUNT(bf), NULL))
+      return parley_fail(err, PARLEY_E_LEGAL_BASIS,
+                         "legal_basis: {\"instrument\": [a-z0-9-]{1,64}, \"article\": 1 to 32 "
+                         "characters}");
+    if ((e = check_basis(kind, instrument, article, err))) return e;
+  }
   if ((e = parse_party(from, "from", &info->from, NULL, err))) return e;
   size_t n = json_array_size(rcpts);
   if (n == 0 || n > PARLEY_MAX_RECIPIENTS)
@@ -282,6 +316,10 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
   info->tlp = (parley_tlp)tlp;
   if (case_id) parley_strlcpy(info->case_id, case_id, sizeof info->case_id);
   if (reply) parley_strlcpy(info->in_reply_to, reply, sizeof info->in_reply_to);
+  if (instrument) {
+    parley_strlcpy(info->basis_instrument, instrument, sizeof info->basis_instrument);
+    parley_strlcpy(info->basis_article, article, sizeof info->basis_article);
+  }
   if ((e = parley_envelope_hash(env, &info->hash, err))) {
     free(bits->ct);
     bits->ct = NULL;
@@ -450,6 +488,11 @@ static parley_err check_params(const parley_envelope_params *p, parley_error *er
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "case: a UUID in lower case");
   if (p->in_reply_to && !parley_uuid_valid(p->in_reply_to))
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "in_reply_to: a UUID in lower case");
+  if (!p->basis_instrument != !p->basis_article)
+    return parley_fail(err, PARLEY_E_LEGAL_BASIS, "legal_basis: an instrument and an article");
+  parley_err e;
+  if (p->basis_instrument && (e = check_basis(p->kind, p->basis_instrument, p->basis_article, err)))
+    return e;
   if (p->n_recipients == 0 || p->n_recipients > PARLEY_MAX_RECIPIENTS || !p->recipients)
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "recipients: 1 to %d",
                        PARLEY_MAX_RECIPIENTS);
@@ -522,7 +565,11 @@ parley_err parley_envelope_seal(const parley_envelope_params *p, const json_t *c
   if (!rlist || !from || !body || !hdr ||
       (p->case_id && json_object_set_new(hdr, "case", json_string(p->case_id)) != 0) ||
       (p->in_reply_to &&
-       json_object_set_new(hdr, "in_reply_to", json_string(p->in_reply_to)) != 0)) {
+       json_object_set_new(hdr, "in_reply_to", json_string(p->in_reply_to)) != 0) ||
+      (p->basis_instrument &&
+       json_object_set_new(hdr, "legal_basis",
+                           json_pack("{s:s,s:s}", "instrument", p->basis_instrument, "article",
+                                     p->basis_article)) != 0)) {
     e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
     goto done;
   }

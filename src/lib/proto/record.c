@@ -256,11 +256,116 @@ static parley_err check_poc(const json_t *p, size_t idx, const char *state, cons
   return check_enc_key(ek, state, id, &pi->sign_pk, now, pi, where, err);
 }
 
+static bool lang_code_ok(const char *l) {
+  return l && strlen(l) == 2 && l[0] >= 'a' && l[0] <= 'z' && l[1] >= 'a' && l[1] <= 'z';
+}
+
+static bool instrument_id_ok(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > PARLEY_INSTRUMENT_ID_MAX) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+      return false;
+  return true;
+}
+
+/* The cooperation profile (docs/protocol.md §4.2): instruments the state is party to,
+ * each with its 24/7 contact (a POC of this record) and central authority, and the
+ * languages in which it accepts requests. */
+static parley_err check_cooperation(const json_t *co, const parley_record_info *info,
+                                    parley_error *err) {
+  static const char *const allowed[] = {"instruments", "request_languages", NULL};
+  parley_err e = only_known(co, allowed, "cooperation", err);
+  if (e) return e;
+  json_t *insts, *langs;
+  parley_json_field f[] = {
+      PARLEY_FIELD_ARRAY("instruments", &insts),
+      PARLEY_FIELD_ARRAY("request_languages", &langs),
+  };
+  if ((e = parley_json_fields(co, f, PARLEY_JF_COUNT(f), err)))
+    return record_err(e, err, "cooperation");
+  size_t n = json_array_size(insts);
+  if (n == 0 || n > PARLEY_MAX_INSTRUMENTS)
+    return parley_fail(err, PARLEY_E_RECORD_INVALID, "cooperation.instruments: one to %d",
+                       PARLEY_MAX_INSTRUMENTS);
+  size_t i;
+  json_t *x;
+  json_array_foreach(insts, i, x) {
+    static const char *const iallowed[] = {"id", "declarations", "contact_24x7",
+                                           "central_authority", NULL};
+    static const char *const aallowed[] = {"name", "email", "phone", NULL};
+    char where[64];
+    snprintf(where, sizeof where, "cooperation.instruments[%zu]", i);
+    if (!json_is_object(x))
+      return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s: must be an object", where);
+    if ((e = only_known(x, iallowed, where, err))) return e;
+    const char *id, *decl = NULL, *contact, *name, *email = NULL, *phone = NULL;
+    json_t *auth;
+    parley_json_field xf[] = {
+        PARLEY_FIELD_LINE("id", PARLEY_INSTRUMENT_ID_MAX, &id),
+        PARLEY_FIELD_STRING_OPT("declarations", 4000, &decl),
+        PARLEY_FIELD_LINE("contact_24x7", PARLEY_POC_ID_MAX, &contact),
+        PARLEY_FIELD_OBJECT("central_authority", &auth),
+    };
+    if ((e = parley_json_fields(x, xf, PARLEY_JF_COUNT(xf), err))) return record_err(e, err, where);
+    if (!instrument_id_ok(id))
+      return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.id: [a-z0-9-]{1,64}", where);
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(json_string_value(json_object_get(json_array_get(insts, j), "id")), id))
+        return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.id: '%s' appears twice", where, id);
+    bool found = false;
+    for (size_t k = 0; k < info->n_pocs; k++)
+      found |= !strcmp(info->pocs[k].id, contact);
+    if (!found)
+      return parley_fail(err, PARLEY_E_RECORD_INVALID,
+                         "%s.contact_24x7: no POC '%.64s' in this record", where, contact);
+    char aw[96];
+    snprintf(aw, sizeof aw, "%s.central_authority", where);
+    if ((e = only_known(auth, aallowed, aw, err))) return e;
+    parley_json_field af[] = {
+        PARLEY_FIELD_LINE("name", 200, &name),
+        PARLEY_FIELD_LINE_OPT("email", 254, &email),
+        PARLEY_FIELD_LINE_OPT("phone", 32, &phone),
+    };
+    if ((e = parley_json_fields(auth, af, PARLEY_JF_COUNT(af), err))) return record_err(e, err, aw);
+    if (email && (!strchr(email, '@') || strchr(email, ' ')))
+      return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.email: not an e-mail address", aw);
+    for (const char *ph = phone; ph && *ph; ph++)
+      if (!strchr("+0123456789 -()", *ph))
+        return parley_fail(err, PARLEY_E_RECORD_INVALID, "%s.phone: digits, spaces, + - ( )", aw);
+  }
+  size_t nl = json_array_size(langs);
+  if (nl == 0 || nl > 12)
+    return parley_fail(err, PARLEY_E_RECORD_INVALID,
+                       "cooperation.request_languages: one to twelve");
+  json_array_foreach(langs, i, x) {
+    const char *l = json_string_value(x);
+    if (!lang_code_ok(l))
+      return parley_fail(err, PARLEY_E_RECORD_INVALID,
+                         "cooperation.request_languages[%zu]: ISO 639-1 code in lower case", i);
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(json_string_value(json_array_get(langs, j)), l))
+        return parley_fail(err, PARLEY_E_RECORD_INVALID,
+                           "cooperation.request_languages[%zu]: '%s' twice", i, l);
+  }
+  return PARLEY_E_OK;
+}
+
+const json_t *parley_record_instrument(const json_t *rec, const char *instrument) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(json_object_get(rec, "cooperation"), "instruments"), i, x) {
+    const char *id = json_string_value(json_object_get(x, "id"));
+    if (id && instrument && !strcmp(id, instrument)) return x;
+  }
+  return NULL;
+}
+
 parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, int64_t now,
                                 parley_record_info *out, parley_error *err) {
-  static const char *const allowed[] = {"format",    "state",         "version", "updated",
-                                        "review_by", "organisations", "pocs",    "escalation",
-                                        "cert",      "signature",     NULL};
+  static const char *const allowed[] = {"format",    "state",         "version",   "updated",
+                                        "review_by", "organisations", "pocs",      "escalation",
+                                        "cert",      "cooperation",   "signature", NULL};
   parley_record_info local;
   parley_record_info *info = out ? out : &local;
   memset(info, 0, sizeof *info);
@@ -270,7 +375,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
   if (e) return record_err(e, err, "record");
   if ((e = only_known(rec, allowed, "record", err))) return e;
   const char *format, *state;
-  json_t *orgs, *pocs, *esc, *cert = NULL;
+  json_t *orgs, *pocs, *esc, *cert = NULL, *coop = NULL;
   parley_json_field f[] = {
       PARLEY_FIELD_LINE("format", 64, &format),
       PARLEY_FIELD_LINE("state", 3, &state),
@@ -281,6 +386,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
       PARLEY_FIELD_ARRAY("pocs", &pocs),
       PARLEY_FIELD_OBJECT("escalation", &esc),
       PARLEY_FIELD_OBJECT_OPT("cert", &cert),
+      PARLEY_FIELD_OBJECT_OPT("cooperation", &coop),
   };
   if ((e = parley_json_fields(rec, f, PARLEY_JF_COUNT(f), err)))
     return record_err(e, err, "record");
@@ -374,6 +480,7 @@ parley_err parley_record_verify(const json_t *rec, const parley_sign_pk *root, i
     if (url && strncmp(url, "https://", 8) != 0)
       return parley_fail(err, PARLEY_E_RECORD_INVALID, "cert.rfc2350_url: must be https://");
   }
+  if (coop && (e = check_cooperation(coop, info, err))) return e;
   return PARLEY_E_OK;
 }
 

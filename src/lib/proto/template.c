@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parley/envelope.h"
 #include "parley/json.h"
 #include "parley/template.h"
 
 #define MAX_TEMPLATES 32
 #define MAX_FIELDS 64
 #define MAX_CHOICES 64
+#define MAX_BASES 16
 #define MAX_NAME 64
 #define MAX_KIND 32                /* = PARLEY_KIND_MAX, what an envelope's "kind" may hold */
 #define MAX_TEXT_BYTES (64 * 1024) /* the body parser's string limit */
@@ -110,8 +112,9 @@ static bool has_choice(const parley_template_field *f, const char *v) {
 
 static bool load_field(const char *file, size_t idx, const json_t *o, parley_template_field *f,
                        parley_error *err) {
-  static const char *const allowed[] = {"name",    "type",   "required",    "max",   "min",
-                                        "choices", "labels", "required_if", "const", NULL};
+  static const char *const allowed[] = {"name",  "type",          "required", "max",
+                                        "min",   "choices",       "labels",   "required_if",
+                                        "const", "required_with", "source",   NULL};
   const char *bad = NULL;
   if (!json_is_object(o)) LOAD_FAIL("templates/%s.json: fields[%zu] is not an object", file, idx);
   if (!only_known(o, allowed, &bad))
@@ -182,6 +185,17 @@ static bool load_field(const char *file, size_t idx, const json_t *o, parley_tem
         LOAD_FAIL("templates/%s.json: %s.choices[%zu].labels: all six languages", file, f->name, i);
     }
   }
+  const json_t *src = json_object_get(o, "source");
+  if (src && !json_is_string(src))
+    LOAD_FAIL("templates/%s.json: %s.source: a string", file, f->name);
+  f->source = json_string_value(src);
+  const json_t *rw = json_object_get(o, "required_with");
+  if (rw) {
+    f->required_with = json_string_value(rw);
+    if (!f->required_with || f->required)
+      LOAD_FAIL("templates/%s.json: %s.required_with: a field name, on an optional field", file,
+                f->name);
+  }
   const json_t *ri = json_object_get(o, "required_if");
   if (ri) {
     static const char *const rallowed[] = {"field", "equals", NULL};
@@ -197,7 +211,7 @@ static bool load_field(const char *file, size_t idx, const json_t *o, parley_tem
 
 static bool load_one(const struct parley_template_file *tf, json_t **root_out, parley_template *t,
                      parley_error *err) {
-  static const char *const allowed[] = {"kind", "title", "source", "fields", NULL};
+  static const char *const allowed[] = {"kind", "title", "source", "bases", "fields", NULL};
   const char *file = tf->name, *bad = NULL;
   json_t *root = NULL;
   parley_error perr;
@@ -214,6 +228,30 @@ static bool load_one(const struct parley_template_file *tf, json_t **root_out, p
     LOAD_FAIL("templates/%s.json: title: all six languages", file);
   const json_t *src = json_object_get(root, "source");
   if (src && !json_is_string(src)) LOAD_FAIL("templates/%s.json: source: a string", file);
+  t->source = json_string_value(src);
+  const json_t *bases = json_object_get(root, "bases");
+  if (bases) {
+    size_t nb = json_array_size(bases);
+    if (nb == 0 || nb > MAX_BASES)
+      LOAD_FAIL("templates/%s.json: bases: 1..%d {\"instrument\", \"article\"}", file, MAX_BASES);
+    parley_template_basis *bs = calloc(nb, sizeof *bs);
+    if (!bs) LOAD_FAIL("templates/%s.json: out of memory", file);
+    t->bases = bs; /* owned from here: freed with the template */
+    t->n_bases = nb;
+    for (size_t i = 0; i < nb; i++) {
+      static const char *const ballowed[] = {"instrument", "article", NULL};
+      const json_t *b = json_array_get(bases, i);
+      if (!json_is_object(b) || !only_known(b, ballowed, &bad))
+        LOAD_FAIL("templates/%s.json: bases[%zu]: {\"instrument\", \"article\"}", file, i);
+      bs[i].instrument = json_string_value(json_object_get(b, "instrument"));
+      bs[i].article = json_string_value(json_object_get(b, "article"));
+      if (!bs[i].instrument || !bs[i].article ||
+          (strcmp(bs[i].article, "*") != 0 &&
+           parley_legal_basis_problem(bs[i].instrument, bs[i].article)) ||
+          parley_legal_basis_problem(bs[i].instrument, "1"))
+        LOAD_FAIL("templates/%s.json: bases[%zu]: a well-formed instrument and article", file, i);
+    }
+  }
   const json_t *fields = json_object_get(root, "fields");
   size_t n = json_array_size(fields);
   if (n == 0 || n > MAX_FIELDS)
@@ -227,6 +265,12 @@ static bool load_one(const struct parley_template_file *tf, json_t **root_out, p
     for (size_t j = 0; j < i; j++)
       if (strcmp(fs[j].name, fs[i].name) == 0)
         LOAD_FAIL("templates/%s.json: field '%s' twice", file, fs[i].name);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const parley_template_field *w =
+        fs[i].required_with ? find_field(t, fs[i].required_with) : NULL;
+    if (fs[i].required_with && (!w || w == &fs[i]))
+      LOAD_FAIL("templates/%s.json: %s.required_with: must name another field", file, fs[i].name);
   }
   /* A condition must name an enum field of this template and one of its choices. */
   for (size_t i = 0; i < n; i++) {
@@ -244,6 +288,7 @@ static void free_template(parley_template *t) {
   for (size_t i = 0; t->fields && i < t->n_fields; i++)
     free((void *)t->fields[i].choices);
   free((void *)t->fields);
+  free((void *)t->bases);
   memset(t, 0, sizeof *t);
 }
 
@@ -306,6 +351,15 @@ const char *const *parley_template_kinds(size_t *n) {
   ensure_loaded();
   if (n) *n = g.n;
   return g.kinds;
+}
+
+bool parley_template_basis_allowed(const char *kind, const char *instrument, const char *article) {
+  const parley_template *t = parley_template_get(kind);
+  for (size_t i = 0; t && instrument && article && i < t->n_bases; i++)
+    if (!strcmp(t->bases[i].instrument, instrument) &&
+        (!strcmp(t->bases[i].article, "*") || !strcmp(t->bases[i].article, article)))
+      return true;
+  return false;
 }
 
 const char *parley_template_label(const char *kind, const char *field, const char *lang) {
@@ -447,6 +501,8 @@ static parley_err validate(const parley_template *t, const json_t *content, parl
     } else if (f->required_if_field && condition_holds(f, content)) {
       return field_fail(err, f->name, "required when %s is %s", f->required_if_field,
                         f->required_if_value);
+    } else if (f->required_with && json_object_get(content, f->required_with)) {
+      return field_fail(err, f->name, "required with %s", f->required_with);
     }
   }
   return PARLEY_E_OK;

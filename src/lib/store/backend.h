@@ -14,7 +14,7 @@
 
 /* Schema version this program knows. Both engines number their migration steps alike:
  * step N of one engine creates the same tables as step N of the other. */
-#define PARLEY_STORE_SCHEMA_VERSION 3
+#define PARLEY_STORE_SCHEMA_VERSION 4
 
 /* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
 #define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
@@ -103,6 +103,17 @@ struct parley_store_backend {
                               bool (*cb)(void *cls, const char *event, const char *detail,
                                          int64_t at),
                               void *cls);
+  parley_qs (*basis_put)(void *conn, const char *message_id, const char *instrument,
+                         const char *article);
+  parley_qs (*stats_messages)(void *conn, int64_t after, size_t limit,
+                              bool (*cb)(void *cls, const parley_message_row *m,
+                                         const char *instrument, const char *article),
+                              void *cls);
+  parley_qs (*clock_put)(void *conn, const parley_clock_row *row);
+  parley_qs (*clocks_due)(void *conn, int64_t now, size_t limit,
+                          bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
+  parley_qs (*clocks_of_case)(void *conn, const char *case_id,
+                              bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
 };
 
 struct parley_store {

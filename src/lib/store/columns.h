@@ -42,6 +42,10 @@
 #define PARLEY_CHECKPOINT_COLUMNS(X, S) X(size) S() X(note) S() X(created)
 
 #define PARLEY_EVENT_COLUMNS(X, S) X(event) S() X(detail) S() X(at)
+
+#define PARLEY_CLOCK_COLUMNS(X, S)                                                                 \
+  X(message_id) S() X(name) S() X(case_id) S() X(state) S() X(started) S() X(due) S()           \
+  X(remind_at) S() X(next_at) S() X(status) S() X(settled)
 /* clang-format on */
 
 /* ---- SQL text -------------------------------------------------------------------------- */
@@ -66,6 +70,7 @@
 #define ACK_COLS PARLEY_COLS_SQL(PARLEY_ACK_COLUMNS)
 #define CHECKPOINT_COLS PARLEY_COLS_SQL(PARLEY_CHECKPOINT_COLUMNS)
 #define EVENT_COLS PARLEY_COLS_SQL(PARLEY_EVENT_COLUMNS)
+#define CLOCK_COLS PARLEY_COLS_SQL(PARLEY_CLOCK_COLUMNS)
 
 /* ---- column numbers -------------------------------------------------------------------- */
 
@@ -77,6 +82,7 @@
 #define PARLEY_ACK_COL(c) ACK_COL_##c
 #define PARLEY_CHECKPOINT_COL(c) CHECKPOINT_COL_##c
 #define PARLEY_EVENT_COL(c) EVENT_COL_##c
+#define PARLEY_CLOCK_COL(c) CLOCK_COL_##c
 
 enum { PARLEY_STATE_COLUMNS(PARLEY_STATE_COL, PARLEY_COL_COMMA), STATE_NCOLS };
 enum { PARLEY_RECORD_COLUMNS(PARLEY_RECORD_COL, PARLEY_COL_COMMA), RECORD_NCOLS };
@@ -87,6 +93,9 @@ enum { PARLEY_RECIPIENT_COLUMNS(PARLEY_RECIPIENT_COL, PARLEY_COL_COMMA), RCPT_NC
 enum { PARLEY_ACK_COLUMNS(PARLEY_ACK_COL, PARLEY_COL_COMMA), ACK_NCOLS };
 enum { PARLEY_CHECKPOINT_COLUMNS(PARLEY_CHECKPOINT_COL, PARLEY_COL_COMMA), CHECKPOINT_NCOLS };
 enum { PARLEY_EVENT_COLUMNS(PARLEY_EVENT_COL, PARLEY_COL_COMMA), EVENT_NCOLS };
+enum { PARLEY_CLOCK_COLUMNS(PARLEY_CLOCK_COL, PARLEY_COL_COMMA), CLOCK_NCOLS };
+/* A statistics row: the message columns, then the legal basis (NULL when none). */
+enum { STATS_COL_instrument = MSG_COL_envelope, STATS_COL_article };
 
 /* Inserting a message binds its data columns then the envelope: one parameter each. */
 enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
@@ -135,7 +144,12 @@ enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
   X(ACK_INSERT)                                                                                    \
   X(ACKS_GET)                                                                                      \
   X(EVENT_INSERT)                                                                                  \
-  X(EVENTS_GET)
+  X(EVENTS_GET)                                                                                    \
+  X(BASIS_PUT)                                                                                     \
+  X(STATS_MESSAGES)                                                                                \
+  X(CLOCK_PUT)                                                                                     \
+  X(CLOCKS_DUE)                                                                                    \
+  X(CLOCKS_OF_CASE)
 #define PARLEY_STATEMENT_ID(n) Q_##n,
 
 /* Keeps the earliest non-zero time of column c and parameter p (SQL text). */

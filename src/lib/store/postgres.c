@@ -155,6 +155,29 @@ static const char *const migrations[] = {
     "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
     /* 3: where the current root key was last replaced by the operator (log index) */
     "ALTER TABLE states ADD COLUMN root_replaced_at BIGINT NOT NULL DEFAULT -1;",
+    /* 4: treaty metadata: each message's legal basis (from its signed header) and the
+     * clocks the instruments set (preservation, confirmation, production, emergency) */
+    "CREATE TABLE message_bases ("
+    "  message_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES messages(id),"
+    "  instrument TEXT NOT NULL,"
+    "  article TEXT NOT NULL"
+    ");"
+    "CREATE TABLE clocks ("
+    "  message_id TEXT COLLATE \"C\" NOT NULL REFERENCES messages(id),"
+    "  name TEXT COLLATE \"C\" NOT NULL,"
+    "  case_id TEXT COLLATE \"C\" NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  started BIGINT NOT NULL,"
+    "  due BIGINT NOT NULL,"
+    "  remind_at BIGINT NOT NULL CHECK (remind_at >= 0),"
+    "  next_at BIGINT NOT NULL CHECK (next_at >= 0),"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    "  settled BIGINT NOT NULL,"
+    "  PRIMARY KEY (message_id, name)"
+    ");"
+    /* the scheduler's query repeats this WHERE so that the index serves it */
+    "CREATE INDEX clocks_due ON clocks(next_at) WHERE status = 0;"
+    "CREATE INDEX clocks_by_case ON clocks(case_id, started);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -262,6 +285,26 @@ static const struct {
                         "messages WHERE from_state = $1 AND from_poc = $2 AND kind = $3 AND "
                         "case_id IS NOT NULL GROUP BY case_id) ORDER BY seq",
                         "ttt"},
+    [Q_BASIS_PUT] = {"INSERT INTO message_bases (message_id, instrument, article) "
+                     "VALUES ($1, $2, $3)",
+                     "ttt"},
+    [Q_STATS_MESSAGES] = {"SELECT " MSG_COLS_M ", b.instrument, b.article FROM messages m "
+                          "LEFT JOIN message_bases b ON b.message_id = m.id WHERE m.seq > $1 "
+                          "ORDER BY m.seq LIMIT $2",
+                          "II"},
+    [Q_CLOCK_PUT] = {"INSERT INTO clocks (" CLOCK_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                     "$8, $9, $10) ON CONFLICT (message_id, name) DO UPDATE SET "
+                     "case_id = excluded.case_id, state = excluded.state, "
+                     "started = excluded.started, due = excluded.due, "
+                     "remind_at = excluded.remind_at, next_at = excluded.next_at, "
+                     "status = excluded.status, settled = excluded.settled",
+                     "ttttIIIIiI"},
+    [Q_CLOCKS_DUE] = {"SELECT " CLOCK_COLS " FROM clocks WHERE status = 0 AND next_at > 0 AND "
+                      "next_at <= $1 ORDER BY next_at, message_id, name LIMIT $2",
+                      "II"},
+    [Q_CLOCKS_OF_CASE] = {"SELECT " CLOCK_COLS " FROM clocks WHERE case_id = $1 "
+                          "ORDER BY started, message_id, name",
+                          "t"},
     [Q_ACK_INSERT] = {"INSERT INTO acks (" ACK_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
                       "ON CONFLICT (message_id, state, poc) DO NOTHING",
                       "tttItI"},
@@ -1436,6 +1479,117 @@ static parley_qs pq_message_events(void *conn, const char *message_id,
   return qs;
 }
 
+/* ---- treaty metadata ----------------------------------------------------------------- */
+
+static parley_qs pq_basis_put(void *conn, const char *message_id, const char *instrument,
+                              const char *article) {
+  pg_params p = {0};
+  p_text(&p, message_id);
+  p_text(&p, instrument);
+  p_text(&p, article);
+  return pg_change(conn, Q_BASIS_PUT, &p, "basis_put");
+}
+
+static parley_qs pq_stats_messages(void *conn, int64_t after, size_t limit,
+                                   bool (*cb)(void *cls, const parley_message_row *m,
+                                              const char *instrument, const char *article),
+                                   void *cls) {
+  pg_params p = {0};
+  p_i64(&p, after);
+  p_i64(&p, (int64_t)limit);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_STATS_MESSAGES, &p, "stats_messages", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_message_row row;
+  char inst[72], art[40];
+  for (int i = 0; i < n; i++)
+    if (!read_message(r, i, &row) || !r_text(r, i, STATS_COL_instrument, inst, sizeof inst) ||
+        !r_text(r, i, STATS_COL_article, art, sizeof art)) {
+      PQclear(r);
+      return corrupt("stats_messages");
+    }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_message(r, i, &row);
+    r_text(r, i, STATS_COL_instrument, inst, sizeof inst);
+    r_text(r, i, STATS_COL_article, art, sizeof art);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, &row, inst, art)) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+static parley_qs pq_clock_put(void *conn, const parley_clock_row *c) {
+  pg_params p = {0};
+  p_text(&p, c->message_id);
+  p_text(&p, c->name);
+  p_text(&p, c->case_id);
+  p_text(&p, c->state);
+  p_i64(&p, c->started);
+  p_i64(&p, c->due);
+  p_i64(&p, c->remind_at);
+  p_i64(&p, c->next_at);
+  p_i32(&p, (int32_t)c->status);
+  p_i64(&p, c->settled);
+  return pg_change(conn, Q_CLOCK_PUT, &p, "clock_put");
+}
+
+static bool read_clock(const PGresult *r, int row, parley_clock_row *o) {
+  memset(o, 0, sizeof *o);
+  int64_t st = -1;
+  if (!r_text(r, row, CLOCK_COL_message_id, o->message_id, sizeof o->message_id) ||
+      !r_text(r, row, CLOCK_COL_name, o->name, sizeof o->name) ||
+      !r_text(r, row, CLOCK_COL_case_id, o->case_id, sizeof o->case_id) ||
+      !r_text(r, row, CLOCK_COL_state, o->state, sizeof o->state) ||
+      !r_i64(r, row, CLOCK_COL_started, &o->started) || !r_i64(r, row, CLOCK_COL_due, &o->due) ||
+      !r_i64(r, row, CLOCK_COL_remind_at, &o->remind_at) ||
+      !r_i64(r, row, CLOCK_COL_next_at, &o->next_at) || !r_i64(r, row, CLOCK_COL_status, &st) ||
+      !r_i64(r, row, CLOCK_COL_settled, &o->settled) || st < 0 || st > 2)
+    return false;
+  o->status = (parley_clock_status)st;
+  return true;
+}
+
+static parley_qs clock_list(pg_conn *c, int q, const pg_params *p,
+                            bool (*cb)(void *cls, const parley_clock_row *r), void *cls,
+                            const char *op) {
+  parley_qs qs;
+  PGresult *r = pg_exec(c, q, p, op, &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_clock_row row;
+  for (int i = 0; i < n; i++)
+    if (!read_clock(r, i, &row)) {
+      PQclear(r);
+      return corrupt(op);
+    }
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    read_clock(r, i, &row);
+    qs = PARLEY_QS_ONE;
+    if (!cb(cls, &row)) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
+static parley_qs pq_clocks_due(void *conn, int64_t now, size_t limit,
+                               bool (*cb)(void *cls, const parley_clock_row *r), void *cls) {
+  pg_params p = {0};
+  p_i64(&p, now);
+  p_i64(&p, (int64_t)limit);
+  return clock_list(conn, Q_CLOCKS_DUE, &p, cb, cls, "clocks_due");
+}
+
+static parley_qs pq_clocks_of_case(void *conn, const char *case_id,
+                                   bool (*cb)(void *cls, const parley_clock_row *r), void *cls) {
+  pg_params p = {0};
+  p_text(&p, case_id);
+  return clock_list(conn, Q_CLOCKS_OF_CASE, &p, cb, cls, "clocks_of_case");
+}
+
 const struct parley_store_backend parley_store_postgres = {
     .name = "postgres",
     .open = pg_open,
@@ -1479,6 +1633,11 @@ const struct parley_store_backend parley_store_postgres = {
     .acks_get = pq_acks_get,
     .message_event = pq_message_event,
     .message_events = pq_message_events,
+    .basis_put = pq_basis_put,
+    .stats_messages = pq_stats_messages,
+    .clock_put = pq_clock_put,
+    .clocks_due = pq_clocks_due,
+    .clocks_of_case = pq_clocks_of_case,
 };
 
 #else

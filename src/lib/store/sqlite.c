@@ -141,6 +141,29 @@ static const char *const migrations[] = {
     "CREATE INDEX message_events_by_message ON message_events(message_id, seq);",
     /* 3: where the current root key was last replaced by the operator (log index) */
     "ALTER TABLE states ADD COLUMN root_replaced_at INTEGER NOT NULL DEFAULT -1;",
+    /* 4: treaty metadata: each message's legal basis (from its signed header) and the
+     * clocks the instruments set (preservation, confirmation, production, emergency) */
+    "CREATE TABLE message_bases ("
+    "  message_id TEXT PRIMARY KEY NOT NULL REFERENCES messages(id),"
+    "  instrument TEXT NOT NULL,"
+    "  article TEXT NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE clocks ("
+    "  message_id TEXT NOT NULL REFERENCES messages(id),"
+    "  name TEXT NOT NULL,"
+    "  case_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  started INTEGER NOT NULL,"
+    "  due INTEGER NOT NULL,"
+    "  remind_at INTEGER NOT NULL CHECK (remind_at >= 0),"
+    "  next_at INTEGER NOT NULL CHECK (next_at >= 0),"
+    "  status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),"
+    "  settled INTEGER NOT NULL,"
+    "  PRIMARY KEY (message_id, name)"
+    ") STRICT, WITHOUT ROWID;"
+    /* the scheduler's query repeats this WHERE so that the index serves it */
+    "CREATE INDEX clocks_due ON clocks(next_at) WHERE status = 0;"
+    "CREATE INDEX clocks_by_case ON clocks(case_id, started);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -241,6 +264,21 @@ static const char *const sql[Q__COUNT] = {
     [Q_CASES_LATEST] = "SELECT " MSG_COLS " FROM messages WHERE seq IN (SELECT MAX(seq) FROM "
                        "messages WHERE from_state = ?1 AND from_poc = ?2 AND kind = ?3 AND "
                        "case_id IS NOT NULL GROUP BY case_id) ORDER BY seq",
+    [Q_BASIS_PUT] =
+        "INSERT INTO message_bases (message_id, instrument, article) VALUES (?1, ?2, ?3)",
+    [Q_STATS_MESSAGES] = "SELECT " MSG_COLS_M ", b.instrument, b.article FROM messages m "
+                         "LEFT JOIN message_bases b ON b.message_id = m.id WHERE m.seq > ?1 "
+                         "ORDER BY m.seq LIMIT ?2",
+    [Q_CLOCK_PUT] =
+        "INSERT INTO clocks (" CLOCK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10) ON CONFLICT (message_id, name) DO UPDATE SET case_id = excluded.case_id, "
+        "state = excluded.state, started = excluded.started, due = excluded.due, "
+        "remind_at = excluded.remind_at, next_at = excluded.next_at, "
+        "status = excluded.status, settled = excluded.settled",
+    [Q_CLOCKS_DUE] = "SELECT " CLOCK_COLS " FROM clocks WHERE status = 0 AND next_at > 0 AND "
+                     "next_at <= ?1 ORDER BY next_at, message_id, name LIMIT ?2",
+    [Q_CLOCKS_OF_CASE] = "SELECT " CLOCK_COLS " FROM clocks WHERE case_id = ?1 "
+                         "ORDER BY started, message_id, name",
     [Q_ACK_INSERT] = "INSERT INTO acks (" ACK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                      "ON CONFLICT (message_id, state, poc) DO NOTHING",
     [Q_ACKS_GET] = "SELECT " ACK_COLS " FROM acks WHERE message_id = ?1 ORDER BY time, state, poc",
@@ -1367,6 +1405,110 @@ static parley_qs sq_message_events(void *conn, const char *message_id,
   return qs;
 }
 
+/* ---- treaty metadata ----------------------------------------------------------------- */
+
+static parley_qs sq_basis_put(void *conn, const char *message_id, const char *instrument,
+                              const char *article) {
+  sq_conn *c = conn;
+  STMT(c, Q_BASIS_PUT);
+  if (!b_text(s, 1, message_id) || !b_text(s, 2, instrument) || !b_text(s, 3, article))
+    return bind_failed(c, s, "basis_put");
+  return run_change(c, s, "basis_put");
+}
+
+typedef struct {
+  parley_message_row m;
+  char instrument[72];
+  char article[40];
+} stats_row;
+
+static bool read_stats(sqlite3_stmt *s, void *row) {
+  stats_row *o = row;
+  return read_message(s, &o->m) &&
+         c_text(s, STATS_COL_instrument, o->instrument, sizeof o->instrument) &&
+         c_text(s, STATS_COL_article, o->article, sizeof o->article);
+}
+
+static parley_qs sq_stats_messages(void *conn, int64_t after, size_t limit,
+                                   bool (*cb)(void *cls, const parley_message_row *m,
+                                              const char *instrument, const char *article),
+                                   void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_STATS_MESSAGES);
+  if (!b_i64(s, 1, after) || !b_i64(s, 2, (int64_t)limit))
+    return bind_failed(c, s, "stats_messages");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(stats_row), read_stats, &rows, &n, "stats_messages");
+  if (qs == PARLEY_QS_ONE) {
+    const stats_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &r[i].m, r[i].instrument, r[i].article)) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_clock_put(void *conn, const parley_clock_row *r) {
+  sq_conn *c = conn;
+  STMT(c, Q_CLOCK_PUT);
+  if (!b_text(s, 1, r->message_id) || !b_text(s, 2, r->name) || !b_text(s, 3, r->case_id) ||
+      !b_text(s, 4, r->state) || !b_i64(s, 5, r->started) || !b_i64(s, 6, r->due) ||
+      !b_i64(s, 7, r->remind_at) || !b_i64(s, 8, r->next_at) || !b_i64(s, 9, r->status) ||
+      !b_i64(s, 10, r->settled))
+    return bind_failed(c, s, "clock_put");
+  return run_change(c, s, "clock_put");
+}
+
+static bool read_clock(sqlite3_stmt *s, void *row) {
+  parley_clock_row *o = row;
+  memset(o, 0, sizeof *o);
+  int64_t st = sqlite3_column_int64(s, CLOCK_COL_status);
+  if (!c_text(s, CLOCK_COL_message_id, o->message_id, sizeof o->message_id) ||
+      !c_text(s, CLOCK_COL_name, o->name, sizeof o->name) ||
+      !c_text(s, CLOCK_COL_case_id, o->case_id, sizeof o->case_id) ||
+      !c_text(s, CLOCK_COL_state, o->state, sizeof o->state) || st < 0 || st > 2)
+    return false;
+  o->started = sqlite3_column_int64(s, CLOCK_COL_started);
+  o->due = sqlite3_column_int64(s, CLOCK_COL_due);
+  o->remind_at = sqlite3_column_int64(s, CLOCK_COL_remind_at);
+  o->next_at = sqlite3_column_int64(s, CLOCK_COL_next_at);
+  o->status = (parley_clock_status)st;
+  o->settled = sqlite3_column_int64(s, CLOCK_COL_settled);
+  return true;
+}
+
+static parley_qs clock_list(sq_conn *c, sqlite3_stmt *s,
+                            bool (*cb)(void *cls, const parley_clock_row *r), void *cls,
+                            const char *op) {
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_clock_row), read_clock, &rows, &n, op);
+  if (qs == PARLEY_QS_ONE) {
+    const parley_clock_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &r[i])) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_clocks_due(void *conn, int64_t now, size_t limit,
+                               bool (*cb)(void *cls, const parley_clock_row *r), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_CLOCKS_DUE);
+  if (!b_i64(s, 1, now) || !b_i64(s, 2, (int64_t)limit)) return bind_failed(c, s, "clocks_due");
+  return clock_list(c, s, cb, cls, "clocks_due");
+}
+
+static parley_qs sq_clocks_of_case(void *conn, const char *case_id,
+                                   bool (*cb)(void *cls, const parley_clock_row *r), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_CLOCKS_OF_CASE);
+  if (!b_text(s, 1, case_id)) return bind_failed(c, s, "clocks_of_case");
+  return clock_list(c, s, cb, cls, "clocks_of_case");
+}
+
 const struct parley_store_backend parley_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -1410,4 +1552,9 @@ const struct parley_store_backend parley_store_sqlite = {
     .acks_get = sq_acks_get,
     .message_event = sq_message_event,
     .message_events = sq_message_events,
+    .basis_put = sq_basis_put,
+    .stats_messages = sq_stats_messages,
+    .clock_put = sq_clock_put,
+    .clocks_due = sq_clocks_due,
+    .clocks_of_case = sq_clocks_of_case,
 };

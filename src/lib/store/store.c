@@ -750,6 +750,50 @@ parley_qs parley_store_message_events(parley_tx *tx, const char *message_id,
   return tx_leave(tx, OPS(tx)->message_events(tx->conn, message_id, cb, cls));
 }
 
+parley_qs parley_store_message_basis_put(parley_tx *tx, const char *message_id,
+                                         const char *instrument, const char *article) {
+  ENTER(tx, "basis_put", true);
+  if (!message_id || !instrument || !article || !key_ok(message_id, PARLEY_UUID_LEN) ||
+      !*instrument || strlen(instrument) > 64 || !*article || strlen(article) > 32)
+    REFUSE(tx, "basis_put", "argument");
+  return tx_leave(tx, OPS(tx)->basis_put(tx->conn, message_id, instrument, article));
+}
+
+parley_qs parley_store_stats_messages(parley_tx *tx, int64_t after, size_t limit,
+                                      bool (*cb)(void *cls, const parley_message_row *m,
+                                                 const char *instrument, const char *article),
+                                      void *cls) {
+  ENTER(tx, "stats_messages", false);
+  if (!cb) REFUSE(tx, "stats_messages", "cb");
+  if (limit == 0) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->stats_messages(tx->conn, after, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_clock_put(parley_tx *tx, const parley_clock_row *row) {
+  ENTER(tx, "clock_put", true);
+  if (!row || !key_ok(row->message_id, PARLEY_UUID_LEN) || !key_ok(row->name, sizeof row->name) ||
+      !key_ok(row->case_id, PARLEY_UUID_LEN) || !key_ok(row->state, sizeof row->state) ||
+      row->remind_at < 0 || row->next_at < 0 || (unsigned)row->status > PARLEY_CLOCK_LAPSED)
+    REFUSE(tx, "clock_put", "row");
+  return tx_leave(tx, OPS(tx)->clock_put(tx->conn, row));
+}
+
+parley_qs parley_store_clocks_due(parley_tx *tx, int64_t now, size_t limit,
+                                  bool (*cb)(void *cls, const parley_clock_row *c), void *cls) {
+  ENTER(tx, "clocks_due", false);
+  if (!cb) REFUSE(tx, "clocks_due", "cb");
+  if (limit == 0 || now <= 0) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->clocks_due(tx->conn, now, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_clocks_of_case(parley_tx *tx, const char *case_id,
+                                      bool (*cb)(void *cls, const parley_clock_row *c), void *cls) {
+  ENTER(tx, "clocks_of_case", false);
+  if (!case_id || !cb) REFUSE(tx, "clocks_of_case", "argument");
+  if (!key_ok(case_id, PARLEY_UUID_LEN)) return PARLEY_QS_NONE;
+  return tx_leave(tx, OPS(tx)->clocks_of_case(tx->conn, case_id, cb, cls));
+}
+
 parley_err parley_store_tlog_hash(void *tx, unsigned level, uint64_t index, uint8_t out[32]) {
   switch (parley_store_node_get(tx, level, index, out)) {
   case PARLEY_QS_ONE:

@@ -992,6 +992,114 @@ static void test_ack(void **state) {
   json_decref(env);
 }
 
+/* ---- the legal basis (§8.6) ----------------------------------------------------- */
+
+static const char *PRESERVATION =
+    "{\"requesting_authority\":\"Prosecutor\",\"offences\":[\"illegal-access\"],\"facts\":\"F\","
+    "\"data_to_preserve\":\"logs\",\"relationship_to_offence\":\"C2\",\"custodian_or_location\":"
+    "\"Host\",\"necessity\":\"Volatile\",\"mutual_assistance_intended\":true,\"status\":\"new\","
+    "\"preservation_days\":90}";
+
+static parley_err seal_basis(const char *instrument, const char *article, json_t **env,
+                             parley_error *err) {
+  parley_envelope_recipient rs[1] = {rcpt(B1)};
+  parley_envelope_params p = {.kind = "preservation-request",
+                              .priority = PARLEY_PRIORITY_URGENT,
+                              .tlp = PARLEY_TLP_AMBER,
+                              .basis_instrument = instrument,
+                              .basis_article = article,
+                              .from_state = "EST",
+                              .from_poc = "est-cert",
+                              .language = "en",
+                              .n_recipients = 1,
+                              .recipients = rs};
+  json_t *content = J(PRESERVATION);
+  parley_err e = parley_envelope_seal(&p, content, &ids[A], env, err);
+  json_decref(content);
+  return e;
+}
+
+static void test_legal_basis(void **state) {
+  (void)state;
+  json_t *env = NULL;
+  parley_error err;
+  parley_envelope_info info;
+  assert_int_equal(seal_basis("un-cybercrime-2024", "42", &env, &err), PARLEY_E_OK);
+  json_t *b = json_object_get(env, "legal_basis");
+  assert_string_equal(json_string_value(json_object_get(b, "instrument")), "un-cybercrime-2024");
+  assert_string_equal(json_string_value(json_object_get(b, "article")), "42");
+  assert_int_equal(parley_envelope_verify(env, &ids[A].sign_pk, &info, &err), PARLEY_E_OK);
+  assert_string_equal(info.basis_instrument, "un-cybercrime-2024");
+  assert_string_equal(info.basis_article, "42");
+  json_t *body = NULL;
+  assert_int_equal(parley_envelope_open(env, &ids[B1], &ids[A].sign_pk, &body, &err), PARLEY_E_OK);
+  json_decref(body);
+
+  /* covered by the outer signature: changed or removed, the header no longer verifies */
+  json_t *t = json_deep_copy(env);
+  json_object_set_new(json_object_get(t, "legal_basis"), "article", json_string("29"));
+  json_object_set_new(json_object_get(t, "legal_basis"), "instrument",
+                      json_string("budapest-2001"));
+  assert_int_equal(verify_as(t, A, &err), PARLEY_E_ENVELOPE_SIGNATURE);
+  /* and by the AEAD's associated data: re-signed by the sender, it no longer opens */
+  resign(t, &ids[A]);
+  assert_int_equal(verify_as(t, A, &err), PARLEY_E_OK);
+  assert_int_equal(parley_envelope_open(t, &ids[B1], &ids[A].sign_pk, &body, &err),
+                   PARLEY_E_ENVELOPE_CIPHERTEXT);
+  json_decref(t);
+  t = json_deep_copy(env);
+  json_object_del(t, "legal_basis");
+  assert_int_equal(verify_as(t, A, &err), PARLEY_E_ENVELOPE_SIGNATURE);
+  resign(t, &ids[A]);
+  assert_int_equal(parley_envelope_open(t, &ids[B1], &ids[A].sign_pk, &body, &err),
+                   PARLEY_E_ENVELOPE_CIPHERTEXT);
+  json_decref(t);
+
+  /* the hub's check: a pair the template does not list, or a malformed one */
+  const char *bad[][2] = {{"un-cybercrime-2024", "44"}, {"budapest-2001", "30"},
+                          {"Budapest", "29"},           {"budapest-2001", "29 (2)"},
+                          {"budapest-2001", ""},        {"x", "123456789012345678901234567890123"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    t = json_deep_copy(env);
+    json_object_set_new(t, "legal_basis",
+                        json_pack("{s:s,s:s}", "instrument", bad[i][0], "article", bad[i][1]));
+    resign(t, &ids[A]);
+    if (verify_as(t, A, &err) != PARLEY_E_LEGAL_BASIS) fail_msg("%s:%s", bad[i][0], bad[i][1]);
+    json_decref(t);
+    json_t *e2 = NULL;
+    if (seal_basis(bad[i][0], bad[i][1], &e2, &err) != PARLEY_E_LEGAL_BASIS)
+      fail_msg("seal %s:%s", bad[i][0], bad[i][1]);
+    assert_null(e2);
+  }
+  /* shape: unknown member, not an object, one half only */
+  t = json_deep_copy(env);
+  json_object_set_new(json_object_get(t, "legal_basis"), "paragraph", json_string("2"));
+  resign(t, &ids[A]);
+  assert_int_equal(verify_as(t, A, &err), PARLEY_E_ENVELOPE_INVALID);
+  json_decref(t);
+  t = json_deep_copy(env);
+  json_object_set_new(t, "legal_basis", json_string("un-cybercrime-2024:42"));
+  resign(t, &ids[A]);
+  assert_int_not_equal(verify_as(t, A, &err), PARLEY_E_OK);
+  json_decref(t);
+  json_t *e2 = NULL;
+  assert_int_equal(seal_basis("budapest-2001", NULL, &e2, &err), PARLEY_E_LEGAL_BASIS);
+  /* a kind without bases (notification) takes none; a wildcard article is any article */
+  t = seal_default();
+  json_object_set_new(t, "legal_basis",
+                      json_pack("{s:s,s:s}", "instrument", "bilateral", "article", "3"));
+  resign(t, &ids[A]);
+  assert_int_equal(verify_as(t, A, &err), PARLEY_E_LEGAL_BASIS);
+  json_decref(t);
+  assert_int_equal(seal_basis("bilateral", "7(1)", &e2, &err), PARLEY_E_OK);
+  json_decref(e2);
+  /* absent when not given, never null */
+  t = seal_default();
+  assert_null(json_object_get(t, "legal_basis"));
+  json_decref(t);
+  json_decref(env);
+}
+
 int main(void) {
   if (!parley_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -1001,6 +1109,7 @@ int main(void) {
       cmocka_unit_test(test_not_recipient),    cmocka_unit_test(test_raw_seal_matches_spec),
       cmocka_unit_test(test_forwarded),        cmocka_unit_test(test_inner_signature_and_content),
       cmocka_unit_test(test_seal_refuses),     cmocka_unit_test(test_ack),
+      cmocka_unit_test(test_legal_basis),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -24,6 +24,14 @@ static const char *const expected_kinds[] = {"notification",
                                              "traffic-data-disclosure",
                                              "response",
                                              "ping",
+                                             "mutual-legal-assistance",
+                                             "stored-data-access",
+                                             "emergency-disclosure",
+                                             "emergency-assistance",
+                                             "production-order",
+                                             "status-update",
+                                             "status-query",
+                                             "oral-request",
                                              NULL};
 
 static json_t *J(const char *text) {
@@ -104,10 +112,10 @@ static void test_files_parse_with_all_labels(void **state) {
         assert_true(t->fields[k].labels[l] && *t->fields[k].labels[l]);
     json_decref(root);
   }
-  assert_int_equal(count, 7);
+  assert_int_equal(count, 15);
   size_t n = 0;
   const char *const *kinds = parley_template_kinds(&n);
-  assert_int_equal(n, 7);
+  assert_int_equal(n, 15);
   for (const char *const *k = expected_kinds; *k; k++) {
     bool found = false;
     for (size_t i = 0; i < n; i++)
@@ -252,8 +260,8 @@ static void test_render_exact(void **state) {
   assert_int_equal(parley_template_render("preservation-request", c, "en", &out, NULL),
                    PARLEY_E_OK);
   const char *text = (const char *)out.data;
-  assert_non_null(strstr(text, "Request for expedited preservation of stored computer data "
-                               "(Budapest Convention, Art. 29)\n"));
+  assert_non_null(strstr(text, "Request for expedited preservation of stored data (UN "
+                               "Convention, Art. 42; Budapest Convention, Art. 29)\n"));
   assert_non_null(strstr(text, "\nRequesting authority: Prosecutor General's Office, Cybercrime "
                                "Unit\n"));
   assert_non_null(strstr(text, ": Illegal access (Art. 2), Computer-related fraud (Art. 8)\n"));
@@ -489,6 +497,82 @@ static void test_not_object_and_unknown_kind(void **state) {
   json_decref(arr);
 }
 
+/* A value that a field of this type accepts (for the completeness test below). */
+static json_t *sample(const parley_template_field *f) {
+  switch (f->type) {
+  case PARLEY_FT_LINE:
+  case PARLEY_FT_TEXT:
+    return json_string("x");
+  case PARLEY_FT_ENUM:
+    return json_string(f->choices[0].value);
+  case PARLEY_FT_ENUM_LIST:
+    return json_pack("[s]", f->choices[0].value);
+  case PARLEY_FT_DATE:
+    return json_string("2026-12-01");
+  case PARLEY_FT_BOOL:
+    return json_true();
+  case PARLEY_FT_REFERENCE:
+    return json_string("01936f3a-7b2c-7d4e-8f01-23456789abcd");
+  case PARLEY_FT_INTEGER:
+    return json_integer(f->min > 0 ? f->min : 0);
+  }
+  return json_null();
+}
+
+/* Every kind: the required fields filled is valid; each one left out is refused naming
+ * it; every treaty kind lists its legal bases and cites its source; a conditional field
+ * (required_if, required_with) is refused naming it when its condition holds. */
+static void test_every_kind_names_the_missing_field(void **state) {
+  (void)state;
+  size_t n;
+  const char *const *kinds = parley_template_kinds(&n);
+  for (size_t k = 0; k < n; k++) {
+    const parley_template *t = parley_template_get(kinds[k]);
+    json_t *c = json_object();
+    for (size_t i = 0; i < t->n_fields; i++)
+      if (t->fields[i].required) json_object_set_new(c, t->fields[i].name, sample(&t->fields[i]));
+    parley_error err;
+    if (parley_template_validate(t->kind, c, &err) != PARLEY_E_OK)
+      fail_msg("%s: %s", t->kind, err.detail);
+    for (size_t i = 0; i < t->n_fields; i++) {
+      const parley_template_field *f = &t->fields[i];
+      if (!f->required) continue;
+      json_t *d = json_deep_copy(c);
+      json_object_del(d, f->name);
+      char want[128];
+      snprintf(want, sizeof want, "content.%s: required", f->name);
+      if (parley_template_validate(t->kind, d, &err) != PARLEY_E_TEMPLATE_FIELD ||
+          !strstr(err.detail, want))
+        fail_msg("%s without %s: %s", t->kind, f->name, err.detail);
+      json_decref(d);
+    }
+    for (size_t i = 0; i < t->n_fields; i++) {
+      const parley_template_field *f = &t->fields[i];
+      if (!f->required_with) continue;
+      json_t *d = json_deep_copy(c);
+      json_object_set_new(d, f->required_with, json_string("2026-12-24"));
+      assert_int_equal(parley_template_validate(t->kind, d, &err), PARLEY_E_TEMPLATE_FIELD);
+      assert_non_null(strstr(err.detail, f->name));
+      json_decref(d);
+    }
+    json_decref(c);
+    bool treaty = strcmp(t->kind, "notification") && strcmp(t->kind, "ping") &&
+                  strcmp(t->kind, "response") && strncmp(t->kind, "request-for-", 12);
+    if (treaty && (!t->n_bases || !t->source)) fail_msg("%s: no bases or no source", t->kind);
+  }
+  json_t *c = J("{\"request\":\"01936f3a-7b2c-7d4e-8f01-23456789abcd\",\"status\":\"refused\"}");
+  parley_error err;
+  assert_int_equal(parley_template_validate("status-update", c, &err), PARLEY_E_TEMPLATE_FIELD);
+  assert_non_null(strstr(err.detail, "content.refusal_ground: required when status is refused"));
+  json_object_set_new(c, "refusal_ground", json_string("Art. 40(21)(b): sovereignty"));
+  assert_int_equal(parley_template_validate("status-update", c, &err), PARLEY_E_OK);
+  json_decref(c);
+  assert_true(parley_template_basis_allowed("production-order", "budapest-protocol2-2022", "8"));
+  assert_false(parley_template_basis_allowed("production-order", "un-cybercrime-2024", "8"));
+  assert_true(parley_template_basis_allowed("status-update", "budapest-2001", "29"));
+  assert_false(parley_template_basis_allowed("notification", "bilateral", "1"));
+}
+
 int main(void) {
   if (!parley_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -501,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_lengths),
       cmocka_unit_test(test_not_object_and_unknown_kind),
+      cmocka_unit_test(test_every_kind_names_the_missing_field),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

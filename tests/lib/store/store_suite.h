@@ -131,6 +131,7 @@ static void run_ok(parley_store *s, bool write, parley_tx_fn fn, void *cls) {
 #include "suite_message_updates.h"
 #include "suite_message_edges.h"
 #include "suite_batch.h"
+#include "suite_treaty.h"
 
 #define SUITE_MESSAGE_TESTS                                                                        \
   SUITE_TEST(test_message_roundtrip), SUITE_TEST(test_message_duplicate),                          \
@@ -138,7 +139,8 @@ static void run_ok(parley_store *s, bool write, parley_tx_fn fn, void *cls) {
       SUITE_TEST(test_due_messages), SUITE_TEST(test_message_update),                              \
       SUITE_TEST(test_recipient_update), SUITE_TEST(test_acks), SUITE_TEST(test_message_events),   \
       SUITE_TEST(test_message_bad_input), SUITE_TEST(test_messages_reopen),                        \
-      SUITE_TEST(test_migrate_from_v1), SUITE_TEST(test_cases_latest)
+      SUITE_TEST(test_migrate_from_v1), SUITE_TEST(test_cases_latest),                             \
+      SUITE_TEST(test_treaty_metadata)
 
 #define SUITE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 

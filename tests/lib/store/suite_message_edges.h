@@ -200,6 +200,8 @@ static void test_migrate_from_v1(void **state) {
   run_ok(f->s, true, tx_durable_write, NULL);
   parley_store_close(f->s);
   f->s = NULL;
+  suite_raw_exec(f->url, "DROP TABLE clocks");
+  suite_raw_exec(f->url, "DROP TABLE message_bases");
   suite_raw_exec(f->url, "DROP TABLE message_events");
   suite_raw_exec(f->url, "DROP TABLE acks");
   suite_raw_exec(f->url, "DROP TABLE message_recipients");
