@@ -119,8 +119,9 @@ typedef struct {
 } parley_evidence_params;
 
 /* Builds and signs the manifest (*out, caller decrefs). */
-parley_err parley_evidence_manifest_new(const parley_evidence_params *p, const parley_identity *sender,
-                                        json_t **out, parley_error *err);
+parley_err parley_evidence_manifest_new(const parley_evidence_params *p,
+                                        const parley_identity *sender, json_t **out,
+                                        parley_error *err);
 /* Checks shape and bounds (EVIDENCE_INVALID naming the field; unknown members refused),
  * sizes that agree (files add up, chunks and ciphertext follow), that from.key_id is
  * sender_pk's and the signature verifies (EVIDENCE_SIGNATURE). Fills *info (optional). */

@@ -402,11 +402,10 @@ parley_qs parley_store_evidence_chunk_put(parley_tx *tx, const char *id, int64_t
 parley_qs parley_store_evidence_chunk_get(parley_tx *tx, const char *id, int64_t idx,
                                           uint8_t hash[32], uint8_t **data, size_t *len);
 /* Leaf hashes of chunks from..from+limit-1 in order (limit 1..4096). */
-parley_qs parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from,
-                                             size_t limit,
-                                             bool (*cb)(void *cls, int64_t idx,
-                                                        const uint8_t hash[32]),
-                                             void *cls);
+parley_qs
+parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from, size_t limit,
+                                   bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]),
+                                   void *cls);
 /* Deletes every chunk row of the package. */
 parley_qs parley_store_evidence_chunks_delete(parley_tx *tx, const char *id);
 /* Ciphertext bytes of the state's packages uploading or available, and how many are
@@ -422,7 +421,6 @@ parley_qs parley_store_evidence_expired(parley_tx *tx, int64_t now, size_t limit
 parley_qs parley_store_custody_insert(parley_tx *tx, parley_custody_row *row);
 /* In the order appended; row->body is freed when cb returns. */
 parley_qs parley_store_custody_list(parley_tx *tx, const char *id,
-                                    bool (*cb)(void *cls, const parley_custody_row *r),
-                                    void *cls);
+                                    bool (*cb)(void *cls, const parley_custody_row *r), void *cls);
 
 #endif

@@ -132,8 +132,7 @@ static bool access_check(parleyd_req *r, access_ctx *a, bool want_sender, bool w
 }
 
 static const char *status_name(parley_evidence_status s) {
-  static const char *const names[] = {"uploading", "available", "deleted", "cancelled",
-                                      "rejected"};
+  static const char *const names[] = {"uploading", "available", "deleted", "cancelled", "rejected"};
   return (unsigned)s < 5 ? names[s] : "unknown";
 }
 
@@ -167,8 +166,8 @@ static parley_qs custody_append(parley_tx *tx, const char *id, const uint8_t man
   if (parley_jcs(ev, &b, err) == PARLEY_E_OK &&
       (qs = parleyd_log_append(tx, PARLEY_LOG_KIND_CUSTODY, b.data, b.len, &leaf, err)) ==
           PARLEY_QS_ONE) {
-    parley_custody_row c = {.at = now, .leaf_index = (int64_t)leaf, .body = (char *)b.data,
-                            .body_len = b.len};
+    parley_custody_row c = {
+        .at = now, .leaf_index = (int64_t)leaf, .body = (char *)b.data, .body_len = b.len};
     parley_strlcpy(c.evidence_id, id, sizeof c.evidence_id);
     parley_strlcpy(c.event, event, sizeof c.event);
     qs = parley_store_custody_insert(tx, &c);
@@ -239,7 +238,9 @@ static parley_qs create_tx(parley_tx *tx, void *cls, parley_error *err) {
   }
   if (qs < 0) return qs;
   /* the sealing event is the manifest itself, signed by the sender and logged above */
-  parley_custody_row cr = {.at = now, .leaf_index = (int64_t)leaf, .body = (char *)c->canon.data,
+  parley_custody_row cr = {.at = now,
+                           .leaf_index = (int64_t)leaf,
+                           .body = (char *)c->canon.data,
                            .body_len = c->canon.len};
   parley_strlcpy(cr.evidence_id, in->id, sizeof cr.evidence_id);
   parley_strlcpy(cr.event, "sealed", sizeof cr.event);
@@ -330,8 +331,9 @@ void h_evidence_offset(parleyd_req *r) {
   char off[32], len[32];
   snprintf(off, sizeof off, "%lld", (long long)a.row.upload_offset);
   snprintf(len, sizeof len, "%lld", (long long)a.row.ciphertext_size);
-  const char *hdrs[] = {"Upload-Offset", off, "Upload-Length", len, "Parley-Evidence-Status",
-                        status_name(a.row.status), NULL};
+  const char *hdrs[] = {
+      "Upload-Offset",           off, "Upload-Length", len, "Parley-Evidence-Status",
+      status_name(a.row.status), NULL};
   parley_evidence_row_clear(&a.row);
   reply_json_hdr(r, 200, NULL, hdrs);
 }
@@ -375,7 +377,8 @@ static parley_qs stored_root(parley_tx *tx, const char *id, uint64_t chunks, uin
   rc.gap = false;
   while ((uint64_t)rc.next < chunks && !rc.gap) {
     int64_t before = rc.next;
-    parley_qs qs = parley_store_evidence_chunk_hashes(tx, id, rc.next, HASHES_PER_PAGE, add_leaf, &rc);
+    parley_qs qs =
+        parley_store_evidence_chunk_hashes(tx, id, rc.next, HASHES_PER_PAGE, add_leaf, &rc);
     if (qs < 0) return qs;
     if (rc.next == before) break;
   }
@@ -431,7 +434,8 @@ static parley_qs patch_tx(parley_tx *tx, void *cls, parley_error *err) {
     if (qs == PARLEY_QS_ONE && sodium_memcmp(root, info.merkle_root, 32) == 0) {
       e->status = PARLEY_EVIDENCE_AVAILABLE;
       if ((qs = custody_append(tx, e->id, e->manifest_hash, "uploaded",
-                               "every chunk stored; the Merkle root matches the manifest", err)) < 0 ||
+                               "every chunk stored; the Merkle root matches the manifest", err)) <
+              0 ||
           (qs = custody_append(tx, e->id, e->manifest_hash, "available", NULL, err)) < 0)
         return qs;
     } else {
@@ -488,7 +492,8 @@ void h_evidence_patch(parleyd_req *r) {
   c.data = r->body.data;
   c.len = r->body.len;
   if (c.offset % PARLEY_EVIDENCE_CHUNK_CT || c.len == 0 || c.len > total - c.offset) {
-    parleyd_reply_error(r, PARLEY_E_EVIDENCE_CHUNK, "the body must be whole chunks within the package");
+    parleyd_reply_error(r, PARLEY_E_EVIDENCE_CHUNK,
+                        "the body must be whole chunks within the package");
     return;
   }
   c.first_chunk = c.offset / PARLEY_EVIDENCE_CHUNK_CT;
@@ -619,7 +624,8 @@ static parley_qs list_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   list_ctx *c = cls;
   json_array_clear(c->list);
-  parley_qs qs = parley_store_evidence_list(tx, c->r->who.state, c->r->who.poc_id, list_cb, c->list);
+  parley_qs qs =
+      parley_store_evidence_list(tx, c->r->who.state, c->r->who.poc_id, list_cb, c->list);
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
@@ -676,7 +682,8 @@ static parley_qs hashes_tx(parley_tx *tx, void *cls, parley_error *err) {
   (void)err;
   hashes_ctx *c = cls;
   json_array_clear(c->hashes);
-  parley_qs qs = parley_store_evidence_chunk_hashes(tx, c->id, c->from, HASHES_PER_PAGE, hash_cb, c);
+  parley_qs qs =
+      parley_store_evidence_chunk_hashes(tx, c->id, c->from, HASHES_PER_PAGE, hash_cb, c);
   return qs < 0 ? qs : PARLEY_QS_ONE;
 }
 
@@ -880,8 +887,10 @@ static parley_qs custody_add_tx(parley_tx *tx, void *cls, parley_error *err) {
   if ((qs = parleyd_log_append(tx, PARLEY_LOG_KIND_CUSTODY, c->canon.data, c->canon.len, &leaf,
                                err)) != PARLEY_QS_ONE)
     return qs;
-  parley_custody_row row = {.at = parley_now(), .leaf_index = (int64_t)leaf,
-                            .body = (char *)c->canon.data, .body_len = c->canon.len};
+  parley_custody_row row = {.at = parley_now(),
+                            .leaf_index = (int64_t)leaf,
+                            .body = (char *)c->canon.data,
+                            .body_len = c->canon.len};
   parley_strlcpy(row.evidence_id, c->a.id, sizeof row.evidence_id);
   parley_strlcpy(row.event, c->event, sizeof row.event);
   if ((qs = parley_store_custody_insert(tx, &row)) < 0) return qs;
@@ -936,8 +945,9 @@ void h_evidence_custody_add(parleyd_req *r) {
   if (e) {
     if (!r->replied) parleyd_reply_err(r, &err);
   } else {
-    parleyd_reply_json(r, 201, json_pack("{s:I,s:s,s:I}", "seq", (json_int_t)c->seq, "event",
-                                         c->event, "leaf_index", (json_int_t)c->leaf));
+    parleyd_reply_json(r, 201,
+                       json_pack("{s:I,s:s,s:I}", "seq", (json_int_t)c->seq, "event", c->event,
+                                 "leaf_index", (json_int_t)c->leaf));
   }
   parley_evidence_row_clear(&c->a.row);
   parley_buf_free(&c->canon);

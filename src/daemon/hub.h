@@ -68,7 +68,7 @@ typedef struct {
   /* Evidence packages (h_evidence.c): ciphertext folder with the SQLite store (empty:
    * DATA_DIR/evidence), per-state quotas (0: unlimited). */
   char evidence_dir[512];
-  uint64_t evidence_state_bytes; /* ciphertext stored (uploading or available) per state */
+  uint64_t evidence_state_bytes;   /* ciphertext stored (uploading or available) per state */
   unsigned evidence_state_uploads; /* unfinished uploads per state */
 } parleyd_config;
 

@@ -13,7 +13,8 @@
 _Static_assert(PARLEY_EVIDENCE_HEADER_LEN == PARLEY_NONCE_LEN, "commitment nonce = header");
 
 uint64_t parley_evidence_chunks(uint64_t plaintext_size) {
-  return plaintext_size == 0 ? 1 : (plaintext_size + PARLEY_EVIDENCE_CHUNK - 1) / PARLEY_EVIDENCE_CHUNK;
+  return plaintext_size == 0 ? 1
+                             : (plaintext_size + PARLEY_EVIDENCE_CHUNK - 1) / PARLEY_EVIDENCE_CHUNK;
 }
 
 uint64_t parley_evidence_ciphertext_size(uint64_t plaintext_size) {
@@ -134,19 +135,32 @@ static parley_err parse_party(const json_t *o, const char *where, parley_envelop
   if (parley_json_fields(o, f, PARLEY_JF_COUNT(f) - (wrapped ? 0 : 1), err))
     return relabel(where, err);
   if (!parley_state_code_valid(state) || !poc_id_ok(poc) || !key_id_ok(key_id))
-    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: state, poc or key_id malformed",
-                       where);
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: state, poc or key_id malformed", where);
   parley_strlcpy(out->state, state, sizeof out->state);
   parley_strlcpy(out->poc, poc, sizeof out->poc);
   parley_strlcpy(out->key_id, key_id, sizeof out->key_id);
   return PARLEY_E_OK;
 }
 
-static const char *const manifest_members[] = {
-    "format",          "id",          "from",        "recipients",   "case",
-    "request",         "created",     "retain_until", "notes",       "files",
-    "chunk_size",      "plaintext_size", "ciphertext_size", "chunks", "stream_header",
-    "key_commitment",  "merkle_root", "signature",   NULL};
+static const char *const manifest_members[] = {"format",
+                                               "id",
+                                               "from",
+                                               "recipients",
+                                               "case",
+                                               "request",
+                                               "created",
+                                               "retain_until",
+                                               "notes",
+                                               "files",
+                                               "chunk_size",
+                                               "plaintext_size",
+                                               "ciphertext_size",
+                                               "chunks",
+                                               "stream_header",
+                                               "key_commitment",
+                                               "merkle_root",
+                                               "signature",
+                                               NULL};
 
 static parley_err parse_file(const json_t *o, size_t i, parley_evidence_file *out,
                              parley_error *err) {
@@ -213,8 +227,7 @@ parley_err parley_evidence_manifest_parse(const json_t *m, parley_evidence_info 
       PARLEY_FIELD_B64URL("merkle_root", info->merkle_root, 32),
       PARLEY_FIELD_LINE("signature", 200, &sig),
   };
-  if ((e = parley_json_fields(m, f, PARLEY_JF_COUNT(f), err)))
-    return relabel("manifest", err);
+  if ((e = parley_json_fields(m, f, PARLEY_JF_COUNT(f), err))) return relabel("manifest", err);
   if (id[14] != '7') return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "id: a UUIDv7");
   parley_strlcpy(info->id, id, sizeof info->id);
   if (case_id) parley_strlcpy(info->case_id, case_id, sizeof info->case_id);
@@ -233,14 +246,13 @@ parley_err parley_evidence_manifest_parse(const json_t *m, parley_evidence_info 
     if ((e = parse_party(json_array_get(rcpts, i), where, &info->recipients[i], w, err))) return e;
     for (size_t j = 0; j < i; j++)
       if (!strcmp(info->recipients[j].key_id, info->recipients[i].key_id))
-        return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: same key as recipients[%zu]",
-                           where, j);
+        return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: same key as recipients[%zu]", where,
+                           j);
   }
   info->n_recipients = nr;
   size_t nf = json_array_size(files);
   if (nf < 1 || nf > PARLEY_EVIDENCE_MAX_FILES)
-    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "files: 1 to %d",
-                       PARLEY_EVIDENCE_MAX_FILES);
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "files: 1 to %d", PARLEY_EVIDENCE_MAX_FILES);
   uint64_t sum = 0;
   for (size_t i = 0; i < nf; i++) {
     parley_evidence_file file;
@@ -254,8 +266,8 @@ parley_err parley_evidence_manifest_parse(const json_t *m, parley_evidence_info 
     return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "chunk_size: must be %u",
                        PARLEY_EVIDENCE_CHUNK);
   if (pt < 0 || (uint64_t)pt != sum)
-    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "plaintext_size: the files' sizes add up to %llu",
-                       (unsigned long long)sum);
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID,
+                       "plaintext_size: the files' sizes add up to %llu", (unsigned long long)sum);
   if (ct < 0 || (uint64_t)ct != parley_evidence_ciphertext_size(sum) || chunks < 0 ||
       (uint64_t)chunks != parley_evidence_chunks(sum))
     return parley_fail(err, PARLEY_E_EVIDENCE_INVALID,
@@ -292,8 +304,9 @@ static bool set_b64(json_t *o, const char *name, const uint8_t *b, size_t n) {
          json_object_set_new(o, name, json_string(s)) == 0;
 }
 
-parley_err parley_evidence_manifest_new(const parley_evidence_params *p, const parley_identity *sender,
-                                        json_t **out, parley_error *err) {
+parley_err parley_evidence_manifest_new(const parley_evidence_params *p,
+                                        const parley_identity *sender, json_t **out,
+                                        parley_error *err) {
   *out = NULL;
   if (!p->n_recipients || p->n_recipients > PARLEY_MAX_RECIPIENTS || !p->n_files ||
       p->n_files > PARLEY_EVIDENCE_MAX_FILES)
@@ -329,8 +342,8 @@ parley_err parley_evidence_manifest_new(const parley_evidence_params *p, const p
     json_decref(r);
   }
   for (size_t i = 0; i < p->n_files && !e; i++) {
-    json_t *f = json_pack("{s:s,s:I}", "name", p->files[i].name, "size",
-                          (json_int_t)p->files[i].size);
+    json_t *f =
+        json_pack("{s:s,s:I}", "name", p->files[i].name, "size", (json_int_t)p->files[i].size);
     if (!f || !set_b64(f, "sha256", p->files[i].sha256, 32) || json_array_append(fs, f))
       e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
     json_decref(f);
@@ -418,9 +431,8 @@ parley_err parley_custody_new(const char *evidence_id, const parley_hash *manife
 }
 
 parley_err parley_custody_verify(const json_t *ev, const parley_sign_pk *pk, parley_error *err) {
-  static const char *const members[] = {"format",   "evidence", "manifest_sha256", "event",
-                                        "actor",    "time",     "detail",          "signature",
-                                        NULL};
+  static const char *const members[] = {"format", "evidence", "manifest_sha256", "event", "actor",
+                                        "time",   "detail",   "signature",       NULL};
   if (!json_is_object(ev)) return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "not an object");
   parley_err e = only_known(ev, members, "custody", err);
   if (e) return e;

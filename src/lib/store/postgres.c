@@ -1630,10 +1630,9 @@ static parley_qs pq_evidence_expired(void *conn, int64_t now, size_t limit,
   return evidence_rows(conn, Q_EVIDENCE_EXPIRED, &p, cb, cls, "evidence_expired");
 }
 
-static parley_qs pq_evidence_recipients(void *conn, const char *id,
-                                        bool (*cb)(void *cls,
-                                                   const parley_evidence_recipient_row *r),
-                                        void *cls) {
+static parley_qs
+pq_evidence_recipients(void *conn, const char *id,
+                       bool (*cb)(void *cls, const parley_evidence_recipient_row *r), void *cls) {
   pg_params p = {0};
   p_text(&p, id);
   parley_qs qs;
@@ -1687,10 +1686,9 @@ static parley_qs pq_evidence_chunk_get(void *conn, const char *id, int64_t idx, 
   return ok ? PARLEY_QS_ONE : corrupt("evidence_chunk_get");
 }
 
-static parley_qs pq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
-                                          bool (*cb)(void *cls, int64_t idx,
-                                                     const uint8_t hash[32]),
-                                          void *cls) {
+static parley_qs
+pq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
+                         bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]), void *cls) {
   pg_params p = {0};
   p_text(&p, id);
   p_i64(&p, from);

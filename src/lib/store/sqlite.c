@@ -1490,8 +1490,8 @@ static parley_qs sq_evidence_get(void *conn, const char *id, parley_evidence_row
   if (!b_text(s, 1, id)) return bind_failed(c, s, "evidence_get");
   parley_qs qs = step_row(c, s, "evidence_get");
   if (qs != PARLEY_QS_ONE) return qs;
-  bool ok = read_evidence(s, out) &&
-            c_dup(s, EVIDENCE_COL_manifest, &out->manifest, &out->manifest_len);
+  bool ok =
+      read_evidence(s, out) && c_dup(s, EVIDENCE_COL_manifest, &out->manifest, &out->manifest_len);
   sq_done(s);
   return ok ? PARLEY_QS_ONE : corrupt("evidence_get");
 }
@@ -1547,17 +1547,16 @@ static bool read_evidence_rcpt(sqlite3_stmt *s, void *row) {
          c_text(s, EVIDENCE_RCPT_COL_key_id, o->key_id, sizeof o->key_id);
 }
 
-static parley_qs sq_evidence_recipients(void *conn, const char *id,
-                                        bool (*cb)(void *cls,
-                                                   const parley_evidence_recipient_row *r),
-                                        void *cls) {
+static parley_qs
+sq_evidence_recipients(void *conn, const char *id,
+                       bool (*cb)(void *cls, const parley_evidence_recipient_row *r), void *cls) {
   sq_conn *c = conn;
   STMT(c, Q_EVIDENCE_RCPTS_GET);
   if (!b_text(s, 1, id)) return bind_failed(c, s, "evidence_recipients");
   void *rows = NULL;
   size_t n = 0;
-  parley_qs qs = collect(c, s, sizeof(parley_evidence_recipient_row), read_evidence_rcpt, &rows,
-                         &n, "evidence_recipients");
+  parley_qs qs = collect(c, s, sizeof(parley_evidence_recipient_row), read_evidence_rcpt, &rows, &n,
+                         "evidence_recipients");
   if (qs == PARLEY_QS_ONE) {
     const parley_evidence_recipient_row *r = rows;
     for (size_t i = 0; i < n; i++)
@@ -1585,8 +1584,7 @@ static parley_qs sq_evidence_chunk_get(void *conn, const char *id, int64_t idx, 
   parley_qs qs = step_row(c, s, "evidence_chunk_get");
   if (qs != PARLEY_QS_ONE) return qs;
   bool ok = c_hash(s, 0, hash);
-  if (ok && sqlite3_column_type(s, 1) != SQLITE_NULL)
-    ok = c_dup(s, 1, (char **)data, len);
+  if (ok && sqlite3_column_type(s, 1) != SQLITE_NULL) ok = c_dup(s, 1, (char **)data, len);
   sq_done(s);
   return ok ? PARLEY_QS_ONE : corrupt("evidence_chunk_get");
 }
@@ -1602,10 +1600,9 @@ static bool read_chunk_hash(sqlite3_stmt *s, void *row) {
   return c_hash(s, 1, o->hash);
 }
 
-static parley_qs sq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
-                                          bool (*cb)(void *cls, int64_t idx,
-                                                     const uint8_t hash[32]),
-                                          void *cls) {
+static parley_qs
+sq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
+                         bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]), void *cls) {
   sq_conn *c = conn;
   STMT(c, Q_EVIDENCE_CHUNK_HASHES);
   if (!b_text(s, 1, id) || !b_i64(s, 2, from) || !b_i64(s, 3, (int64_t)limit))

@@ -818,7 +818,8 @@ parley_qs parley_store_evidence_list(parley_tx *tx, const char *state, const cha
                                      void *cls) {
   ENTER(tx, "evidence_list", false);
   if (!state || !poc || !cb) REFUSE(tx, "evidence_list", "argument");
-  if (!key_ok(state, PARLEY_STATE_CODE_LEN) || !key_ok(poc, 64)) return tx_leave(tx, PARLEY_QS_NONE);
+  if (!key_ok(state, PARLEY_STATE_CODE_LEN) || !key_ok(poc, 64))
+    return tx_leave(tx, PARLEY_QS_NONE);
   return tx_leave(tx, OPS(tx)->evidence_list(tx->conn, state, poc, cb, cls));
 }
 
@@ -850,11 +851,10 @@ parley_qs parley_store_evidence_chunk_get(parley_tx *tx, const char *id, int64_t
   return tx_leave(tx, OPS(tx)->evidence_chunk_get(tx->conn, id, idx, hash, data, len));
 }
 
-parley_qs parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from,
-                                             size_t limit,
-                                             bool (*cb)(void *cls, int64_t idx,
-                                                        const uint8_t hash[32]),
-                                             void *cls) {
+parley_qs
+parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from, size_t limit,
+                                   bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]),
+                                   void *cls) {
   ENTER(tx, "evidence_chunk_hashes", false);
   if (!id || !cb || limit == 0 || limit > 4096) REFUSE(tx, "evidence_chunk_hashes", "argument");
   if (!key_ok(id, PARLEY_UUID_LEN) || from < 0) return tx_leave(tx, PARLEY_QS_NONE);
@@ -894,8 +894,7 @@ parley_qs parley_store_custody_insert(parley_tx *tx, parley_custody_row *row) {
 }
 
 parley_qs parley_store_custody_list(parley_tx *tx, const char *id,
-                                    bool (*cb)(void *cls, const parley_custody_row *r),
-                                    void *cls) {
+                                    bool (*cb)(void *cls, const parley_custody_row *r), void *cls) {
   ENTER(tx, "custody_list", false);
   if (!id || !cb) REFUSE(tx, "custody_list", "argument");
   if (!key_ok(id, PARLEY_UUID_LEN)) return tx_leave(tx, PARLEY_QS_NONE);
