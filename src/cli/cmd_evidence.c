@@ -47,6 +47,8 @@ static void progress_update(progress *p, uint64_t done, bool final) {
   p->done = done;
   uint64_t now = parley_mono_ns();
   uint64_t every = p->tty ? 200000000ull : 5000000000ull;
+  const char *ms = getenv("PARLEY_PROGRESS_MS"); /* scripts and tests: another period */
+  if (ms && atoi(ms) > 0) every = (uint64_t)atoi(ms) * 1000000ull;
   if (!final && now - p->last_ns < every) return;
   p->last_ns = now;
   double s = (double)(now - p->t0_ns) / 1e9;
@@ -576,7 +578,7 @@ static int upload_from_state(const parley_identity *id, json_t *s) {
 
 static void send_usage(FILE *f) {
   fputs("Usage: parley evidence send --to STATE:ROLE|STATE:POC [--to ...] [--case ID]\n"
-        "         [--request ID] [--notes TEXT] [--retain-days N] FILE...\n"
+        "         [--request ID] [--notes TEXT] [--retain-days N | --retain-until TIME] FILE...\n"
         "       parley evidence send --resume ID\n"
         "Seals the files for the recipients' keys (1 MiB chunks), signs the manifest and\n"
         "uploads the ciphertext (tus 1.0); an interrupted upload resumes where the hub\n"
@@ -590,6 +592,7 @@ int cmd_evidence_send(int argc, char **argv) {
                                        {"request", required_argument, 0, 'r'},
                                        {"notes", required_argument, 0, 'n'},
                                        {"retain-days", required_argument, 0, 'd'},
+                                       {"retain-until", required_argument, 0, 'u'},
                                        {"resume", required_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -597,6 +600,7 @@ int cmd_evidence_send(int argc, char **argv) {
                                          *resume = NULL;
   size_t nto = 0;
   long days = 365;
+  int64_t retain_until = 0;
   int ch;
   optind = 1;
   while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -620,6 +624,10 @@ int cmd_evidence_send(int argc, char **argv) {
       break;
     case 'R':
       resume = optarg;
+      break;
+    case 'u':
+      if (parley_time_parse(optarg, &retain_until) || retain_until <= parley_now())
+        return cli_fail("--retain-until: a future RFC 3339 UTC time");
       break;
     case 'h':
       send_usage(stdout);
@@ -730,7 +738,7 @@ int cmd_evidence_send(int argc, char **argv) {
                                 .request_id = request,
                                 .notes = notes,
                                 .created = now,
-                                .retain_until = now + days * 86400,
+                                .retain_until = retain_until ? retain_until : now + days * 86400,
                                 .n_files = nfiles,
                                 .files = files,
                                 .plaintext_size = total,
