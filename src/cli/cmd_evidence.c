@@ -273,8 +273,9 @@ static bool ev_retryable(int transport_rc, const ev_response *r, uint64_t since_
   if (!transport_rc && r->status != 503 && r->status != 429) return false;
   unsigned wait = 1;
   if (!transport_rc && r->retry_after[0]) wait = (unsigned)strtoul(r->retry_after, NULL, 10);
+  /* a long wait (a quota of unfinished uploads) is the user's call, not a blind retry */
+  if (!transport_rc && wait > 30) return false;
   if (wait < 1) wait = 1;
-  if (wait > 30) wait = 30;
   sleep(wait);
   return true;
 }
