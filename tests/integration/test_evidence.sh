@@ -63,7 +63,7 @@ restart_hub() { # kill -9, then a new process on the same port and store
   HUB_PID=
   start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT" "$@"
 }
-peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
+peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || true; }
 # watch PID FILE: records the peak RSS (KiB) of PID in FILE until it exits
 watch_peak() {
   local peak=0 v
@@ -185,7 +185,7 @@ big_round() { # MIB TAG: send and fetch with a hub crash in each; records peaks
     restart_hub
   fi
   wait "$cpid" || echo "send failed" >>"$WORK/big-$tag.send.err"
-  wait "$wpid"
+  wait "$wpid" || true
   local id
   id=$(sent_id "$WORK/big-$tag.send")
   echo "$tag: send ${mib} MiB took $((SECONDS - t0)) s" >>"$WORK/figures"
@@ -203,7 +203,7 @@ big_round() { # MIB TAG: send and fetch with a hub crash in each; records peaks
     restart_hub
   fi
   wait "$cpid" || echo "fetch failed" >>"$WORK/big-$tag.fetch.err"
-  wait "$wpid"
+  wait "$wpid" || true
   echo "$tag: fetch ${mib} MiB took $((SECONDS - t0)) s" >>"$WORK/figures"
   peak_kib "$HUB_PID" >"$WORK/peak-hub-$tag"
   BIG_ID=$id
