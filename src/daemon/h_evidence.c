@@ -13,6 +13,7 @@
  * before the offset that covers it is committed, so after a crash the offset never
  * names bytes the hub does not have; a chunk sent again overwrites the same place. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,7 +465,36 @@ static bool write_all_at(int fd, const uint8_t *p, size_t n, uint64_t off) {
   return true;
 }
 
+/* PATCHes of one package run one at a time (striped locks by id): a second PATCH at the
+ * same offset waits, then finds the offset moved, and never overwrites bytes whose hash
+ * another PATCH committed. */
+#define PATCH_LOCKS 64
+static pthread_mutex_t patch_locks[PATCH_LOCKS];
+static pthread_once_t patch_locks_once = PTHREAD_ONCE_INIT;
+
+static void patch_locks_init(void) {
+  for (int i = 0; i < PATCH_LOCKS; i++)
+    pthread_mutex_init(&patch_locks[i], NULL);
+}
+
+static pthread_mutex_t *patch_lock(const char *id) {
+  pthread_once(&patch_locks_once, patch_locks_init);
+  uint32_t h = 2166136261u;
+  for (const char *p = id; *p; p++)
+    h = (h ^ (uint8_t)*p) * 16777619u;
+  return &patch_locks[h % PATCH_LOCKS];
+}
+
+static void evidence_patch_locked(parleyd_req *r);
+
 void h_evidence_patch(parleyd_req *r) {
+  pthread_mutex_t *m = patch_lock(r->params[0]);
+  pthread_mutex_lock(m);
+  evidence_patch_locked(r);
+  pthread_mutex_unlock(m);
+}
+
+static void evidence_patch_locked(parleyd_req *r) {
   if (!tus_ok(r)) return;
   const char *off_hdr = parleyd_header(r, "Upload-Offset");
   patch_ctx c;
