@@ -966,6 +966,87 @@ static size_t fetch_sink(void *cls, const uint8_t *p, size_t n) {
   return used;
 }
 
+/* After a killed fetch: the .part files hold the plaintext of the chunks decrypted so
+ * far. Sealing it again with the same key and header gives the same ciphertext (and the
+ * stream state that follows it), each chunk checked against its signed leaf hash; the
+ * download goes on after the last chunk that matched. Returns that count; f is left
+ * ready to write at the next byte. */
+static uint64_t resume_local(fetch_ctx *f, const parley_content_key *key) {
+  uint64_t have = 0; /* plaintext bytes present, files in order */
+  for (size_t k = 0; k < f->nfiles; k++) {
+    struct stat sb;
+    if (stat(f->part_paths[k], &sb) != 0) break;
+    have += (uint64_t)sb.st_size < f->files[k].size ? (uint64_t)sb.st_size : f->files[k].size;
+    if ((uint64_t)sb.st_size < f->files[k].size) break;
+  }
+  uint64_t chunks = have / PARLEY_EVIDENCE_CHUNK;
+  if (chunks >= f->info->chunks) chunks = f->info->chunks - 1; /* the last is fetched again */
+  if (chunks == 0) return 0;
+  uint64_t *sizes = calloc(f->nfiles, sizeof *sizes);
+  uint8_t *ct = malloc(PARLEY_EVIDENCE_CHUNK_CT);
+  if (!sizes || !ct) {
+    free(sizes);
+    free(ct);
+    return 0;
+  }
+  for (size_t k = 0; k < f->nfiles; k++)
+    sizes[k] = f->files[k].size;
+  file_reader rd = {f->part_paths, f->nfiles, 0, -1, 0, sizes};
+  parley_evidence_stream st;
+  parley_evidence_stream_start(key, f->info->stream_header, &st);
+  uint64_t good = 0;
+  for (; good < chunks; good++) {
+    parley_evidence_stream before = st;
+    if (reader_read(&rd, f->pt, PARLEY_EVIDENCE_CHUNK, hash_bytes, f->sha) !=
+        (ssize_t)PARLEY_EVIDENCE_CHUNK)
+      break;
+    parley_evidence_seal_chunk(&st, f->pt, PARLEY_EVIDENCE_CHUNK, false, ct);
+    uint8_t leaf[32];
+    parley_evidence_chunk_hash(ct, PARLEY_EVIDENCE_CHUNK_CT, leaf);
+    if (sodium_memcmp(leaf, f->hashes[good], 32) != 0) {
+      st = before;
+      break;
+    }
+  }
+  reader_reset(&rd);
+  sodium_memzero(f->pt, PARLEY_EVIDENCE_CHUNK);
+  free(ct);
+  free(sizes);
+  if (good < chunks) {
+    /* a chunk did not match: start again from nothing, with fresh file hashes */
+    for (size_t k = 0; k < f->nfiles; k++)
+      parley_sha256_init(&f->sha[k]);
+    return 0;
+  }
+  /* the hashes of bytes past the good chunks were not taken: reader_read stopped there */
+  f->st = st;
+  f->chunk = good;
+  f->plain_out = good * PARLEY_EVIDENCE_CHUNK;
+  uint64_t pos = f->plain_out;
+  size_t k = 0;
+  while (k + 1 < f->nfiles && pos >= f->files[k].size) {
+    int done = open(f->part_paths[k], O_WRONLY | O_CREAT | O_CLOEXEC, 0600); /* empty ones */
+    if (done >= 0) close(done);
+    pos -= f->files[k].size;
+    k++;
+  }
+  f->cur_file = k;
+  f->fd = open(f->part_paths[k], O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (f->fd < 0 || ftruncate(f->fd, (off_t)pos) != 0 || lseek(f->fd, (off_t)pos, SEEK_SET) < 0) {
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    f->cur_file = 0;
+    f->chunk = 0;
+    f->plain_out = 0;
+    for (size_t j = 0; j < f->nfiles; j++)
+      parley_sha256_init(&f->sha[j]);
+    parley_evidence_stream_start(key, f->info->stream_header, &f->st);
+    return 0;
+  }
+  f->left_in_file = f->files[k].size - pos;
+  return good;
+}
+
 typedef struct {
   uint8_t (*hashes)[32];
   uint64_t n;
@@ -1110,8 +1191,11 @@ int cmd_evidence_fetch(int argc, char **argv) {
     f.left_in_file = 0;
     f.cur_file = 0;
     parley_evidence_stream_start(&key, info->stream_header, &f.st);
-    /* zero-length files still get created */
-    progress_start(&f.pr, "download", info->ciphertext_size, 0);
+    uint64_t resumed = resume_local(&f, &key);
+    if (resumed)
+      fprintf(stderr, "parley: %llu chunk(s) already here and verified; resuming at chunk %llu\n",
+              (unsigned long long)resumed, (unsigned long long)resumed);
+    progress_start(&f.pr, "download", info->ciphertext_size, resumed * PARLEY_EVIDENCE_CHUNK_CT);
     char path[160];
     snprintf(path, sizeof path, "/v1/evidence/%s/content", ev_id);
     ev_response r;
