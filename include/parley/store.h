@@ -375,5 +375,93 @@ parley_qs parley_store_clocks_due(parley_tx *tx, int64_t now, size_t limit,
 /* Every clock of a case, in (started, message_id, name) order. */
 parley_qs parley_store_clocks_of_case(parley_tx *tx, const char *case_id,
                                       bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
+/* ---- evidence packages (docs/protocol.md, "Evidence packages") ---------------- */
+
+typedef enum {
+  PARLEY_EVIDENCE_UPLOADING = 0, /* created; ciphertext arriving */
+  PARLEY_EVIDENCE_AVAILABLE = 1, /* every chunk stored and the Merkle root matched */
+  PARLEY_EVIDENCE_DELETED = 2,   /* ciphertext deleted at retention; custody kept */
+  PARLEY_EVIDENCE_CANCELLED = 3, /* the sender terminated the upload */
+  PARLEY_EVIDENCE_REJECTED = 4   /* the ciphertext did not match the manifest's root */
+} parley_evidence_status;
+
+typedef struct {
+  char id[PARLEY_UUID_LEN];
+  char from_state[PARLEY_STATE_CODE_LEN];
+  char from_poc[64];
+  parley_evidence_status status;
+  int64_t ciphertext_size;
+  int64_t upload_offset; /* bytes stored durably, a chunk boundary */
+  int64_t retain_until;
+  int64_t created;
+  int64_t updated;
+  uint8_t manifest_hash[32];
+  int64_t leaf_index;
+  char *manifest; /* the signed manifest (JSON text); owned; NULL in listings */
+  size_t manifest_len;
+} parley_evidence_row;
+void parley_evidence_row_clear(parley_evidence_row *r);
+
+typedef struct {
+  char evidence_id[PARLEY_UUID_LEN];
+  char state[PARLEY_STATE_CODE_LEN];
+  char poc[64];
+  char key_id[32];
+} parley_evidence_recipient_row;
+
+typedef struct {
+  int64_t seq; /* assigned on insert */
+  char evidence_id[PARLEY_UUID_LEN];
+  char event[32];
+  int64_t at;
+  int64_t leaf_index;
+  char *body; /* the signed custody event (JSON text); owned */
+  size_t body_len;
+} parley_custody_row;
+
+/* NONE if the id exists. */
+parley_qs parley_store_evidence_insert(parley_tx *tx, const parley_evidence_row *row,
+                                       const parley_evidence_recipient_row *rcpts, size_t n);
+/* With the manifest, owned by *out (overwritten first). */
+parley_qs parley_store_evidence_get(parley_tx *tx, const char *id, parley_evidence_row *out);
+/* Updates status, upload_offset and updated of row->id. */
+parley_qs parley_store_evidence_update(parley_tx *tx, const parley_evidence_row *row);
+/* Packages sent by or addressed to (state, poc), oldest first, at most 1000, without
+ * manifests. */
+parley_qs parley_store_evidence_list(parley_tx *tx, const char *state, const char *poc,
+                                     bool (*cb)(void *cls, const parley_evidence_row *r),
+                                     void *cls);
+parley_qs parley_store_evidence_recipients(parley_tx *tx, const char *id,
+                                           bool (*cb)(void *cls,
+                                                      const parley_evidence_recipient_row *r),
+                                           void *cls);
+/* Inserts or replaces chunk idx: its leaf hash and, when data is not NULL, its
+ * ciphertext (stores that keep chunks in the database; at most 2 MiB). */
+parley_qs parley_store_evidence_chunk_put(parley_tx *tx, const char *id, int64_t idx,
+                                          const uint8_t hash[32], const void *data, size_t len);
+/* Chunk idx: hash, and its data malloc'd in *data (NULL when kept outside the store). */
+parley_qs parley_store_evidence_chunk_get(parley_tx *tx, const char *id, int64_t idx,
+                                          uint8_t hash[32], uint8_t **data, size_t *len);
+/* Leaf hashes of chunks from..from+limit-1 in order (limit 1..4096). */
+parley_qs
+parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from, size_t limit,
+                                   bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]),
+                                   void *cls);
+/* Deletes every chunk row of the package. */
+parley_qs parley_store_evidence_chunks_delete(parley_tx *tx, const char *id);
+/* Ciphertext bytes of the state's packages uploading or available, and how many are
+ * uploading. */
+parley_qs parley_store_evidence_usage(parley_tx *tx, const char *state, int64_t *bytes,
+                                      int64_t *uploading);
+/* Packages uploading or available whose retain_until <= now, at most limit, without
+ * manifests. */
+parley_qs parley_store_evidence_expired(parley_tx *tx, int64_t now, size_t limit,
+                                        bool (*cb)(void *cls, const parley_evidence_row *r),
+                                        void *cls);
+/* Appends a custody event (seq assigned, written back); HARD for an unknown package. */
+parley_qs parley_store_custody_insert(parley_tx *tx, parley_custody_row *row);
+/* In the order appended; row->body is freed when cb returns. */
+parley_qs parley_store_custody_list(parley_tx *tx, const char *id,
+                                    bool (*cb)(void *cls, const parley_custody_row *r), void *cls);
 
 #endif

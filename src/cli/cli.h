@@ -155,6 +155,12 @@ int cmd_ack(int argc, char **argv);
 int cmd_reply(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+/* cmd_evidence.c: evidence packages. */
+int cmd_evidence_send(int argc, char **argv);
+int cmd_evidence_list(int argc, char **argv);
+int cmd_evidence_fetch(int argc, char **argv);
+int cmd_evidence_verify(int argc, char **argv);
+int cmd_evidence_custody(int argc, char **argv);
 
 /* A state's record, trusted only if it matches the pinned root key, verifies, and is
  * in the transparency log (cmd_directory.c). The caller owns *st and *rec. */

@@ -53,6 +53,8 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->max_streams_per_state = 32;
   c->sig_future_s = 30;
   c->stream_recheck_s = 30;
+  c->evidence_state_bytes = 256ull << 30;
+  c->evidence_state_uploads = 8;
   /* web app: the build's output folder unless configured */
 #ifdef PARLEYD_WEB_DIR_DEFAULT
   parley_strlcpy(c->web_dir, PARLEYD_WEB_DIR_DEFAULT, sizeof c->web_dir);
@@ -139,6 +141,9 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("max_streams_per_state", max_streams_per_state, 1, 100000)
   NUM("signature_future", sig_future_s, 0, 300)
   NUM("stream_recheck", stream_recheck_s, 1, 3600)
+  STR("evidence_dir", evidence_dir)
+  NUM("evidence_state_bytes", evidence_state_bytes, 0, 1ull << 50)
+  NUM("evidence_state_uploads", evidence_state_uploads, 0, 100000)
   STR("web_dir", web_dir)
 #undef STR
 #undef NUM
@@ -310,6 +315,12 @@ static const char usage[] =
     "                               seconds (default 30)\n"
     "      --web-dir DIR            folder of the built web app, served under /app/\n"
     "                               (default: the build's web output)\n"
+    "      --evidence-dir DIR       evidence ciphertext with the SQLite store\n"
+    "                               (default DATA_DIR/evidence)\n"
+    "      --evidence-state-bytes N evidence ciphertext bytes stored per state\n"
+    "                               (default 256 GiB; 0: unlimited)\n"
+    "      --evidence-state-uploads N unfinished evidence uploads per state\n"
+    "                               (default 8; 0: unlimited)\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -366,6 +377,9 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"webhook-queue", required_argument, 0, 1},
       {"notify-queue", required_argument, 0, 1},
       {"web-dir", required_argument, 0, 1},
+      {"evidence-dir", required_argument, 0, 1},
+      {"evidence-state-bytes", required_argument, 0, 1},
+      {"evidence-state-uploads", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -431,6 +445,11 @@ parley_err parleyd_config_finish(parleyd_config *c, parley_error *err) {
   if (!c->store_url[0]) {
     int n = snprintf(c->store_url, sizeof c->store_url, "sqlite:%s/hub.db", c->data_dir);
     if (n < 0 || (size_t)n >= sizeof c->store_url)
+      return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
+  }
+  if (!c->evidence_dir[0]) {
+    int n = snprintf(c->evidence_dir, sizeof c->evidence_dir, "%s/evidence", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof c->evidence_dir)
       return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
   }
   if (!c->hub_key_file[0]) {

@@ -108,6 +108,20 @@ void parleyd_job_stale_records(void);
 /* job_recur_pings.c: starts the next round of every recurring series that is due. */
 void parleyd_job_recur_pings(void);
 
+/* h_evidence.c: evidence packages (tus 1.0 uploads, ranged downloads, custody). */
+void h_evidence_create(parleyd_req *r);
+void h_evidence_offset(parleyd_req *r);
+void h_evidence_patch(parleyd_req *r);
+void h_evidence_terminate(parleyd_req *r);
+void h_evidence_list(parleyd_req *r);
+void h_evidence_get(parleyd_req *r);
+void h_evidence_chunks(parleyd_req *r);
+void h_evidence_content(parleyd_req *r);
+void h_evidence_custody_add(parleyd_req *r);
+void h_evidence_custody(parleyd_req *r);
+/* Deletes the ciphertext of packages past their retention date (custody is kept). */
+void parleyd_job_evidence_retention(void);
+
 /* scheduler.c: runs the jobs, signs checkpoints, purges nonces. */
 void parleyd_scheduler_start(void);
 void parleyd_scheduler_stop(void);

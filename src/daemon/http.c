@@ -25,6 +25,14 @@ static bool has_json_content_type(parleyd_req *r) {
   return c == 0 || c == ';' || c == ' ';
 }
 
+/* The body's media type is the route's (evidence chunks are octets), else JSON. */
+static bool has_body_type(parleyd_req *r) {
+  const char *want = parleyd_route_body_type(r->route);
+  if (!want) return has_json_content_type(r);
+  const char *ct = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  return ct && strcasecmp(ct, want) == 0;
+}
+
 /* Decoded query names and values must be text: valid UTF-8 without control characters. */
 static bool is_text(const char *s) {
   if (!s) return true;
@@ -245,7 +253,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       parleyd_reply_error(r, PARLEY_E_LENGTH_REQUIRED, "chunked bodies are not accepted");
       return MHD_YES;
     }
-    if (len > 0 && r->route_index >= 0 && !has_json_content_type(r)) {
+    if (len > 0 && r->route_index >= 0 && !has_body_type(r)) {
       r->body_refused = true;
       parleyd_reply_error(r, PARLEY_E_CONTENT_TYPE, NULL);
       return MHD_YES;

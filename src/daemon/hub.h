@@ -68,6 +68,11 @@ typedef struct {
   unsigned stream_recheck_s; /* an open stream re-checks its key's authorization */
   /* The web app (h_app.c): folder of the built bundle served under /app/. */
   char web_dir[512];
+  /* Evidence packages (h_evidence.c): ciphertext folder with the SQLite store (empty:
+   * DATA_DIR/evidence), per-state quotas (0: unlimited). */
+  char evidence_dir[512];
+  uint64_t evidence_state_bytes;   /* ciphertext stored (uploading or available) per state */
+  unsigned evidence_state_uploads; /* unfinished uploads per state */
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);
@@ -157,6 +162,9 @@ struct parleyd_route {
   unsigned auth;    /* PARLEYD_AUTH_* mask */
   const char *name; /* metrics label */
 };
+
+/* The media type a route's request body must have; NULL: application/json. */
+const char *parleyd_route_body_type(const parleyd_route *route);
 
 extern const parleyd_route parleyd_routes[];
 extern const size_t parleyd_n_routes;

@@ -44,10 +44,29 @@ const parleyd_route parleyd_routes[] = {
     {"GET", "/log/proof", h_log_proof, PARLEYD_AUTH_PUBLIC, "log_proof"},
     {"GET", "/log/consistency", h_log_consistency, PARLEYD_AUTH_PUBLIC, "log_consistency"},
     {"GET", "/log/tile/*", h_log_tile, PARLEYD_AUTH_PUBLIC, "log_tile"},
+    {"POST", "/v1/evidence", h_evidence_create, PARLEYD_AUTH_OFFICER, "evidence_create"},
+    {"GET", "/v1/evidence", h_evidence_list, PARLEYD_AUTH_OFFICER, "evidence_list"},
+    {"GET", "/v1/evidence/{}", h_evidence_get, PARLEYD_AUTH_OFFICER, "evidence_get"},
+    {"HEAD", "/v1/evidence/{}/upload", h_evidence_offset, PARLEYD_AUTH_OFFICER, "evidence_offset"},
+    {"PATCH", "/v1/evidence/{}/upload", h_evidence_patch, PARLEYD_AUTH_OFFICER, "evidence_patch"},
+    {"DELETE", "/v1/evidence/{}/upload", h_evidence_terminate, PARLEYD_AUTH_OFFICER,
+     "evidence_terminate"},
+    {"GET", "/v1/evidence/{}/chunks", h_evidence_chunks, PARLEYD_AUTH_OFFICER, "evidence_chunks"},
+    {"GET", "/v1/evidence/{}/content", h_evidence_content, PARLEYD_AUTH_OFFICER,
+     "evidence_content"},
+    {"POST", "/v1/evidence/{}/custody", h_evidence_custody_add, PARLEYD_AUTH_OFFICER,
+     "evidence_custody_add"},
+    {"GET", "/v1/evidence/{}/custody", h_evidence_custody, PARLEYD_AUTH_OFFICER,
+     "evidence_custody"},
     {"POST", "/log/add-cosignature", h_log_add_cosignature, PARLEYD_AUTH_PUBLIC,
      "log_add_cosignature"},
 };
 const size_t parleyd_n_routes = sizeof parleyd_routes / sizeof parleyd_routes[0];
+
+const char *parleyd_route_body_type(const parleyd_route *route) {
+  /* tus 1.0 PATCH bodies: evidence ciphertext chunks */
+  return route->handler == h_evidence_patch ? "application/offset+octet-stream" : NULL;
+}
 
 /* Matches path against pattern, capturing {} segments into r->params; a final '*'
  * matches any non-empty rest. */

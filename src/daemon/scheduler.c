@@ -43,6 +43,7 @@ static void *loop(void *arg) {
       last_cp = now;
     }
     parleyd_job_recur_pings();
+    parleyd_job_evidence_retention();
     if (parleyd->cfg.stale_check_s && now - last_stale >= parleyd->cfg.stale_check_s) {
       parleyd_job_stale_records();
       last_stale = now;

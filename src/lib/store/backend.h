@@ -114,6 +114,30 @@ struct parley_store_backend {
                           bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
   parley_qs (*clocks_of_case)(void *conn, const char *case_id,
                               bool (*cb)(void *cls, const parley_clock_row *c), void *cls);
+  /* Evidence packages (store.h). */
+  parley_qs (*evidence_insert)(void *conn, const parley_evidence_row *row,
+                               const parley_evidence_recipient_row *rcpts, size_t n);
+  parley_qs (*evidence_get)(void *conn, const char *id, parley_evidence_row *out);
+  parley_qs (*evidence_update)(void *conn, const parley_evidence_row *row);
+  parley_qs (*evidence_list)(void *conn, const char *state, const char *poc,
+                             bool (*cb)(void *cls, const parley_evidence_row *r), void *cls);
+  parley_qs (*evidence_recipients)(void *conn, const char *id,
+                                   bool (*cb)(void *cls, const parley_evidence_recipient_row *r),
+                                   void *cls);
+  parley_qs (*evidence_chunk_put)(void *conn, const char *id, int64_t idx, const uint8_t hash[32],
+                                  const void *data, size_t len);
+  parley_qs (*evidence_chunk_get)(void *conn, const char *id, int64_t idx, uint8_t hash[32],
+                                  uint8_t **data, size_t *len);
+  parley_qs (*evidence_chunk_hashes)(void *conn, const char *id, int64_t from, size_t limit,
+                                     bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]),
+                                     void *cls);
+  parley_qs (*evidence_chunks_delete)(void *conn, const char *id);
+  parley_qs (*evidence_usage)(void *conn, const char *state, int64_t *bytes, int64_t *uploading);
+  parley_qs (*evidence_expired)(void *conn, int64_t now, size_t limit,
+                                bool (*cb)(void *cls, const parley_evidence_row *r), void *cls);
+  parley_qs (*custody_insert)(void *conn, parley_custody_row *row);
+  parley_qs (*custody_list)(void *conn, const char *id,
+                            bool (*cb)(void *cls, const parley_custody_row *r), void *cls);
 };
 
 struct parley_store {

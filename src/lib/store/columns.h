@@ -46,6 +46,17 @@
 #define PARLEY_CLOCK_COLUMNS(X, S)                                                                 \
   X(message_id) S() X(name) S() X(case_id) S() X(state) S() X(started) S() X(due) S()           \
   X(remind_at) S() X(next_at) S() X(status) S() X(settled)
+
+/* An evidence package as listed: without its manifest, which only a get reads (last). */
+#define PARLEY_EVIDENCE_COLUMNS(X, S)                                                              \
+  X(id) S() X(from_state) S() X(from_poc) S() X(status) S() X(ciphertext_size) S()               \
+  X(upload_offset) S() X(retain_until) S() X(created) S() X(updated) S() X(manifest_hash) S()    \
+  X(leaf_index)
+
+#define PARLEY_EVIDENCE_RCPT_COLUMNS(X, S) X(evidence_id) S() X(state) S() X(poc) S() X(key_id)
+
+#define PARLEY_CUSTODY_COLUMNS(X, S)                                                               \
+  X(seq) S() X(evidence_id) S() X(event) S() X(at) S() X(leaf_index) S() X(body)
 /* clang-format on */
 
 /* ---- SQL text -------------------------------------------------------------------------- */
@@ -71,6 +82,10 @@
 #define CHECKPOINT_COLS PARLEY_COLS_SQL(PARLEY_CHECKPOINT_COLUMNS)
 #define EVENT_COLS PARLEY_COLS_SQL(PARLEY_EVENT_COLUMNS)
 #define CLOCK_COLS PARLEY_COLS_SQL(PARLEY_CLOCK_COLUMNS)
+#define EVIDENCE_COLS PARLEY_COLS_SQL(PARLEY_EVIDENCE_COLUMNS)
+#define EVIDENCE_COLS_MANIFEST EVIDENCE_COLS ", manifest"
+#define EVIDENCE_RCPT_COLS PARLEY_COLS_SQL(PARLEY_EVIDENCE_RCPT_COLUMNS)
+#define CUSTODY_COLS PARLEY_COLS_SQL(PARLEY_CUSTODY_COLUMNS)
 
 /* ---- column numbers -------------------------------------------------------------------- */
 
@@ -83,6 +98,9 @@
 #define PARLEY_CHECKPOINT_COL(c) CHECKPOINT_COL_##c
 #define PARLEY_EVENT_COL(c) EVENT_COL_##c
 #define PARLEY_CLOCK_COL(c) CLOCK_COL_##c
+#define PARLEY_EVIDENCE_COL(c) EVIDENCE_COL_##c
+#define PARLEY_EVIDENCE_RCPT_COL(c) EVIDENCE_RCPT_COL_##c
+#define PARLEY_CUSTODY_COL(c) CUSTODY_COL_##c
 
 enum { PARLEY_STATE_COLUMNS(PARLEY_STATE_COL, PARLEY_COL_COMMA), STATE_NCOLS };
 enum { PARLEY_RECORD_COLUMNS(PARLEY_RECORD_COL, PARLEY_COL_COMMA), RECORD_NCOLS };
@@ -96,6 +114,13 @@ enum { PARLEY_EVENT_COLUMNS(PARLEY_EVENT_COL, PARLEY_COL_COMMA), EVENT_NCOLS };
 enum { PARLEY_CLOCK_COLUMNS(PARLEY_CLOCK_COL, PARLEY_COL_COMMA), CLOCK_NCOLS };
 /* A statistics row: the message columns, then the legal basis (NULL when none). */
 enum { STATS_COL_instrument = MSG_COL_envelope, STATS_COL_article };
+/* EVIDENCE_COL_manifest is the column after the listed ones (EVIDENCE_COLS_MANIFEST) */
+enum { PARLEY_EVIDENCE_COLUMNS(PARLEY_EVIDENCE_COL, PARLEY_COL_COMMA), EVIDENCE_COL_manifest };
+enum {
+  PARLEY_EVIDENCE_RCPT_COLUMNS(PARLEY_EVIDENCE_RCPT_COL, PARLEY_COL_COMMA),
+  EVIDENCE_RCPT_NCOLS
+};
+enum { PARLEY_CUSTODY_COLUMNS(PARLEY_CUSTODY_COL, PARLEY_COL_COMMA), CUSTODY_NCOLS };
 
 /* Inserting a message binds its data columns then the envelope: one parameter each. */
 enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
@@ -149,7 +174,21 @@ enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
   X(STATS_MESSAGES)                                                                                \
   X(CLOCK_PUT)                                                                                     \
   X(CLOCKS_DUE)                                                                                    \
-  X(CLOCKS_OF_CASE)
+  X(CLOCKS_OF_CASE) \
+  X(EVIDENCE_INSERT) \
+  X(EVIDENCE_RCPT_INSERT) \
+  X(EVIDENCE_GET) \
+  X(EVIDENCE_UPDATE) \
+  X(EVIDENCE_LIST) \
+  X(EVIDENCE_RCPTS_GET) \
+  X(EVIDENCE_CHUNK_PUT) \
+  X(EVIDENCE_CHUNK_GET) \
+  X(EVIDENCE_CHUNK_HASHES) \
+  X(EVIDENCE_CHUNKS_DELETE) \
+  X(EVIDENCE_USAGE) \
+  X(EVIDENCE_EXPIRED) \
+  X(CUSTODY_INSERT) \
+  X(CUSTODY_LIST)
 #define PARLEY_STATEMENT_ID(n) Q_##n,
 
 /* Keeps the earliest non-zero time of column c and parameter p (SQL text). */

@@ -178,6 +178,50 @@ static const char *const migrations[] = {
     /* the scheduler's query repeats this WHERE so that the index serves it */
     "CREATE INDEX clocks_due ON clocks(next_at) WHERE status = 0;"
     "CREATE INDEX clocks_by_case ON clocks(case_id, started);",
+    /* 5: evidence packages, their recipients, ciphertext chunks (with their data: every
+     * hub instance reaches them) and custody events */
+    "CREATE TABLE evidence ("
+    "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  from_state TEXT COLLATE \"C\" NOT NULL,"
+    "  from_poc TEXT COLLATE \"C\" NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),"
+    "  ciphertext_size BIGINT NOT NULL CHECK (ciphertext_size >= 0),"
+    "  upload_offset BIGINT NOT NULL CHECK (upload_offset BETWEEN 0 AND ciphertext_size),"
+    "  retain_until BIGINT NOT NULL,"
+    "  created BIGINT NOT NULL,"
+    "  updated BIGINT NOT NULL,"
+    "  manifest_hash BYTEA NOT NULL CHECK (octet_length(manifest_hash) = 32),"
+    "  leaf_index BIGINT NOT NULL CHECK (leaf_index >= 0),"
+    "  manifest TEXT NOT NULL"
+    ");"
+    "CREATE INDEX evidence_by_sender ON evidence(from_state, from_poc, created);"
+    "CREATE INDEX evidence_by_retention ON evidence(retain_until) WHERE status < 2;"
+    "CREATE TABLE evidence_recipients ("
+    "  evidence_id TEXT COLLATE \"C\" NOT NULL REFERENCES evidence(id),"
+    "  state TEXT COLLATE \"C\" NOT NULL,"
+    "  poc TEXT COLLATE \"C\" NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  PRIMARY KEY (evidence_id, state, poc)"
+    ");"
+    "CREATE INDEX evidence_recipients_by_poc ON evidence_recipients(state, poc);"
+    "CREATE TABLE evidence_chunks ("
+    "  evidence_id TEXT COLLATE \"C\" NOT NULL REFERENCES evidence(id),"
+    "  idx BIGINT NOT NULL CHECK (idx >= 0),"
+    "  hash BYTEA NOT NULL CHECK (octet_length(hash) = 32),"
+    "  data BYTEA,"
+    "  PRIMARY KEY (evidence_id, idx)"
+    ");"
+    /* ciphertext does not compress: store it out of line without trying */
+    "ALTER TABLE evidence_chunks ALTER COLUMN data SET STORAGE EXTERNAL;"
+    "CREATE TABLE evidence_custody ("
+    "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  evidence_id TEXT COLLATE \"C\" NOT NULL REFERENCES evidence(id),"
+    "  event TEXT NOT NULL,"
+    "  at BIGINT NOT NULL,"
+    "  leaf_index BIGINT NOT NULL CHECK (leaf_index >= 0),"
+    "  body TEXT NOT NULL"
+    ");"
+    "CREATE INDEX evidence_custody_by_evidence ON evidence_custody(evidence_id, seq);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -317,6 +361,47 @@ static const struct {
     [Q_EVENTS_GET] = {"SELECT " EVENT_COLS " FROM message_events WHERE message_id = $1 "
                       "ORDER BY seq",
                       "t"},
+    [Q_EVIDENCE_INSERT] = {"INSERT INTO evidence (" EVIDENCE_COLS ", manifest) VALUES ($1, $2, "
+                           "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                           "tttiIIIIIbIt"},
+    [Q_EVIDENCE_RCPT_INSERT] = {"INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS ") "
+                                "VALUES ($1, $2, $3, $4)",
+                                "tttt"},
+    [Q_EVIDENCE_GET] = {"SELECT " EVIDENCE_COLS_MANIFEST " FROM evidence WHERE id = $1", "t"},
+    [Q_EVIDENCE_UPDATE] = {"UPDATE evidence SET status = $2, upload_offset = $3, updated = $4 "
+                           "WHERE id = $1",
+                           "tiII"},
+    [Q_EVIDENCE_LIST] = {"SELECT " EVIDENCE_COLS " FROM evidence WHERE (from_state = $1 AND "
+                         "from_poc = $2) OR id IN (SELECT evidence_id FROM evidence_recipients "
+                         "WHERE state = $1 AND poc = $2) ORDER BY created, id LIMIT 1000",
+                         "tt"},
+    [Q_EVIDENCE_RCPTS_GET] = {"SELECT " EVIDENCE_RCPT_COLS " FROM evidence_recipients WHERE "
+                              "evidence_id = $1 ORDER BY state, poc",
+                              "t"},
+    [Q_EVIDENCE_CHUNK_PUT] = {"INSERT INTO evidence_chunks (evidence_id, idx, hash, data) VALUES "
+                              "($1, $2, $3, $4) ON CONFLICT (evidence_id, idx) DO UPDATE SET "
+                              "hash = excluded.hash, data = excluded.data",
+                              "tIbb"},
+    [Q_EVIDENCE_CHUNK_GET] = {"SELECT hash, data FROM evidence_chunks WHERE evidence_id = $1 "
+                              "AND idx = $2",
+                              "tI"},
+    [Q_EVIDENCE_CHUNK_HASHES] = {"SELECT idx, hash FROM evidence_chunks WHERE evidence_id = $1 "
+                                 "AND idx >= $2 ORDER BY idx LIMIT $3",
+                                 "tII"},
+    [Q_EVIDENCE_CHUNKS_DELETE] = {"DELETE FROM evidence_chunks WHERE evidence_id = $1", "t"},
+    [Q_EVIDENCE_USAGE] = {"SELECT coalesce(sum(ciphertext_size), 0)::bigint, "
+                          "count(*) FILTER (WHERE status = 0) FROM evidence "
+                          "WHERE from_state = $1 AND status < 2",
+                          "t"},
+    [Q_EVIDENCE_EXPIRED] = {"SELECT " EVIDENCE_COLS " FROM evidence WHERE status < 2 AND "
+                            "retain_until <= $1 ORDER BY retain_until, id LIMIT $2",
+                            "II"},
+    [Q_CUSTODY_INSERT] = {"INSERT INTO evidence_custody (evidence_id, event, at, leaf_index, "
+                          "body) VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+                          "ttIIt"},
+    [Q_CUSTODY_LIST] = {"SELECT " CUSTODY_COLS " FROM evidence_custody WHERE evidence_id = $1 "
+                        "ORDER BY seq",
+                        "t"},
 };
 
 /* ---- connections and pool ------------------------------------------------------ */
@@ -1590,6 +1675,263 @@ static parley_qs pq_clocks_of_case(void *conn, const char *case_id,
   return clock_list(conn, Q_CLOCKS_OF_CASE, &p, cb, cls, "clocks_of_case");
 }
 
+/* ---- evidence packages ---------------------------------------------------------------- */
+
+static bool read_evidence(const PGresult *r, int row, parley_evidence_row *o) {
+  memset(o, 0, sizeof *o);
+  int64_t status;
+  if (!r_text(r, row, EVIDENCE_COL_id, o->id, sizeof o->id) ||
+      !r_text(r, row, EVIDENCE_COL_from_state, o->from_state, sizeof o->from_state) ||
+      !r_text(r, row, EVIDENCE_COL_from_poc, o->from_poc, sizeof o->from_poc) ||
+      !r_i64(r, row, EVIDENCE_COL_status, &status) || status < 0 || status > 4 ||
+      !r_i64(r, row, EVIDENCE_COL_ciphertext_size, &o->ciphertext_size) ||
+      !r_i64(r, row, EVIDENCE_COL_upload_offset, &o->upload_offset) ||
+      !r_i64(r, row, EVIDENCE_COL_retain_until, &o->retain_until) ||
+      !r_i64(r, row, EVIDENCE_COL_created, &o->created) ||
+      !r_i64(r, row, EVIDENCE_COL_updated, &o->updated) ||
+      !r_hash(r, row, EVIDENCE_COL_manifest_hash, o->manifest_hash) ||
+      !r_i64(r, row, EVIDENCE_COL_leaf_index, &o->leaf_index))
+    return false;
+  o->status = (parley_evidence_status)status;
+  return true;
+}
+
+static parley_qs pq_evidence_insert(void *conn, const parley_evidence_row *row,
+                                    const parley_evidence_recipient_row *rcpts, size_t n) {
+  pg_params p = {0};
+  p_text(&p, row->id);
+  p_text(&p, row->from_state);
+  p_text(&p, row->from_poc);
+  p_i32(&p, (int32_t)row->status);
+  p_i64(&p, row->ciphertext_size);
+  p_i64(&p, row->upload_offset);
+  p_i64(&p, row->retain_until);
+  p_i64(&p, row->created);
+  p_i64(&p, row->updated);
+  p_raw(&p, row->manifest_hash, 32);
+  p_i64(&p, row->leaf_index);
+  p_raw(&p, row->manifest, row->manifest_len);
+  parley_qs qs = pg_change(conn, Q_EVIDENCE_INSERT, &p, "evidence_insert");
+  if (qs != PARLEY_QS_ONE) return qs;
+  for (size_t i = 0; i < n; i++) {
+    pg_params k = {0};
+    p_text(&k, row->id);
+    p_text(&k, rcpts[i].state);
+    p_text(&k, rcpts[i].poc);
+    p_text(&k, rcpts[i].key_id);
+    qs = pg_change(conn, Q_EVIDENCE_RCPT_INSERT, &k, "evidence_insert");
+    if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : corrupt("evidence_insert");
+  }
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs pq_evidence_get(void *conn, const char *id, parley_evidence_row *out) {
+  pg_params p = {0};
+  p_text(&p, id);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_EVIDENCE_GET, &p, "evidence_get", &qs);
+  if (!r) return qs;
+  bool ok = read_evidence(r, 0, out) &&
+            r_dup(r, 0, EVIDENCE_COL_manifest, &out->manifest, &out->manifest_len);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("evidence_get");
+}
+
+static parley_qs pq_evidence_update(void *conn, const parley_evidence_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->id);
+  p_i32(&p, (int32_t)row->status);
+  p_i64(&p, row->upload_offset);
+  p_i64(&p, row->updated);
+  return pg_change(conn, Q_EVIDENCE_UPDATE, &p, "evidence_update");
+}
+
+static parley_qs evidence_rows(pg_conn *c, int q, const pg_params *p,
+                               bool (*cb)(void *cls, const parley_evidence_row *r), void *cls,
+                               const char *op) {
+  parley_qs qs;
+  PGresult *r = pg_exec(c, q, p, op, &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_evidence_row row;
+  for (int i = 0; i < n; i++)
+    if (!read_evidence(r, i, &row)) {
+      PQclear(r);
+      return corrupt(op);
+    }
+  for (int i = 0; i < n; i++) {
+    read_evidence(r, i, &row);
+    if (!cb(cls, &row)) break;
+  }
+  PQclear(r);
+  return n > 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+}
+
+static parley_qs pq_evidence_list(void *conn, const char *state, const char *poc,
+                                  bool (*cb)(void *cls, const parley_evidence_row *r), void *cls) {
+  pg_params p = {0};
+  p_text(&p, state);
+  p_text(&p, poc);
+  return evidence_rows(conn, Q_EVIDENCE_LIST, &p, cb, cls, "evidence_list");
+}
+
+static parley_qs pq_evidence_expired(void *conn, int64_t now, size_t limit,
+                                     bool (*cb)(void *cls, const parley_evidence_row *r),
+                                     void *cls) {
+  pg_params p = {0};
+  p_i64(&p, now);
+  p_i64(&p, (int64_t)limit);
+  return evidence_rows(conn, Q_EVIDENCE_EXPIRED, &p, cb, cls, "evidence_expired");
+}
+
+static parley_qs
+pq_evidence_recipients(void *conn, const char *id,
+                       bool (*cb)(void *cls, const parley_evidence_recipient_row *r), void *cls) {
+  pg_params p = {0};
+  p_text(&p, id);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_EVIDENCE_RCPTS_GET, &p, "evidence_recipients", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  parley_evidence_recipient_row *rows = n ? calloc((size_t)n, sizeof *rows) : NULL;
+  if (n && !rows) {
+    PQclear(r);
+    return PARLEY_QS_HARD;
+  }
+  for (int i = 0; i < n; i++) {
+    parley_evidence_recipient_row *o = &rows[i];
+    if (!r_text(r, i, EVIDENCE_RCPT_COL_evidence_id, o->evidence_id, sizeof o->evidence_id) ||
+        !r_text(r, i, EVIDENCE_RCPT_COL_state, o->state, sizeof o->state) ||
+        !r_text(r, i, EVIDENCE_RCPT_COL_poc, o->poc, sizeof o->poc) ||
+        !r_text(r, i, EVIDENCE_RCPT_COL_key_id, o->key_id, sizeof o->key_id)) {
+      free(rows);
+      PQclear(r);
+      return corrupt("evidence_recipients");
+    }
+  }
+  PQclear(r);
+  for (int i = 0; i < n; i++)
+    if (!cb(cls, &rows[i])) break;
+  free(rows);
+  return n > 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+}
+
+static parley_qs pq_evidence_chunk_put(void *conn, const char *id, int64_t idx,
+                                       const uint8_t hash[32], const void *data, size_t len) {
+  pg_params p = {0};
+  p_text(&p, id);
+  p_i64(&p, idx);
+  p_raw(&p, hash, 32);
+  p_raw(&p, data, data ? len : 0);
+  return pg_change(conn, Q_EVIDENCE_CHUNK_PUT, &p, "evidence_chunk_put");
+}
+
+static parley_qs pq_evidence_chunk_get(void *conn, const char *id, int64_t idx, uint8_t hash[32],
+                                       uint8_t **data, size_t *len) {
+  pg_params p = {0};
+  p_text(&p, id);
+  p_i64(&p, idx);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_EVIDENCE_CHUNK_GET, &p, "evidence_chunk_get", &qs);
+  if (!r) return qs;
+  bool ok = r_hash(r, 0, 0, hash);
+  if (ok && !PQgetisnull(r, 0, 1)) ok = r_dup(r, 0, 1, (char **)data, len);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("evidence_chunk_get");
+}
+
+static parley_qs
+pq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
+                         bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]), void *cls) {
+  pg_params p = {0};
+  p_text(&p, id);
+  p_i64(&p, from);
+  p_i64(&p, (int64_t)limit);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_EVIDENCE_CHUNK_HASHES, &p, "evidence_chunk_hashes", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  for (int i = 0; i < n; i++) {
+    int64_t idx;
+    uint8_t h[32];
+    if (!r_i64(r, i, 0, &idx) || !r_hash(r, i, 1, h)) {
+      PQclear(r);
+      return corrupt("evidence_chunk_hashes");
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    int64_t idx;
+    uint8_t h[32];
+    r_i64(r, i, 0, &idx);
+    r_hash(r, i, 1, h);
+    if (!cb(cls, idx, h)) break;
+  }
+  PQclear(r);
+  return n > 0 ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+}
+
+static parley_qs pq_evidence_chunks_delete(void *conn, const char *id) {
+  pg_params p = {0};
+  p_text(&p, id);
+  return pg_change(conn, Q_EVIDENCE_CHUNKS_DELETE, &p, "evidence_chunks_delete");
+}
+
+static parley_qs pq_evidence_usage(void *conn, const char *state, int64_t *bytes,
+                                   int64_t *uploading) {
+  pg_params p = {0};
+  p_text(&p, state);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_EVIDENCE_USAGE, &p, "evidence_usage", &qs);
+  if (!r) return qs;
+  bool ok = r_i64(r, 0, 0, bytes) && r_i64(r, 0, 1, uploading);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("evidence_usage");
+}
+
+static parley_qs pq_custody_insert(void *conn, parley_custody_row *row) {
+  pg_params p = {0};
+  p_text(&p, row->evidence_id);
+  p_text(&p, row->event);
+  p_i64(&p, row->at);
+  p_i64(&p, row->leaf_index);
+  p_raw(&p, row->body, row->body_len);
+  parley_qs qs;
+  PGresult *r = pg_row(conn, Q_CUSTODY_INSERT, &p, "custody_insert", &qs);
+  if (!r) return qs < 0 ? qs : corrupt("custody_insert");
+  bool ok = r_i64(r, 0, 0, &row->seq);
+  PQclear(r);
+  return ok ? PARLEY_QS_ONE : corrupt("custody_insert");
+}
+
+static parley_qs pq_custody_list(void *conn, const char *id,
+                                 bool (*cb)(void *cls, const parley_custody_row *r), void *cls) {
+  pg_params p = {0};
+  p_text(&p, id);
+  parley_qs qs;
+  PGresult *r = pg_exec(conn, Q_CUSTODY_LIST, &p, "custody_list", &qs);
+  if (!r) return qs;
+  int n = PQntuples(r);
+  qs = PARLEY_QS_NONE;
+  for (int i = 0; i < n; i++) {
+    parley_custody_row o;
+    memset(&o, 0, sizeof o);
+    if (!r_i64(r, i, CUSTODY_COL_seq, &o.seq) || !r_i64(r, i, CUSTODY_COL_at, &o.at) ||
+        !r_i64(r, i, CUSTODY_COL_leaf_index, &o.leaf_index) ||
+        !r_text(r, i, CUSTODY_COL_evidence_id, o.evidence_id, sizeof o.evidence_id) ||
+        !r_text(r, i, CUSTODY_COL_event, o.event, sizeof o.event) ||
+        !r_dup(r, i, CUSTODY_COL_body, &o.body, &o.body_len)) {
+      PQclear(r);
+      return corrupt("custody_list");
+    }
+    qs = PARLEY_QS_ONE;
+    bool more = cb(cls, &o);
+    free(o.body);
+    if (!more) break;
+  }
+  PQclear(r);
+  return qs;
+}
+
 const struct parley_store_backend parley_store_postgres = {
     .name = "postgres",
     .open = pg_open,
@@ -1638,6 +1980,19 @@ const struct parley_store_backend parley_store_postgres = {
     .clock_put = pq_clock_put,
     .clocks_due = pq_clocks_due,
     .clocks_of_case = pq_clocks_of_case,
+    .evidence_insert = pq_evidence_insert,
+    .evidence_get = pq_evidence_get,
+    .evidence_update = pq_evidence_update,
+    .evidence_list = pq_evidence_list,
+    .evidence_recipients = pq_evidence_recipients,
+    .evidence_chunk_put = pq_evidence_chunk_put,
+    .evidence_chunk_get = pq_evidence_chunk_get,
+    .evidence_chunk_hashes = pq_evidence_chunk_hashes,
+    .evidence_chunks_delete = pq_evidence_chunks_delete,
+    .evidence_usage = pq_evidence_usage,
+    .evidence_expired = pq_evidence_expired,
+    .custody_insert = pq_custody_insert,
+    .custody_list = pq_custody_list,
 };
 
 #else

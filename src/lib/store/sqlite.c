@@ -164,6 +164,48 @@ static const char *const migrations[] = {
     /* the scheduler's query repeats this WHERE so that the index serves it */
     "CREATE INDEX clocks_due ON clocks(next_at) WHERE status = 0;"
     "CREATE INDEX clocks_by_case ON clocks(case_id, started);",
+    /* 5: evidence packages, their recipients, ciphertext chunks (hashes; data only when
+     * kept in the database) and custody events. The manifest is the last column. */
+    "CREATE TABLE evidence ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  from_state TEXT NOT NULL,"
+    "  from_poc TEXT NOT NULL,"
+    "  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 4),"
+    "  ciphertext_size INTEGER NOT NULL CHECK (ciphertext_size >= 0),"
+    "  upload_offset INTEGER NOT NULL CHECK (upload_offset BETWEEN 0 AND ciphertext_size),"
+    "  retain_until INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  manifest_hash BLOB NOT NULL CHECK (length(manifest_hash) = 32),"
+    "  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),"
+    "  manifest TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX evidence_by_sender ON evidence(from_state, from_poc, created);"
+    "CREATE INDEX evidence_by_retention ON evidence(retain_until) WHERE status < 2;"
+    "CREATE TABLE evidence_recipients ("
+    "  evidence_id TEXT NOT NULL REFERENCES evidence(id),"
+    "  state TEXT NOT NULL,"
+    "  poc TEXT NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  PRIMARY KEY (evidence_id, state, poc)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX evidence_recipients_by_poc ON evidence_recipients(state, poc);"
+    "CREATE TABLE evidence_chunks ("
+    "  evidence_id TEXT NOT NULL REFERENCES evidence(id),"
+    "  idx INTEGER NOT NULL CHECK (idx >= 0),"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    "  data BLOB,"
+    "  PRIMARY KEY (evidence_id, idx)"
+    ") STRICT;"
+    "CREATE TABLE evidence_custody ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  evidence_id TEXT NOT NULL REFERENCES evidence(id),"
+    "  event TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  leaf_index INTEGER NOT NULL CHECK (leaf_index >= 0),"
+    "  body TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX evidence_custody_by_evidence ON evidence_custody(evidence_id, seq);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -286,6 +328,34 @@ static const char *const sql[Q__COUNT] = {
                        "VALUES (?1, ?2, ?3, ?4)",
     [Q_EVENTS_GET] = "SELECT " EVENT_COLS " FROM message_events WHERE message_id = ?1 "
                      "ORDER BY seq",
+    [Q_EVIDENCE_INSERT] = "INSERT INTO evidence (" EVIDENCE_COLS ", manifest) VALUES (?1, ?2, ?3, "
+                          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
+    [Q_EVIDENCE_RCPT_INSERT] = "INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS ") VALUES "
+                               "(?1, ?2, ?3, ?4)",
+    [Q_EVIDENCE_GET] = "SELECT " EVIDENCE_COLS_MANIFEST " FROM evidence WHERE id = ?1",
+    [Q_EVIDENCE_UPDATE] = "UPDATE evidence SET status = ?2, upload_offset = ?3, updated = ?4 "
+                          "WHERE id = ?1",
+    [Q_EVIDENCE_LIST] = "SELECT " EVIDENCE_COLS " FROM evidence WHERE (from_state = ?1 AND "
+                        "from_poc = ?2) OR id IN (SELECT evidence_id FROM evidence_recipients "
+                        "WHERE state = ?1 AND poc = ?2) ORDER BY created, id LIMIT 1000",
+    [Q_EVIDENCE_RCPTS_GET] = "SELECT " EVIDENCE_RCPT_COLS " FROM evidence_recipients WHERE "
+                             "evidence_id = ?1 ORDER BY state, poc",
+    [Q_EVIDENCE_CHUNK_PUT] = "INSERT INTO evidence_chunks (evidence_id, idx, hash, data) VALUES "
+                             "(?1, ?2, ?3, ?4) ON CONFLICT (evidence_id, idx) DO UPDATE SET "
+                             "hash = excluded.hash, data = excluded.data",
+    [Q_EVIDENCE_CHUNK_GET] = "SELECT hash, data FROM evidence_chunks WHERE evidence_id = ?1 AND "
+                             "idx = ?2",
+    [Q_EVIDENCE_CHUNK_HASHES] = "SELECT idx, hash FROM evidence_chunks WHERE evidence_id = ?1 "
+                                "AND idx >= ?2 ORDER BY idx LIMIT ?3",
+    [Q_EVIDENCE_CHUNKS_DELETE] = "DELETE FROM evidence_chunks WHERE evidence_id = ?1",
+    [Q_EVIDENCE_USAGE] = "SELECT coalesce(sum(ciphertext_size), 0), coalesce(sum(status = 0), 0) "
+                         "FROM evidence WHERE from_state = ?1 AND status < 2",
+    [Q_EVIDENCE_EXPIRED] = "SELECT " EVIDENCE_COLS " FROM evidence WHERE status < 2 AND "
+                           "retain_until <= ?1 ORDER BY retain_until, id LIMIT ?2",
+    [Q_CUSTODY_INSERT] = "INSERT INTO evidence_custody (evidence_id, event, at, leaf_index, body) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
+    [Q_CUSTODY_LIST] = "SELECT " CUSTODY_COLS " FROM evidence_custody WHERE evidence_id = ?1 "
+                       "ORDER BY seq",
 };
 
 /* ---- connections and pool ------------------------------------------------------ */
@@ -1509,6 +1579,252 @@ static parley_qs sq_clocks_of_case(void *conn, const char *case_id,
   return clock_list(c, s, cb, cls, "clocks_of_case");
 }
 
+/* ---- evidence packages ---------------------------------------------------------------- */
+
+static bool read_evidence(sqlite3_stmt *s, void *row) {
+  parley_evidence_row *o = row;
+  memset(o, 0, sizeof *o);
+  int64_t status = sqlite3_column_int64(s, EVIDENCE_COL_status);
+  if (!c_text(s, EVIDENCE_COL_id, o->id, sizeof o->id) ||
+      !c_text(s, EVIDENCE_COL_from_state, o->from_state, sizeof o->from_state) ||
+      !c_text(s, EVIDENCE_COL_from_poc, o->from_poc, sizeof o->from_poc) ||
+      !c_hash(s, EVIDENCE_COL_manifest_hash, o->manifest_hash) || status < 0 || status > 4)
+    return false;
+  o->status = (parley_evidence_status)status;
+  o->ciphertext_size = sqlite3_column_int64(s, EVIDENCE_COL_ciphertext_size);
+  o->upload_offset = sqlite3_column_int64(s, EVIDENCE_COL_upload_offset);
+  o->retain_until = sqlite3_column_int64(s, EVIDENCE_COL_retain_until);
+  o->created = sqlite3_column_int64(s, EVIDENCE_COL_created);
+  o->updated = sqlite3_column_int64(s, EVIDENCE_COL_updated);
+  o->leaf_index = sqlite3_column_int64(s, EVIDENCE_COL_leaf_index);
+  return true;
+}
+
+static parley_qs sq_evidence_insert(void *conn, const parley_evidence_row *row,
+                                    const parley_evidence_recipient_row *rcpts, size_t n) {
+  sq_conn *c = conn;
+  {
+    STMT(c, Q_EVIDENCE_INSERT);
+    if (!b_text(s, 1, row->id) || !b_text(s, 2, row->from_state) || !b_text(s, 3, row->from_poc) ||
+        !b_i64(s, 4, row->status) || !b_i64(s, 5, row->ciphertext_size) ||
+        !b_i64(s, 6, row->upload_offset) || !b_i64(s, 7, row->retain_until) ||
+        !b_i64(s, 8, row->created) || !b_i64(s, 9, row->updated) ||
+        !b_blob(s, 10, row->manifest_hash, 32) || !b_i64(s, 11, row->leaf_index) ||
+        !b_textn(s, 12, row->manifest, row->manifest_len))
+      return bind_failed(c, s, "evidence_insert");
+    parley_qs qs = run_change(c, s, "evidence_insert");
+    if (qs != PARLEY_QS_ONE) return qs;
+  }
+  for (size_t i = 0; i < n; i++) {
+    STMT(c, Q_EVIDENCE_RCPT_INSERT);
+    if (!b_text(s, 1, row->id) || !b_text(s, 2, rcpts[i].state) || !b_text(s, 3, rcpts[i].poc) ||
+        !b_text(s, 4, rcpts[i].key_id))
+      return bind_failed(c, s, "evidence_insert");
+    parley_qs qs = run_change(c, s, "evidence_insert");
+    if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : corrupt("evidence_insert");
+  }
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_evidence_get(void *conn, const char *id, parley_evidence_row *out) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_GET);
+  if (!b_text(s, 1, id)) return bind_failed(c, s, "evidence_get");
+  parley_qs qs = step_row(c, s, "evidence_get");
+  if (qs != PARLEY_QS_ONE) return qs;
+  bool ok =
+      read_evidence(s, out) && c_dup(s, EVIDENCE_COL_manifest, &out->manifest, &out->manifest_len);
+  sq_done(s);
+  return ok ? PARLEY_QS_ONE : corrupt("evidence_get");
+}
+
+static parley_qs sq_evidence_update(void *conn, const parley_evidence_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_UPDATE);
+  if (!b_text(s, 1, row->id) || !b_i64(s, 2, row->status) || !b_i64(s, 3, row->upload_offset) ||
+      !b_i64(s, 4, row->updated))
+    return bind_failed(c, s, "evidence_update");
+  return run_change(c, s, "evidence_update");
+}
+
+static parley_qs evidence_rows(sq_conn *c, sqlite3_stmt *s,
+                               bool (*cb)(void *cls, const parley_evidence_row *r), void *cls,
+                               const char *op) {
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_evidence_row), read_evidence, &rows, &n, op);
+  if (qs == PARLEY_QS_ONE) {
+    const parley_evidence_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &r[i])) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_evidence_list(void *conn, const char *state, const char *poc,
+                                  bool (*cb)(void *cls, const parley_evidence_row *r), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_LIST);
+  if (!b_text(s, 1, state) || !b_text(s, 2, poc)) return bind_failed(c, s, "evidence_list");
+  return evidence_rows(c, s, cb, cls, "evidence_list");
+}
+
+static parley_qs sq_evidence_expired(void *conn, int64_t now, size_t limit,
+                                     bool (*cb)(void *cls, const parley_evidence_row *r),
+                                     void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_EXPIRED);
+  if (!b_i64(s, 1, now) || !b_i64(s, 2, (int64_t)limit))
+    return bind_failed(c, s, "evidence_expired");
+  return evidence_rows(c, s, cb, cls, "evidence_expired");
+}
+
+static bool read_evidence_rcpt(sqlite3_stmt *s, void *row) {
+  parley_evidence_recipient_row *o = row;
+  memset(o, 0, sizeof *o);
+  return c_text(s, EVIDENCE_RCPT_COL_evidence_id, o->evidence_id, sizeof o->evidence_id) &&
+         c_text(s, EVIDENCE_RCPT_COL_state, o->state, sizeof o->state) &&
+         c_text(s, EVIDENCE_RCPT_COL_poc, o->poc, sizeof o->poc) &&
+         c_text(s, EVIDENCE_RCPT_COL_key_id, o->key_id, sizeof o->key_id);
+}
+
+static parley_qs
+sq_evidence_recipients(void *conn, const char *id,
+                       bool (*cb)(void *cls, const parley_evidence_recipient_row *r), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_RCPTS_GET);
+  if (!b_text(s, 1, id)) return bind_failed(c, s, "evidence_recipients");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_evidence_recipient_row), read_evidence_rcpt, &rows, &n,
+                         "evidence_recipients");
+  if (qs == PARLEY_QS_ONE) {
+    const parley_evidence_recipient_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, &r[i])) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_evidence_chunk_put(void *conn, const char *id, int64_t idx,
+                                       const uint8_t hash[32], const void *data, size_t len) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_CHUNK_PUT);
+  if (!b_text(s, 1, id) || !b_i64(s, 2, idx) || !b_blob(s, 3, hash, 32) ||
+      !(data ? b_blob(s, 4, data, len) : sqlite3_bind_null(s, 4) == SQLITE_OK))
+    return bind_failed(c, s, "evidence_chunk_put");
+  return run_change(c, s, "evidence_chunk_put");
+}
+
+static parley_qs sq_evidence_chunk_get(void *conn, const char *id, int64_t idx, uint8_t hash[32],
+                                       uint8_t **data, size_t *len) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_CHUNK_GET);
+  if (!b_text(s, 1, id) || !b_i64(s, 2, idx)) return bind_failed(c, s, "evidence_chunk_get");
+  parley_qs qs = step_row(c, s, "evidence_chunk_get");
+  if (qs != PARLEY_QS_ONE) return qs;
+  bool ok = c_hash(s, 0, hash);
+  if (ok && sqlite3_column_type(s, 1) != SQLITE_NULL) ok = c_dup(s, 1, (char **)data, len);
+  sq_done(s);
+  return ok ? PARLEY_QS_ONE : corrupt("evidence_chunk_get");
+}
+
+typedef struct {
+  int64_t idx;
+  uint8_t hash[32];
+} chunk_hash_row;
+
+static bool read_chunk_hash(sqlite3_stmt *s, void *row) {
+  chunk_hash_row *o = row;
+  o->idx = sqlite3_column_int64(s, 0);
+  return c_hash(s, 1, o->hash);
+}
+
+static parley_qs
+sq_evidence_chunk_hashes(void *conn, const char *id, int64_t from, size_t limit,
+                         bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_CHUNK_HASHES);
+  if (!b_text(s, 1, id) || !b_i64(s, 2, from) || !b_i64(s, 3, (int64_t)limit))
+    return bind_failed(c, s, "evidence_chunk_hashes");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs =
+      collect(c, s, sizeof(chunk_hash_row), read_chunk_hash, &rows, &n, "evidence_chunk_hashes");
+  if (qs == PARLEY_QS_ONE) {
+    const chunk_hash_row *r = rows;
+    for (size_t i = 0; i < n; i++)
+      if (!cb(cls, r[i].idx, r[i].hash)) break;
+  }
+  free(rows);
+  return qs;
+}
+
+static parley_qs sq_evidence_chunks_delete(void *conn, const char *id) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_CHUNKS_DELETE);
+  if (!b_text(s, 1, id)) return bind_failed(c, s, "evidence_chunks_delete");
+  return run_change(c, s, "evidence_chunks_delete");
+}
+
+static parley_qs sq_evidence_usage(void *conn, const char *state, int64_t *bytes,
+                                   int64_t *uploading) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_USAGE);
+  if (!b_text(s, 1, state)) return bind_failed(c, s, "evidence_usage");
+  parley_qs qs = step_row(c, s, "evidence_usage");
+  if (qs != PARLEY_QS_ONE) return qs;
+  *bytes = sqlite3_column_int64(s, 0);
+  *uploading = sqlite3_column_int64(s, 1);
+  sq_done(s);
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs sq_custody_insert(void *conn, parley_custody_row *row) {
+  sq_conn *c = conn;
+  STMT(c, Q_CUSTODY_INSERT);
+  if (!b_text(s, 1, row->evidence_id) || !b_text(s, 2, row->event) || !b_i64(s, 3, row->at) ||
+      !b_i64(s, 4, row->leaf_index) || !b_textn(s, 5, row->body, row->body_len))
+    return bind_failed(c, s, "custody_insert");
+  parley_qs qs = step_row(c, s, "custody_insert");
+  if (qs != PARLEY_QS_ONE) return qs < 0 ? qs : corrupt("custody_insert");
+  row->seq = sqlite3_column_int64(s, 0);
+  int rc = sqlite3_step(s);
+  sq_done(s);
+  return rc == SQLITE_DONE ? PARLEY_QS_ONE : sq_fail(c, rc, "custody_insert");
+}
+
+static bool read_custody(sqlite3_stmt *s, void *row) {
+  parley_custody_row *o = row;
+  memset(o, 0, sizeof *o);
+  o->seq = sqlite3_column_int64(s, CUSTODY_COL_seq);
+  o->at = sqlite3_column_int64(s, CUSTODY_COL_at);
+  o->leaf_index = sqlite3_column_int64(s, CUSTODY_COL_leaf_index);
+  return c_text(s, CUSTODY_COL_evidence_id, o->evidence_id, sizeof o->evidence_id) &&
+         c_text(s, CUSTODY_COL_event, o->event, sizeof o->event) &&
+         c_dup(s, CUSTODY_COL_body, &o->body, &o->body_len);
+}
+
+static parley_qs sq_custody_list(void *conn, const char *id,
+                                 bool (*cb)(void *cls, const parley_custody_row *r), void *cls) {
+  sq_conn *c = conn;
+  STMT(c, Q_CUSTODY_LIST);
+  if (!b_text(s, 1, id)) return bind_failed(c, s, "custody_list");
+  void *rows = NULL;
+  size_t n = 0;
+  parley_qs qs = collect(c, s, sizeof(parley_custody_row), read_custody, &rows, &n, "custody_list");
+  parley_custody_row *r = rows;
+  bool more = qs == PARLEY_QS_ONE;
+  for (size_t i = 0; i < n; i++) {
+    if (more) more = cb(cls, &r[i]);
+    free(r[i].body);
+  }
+  free(rows);
+  return qs;
+}
+
 const struct parley_store_backend parley_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -1557,4 +1873,17 @@ const struct parley_store_backend parley_store_sqlite = {
     .clock_put = sq_clock_put,
     .clocks_due = sq_clocks_due,
     .clocks_of_case = sq_clocks_of_case,
+    .evidence_insert = sq_evidence_insert,
+    .evidence_get = sq_evidence_get,
+    .evidence_update = sq_evidence_update,
+    .evidence_list = sq_evidence_list,
+    .evidence_recipients = sq_evidence_recipients,
+    .evidence_chunk_put = sq_evidence_chunk_put,
+    .evidence_chunk_get = sq_evidence_chunk_get,
+    .evidence_chunk_hashes = sq_evidence_chunk_hashes,
+    .evidence_chunks_delete = sq_evidence_chunks_delete,
+    .evidence_usage = sq_evidence_usage,
+    .evidence_expired = sq_evidence_expired,
+    .custody_insert = sq_custody_insert,
+    .custody_list = sq_custody_list,
 };

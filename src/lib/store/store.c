@@ -806,3 +806,141 @@ parley_err parley_store_tlog_hash(void *tx, unsigned level, uint64_t index, uint
     return PARLEY_E_STORE_HARD;
   }
 }
+
+/* ---- evidence packages ---------------------------------------------------- */
+
+void parley_evidence_row_clear(parley_evidence_row *r) {
+  if (!r) return;
+  free(r->manifest);
+  r->manifest = NULL;
+  r->manifest_len = 0;
+}
+
+static bool evidence_row_ok(const char *op, const parley_evidence_row *r) {
+  if (!r) return bad(op, "row");
+  if (!text_ok(r->id, sizeof r->id, true)) return bad(op, "id");
+  if (r->status < PARLEY_EVIDENCE_UPLOADING || r->status > PARLEY_EVIDENCE_REJECTED)
+    return bad(op, "status");
+  if (r->upload_offset < 0 || r->upload_offset > r->ciphertext_size)
+    return bad(op, "upload_offset");
+  return true;
+}
+
+parley_qs parley_store_evidence_insert(parley_tx *tx, const parley_evidence_row *row,
+                                       const parley_evidence_recipient_row *rcpts, size_t n) {
+  ENTER(tx, "evidence_insert", true);
+  if (!evidence_row_ok("evidence_insert", row)) REFUSE(tx, "evidence_insert", "row");
+  if (!text_ok(row->from_state, sizeof row->from_state, true) ||
+      !text_ok(row->from_poc, sizeof row->from_poc, true) || !row->manifest ||
+      !blob_text_ok(row->manifest, row->manifest_len) || row->ciphertext_size < 0)
+    REFUSE(tx, "evidence_insert", "row");
+  if (n == 0 || n > 64 || !rcpts) REFUSE(tx, "evidence_insert", "recipients");
+  for (size_t i = 0; i < n; i++)
+    if (!text_ok(rcpts[i].state, sizeof rcpts[i].state, true) ||
+        !text_ok(rcpts[i].poc, sizeof rcpts[i].poc, true) ||
+        !text_ok(rcpts[i].key_id, sizeof rcpts[i].key_id, true))
+      REFUSE(tx, "evidence_insert", "recipient");
+  return tx_leave(tx, OPS(tx)->evidence_insert(tx->conn, row, rcpts, n));
+}
+
+parley_qs parley_store_evidence_get(parley_tx *tx, const char *id, parley_evidence_row *out) {
+  ENTER(tx, "evidence_get", false);
+  if (!id || !out) REFUSE(tx, "evidence_get", "argument");
+  memset(out, 0, sizeof *out);
+  if (!key_ok(id, PARLEY_UUID_LEN)) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_get(tx->conn, id, out));
+}
+
+parley_qs parley_store_evidence_update(parley_tx *tx, const parley_evidence_row *row) {
+  ENTER(tx, "evidence_update", true);
+  if (!evidence_row_ok("evidence_update", row)) REFUSE(tx, "evidence_update", "row");
+  return tx_leave(tx, OPS(tx)->evidence_update(tx->conn, row));
+}
+
+parley_qs parley_store_evidence_list(parley_tx *tx, const char *state, const char *poc,
+                                     bool (*cb)(void *cls, const parley_evidence_row *r),
+                                     void *cls) {
+  ENTER(tx, "evidence_list", false);
+  if (!state || !poc || !cb) REFUSE(tx, "evidence_list", "argument");
+  if (!key_ok(state, PARLEY_STATE_CODE_LEN) || !key_ok(poc, 64))
+    return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_list(tx->conn, state, poc, cb, cls));
+}
+
+parley_qs parley_store_evidence_recipients(parley_tx *tx, const char *id,
+                                           bool (*cb)(void *cls,
+                                                      const parley_evidence_recipient_row *r),
+                                           void *cls) {
+  ENTER(tx, "evidence_recipients", false);
+  if (!id || !cb) REFUSE(tx, "evidence_recipients", "argument");
+  if (!key_ok(id, PARLEY_UUID_LEN)) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_recipients(tx->conn, id, cb, cls));
+}
+
+parley_qs parley_store_evidence_chunk_put(parley_tx *tx, const char *id, int64_t idx,
+                                          const uint8_t hash[32], const void *data, size_t len) {
+  ENTER(tx, "evidence_chunk_put", true);
+  if (!text_ok(id, PARLEY_UUID_LEN, true) || idx < 0 || !hash || len > ((size_t)2 << 20))
+    REFUSE(tx, "evidence_chunk_put", "argument");
+  return tx_leave(tx, OPS(tx)->evidence_chunk_put(tx->conn, id, idx, hash, data, len));
+}
+
+parley_qs parley_store_evidence_chunk_get(parley_tx *tx, const char *id, int64_t idx,
+                                          uint8_t hash[32], uint8_t **data, size_t *len) {
+  ENTER(tx, "evidence_chunk_get", false);
+  if (!id || !hash || !data || !len) REFUSE(tx, "evidence_chunk_get", "argument");
+  *data = NULL;
+  *len = 0;
+  if (!key_ok(id, PARLEY_UUID_LEN) || idx < 0) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_chunk_get(tx->conn, id, idx, hash, data, len));
+}
+
+parley_qs
+parley_store_evidence_chunk_hashes(parley_tx *tx, const char *id, int64_t from, size_t limit,
+                                   bool (*cb)(void *cls, int64_t idx, const uint8_t hash[32]),
+                                   void *cls) {
+  ENTER(tx, "evidence_chunk_hashes", false);
+  if (!id || !cb || limit == 0 || limit > 4096) REFUSE(tx, "evidence_chunk_hashes", "argument");
+  if (!key_ok(id, PARLEY_UUID_LEN) || from < 0) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_chunk_hashes(tx->conn, id, from, limit, cb, cls));
+}
+
+parley_qs parley_store_evidence_chunks_delete(parley_tx *tx, const char *id) {
+  ENTER(tx, "evidence_chunks_delete", true);
+  if (!text_ok(id, PARLEY_UUID_LEN, true)) REFUSE(tx, "evidence_chunks_delete", "id");
+  return tx_leave(tx, OPS(tx)->evidence_chunks_delete(tx->conn, id));
+}
+
+parley_qs parley_store_evidence_usage(parley_tx *tx, const char *state, int64_t *bytes,
+                                      int64_t *uploading) {
+  ENTER(tx, "evidence_usage", false);
+  if (!text_ok(state, PARLEY_STATE_CODE_LEN, true) || !bytes || !uploading)
+    REFUSE(tx, "evidence_usage", "argument");
+  return tx_leave(tx, OPS(tx)->evidence_usage(tx->conn, state, bytes, uploading));
+}
+
+parley_qs parley_store_evidence_expired(parley_tx *tx, int64_t now, size_t limit,
+                                        bool (*cb)(void *cls, const parley_evidence_row *r),
+                                        void *cls) {
+  ENTER(tx, "evidence_expired", false);
+  if (!cb) REFUSE(tx, "evidence_expired", "argument");
+  if (limit == 0) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->evidence_expired(tx->conn, now, list_limit(limit), cb, cls));
+}
+
+parley_qs parley_store_custody_insert(parley_tx *tx, parley_custody_row *row) {
+  ENTER(tx, "custody_insert", true);
+  if (!row || !text_ok(row->evidence_id, sizeof row->evidence_id, true) ||
+      !text_ok(row->event, sizeof row->event, true) || !row->body ||
+      !blob_text_ok(row->body, row->body_len) || row->leaf_index < 0)
+    REFUSE(tx, "custody_insert", "row");
+  return tx_leave(tx, OPS(tx)->custody_insert(tx->conn, row));
+}
+
+parley_qs parley_store_custody_list(parley_tx *tx, const char *id,
+                                    bool (*cb)(void *cls, const parley_custody_row *r), void *cls) {
+  ENTER(tx, "custody_list", false);
+  if (!id || !cb) REFUSE(tx, "custody_list", "argument");
+  if (!key_ok(id, PARLEY_UUID_LEN)) return tx_leave(tx, PARLEY_QS_NONE);
+  return tx_leave(tx, OPS(tx)->custody_list(tx->conn, id, cb, cls));
+}

@@ -202,6 +202,10 @@ static void test_migrate_from_v1(void **state) {
   f->s = NULL;
   suite_raw_exec(f->url, "DROP TABLE clocks");
   suite_raw_exec(f->url, "DROP TABLE message_bases");
+  suite_raw_exec(f->url, "DROP TABLE evidence_custody");
+  suite_raw_exec(f->url, "DROP TABLE evidence_chunks");
+  suite_raw_exec(f->url, "DROP TABLE evidence_recipients");
+  suite_raw_exec(f->url, "DROP TABLE evidence");
   suite_raw_exec(f->url, "DROP TABLE message_events");
   suite_raw_exec(f->url, "DROP TABLE acks");
   suite_raw_exec(f->url, "DROP TABLE message_recipients");

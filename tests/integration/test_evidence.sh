@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# Evidence packages end to end through the real parleyd and parley, on the store of
+# PARLEY_TEST_STORE: sealed for the recipients' keys, uploaded (tus 1.0) and downloaded
+# (ranges) with kill -9 of the hub in the middle of each, then resumed; plaintext hashes
+# match; a flipped ciphertext byte is refused naming its chunk; a non-recipient can
+# neither fetch nor open; the custody chain verifies and an edited row is detected;
+# retention deletes the ciphertext and keeps custody; quotas; peak RSS of parleyd and
+# parley at 100 MiB and at PARLEY_EVIDENCE_MIB (default 512; with PostgreSQL 64 and 256;
+# 32 and 256 under sanitizers; make check-large: 2048).
+. "$(dirname "$0")/lib.sh"
+
+if [ "${PARLEY_TEST_SANITIZED:-0}" = 1 ]; then
+  LARGE_MIB=${PARLEY_EVIDENCE_MIB:-256}
+  SMALL_MIB=${PARLEY_EVIDENCE_SMALL_MIB:-32}
+elif [ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ]; then
+  # every chunk goes through the database's WAL: smaller here, 2 GiB in make check-large
+  LARGE_MIB=${PARLEY_EVIDENCE_MIB:-256}
+  SMALL_MIB=${PARLEY_EVIDENCE_SMALL_MIB:-64}
+else
+  LARGE_MIB=${PARLEY_EVIDENCE_MIB:-512}
+  SMALL_MIB=${PARLEY_EVIDENCE_SMALL_MIB:-100}
+fi
+export PARLEY_PROGRESS_MS=200
+
+HUB=http://placeholder
+USERS="op est-root est-cert fin-root fin-ncsc lva-root lva-cert"
+for u in $USERS; do new_user "$u"; done
+HUBARGS=(--operator-key "$(pubkey op)" --checkpoint-interval 1 --scheduler-tick-ms 200
+  --key-rate 1000)
+start_hub "$WORK/hub" "${HUBARGS[@]}"
+PORT=${HUB##*:}
+for u in $USERS; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done
+
+onboard() { # CODE NAME REGION
+  as op admin state add --code "$1" --name "$2" --region "$3" \
+    --root-key "$WORK/${1,,}-root.key.pub" --fingerprint "$(fingerprint "${1,,}-root")" >/dev/null
+}
+onboard EST Estonia eastern-european
+onboard FIN Finland western-european-and-others
+onboard LVA Latvia eastern-european
+poc() { # STATEFILE ID KEY
+  as "${1%%.*}-root" state poc add "$WORK/$1" --id "$2" --name "Officer $2" --role technical \
+    --email "$2@test" --phone "+1 555 0100" --language en --poc-key "$WORK/$3.key" >/dev/null
+}
+as est-root state init --state EST --out "$WORK/est.json" >/dev/null
+poc est.json est-cert est-cert
+as fin-root state init --state FIN --out "$WORK/fin.json" >/dev/null
+poc fin.json fin-ncsc fin-ncsc
+as lva-root state init --state LVA --out "$WORK/lva.json" >/dev/null
+poc lva.json lva-cert lva-cert
+for s in est fin lva; do
+  as $s-root state sign "$WORK/$s.json" >/dev/null
+  as $s-root state publish "$WORK/$s.json" >/dev/null
+done
+
+sent_id() { sed -n 's/^sent evidence \([0-9a-f-]*\).*/\1/p' "$1"; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+store_sql() { # SQL: runs against the hub's store
+  if [ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ]; then
+    pg_as "$PG_BIN/psql" -q -t -A "$PG_URL" -c "$1"
+  else
+    sqlite3 "$WORK/hub/hub.db" "$1"
+  fi
+}
+restart_hub() { # kill -9, then a new process on the same port and store
+  peak_kib "$HUB_PID" >>"$WORK/hub-peaks"
+  kill -9 "$HUB_PID"
+  wait "$HUB_PID" 2>/dev/null || true
+  HUB_PID=
+  start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT" "$@"
+}
+peak_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || true; }
+# watch PID FILE: records the peak RSS (KiB) of PID in FILE until it exits
+watch_peak() {
+  local peak=0 v
+  while kill -0 "$1" 2>/dev/null; do
+    v=$(peak_kib "$1")
+    [ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+    sleep 0.1
+  done
+  echo "$peak" >"$2"
+}
+
+# --- a small package of three files, one empty ---------------------------------
+mkdir -p "$WORK/in"
+head -c 3000000 /dev/urandom >"$WORK/in/disk.img"
+printf 'acquired 2026-12-01 by the CERT\n' >"$WORK/in/notes.txt"
+: >"$WORK/in/empty.log"
+check "EST seals three files for FIN's POC and uploads them" sh -c \
+  "$PARLEY --config $WORK/est-cert.conf evidence send --to FIN:fin-ncsc --notes 'imaged on site' \
+   $WORK/in/disk.img $WORK/in/notes.txt $WORK/in/empty.log >$WORK/send1.out 2>$WORK/send1.err"
+ID1=$(sent_id "$WORK/send1.out")
+check "  the package is listed for the recipient as available" \
+  sh -c "$PARLEY --config $WORK/fin-ncsc.conf evidence list | grep '$ID1' | grep -q available"
+check "FIN fetches it: every chunk and file hash verified" \
+  sh -c "$PARLEY --config $WORK/fin-ncsc.conf evidence fetch $ID1 --out $WORK/out >$WORK/f1.out 2>&1 && grep -q VERIFIED $WORK/f1.out"
+check "  the plaintext is the sender's, file by file" sh -c \
+  "cmp $WORK/in/disk.img $WORK/out/$ID1/disk.img && cmp $WORK/in/notes.txt $WORK/out/$ID1/notes.txt && cmp $WORK/in/empty.log $WORK/out/$ID1/empty.log"
+check "  parley evidence verify checks the files and the manifest's log entry" \
+  as fin-ncsc evidence verify "$ID1" "$WORK/out/$ID1"
+sleep 2 # a checkpoint covers the last events
+check "the custody chain verifies for the recipient" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence custody $ID1 >$WORK/c1.out && grep -q '^VERIFIED: 5 custody' $WORK/c1.out"
+check "  sealed, uploaded, available, downloaded, verified, in order" sh -c \
+  "awk '{print \$2}' $WORK/c1.out | head -5 | tr '\n' ' ' | grep -qx 'sealed uploaded available downloaded verified '"
+check "  and for the sender" as est-cert evidence custody "$ID1"
+check "a non-recipient (LVA) cannot fetch" expect_fail EVIDENCE_UNKNOWN as lva-cert evidence fetch "$ID1" --out "$WORK/lva"
+check "  nor read the custody or manifest" expect_fail EVIDENCE_UNKNOWN as lva-cert evidence custody "$ID1"
+check "the sender, not a recipient, cannot open it (no wrapped key for its key)" \
+  expect_fail EVIDENCE_NOT_RECIPIENT as est-cert evidence fetch "$ID1" --out "$WORK/est"
+check "  nor download its ciphertext" sh -c \
+  "$PARLEY --config $WORK/est-cert.conf api GET /v1/evidence/$ID1/content 2>&1 | grep -q EVIDENCE_NOT_RECIPIENT"
+
+# an edited custody row is detected
+store_sql "UPDATE evidence_custody SET body = replace(body, 'every ciphertext chunk', 'no ciphertext chunk') WHERE evidence_id = '$ID1' AND event = 'downloaded'" >/dev/null
+check "an edited custody row is detected (signature)" sh -c \
+  "! $PARLEY --config $WORK/fin-ncsc.conf evidence custody $ID1 >$WORK/c2.out; grep -q 'NOT VERIFIED  downloaded' $WORK/c2.out && grep -q '^NOT VERIFIED: 5 custody event(s), 1 not' $WORK/c2.out"
+
+# --- a flipped ciphertext byte ----------------------------------------------------
+head -c 2500000 /dev/urandom >"$WORK/in/flip.bin"
+as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/flip.bin" >"$WORK/send2.out" 2>/dev/null
+ID2=$(sent_id "$WORK/send2.out")
+OFF=$((1048593 + 12345)) # in chunk 1
+if [ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ]; then
+  store_sql "UPDATE evidence_chunks SET data = set_byte(data, 12345, (get_byte(data, 12345) # 1)) WHERE evidence_id = '$ID2' AND idx = 1" >/dev/null
+else
+  python3 - "$WORK/hub/evidence/$ID2.ct" "$OFF" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))
+PY
+fi
+check "a flipped byte in a stored chunk is refused, naming the chunk" \
+  expect_fail "chunk 1 (bytes 1048593-2097185) does not match" as fin-ncsc evidence fetch "$ID2" --out "$WORK/out"
+check "  and no plaintext file is left under its name" test ! -e "$WORK/out/$ID2/flip.bin"
+
+# --- retention deletes the ciphertext, keeps custody -------------------------------
+RET=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ)
+as est-cert evidence send --to FIN:fin-ncsc --retain-until "$RET" "$WORK/in/notes.txt" >"$WORK/send3.out" 2>/dev/null
+ID3=$(sent_id "$WORK/send3.out")
+for _ in $(seq 1 50); do
+  as fin-ncsc evidence list | grep "$ID3" | grep -q deleted && break
+  sleep 0.3
+done
+check "after its retention date the package is deleted" \
+  sh -c "$PARLEY --config $WORK/fin-ncsc.conf evidence list | grep '$ID3' | grep -q deleted"
+check "  its ciphertext is gone" test "$(store_sql "SELECT count(*) FROM evidence_chunks WHERE evidence_id = '$ID3'")" = 0 -a ! -e "$WORK/hub/evidence/$ID3.ct"
+sleep 2
+check "  its custody is kept and verifies, ending with the hub's deletion" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence custody $ID3 >$WORK/c3.out && grep -q 'VERIFIED      deleted' $WORK/c3.out"
+
+# --- quotas ---------------------------------------------------------------------------
+stop_hub
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT" --evidence-state-bytes 100000
+check "a package over the state's byte quota is refused 413" \
+  expect_fail EVIDENCE_QUOTA_BYTES as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/disk.img"
+stop_hub
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT" --evidence-state-uploads 1
+# one unfinished upload: a sender killed once its package is created
+head -c 40000000 /dev/urandom >"$WORK/in/unfinished.bin"
+"$PARLEY" --config "$WORK/est-cert.conf" evidence send --to FIN:fin-ncsc "$WORK/in/unfinished.bin" \
+  >/dev/null 2>"$WORK/unf.err" &
+UNF=$!
+for _ in $(seq 1 100); do grep -q "created; uploading" "$WORK/unf.err" && break; sleep 0.1; done
+kill -9 $UNF 2>/dev/null || true
+wait $UNF 2>/dev/null || true
+check "an upload past the state's unfinished uploads is refused 429" \
+  expect_fail EVIDENCE_UPLOADS_LIMIT as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/notes.txt"
+UNF_ID=$(sed -n 's/^evidence \([0-9a-f-]*\) created.*/\1/p' "$WORK/unf.err")
+check "  a killed sender resumes its upload (--resume ID), then the package is available" sh -c \
+  "$PARLEY --config $WORK/est-cert.conf evidence send --resume $UNF_ID >/dev/null 2>&1 && $PARLEY --config $WORK/fin-ncsc.conf evidence list | grep '$UNF_ID' | grep -q available"
+stop_hub
+
+# --- large packages: kill -9 of parleyd mid-upload and mid-download -------------------
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+big_round() { # MIB TAG: send and fetch with a hub crash in each; records peaks
+  local mib=$1 tag=$2 f="$WORK/in/big-$2.bin"
+  head -c "$((mib * 1048576))" /dev/urandom >"$f"
+  local t0=$SECONDS
+  "$PARLEY" --config "$WORK/est-cert.conf" evidence send --to FIN:fin-ncsc "$f" \
+    >"$WORK/big-$tag.send" 2>"$WORK/big-$tag.send.err" &
+  local cpid=$!
+  watch_peak "$cpid" "$WORK/peak-send-$tag" &
+  local wpid=$!
+  if [ "$3" = crash ]; then
+    for _ in $(seq 1 600); do
+      grep -q 'what=upload bytes=[1-9]' "$WORK/big-$tag.send.err" 2>/dev/null &&
+        [ "$(grep 'what=upload' "$WORK/big-$tag.send.err" | tail -1 | sed 's/.*bytes=\([0-9]*\).*/\1/')" -gt $((mib * 1048576 / 3)) ] && break
+      sleep 0.1
+    done
+    restart_hub
+  fi
+  wait "$cpid" || echo "send failed" >>"$WORK/big-$tag.send.err"
+  wait "$wpid" || true
+  local id
+  id=$(sent_id "$WORK/big-$tag.send")
+  echo "$tag: send ${mib} MiB took $((SECONDS - t0)) s" >>"$WORK/figures"
+  t0=$SECONDS
+  "$PARLEY" --config "$WORK/fin-ncsc.conf" evidence fetch "$id" --out "$WORK/out" \
+    >"$WORK/big-$tag.fetch" 2>"$WORK/big-$tag.fetch.err" &
+  cpid=$!
+  watch_peak "$cpid" "$WORK/peak-fetch-$tag" &
+  wpid=$!
+  if [ "$3" = crash ]; then
+    for _ in $(seq 1 600); do
+      [ "$(grep 'what=download' "$WORK/big-$tag.fetch.err" 2>/dev/null | tail -1 | sed 's/.*bytes=\([0-9]*\).*/\1/')" -gt $((mib * 1048576 / 3)) ] 2>/dev/null && break
+      sleep 0.1
+    done
+    restart_hub
+  fi
+  wait "$cpid" || echo "fetch failed" >>"$WORK/big-$tag.fetch.err"
+  wait "$wpid" || true
+  echo "$tag: fetch ${mib} MiB took $((SECONDS - t0)) s" >>"$WORK/figures"
+  peak_kib "$HUB_PID" >>"$WORK/hub-peaks" # each process served a third or more of the bytes
+  sort -n "$WORK/hub-peaks" | tail -1 >"$WORK/peak-hub-$tag"
+  rm -f "$WORK/hub-peaks"
+  BIG_ID=$id
+  BIG_FILE=$f
+}
+
+stop_hub
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+big_round "$SMALL_MIB" small nocrash
+check "a ${SMALL_MIB} MiB package arrives whole (plaintext hashes match)" \
+  test "$(sha "$BIG_FILE")" = "$(sha "$WORK/out/$BIG_ID/big-small.bin")"
+# a killed fetch client resumes from the chunks it had verified
+"$PARLEY" --config "$WORK/fin-ncsc.conf" evidence fetch "$BIG_ID" --out "$WORK/out2" \
+  >/dev/null 2>"$WORK/kf.err" &
+KP=$!
+for _ in $(seq 1 600); do
+  [ "$(grep 'what=download' "$WORK/kf.err" 2>/dev/null | tail -1 | sed 's/.*bytes=\([0-9]*\).*/\1/')" \
+    -gt $((SMALL_MIB * 1048576 / 3)) ] 2>/dev/null && break
+  sleep 0.05
+done
+kill -9 $KP 2>/dev/null || true
+wait $KP 2>/dev/null || true
+check "a fetch killed mid-download (kill -9 of parley) resumes after the chunks it verified" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence fetch $BIG_ID --out $WORK/out2 >/dev/null 2>$WORK/kf2.err && grep -q 'resuming at chunk [1-9]' $WORK/kf2.err"
+check "  and the plaintext hashes match" \
+  test "$(sha "$BIG_FILE")" = "$(sha "$WORK/out2/$BIG_ID/big-small.bin")"
+rm -rf "$WORK/out2"
+rm -f "$BIG_FILE" "$WORK/out/$BIG_ID/big-small.bin"
+stop_hub
+start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
+big_round "$LARGE_MIB" large crash
+check "a ${LARGE_MIB} MiB package survives kill -9 of parleyd mid-upload and mid-download" \
+  test "$(sha "$BIG_FILE")" = "$(sha "$WORK/out/$BIG_ID/big-large.bin")"
+check "  the client said it resumed" grep -q "resuming\|will retry" "$WORK/big-large.fetch.err" "$WORK/big-large.send.err"
+sleep 2
+check "  its custody chain verifies" as fin-ncsc evidence custody "$BIG_ID"
+rm -f "$BIG_FILE" "$WORK/out/$BIG_ID/big-large.bin"
+for who in hub send fetch; do
+  s=$(cat "$WORK/peak-$who-small") l=$(cat "$WORK/peak-$who-large")
+  echo "peak RSS $who: ${s} KiB at ${SMALL_MIB} MiB, ${l} KiB at ${LARGE_MIB} MiB" >>"$WORK/figures"
+  check "peak RSS of $who stays flat (${s} KiB at ${SMALL_MIB} MiB, ${l} KiB at ${LARGE_MIB} MiB)" \
+    test "$l" -le $((s + 32768))
+done
+cat "$WORK/figures"
+
+finish
