@@ -1260,9 +1260,11 @@ int cmd_evidence_fetch(int argc, char **argv) {
       bad++;
       continue;
     }
-    char final_path[1100];
-    snprintf(final_path, sizeof final_path, "%s/%s", dir, files[k].name);
-    if (rename(f.part_paths[k], final_path) != 0)
+    char final_path[1400];
+    int n = snprintf(final_path, sizeof final_path, "%s/%s", dir, files[k].name);
+    if (n < 0 || (size_t)n >= sizeof final_path)
+      rc = cli_fail("%s/%s: path too long", dir, cli_safe(files[k].name));
+    else if (rename(f.part_paths[k], final_path) != 0)
       rc = cli_fail("%s: %s", final_path, strerror(errno));
   }
   if (!rc && bad) rc = 1;

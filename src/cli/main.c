@@ -43,7 +43,6 @@ static const cli_command commands[] = {
     {"reply", cmd_reply, "answer a message, in the same case"},
     {"case", cmd_case, "show the chain of a case: verified messages, statuses, clocks"},
     {"stats", cmd_stats, "request statistics per legal basis, kind and pair of states"},
-    {"case", cmd_case, "list the messages of a case"},
     {"evidence send", cmd_evidence_send, "seal files for recipients and upload them (resumable)"},
     {"evidence list", cmd_evidence_list, "list evidence packages sent by or addressed to you"},
     {"evidence fetch", cmd_evidence_fetch, "download, verify and decrypt an evidence package"},

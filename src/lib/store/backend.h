@@ -14,7 +14,7 @@
 
 /* Schema version this program knows. Both engines number their migration steps alike:
  * step N of one engine creates the same tables as step N of the other. */
-#define PARLEY_STORE_SCHEMA_VERSION 4
+#define PARLEY_STORE_SCHEMA_VERSION 5
 
 /* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
 #define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
