@@ -1,6 +1,7 @@
 /* Evidence packages (docs/protocol.md, "Evidence packages"):
  *   POST   /v1/evidence                 officer: tus creation with the signed manifest
- *   HEAD   /v1/evidence/{id}/upload     sender: the durable Upload-Offset (tus core)
+ *   HEAD   /v1/evidence/{id}/upload     sender: the durable Upload-Offset (tus core; GET
+ *                                        answers the same with a JSON body)
  *   PATCH  /v1/evidence/{id}/upload     sender: whole ciphertext chunks at Upload-Offset
  *   DELETE /v1/evidence/{id}/upload     sender: terminates an unfinished upload (tus)
  *   GET    /v1/evidence                 officer: packages sent by or addressed to the caller
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -323,7 +325,7 @@ void h_evidence_create(parleyd_req *r) {
   free(c);
 }
 
-/* ---- HEAD /v1/evidence/{id}/upload ------------------------------------------------ */
+/* ---- HEAD (or GET) /v1/evidence/{id}/upload -------------------------------------- */
 
 void h_evidence_offset(parleyd_req *r) {
   if (!tus_ok(r)) return;
@@ -335,8 +337,12 @@ void h_evidence_offset(parleyd_req *r) {
   const char *hdrs[] = {
       "Upload-Offset",           off, "Upload-Length", len, "Parley-Evidence-Status",
       status_name(a.row.status), NULL};
+  /* HEAD (tus) gets the headers only; GET the same as JSON too */
+  json_t *o =
+      json_pack("{s:I,s:I,s:s}", "upload_offset", (json_int_t)a.row.upload_offset, "upload_length",
+                (json_int_t)a.row.ciphertext_size, "status", status_name(a.row.status));
   parley_evidence_row_clear(&a.row);
-  reply_json_hdr(r, 200, NULL, hdrs);
+  reply_json_hdr(r, 200, o, hdrs);
 }
 
 /* ---- PATCH /v1/evidence/{id}/upload ------------------------------------------------ */
@@ -496,6 +502,12 @@ void h_evidence_patch(parleyd_req *r) {
 
 static void evidence_patch_locked(parleyd_req *r) {
   if (!tus_ok(r)) return;
+  const char *ct = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (!ct || strcasecmp(ct, "application/offset+octet-stream") != 0) {
+    parleyd_reply_error(r, PARLEY_E_CONTENT_TYPE,
+                        "a PATCH body is application/offset+octet-stream");
+    return;
+  }
   const char *off_hdr = parleyd_header(r, "Upload-Offset");
   patch_ctx c;
   memset(&c, 0, sizeof c);

@@ -25,12 +25,12 @@ static bool has_json_content_type(parleyd_req *r) {
   return c == 0 || c == ';' || c == ' ';
 }
 
-/* The body's media type is the route's (evidence chunks are octets), else JSON. */
+/* JSON, or the route's own media type (evidence chunks are octets; that handler then
+ * refuses JSON itself, after authentication). */
 static bool has_body_type(parleyd_req *r) {
   const char *want = parleyd_route_body_type(r->route);
-  if (!want) return has_json_content_type(r);
-  const char *ct = parleyd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-  return ct && strcasecmp(ct, want) == 0;
+  const char *ct = want ? parleyd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE) : NULL;
+  return (ct && strcasecmp(ct, want) == 0) || has_json_content_type(r);
 }
 
 /* Decoded query names and values must be text: valid UTF-8 without control characters. */

@@ -47,7 +47,7 @@ const parleyd_route parleyd_routes[] = {
     {"POST", "/v1/evidence", h_evidence_create, PARLEYD_AUTH_OFFICER, "evidence_create"},
     {"GET", "/v1/evidence", h_evidence_list, PARLEYD_AUTH_OFFICER, "evidence_list"},
     {"GET", "/v1/evidence/{}", h_evidence_get, PARLEYD_AUTH_OFFICER, "evidence_get"},
-    {"HEAD", "/v1/evidence/{}/upload", h_evidence_offset, PARLEYD_AUTH_OFFICER, "evidence_offset"},
+    {"GET", "/v1/evidence/{}/upload", h_evidence_offset, PARLEYD_AUTH_OFFICER, "evidence_offset"},
     {"PATCH", "/v1/evidence/{}/upload", h_evidence_patch, PARLEYD_AUTH_OFFICER, "evidence_patch"},
     {"DELETE", "/v1/evidence/{}/upload", h_evidence_terminate, PARLEYD_AUTH_OFFICER,
      "evidence_terminate"},
@@ -104,8 +104,10 @@ int parleyd_route_match(const char *method, const char *path, parleyd_req *r) {
     if (!match(parleyd_routes[i].pattern, path, r)) continue;
     if (strcmp(parleyd_routes[i].method, method) == 0) return (int)i;
     /* HEAD of a public GET (mirrors of the log check what changed); MHD sends no body */
+    /* and the tus offset request, HEAD by the protocol, signed like any other */
     if (!strcmp(method, "HEAD") && !strcmp(parleyd_routes[i].method, "GET") &&
-        parleyd_routes[i].auth == PARLEYD_AUTH_PUBLIC)
+        (parleyd_routes[i].auth == PARLEYD_AUTH_PUBLIC ||
+         parleyd_routes[i].handler == h_evidence_offset))
       return (int)i;
     path_matched = true;
   }
