@@ -56,8 +56,10 @@ check: deps build
 # The evidence test at its full size (a 2 GiB package, kill -9 of parleyd mid-upload and
 # mid-download) on both stores; `make check` runs it at 512 MiB.
 check-large: deps build
-	cd $(BUILD) && PARLEY_EVIDENCE_MIB=$${PARLEY_EVIDENCE_MIB:-2048} ctest --output-on-failure \
-	  -R '^integration(-pg)?/test_evidence$$'
+	cd $(BUILD) && PARLEY_EVIDENCE_MIB=$${PARLEY_EVIDENCE_MIB:-2048} PARLEY_EVIDENCE_SMALL_MIB=100 \
+	  ctest --output-on-failure -R '^integration/test_evidence$$'
+	cd $(BUILD) && PARLEY_EVIDENCE_MIB=$${PARLEY_EVIDENCE_PG_MIB:-512} PARLEY_EVIDENCE_SMALL_MIB=100 \
+	  ctest --output-on-failure -R '^integration-pg/test_evidence$$'
 
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DPARLEY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
