@@ -104,6 +104,12 @@ M2B=$(as chl-pdi send --kind mutual-legal-assistance --to EST:technical --case "
   --field respond_by=2027-01-15 --field respond_by_reasons="Hearing set for 2027-01-20" --language es | sent)
 as est-cert reply "$M2B" --kind status-update --basis budapest-2001:27 --field request="$M2B" \
   --field status=in-execution >/dev/null
+# Evidence answering the mutual-assistance request: sealed for Chile's 24/7 unit, in the case.
+head -c 3000000 /dev/urandom >"$DATA/access-logs.bin"
+printf 'Subscriber: demo hosting account 4711\nAccess log excerpt (fictional)\n' >"$DATA/subscriber.txt"
+E1=$(as est-cert evidence send --to CHL:chl-pdi --case "$M2" --request "$M2B" \
+  --notes "Preserved subscriber and access logs (demo)" "$DATA/subscriber.txt" "$DATA/access-logs.bin" |
+  sed -n 's/^sent evidence \([0-9a-f-]*\).*/\1/p')
 M3=$(as gha-cert send --kind request-for-assistance --to CHL:law-enforcement-24x7 --priority critical \
   --field subject="Extortion e-mails to a hospital" --field details="We need help tracing the sender" | sent)
 
@@ -123,6 +129,9 @@ Parley demo hub running at $HUB  (store: sqlite:$DATA/hub/hub.db)
     Diego Rojas, CHL 24/7 cybercrime unit .. $DATA/keys/chl-pdi.key
 
   Two tabs, one opened as Ama and one as Diego, show a message arrive live.
+  The hub's own copy of the app is only as honest as its operator; the copy an
+  officer should use is served from their own machine, checked against its
+  SHA256SUMS:  $PARLEY --config $DATA/chl-pdi.conf web   (then open what it prints)
 
 Three states are onboarded (EST, GHA, CHL) with fictional officers; their keys and
 configs are in $DATA/. Try, in another terminal:
@@ -138,6 +147,9 @@ Messages are waiting:
   $PARLEY --config $DATA/est-cert.conf read $M2 --lang fr   # a preservation request (Budapest Art. 29)
   $PARLEY --config $DATA/chl-pdi.conf case $M2    # its chain: preservation, mutual assistance,
                                                   # statuses and the preservation clock
+  $PARLEY --config $DATA/chl-pdi.conf evidence list      # the logs Estonia sent in that case
+  $PARLEY --config $DATA/chl-pdi.conf evidence fetch $E1 --out evidence
+  $PARLEY --config $DATA/chl-pdi.conf evidence custody $E1  # its chain of custody, verified
   $PARLEY --config $DATA/operator.conf stats --group instrument,kind,pair
   $PARLEY --config $DATA/operator.conf stats --format svg > stats.svg
   $PARLEY --config $DATA/chl-pdi.conf inbox             # a critical request: overdue in 20 s
