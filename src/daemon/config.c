@@ -129,6 +129,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("signature_future", sig_future_s, 0, 300)
   NUM("stream_recheck", stream_recheck_s, 1, 3600)
   STR("web_dir", web_dir)
+  STR("signer", signer_socket)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -286,6 +287,8 @@ static const char usage[] =
     "                               seconds (default 30)\n"
     "      --web-dir DIR            folder of the built web app, served under /app/\n"
     "                               (default: the build's web output)\n"
+    "      --signer SOCKET          ask parleyd-signer on this Unix socket for every\n"
+    "                               hub-key signature; the key file is not opened\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -337,6 +340,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"webhook-queue", required_argument, 0, 1},
       {"notify-queue", required_argument, 0, 1},
       {"web-dir", required_argument, 0, 1},
+      {"signer", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };

@@ -65,6 +65,8 @@ typedef struct {
   unsigned stream_recheck_s; /* an open stream re-checks its key's authorization */
   /* The web app (h_app.c): folder of the built bundle served under /app/. */
   char web_dir[512];
+  /* parleyd-signer's Unix socket (signer_client.c); empty: the key is loaded here. */
+  char signer_socket[108];
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

@@ -13,6 +13,7 @@
 #include "hub.h"
 #include "handlers.h"
 #include "nonce_cache.h"
+#include "signer_client.h"
 
 parleyd_hub *parleyd;
 
@@ -97,7 +98,8 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  if (load_hub_key(&hub, &err) != PARLEY_E_OK) {
+  if (hub.cfg.signer_socket[0] ? parleyd_signer_start(&err) != PARLEY_E_OK
+                               : load_hub_key(&hub, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: hub key: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
