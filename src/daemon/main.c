@@ -12,6 +12,7 @@
 
 #include "hub.h"
 #include "handlers.h"
+#include "cluster.h"
 #include "nonce_cache.h"
 #include "signer_client.h"
 
@@ -136,6 +137,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   parleyd_notify_start();
+  if (!parleyd_cluster_start()) {
+    fprintf(stderr, "parleyd: cannot start the cluster threads\n");
+    return 1;
+  }
   parleyd_scheduler_start();
   if (!hub.cfg.public_url[0])
     snprintf(hub.cfg.public_url, sizeof hub.cfg.public_url, "http://%s:%u", hub.cfg.listen_addr,
@@ -154,6 +159,7 @@ int main(int argc, char **argv) {
   parleyd_http_stop(&hub); /* the writer still answers the writes in flight */
   parleyd_writer_stop();
   parleyd_scheduler_stop();
+  parleyd_cluster_stop();
   parleyd_notify_stop();
   parley_store_close(hub.store);
   parley_identity_wipe(&hub.hub_key);

@@ -14,7 +14,7 @@
 
 /* Schema version this program knows. Both engines number their migration steps alike:
  * step N of one engine creates the same tables as step N of the other. */
-#define PARLEY_STORE_SCHEMA_VERSION 3
+#define PARLEY_STORE_SCHEMA_VERSION 4
 
 /* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
 #define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
@@ -103,6 +103,14 @@ struct parley_store_backend {
                               bool (*cb)(void *cls, const char *event, const char *detail,
                                          int64_t at),
                               void *cls);
+  /* Several processes on one database: each NULL in an engine that one process owns.
+   * Called outside transactions (store.h says what each does). */
+  parley_qs (*request_nonce_claim)(void *backend, const char *key_id, const char *nonce,
+                                   int64_t expires);
+  bool (*leader)(void *backend);
+  parley_qs (*wake_send)(void *backend, const char *payload);
+  int (*wake_wait)(void *backend, int timeout_ms, void (*cb)(void *cls, const char *payload),
+                   void *cls);
 };
 
 struct parley_store {
