@@ -14,6 +14,7 @@
 
 #include "cluster.h"
 #include "hub.h"
+#include "signer_client.h"
 
 #define WAKE_QUEUE 1024       /* pending (state, poc) pairs; beyond, one wake-all is sent */
 #define WAKE_PAYLOAD_MAX 7000 /* below NOTIFY's 8000 bytes */
@@ -33,10 +34,13 @@ static struct {
 
 bool parleyd_cluster_leader(void) {
   bool now = parley_store_leader(parleyd->store);
-  if (now != cl.leading && parley_store_shared(parleyd->store))
+  pthread_mutex_lock(&cl.lock);
+  bool was = cl.leading;
+  cl.leading = now;
+  pthread_mutex_unlock(&cl.lock);
+  if (now != was && parley_store_shared(parleyd->store))
     parley_log(PARLEY_LOG_INFO, "cluster.leader", "leading=%s instance=%s", now ? "yes" : "no",
                cl.instance);
-  cl.leading = now;
   return now;
 }
 
@@ -129,6 +133,27 @@ static void *listener(void *arg) {
       parleyd_stream_wake_all(); /* (re)connected: what was sent meanwhile is unknown */
   }
   return NULL;
+}
+
+parley_err parleyd_cluster_render(parley_buf *out) {
+  pthread_mutex_lock(&cl.lock);
+  bool leading = cl.leading;
+  pthread_mutex_unlock(&cl.lock);
+  uint64_t refused, unavailable;
+  parleyd_signer_failures(&refused, &unavailable);
+  char b[1024];
+  int n = snprintf(b, sizeof b,
+                   "# HELP parley_cluster_leader 1 while this instance runs the scheduler and "
+                   "signs checkpoints.\n"
+                   "# TYPE parley_cluster_leader gauge\n"
+                   "parley_cluster_leader %d\n"
+                   "# HELP parley_signer_failures_total Signatures the hub key's signer refused "
+                   "(a checkpoint that is no extension of the last) or could not give.\n"
+                   "# TYPE parley_signer_failures_total counter\n"
+                   "parley_signer_failures_total{reason=\"refused\"} %llu\n"
+                   "parley_signer_failures_total{reason=\"unavailable\"} %llu\n",
+                   leading ? 1 : 0, (unsigned long long)refused, (unsigned long long)unavailable);
+  return parley_buf_append(out, b, (size_t)n);
 }
 
 bool parleyd_cluster_start(void) {

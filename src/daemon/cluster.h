@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "parley/base.h"
+
 /* Starts the threads that send and receive wake-ups (a shared store only). */
 bool parleyd_cluster_start(void);
 void parleyd_cluster_stop(void);
@@ -15,6 +17,9 @@ bool parleyd_cluster_leader(void);
 /* Tells the other instances that (state, poc)'s inbox or outbox changed. Non-blocking:
  * queued for the sender thread. */
 void parleyd_cluster_wake(const char *state, const char *poc);
+
+/* Appends parley_cluster_leader and the signer's failure counters (Prometheus). */
+parley_err parleyd_cluster_render(parley_buf *out);
 
 /* From h_stream.c: wake the streams of this process only; _all wakes every stream (a
  * wake-up may have been lost). */

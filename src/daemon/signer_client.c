@@ -1,6 +1,7 @@
 /* parleyd's side of the hub key: in process, or over the signer's Unix socket (wire
  * format in src/signer/wire.h; one request per connection). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,13 @@
 #include "hub.h"
 #include "parley/proto.h"
 #include "signer_client.h"
+
+static _Atomic uint64_t refused_count, unavailable_count;
+
+void parleyd_signer_failures(uint64_t *refused, uint64_t *unavailable) {
+  *refused = atomic_load(&refused_count);
+  *unavailable = atomic_load(&unavailable_count);
+}
 
 bool parleyd_signer_remote(void) {
   return parleyd->cfg.signer_socket[0] != 0;
@@ -46,7 +54,8 @@ static json_t *ask(json_t *req /* stolen */, parley_error *err) {
   if (!ans) {
     parley_fail(err, PARLEY_E_SIGNER_UNAVAILABLE, "%s: %s", parleyd->cfg.signer_socket,
                 saved ? strerror(saved) : "no answer");
-    parley_log(PARLEY_LOG_ERROR, "signer.unavailable", "%s", err->detail);
+    parley_log(PARLEY_LOG_ERROR, "signer.unavailable", "detail=\"%s\"", err->detail);
+    atomic_fetch_add(&unavailable_count, 1);
     return NULL;
   }
   json_t *j = json_loadb(ans, len, 0, NULL);
@@ -64,6 +73,7 @@ static json_t *ask(json_t *req /* stolen */, parley_error *err) {
                                                                 : PARLEY_E_SIGNER_REFUSED,
                 "%s", detail ? detail : "refused");
     parley_log(PARLEY_LOG_ERROR, "signer.refused", "detail=\"%s\"", err->detail);
+    atomic_fetch_add(err->code == PARLEY_E_SIGNER_REFUSED ? &refused_count : &unavailable_count, 1);
     json_decref(j);
     return NULL;
   }

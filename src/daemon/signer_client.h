@@ -23,6 +23,8 @@ parley_qs parleyd_sign_checkpoint(parley_tx *tx, const char *text, size_t len, p
 parley_err parleyd_sign_statement(json_t *obj, const char *purpose, parley_error *err);
 /* parley_sign with purpose "webhook". */
 parley_err parleyd_sign_webhook(const char *body, size_t len, parley_sig *sig, parley_error *err);
+/* Signatures the signer refused, and requests it did not answer (for /metrics). */
+void parleyd_signer_failures(uint64_t *refused, uint64_t *unavailable);
 /* The hub's note verifier key (origin and public key). */
 void parleyd_hub_note_verifier(parley_note_verifier *v);
 

@@ -34,6 +34,7 @@ typedef struct {
   char socket_path[108];
   char state_file[512];
   char origin[PARLEY_CHECKPOINT_ORIGIN_MAX + 1];
+  char passphrase_file[512];
   unsigned socket_mode;
   bool insecure_key;
 } signer_config;
@@ -274,8 +275,9 @@ static const char usage[] =
     "      --socket PATH       Unix socket to listen on (default DATA_DIR/signer.sock)\n"
     "      --socket-mode MODE  octal permissions of the socket (default 0600)\n"
     "      --state FILE        last checkpoint signed (default DATA_DIR/signer-state)\n"
-    "      --insecure-hub-key  key file without a passphrase (tests and demo only);\n"
-    "                          otherwise PARLEYD_KEY_PASSPHRASE holds it\n";
+    "      --passphrase-file F the key's passphrase: F's first line (e.g. a systemd\n"
+    "                          credential); else PARLEYD_KEY_PASSPHRASE holds it\n"
+    "      --insecure-hub-key  key file without a passphrase (tests and demo only)\n";
 
 static int parse_args(int argc, char **argv) {
   static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
@@ -285,6 +287,7 @@ static int parse_args(int argc, char **argv) {
                                        {"socket-mode", required_argument, 0, 'm'},
                                        {"state", required_argument, 0, 't'},
                                        {"insecure-hub-key", no_argument, 0, 'i'},
+                                       {"passphrase-file", required_argument, 0, 'p'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   char data_dir[400] = "parley-data";
@@ -315,6 +318,9 @@ static int parse_args(int argc, char **argv) {
       cfg.socket_mode = (unsigned)m;
       break;
     }
+    case 'p':
+      ok = ok && parley_strlcpy(cfg.passphrase_file, optarg, sizeof cfg.passphrase_file);
+      break;
     case 'i':
       cfg.insecure_key = true;
       break;
@@ -346,7 +352,19 @@ static int parse_args(int argc, char **argv) {
 }
 
 static bool load_key(void) {
+  static char from_file[1024];
   const char *pass = getenv("PARLEYD_KEY_PASSPHRASE");
+  if (cfg.passphrase_file[0]) {
+    FILE *f = fopen(cfg.passphrase_file, "r");
+    if (!f || !fgets(from_file, sizeof from_file, f)) {
+      fprintf(stderr, "parleyd-signer: %s: cannot read the passphrase\n", cfg.passphrase_file);
+      if (f) fclose(f);
+      return false;
+    }
+    fclose(f);
+    from_file[strcspn(from_file, "\r\n")] = 0;
+    pass = from_file;
+  }
   if (pass && !*pass) pass = NULL;
   if (!pass && !cfg.insecure_key) {
     fprintf(stderr, "parleyd-signer: set PARLEYD_KEY_PASSPHRASE, or pass --insecure-hub-key\n");

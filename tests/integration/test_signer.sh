@@ -146,4 +146,13 @@ check "parleyd without a reachable signer does not start" \
   --origin test.parley.localhost --signer "$WORK/no-such.sock"
 stop_signer
 check "the signer removes its socket on SIGTERM" test ! -e "$SOCK"
+
+# make install: the programs, units and samples land in the prefix.
+check "cmake --install puts parleyd, parleyd-signer, parley and the units in a prefix" sh -c "
+  cmake --install '$(dirname "$PARLEYD")' --prefix '$WORK/prefix' >/dev/null &&
+  for f in bin/parleyd bin/parleyd-signer bin/parley lib/systemd/system/parleyd.service \
+           lib/systemd/system/parleyd-signer.service share/parley/parley.conf \
+           share/parley/parley-alerts.yml share/parley/operations.md; do
+    [ -e '$WORK/prefix/'\$f ] || { echo missing \$f; exit 1; }; done &&
+  '$WORK/prefix/bin/parleyd-signer' --help | grep -q passphrase-file"
 finish
