@@ -6,14 +6,16 @@
 : "${PARLEYD_SIGNER:?PARLEYD_SIGNER must point at the parleyd-signer binary}"
 
 SIGNER_PID=
-stop_signer() {
+stop_signer() { # the signer's exit status
+  local rc=0
   if [ -n "$SIGNER_PID" ] && kill -0 "$SIGNER_PID" 2>/dev/null; then
     kill -TERM "$SIGNER_PID"
-    wait "$SIGNER_PID" || true
+    wait "$SIGNER_PID" || rc=$?
   fi
   SIGNER_PID=
+  return $rc
 }
-trap 'stop_signer; cleanup' EXIT
+trap 'stop_signer || true; cleanup' EXIT
 
 S=$WORK/signer
 mkdir -p "$S"
@@ -33,7 +35,8 @@ PD=$PARLEYD
 if command -v strace >/dev/null; then
   cat >"$WORK/traced-parleyd" <<EOF
 #!/bin/sh
-exec strace -f -qq -e trace=%file -o "$WORK/parleyd.trace" "$PD" "\$@"
+# LeakSanitizer cannot run under ptrace: leaks are checked in the other runs.
+ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0" exec strace -f -qq -e trace=%file -o "$WORK/parleyd.trace" "$PD" "\$@"
 EOF
   chmod +x "$WORK/traced-parleyd"
   PARLEYD=$WORK/traced-parleyd
@@ -144,8 +147,9 @@ check "the signer's last checkpoint is unchanged" grep -q '^parley-signer-state 
 check "parleyd without a reachable signer does not start" \
   expect_fail "SIGNER_UNAVAILABLE" "$PARLEYD" --port 0 --data-dir "$WORK/hub2" \
   --origin test.parley.localhost --signer "$WORK/no-such.sock"
-stop_signer
-check "the signer removes its socket on SIGTERM" test ! -e "$SOCK"
+check "the signer exits cleanly on SIGTERM" stop_signer
+check "  and removes its socket" test ! -e "$SOCK"
+check "no sanitizer report in the signer's stderr" sh -c "! grep -q 'Sanitizer\|runtime error:' '$S/stderr'"
 
 # make install: the programs, units and samples land in the prefix.
 check "cmake --install puts parleyd, parleyd-signer, parley and the units in a prefix" sh -c "
