@@ -142,6 +142,8 @@ parley_err parley_evidence_unwrap(const json_t *m, const parley_identity *me,
 /* ---- custody events ------------------------------------------------------------- */
 
 /* Signed event by a POC (state, poc non-NULL) or by the hub (state NULL); *out owned. */
+/* sk NULL: the event is returned unsigned, for the caller to sign with pk's key
+ * elsewhere (the hub's key may live in parleyd-signer). */
 parley_err parley_custody_new(const char *evidence_id, const parley_hash *manifest_sha256,
                               const char *event, const char *state, const char *poc,
                               const parley_sign_sk *sk, const parley_sign_pk *pk, int64_t time,

@@ -79,6 +79,32 @@ typedef struct {
 } parley_store_stats;
 void parley_store_get_stats(parley_store *s, parley_store_stats *out);
 
+/* ---- several processes on one store --------------------------------------
+ * PostgreSQL may be shared by several parleyd; SQLite is one process's. Each of these
+ * runs outside any transaction. */
+
+/* True when several processes may share the store (the calls below then work). */
+bool parley_store_shared(const parley_store *s);
+/* Records a signed request's nonce (at most 256 bytes, UTF-8) until `expires`, at once
+ * and durably: ONE if it was new, NONE if any process recorded it before (a replay);
+ * RETRY or HARD if the store failed. HARD on a store not shared. */
+parley_qs parley_store_request_nonce_claim(parley_store *s, const char *key_id, const char *nonce,
+                                           int64_t expires);
+/* Whether this process is the store's leader, the one that runs the scheduler and signs
+ * checkpoints. Call it from one thread, now and then (each call is a round trip): it
+ * takes the leadership when free, and keeps it while its session lives; the server
+ * frees it when the process dies or its session is lost, and another takes it at its
+ * next call. Always true on a store not shared. */
+bool parley_store_leader(parley_store *s);
+/* Sends a wake-up (at most 7999 bytes of UTF-8 text) to every process listening on the
+ * store, this one included. */
+parley_err parley_store_wake_send(parley_store *s, const char *payload);
+/* Waits up to timeout_ms for wake-ups and calls cb for each, from one thread. Answers
+ * 0, or 1 when it (re)connected to listen (wake-ups sent meanwhile were lost: the
+ * caller acts as if woken for everything), or -1 if it cannot listen now (it waited). */
+int parley_store_wake_wait(parley_store *s, int timeout_ms,
+                           void (*cb)(void *cls, const char *payload), void *cls);
+
 /* ---- rows ---------------------------------------------------------------- */
 
 #define PARLEY_STATE_CODE_LEN 4 /* ISO 3166-1 alpha-3 + NUL */

@@ -55,8 +55,17 @@ static const char *repeated_auth_header(parleyd_req *r) {
  * is loaded at start. */
 static int64_t not_before;
 
+/* Several instances on one store: every nonce is also claimed in the store
+ * (parley_store_request_nonce_claim), so a request replayed to another instance, or to
+ * this one after a restart, is refused there. The claim
+ * outlives the signature window by a margin for clock differences between instances. */
+#define SHARED_NONCE_SKEW_S 60
+
+static bool shared_nonces;
+
 parley_err parleyd_auth_start(parley_error *err) {
-  not_before = parley_now();
+  shared_nonces = parley_store_shared(parleyd->store);
+  not_before = parley_now(); /* kept with shared nonces too: one more line of defence */
   parleyd_budget_limits lim = {
       .key_rate = parleyd->cfg.key_rate,
       .key_burst = parleyd->cfg.key_burst,
@@ -157,6 +166,16 @@ bool parleyd_authenticate_head(parleyd_req *r, uint64_t content_length) {
   parleyd_nonce_result nr = sp.created > now
                                 ? parleyd_nonce_check_durable(sp.keyid, sp.nonce, now, expires)
                                 : parleyd_nonce_check(sp.keyid, sp.nonce, now, expires);
+  if (nr == PARLEYD_NONCE_NEW && shared_nonces) {
+    parley_qs cq = parley_store_request_nonce_claim(
+        parleyd->store, k.key.key_id, sp.nonce, expires + cfg->sig_future_s + SHARED_NONCE_SKEW_S);
+    if (cq == PARLEY_QS_NONE) nr = PARLEYD_NONCE_SEEN;
+    if (cq < 0) {
+      parleyd_reply_error_retry(r, PARLEY_E_UNAVAILABLE, "the store cannot record the nonce now",
+                                1);
+      return false;
+    }
+  }
   switch (nr) {
   case PARLEYD_NONCE_NEW:
     parleyd_budget_nonce_charge(k.key.key_id, now, expires);

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "parley/directory.h"
 #include "parley/tlog.h"
+#include "signer_client.h"
 
 /* Signs a new checkpoint when the log has grown and the last one is older than the
  * configured interval (or when `force`). Runs inside a write transaction. */
@@ -33,7 +34,6 @@ parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row
   parley_buf_init(&text, 4096);
   parley_buf_init(&note, 8192);
   parley_buf_init(&ext, 512);
-  parley_note_signer *signer = NULL;
   if ((qs = parleyd_dir_ext(tx, &ext, err)) < 0) {
     parley_buf_free(&text);
     parley_buf_free(&note);
@@ -44,13 +44,12 @@ parley_qs parleyd_checkpoint_tx(parley_tx *tx, bool force, parley_checkpoint_row
   cp.ext_len = ext.len;
   e = parley_checkpoint_format(&cp, &text, err);
   parley_buf_free(&ext);
-  if (!e) e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &signer, err);
-  if (!e) e = parley_note_sign(signer, (const char *)text.data, text.len, &note, err);
-  parley_note_signer_free(signer);
+  qs = e ? PARLEY_QS_HARD
+         : parleyd_sign_checkpoint(tx, (const char *)text.data, text.len, &note, err);
   parley_buf_free(&text);
-  if (e) {
+  if (qs < 0) {
     parley_buf_free(&note);
-    return PARLEY_QS_HARD;
+    return qs;
   }
   out->size = size;
   out->created = now;

@@ -145,6 +145,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("evidence_state_bytes", evidence_state_bytes, 0, 1ull << 50)
   NUM("evidence_state_uploads", evidence_state_uploads, 0, 100000)
   STR("web_dir", web_dir)
+  STR("signer", signer_socket)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -321,6 +322,8 @@ static const char usage[] =
     "                               (default 256 GiB; 0: unlimited)\n"
     "      --evidence-state-uploads N unfinished evidence uploads per state\n"
     "                               (default 8; 0: unlimited)\n"
+    "      --signer SOCKET          ask parleyd-signer on this Unix socket for every\n"
+    "                               hub-key signature; the key file is not opened\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -380,6 +383,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"evidence-dir", required_argument, 0, 1},
       {"evidence-state-bytes", required_argument, 0, 1},
       {"evidence-state-uploads", required_argument, 0, 1},
+      {"signer", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "signer_client.h"
 #include "record_view.h"
 #include "parley/directory.h"
 #include "parley/evidence.h"
@@ -159,9 +160,13 @@ static parley_qs custody_append(parley_tx *tx, const char *id, const uint8_t man
   memcpy(mh.b, manifest_hash, 32);
   json_t *ev = NULL;
   int64_t now = parley_now();
-  if (parley_custody_new(id, &mh, event, NULL, NULL, &parleyd->hub_key.sign_sk,
-                         &parleyd->hub_key.sign_pk, now, detail, &ev, err))
+  /* signed through the signer client: with --signer the key is not in this process */
+  if (parley_custody_new(id, &mh, event, NULL, NULL, NULL, &parleyd->hub_key.sign_pk, now,
+                         detail, &ev, err) ||
+      parleyd_sign_statement(ev, PARLEY_PURPOSE_CUSTODY, err)) {
+    json_decref(ev);
     return PARLEY_QS_HARD;
+  }
   parley_buf b;
   parley_buf_init(&b, 16384);
   parley_qs qs = PARLEY_QS_HARD;

@@ -10,6 +10,7 @@
 
 #include "handlers.h"
 #include "parley/tlog.h"
+#include "signer_client.h"
 
 /* Public reads never take the write lock: the scheduler signs checkpoints on its
  * interval, and a directory change in its own transaction. */
@@ -343,16 +344,9 @@ void h_log_tile(parleyd_req *r) {
 /* GET /log/key: the hub's note verifier key ("<origin>+<key id>+<base64 key>"), which
  * clients pin on first use and which witnesses are configured with. */
 void h_log_key(parleyd_req *r) {
-  parley_note_signer *s = NULL;
   parley_error err;
-  if (parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &s, &err) !=
-      PARLEY_E_OK) {
-    parleyd_reply_err(r, &err);
-    return;
-  }
   parley_note_verifier v;
-  parley_note_signer_verifier(s, &v);
-  parley_note_signer_free(s);
+  parleyd_hub_note_verifier(&v);
   char vkey[PARLEY_NOTE_VKEY_MAX + 1];
   if (parley_note_verifier_format(&v, vkey, sizeof vkey, &err) != PARLEY_E_OK) {
     parleyd_reply_err(r, &err);

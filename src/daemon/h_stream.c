@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "cluster.h"
 #include "handlers.h"
 
 #define STREAM_PAGE 50            /* inbox messages per store read */
@@ -90,7 +91,7 @@ static void stream_free(void *cls) {
   free(s);
 }
 
-void parleyd_stream_wake(const char *state, const char *poc) {
+void parleyd_stream_wake_local(const char *state, const char *poc) {
   pthread_mutex_lock(&streams.lock);
   for (stream *s = streams.head; s; s = s->next) {
     if (strcmp(s->poc, poc) != 0 || strcmp(s->state, state) != 0) continue;
@@ -98,6 +99,21 @@ void parleyd_stream_wake(const char *state, const char *poc) {
     resume_locked(s);
   }
   pthread_mutex_unlock(&streams.lock);
+}
+
+void parleyd_stream_wake_all(void) {
+  pthread_mutex_lock(&streams.lock);
+  for (stream *s = streams.head; s; s = s->next) {
+    s->dirty = true;
+    resume_locked(s);
+  }
+  pthread_mutex_unlock(&streams.lock);
+}
+
+/* The streams of this instance at once, those of the others through the store. */
+void parleyd_stream_wake(const char *state, const char *poc) {
+  parleyd_stream_wake_local(state, poc);
+  parleyd_cluster_wake(state, poc);
 }
 
 size_t parleyd_streams_open(void) {

@@ -73,6 +73,8 @@ typedef struct {
   char evidence_dir[512];
   uint64_t evidence_state_bytes;   /* ciphertext stored (uploading or available) per state */
   unsigned evidence_state_uploads; /* unfinished uploads per state */
+  /* parleyd-signer's Unix socket (signer_client.c); empty: the key is loaded here. */
+  char signer_socket[108];
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

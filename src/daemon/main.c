@@ -12,7 +12,9 @@
 
 #include "hub.h"
 #include "handlers.h"
+#include "cluster.h"
 #include "nonce_cache.h"
+#include "signer_client.h"
 
 parleyd_hub *parleyd;
 
@@ -97,7 +99,8 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  if (load_hub_key(&hub, &err) != PARLEY_E_OK) {
+  if (hub.cfg.signer_socket[0] ? parleyd_signer_start(&err) != PARLEY_E_OK
+                               : load_hub_key(&hub, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: hub key: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
@@ -134,6 +137,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   parleyd_notify_start();
+  if (!parleyd_cluster_start()) {
+    fprintf(stderr, "parleyd: cannot start the cluster threads\n");
+    return 1;
+  }
   parleyd_scheduler_start();
   if (!hub.cfg.public_url[0])
     snprintf(hub.cfg.public_url, sizeof hub.cfg.public_url, "http://%s:%u", hub.cfg.listen_addr,
@@ -152,6 +159,7 @@ int main(int argc, char **argv) {
   parleyd_http_stop(&hub); /* the writer still answers the writes in flight */
   parleyd_writer_stop();
   parleyd_scheduler_stop();
+  parleyd_cluster_stop();
   parleyd_notify_stop();
   parley_store_close(hub.store);
   parley_identity_wipe(&hub.hub_key);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "cluster.h"
 #include "budget.h"
 #include "hub.h"
 #include "notify.h"
@@ -87,6 +88,7 @@ parley_err parleyd_metrics_render(parley_buf *o, parley_store *store) {
     "parley_event_streams_open %zu\n",
     parleyd_streams_open());
   if (!e) e = parleyd_budget_render(o);
+  if (!e) e = parleyd_cluster_render(o);
   uint64_t batches, writes;
   parleyd_writer_stats(&batches, &writes);
   P("# HELP parley_writer_commits_total Shared transactions committed by the writer (group "

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "signer_client.h"
 #include "webhook_url.h"
 
 #define MAX_ATTEMPTS 3
@@ -199,9 +200,8 @@ static outcome post_webhook(const alert *a) {
   }
   parley_sig sig;
   char sig_b64[PARLEY_SIG_B64_LEN], hdr[256];
-  if (parley_sign(&parleyd->hub_key.sign_sk, "webhook", a->body, strlen(a->body), &sig) !=
-      PARLEY_E_OK)
-    return FAILED;
+  parley_error serr;
+  if (parleyd_sign_webhook(a->body, strlen(a->body), &sig, &serr) != PARLEY_E_OK) return FAILED;
   parley_sig_to_b64(&sig, sig_b64);
   snprintf(hdr, sizeof hdr, "Parley-Signature: keyid=\"%s\", sig=\"%s\"", parleyd->hub_key_id,
            sig_b64);

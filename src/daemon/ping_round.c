@@ -11,6 +11,7 @@
 #include "parley/proto.h"
 #include "pings.h"
 #include "record_view.h"
+#include "signer_client.h"
 
 static bool in_scope(const parleyd_ping_start *c, const parley_state_row *s) {
   if (s->status != PARLEY_STATE_ACTIVE || !s->current_version) return false;
@@ -102,9 +103,7 @@ static parley_qs start_tx(parley_tx *tx, void *cls, parley_error *err) {
   parley_buf canon;
   parley_buf_init(&canon, 4u << 20);
   parley_hash h;
-  if (!c->statement ||
-      parley_signed_json_sign(c->statement, "ping", &parleyd->hub_key.sign_sk, err) !=
-          PARLEY_E_OK ||
+  if (!c->statement || parleyd_sign_statement(c->statement, "ping", err) != PARLEY_E_OK ||
       parley_jcs(c->statement, &canon, err) != PARLEY_E_OK) {
     free(rc);
     parley_buf_free(&canon);

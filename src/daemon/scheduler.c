@@ -1,11 +1,13 @@
 /* The scheduler thread: runs each job at its period (the jobs are job_<name>.c),
- * signs checkpoints and purges expired nonces. Everything a job acts on is in the
+ * signs checkpoints and purges expired nonces; on a store shared by several instances,
+ * only in the one that leads (cluster.c). Everything a job acts on is in the
  * store, so deadlines survive a restart: after one, overdue messages are escalated at
  * the next tick. */
 #include <pthread.h>
 #include <time.h>
 
 #include "clocks.h"
+#include "cluster.h"
 #include "handlers.h"
 
 static pthread_t thread;
@@ -33,6 +35,13 @@ static void *loop(void *arg) {
     pthread_cond_timedwait(&wake, &lock, &ts);
     if (stop) break;
     pthread_mutex_unlock(&lock);
+    /* With several instances on one store, only the leader runs the jobs; one that
+     * takes over signs a checkpoint at once. */
+    if (!parleyd_cluster_leader()) {
+      last_cp = 0;
+      pthread_mutex_lock(&lock);
+      continue;
+    }
     parleyd_job_escalate();
     parleyd_job_clocks();
     int64_t now = parley_now();

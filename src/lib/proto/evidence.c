@@ -421,7 +421,7 @@ parley_err parley_custody_new(const char *evidence_id, const parley_hash *manife
     json_decref(o);
     return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
   }
-  parley_err e = parley_signed_json_sign(o, PARLEY_PURPOSE_CUSTODY, sk, err);
+  parley_err e = sk ? parley_signed_json_sign(o, PARLEY_PURPOSE_CUSTODY, sk, err) : PARLEY_E_OK;
   if (e) {
     json_decref(o);
     return e;

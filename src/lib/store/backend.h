@@ -14,7 +14,7 @@
 
 /* Schema version this program knows. Both engines number their migration steps alike:
  * step N of one engine creates the same tables as step N of the other. */
-#define PARLEY_STORE_SCHEMA_VERSION 5
+#define PARLEY_STORE_SCHEMA_VERSION 6
 
 /* Upper bound on a stored blob or text (state record, log entry, checkpoint note). */
 #define PARLEY_STORE_MAX_BLOB ((size_t)16 << 20)
@@ -138,6 +138,14 @@ struct parley_store_backend {
   parley_qs (*custody_insert)(void *conn, parley_custody_row *row);
   parley_qs (*custody_list)(void *conn, const char *id,
                             bool (*cb)(void *cls, const parley_custody_row *r), void *cls);
+  /* Several processes on one database: each NULL in an engine that one process owns.
+   * Called outside transactions (store.h says what each does). */
+  parley_qs (*request_nonce_claim)(void *backend, const char *key_id, const char *nonce,
+                                   int64_t expires);
+  bool (*leader)(void *backend);
+  parley_qs (*wake_send)(void *backend, const char *payload);
+  int (*wake_wait)(void *backend, int timeout_ms, void (*cb)(void *cls, const char *payload),
+                   void *cls);
 };
 
 struct parley_store {

@@ -14,6 +14,7 @@
 #include "store/columns.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,15 @@ static const char *const migrations[] = {
     "  body TEXT NOT NULL"
     ");"
     "CREATE INDEX evidence_custody_by_evidence ON evidence_custody(evidence_id, seq);",
+    /* 6: nonces of every signed request (reads too), claimed when its head is checked,
+     * so that several parleyd on one database refuse a request replayed to another */
+    "CREATE TABLE IF NOT EXISTS request_nonces ("
+    "  key_id TEXT COLLATE \"C\" NOT NULL,"
+    "  nonce TEXT COLLATE \"C\" NOT NULL,"
+    "  expires BIGINT NOT NULL,"
+    "  PRIMARY KEY (key_id, nonce)"
+    ");"
+    "CREATE INDEX IF NOT EXISTS request_nonces_by_expiry ON request_nonces(expires);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
@@ -271,7 +281,9 @@ static const struct {
     [Q_NONCE_INSERT] = {"INSERT INTO nonces (key_id, nonce, expires) VALUES ($1, $2, $3) "
                         "ON CONFLICT (key_id, nonce) DO NOTHING",
                         "ttI"},
-    [Q_NONCE_PURGE] = {"DELETE FROM nonces WHERE expires <= $1", "I"},
+    [Q_NONCE_PURGE] = {"WITH r AS (DELETE FROM request_nonces WHERE expires <= $1) "
+                       "DELETE FROM nonces WHERE expires <= $1",
+                       "I"},
     [Q_LEAF_APPEND] = {"INSERT INTO log_leaves (idx, hash, kind, entry, created) "
                        "SELECT coalesce(max(idx) + 1, 0), $1, $2, $3, $4 FROM log_leaves "
                        "RETURNING idx",
@@ -420,6 +432,10 @@ typedef struct {
   pthread_cond_t cv;
   pg_conn *idle;
   unsigned total;
+  /* Sessions of their own, each used by one thread (see "several processes"). */
+  pg_conn *leader; /* holds the leadership lock while `leading` */
+  bool leading;
+  pg_conn *listener; /* LISTENs for wake-ups */
 } pg_backend;
 
 static void quiet_notices(void *arg, const char *message) {
@@ -451,8 +467,15 @@ static pg_conn *pg_connect(const char *url, parley_error *err) {
     return NULL;
   }
   /* defaults first: what the URL says overrides them */
-  const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-  const char *const vals[] = {"10", "parley", url, NULL};
+  /* TCP keep-alives: a server or host that vanished (failover) is noticed in ~11 s */
+  const char *const keys[] = {"connect_timeout",
+                              "application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              NULL};
+  const char *const vals[] = {"10", "parley", "5", "2", "3", url, NULL};
   c->pg = PQconnectdbParams(keys, vals, 1);
   char line[256];
   if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
@@ -791,6 +814,8 @@ static parley_err migrate(pg_conn *c, int *schema, parley_error *err) {
 static void pg_close(void *backend) {
   pg_backend *b = backend;
   if (!b) return;
+  pg_conn_free(b->leader);
+  pg_conn_free(b->listener);
   while (b->idle) {
     pg_conn *c = b->idle;
     b->idle = c->next;
@@ -1932,6 +1957,121 @@ static parley_qs pq_custody_list(void *conn, const char *id,
   return qs;
 }
 
+/* ---- several processes on one database --------------------------------------------------------
+ * Request nonces are claimed in their own autocommit statement (outside write_lock, so
+ * reads never wait for writers); leadership is a session advisory lock on a connection
+ * of its own, which the server releases when that session ends (the process died, or
+ * its keep-alives failed); wake-ups travel by NOTIFY/LISTEN. */
+
+/* pg_advisory_lock key of the leadership (the scheduler and checkpoint signing). */
+#define LEADER_LOCK_KEY "7022344227815306605"
+#define WAKE_CHANNEL "parley_wake"
+
+/* A statement with text parameters on a pooled connection, outside any transaction. */
+static parley_qs pg_autocommit(pg_backend *b, const char *sql, int n, const char *const *vals,
+                               const char *op, bool *changed) {
+  pg_conn *c = pool_get(b);
+  if (!c) return PARLEY_QS_RETRY;
+  PGresult *r = PQexecParams(c->pg, sql, n, NULL, vals, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(r);
+  parley_qs qs = PARLEY_QS_ONE;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    qs = pg_fail(c, r, op);
+  else if (changed)
+    *changed = strcmp(PQcmdTuples(r), "1") == 0;
+  PQclear(r);
+  pool_put(b, c);
+  return qs;
+}
+
+/* Committed without waiting for the WAL flush (synchronous_commit off for this one
+ * statement): a claim costs no fsync. A crash of the server may lose the claims of its
+ * last ~0.6 s (wal_writer_delay x 3): a write's nonce is recorded durably again in its
+ * own transaction (nonces), so only a read could then be replayed, within its window. */
+static parley_qs pg_request_nonce_claim(void *backend, const char *key_id, const char *nonce,
+                                        int64_t expires) {
+  char exp[24];
+  snprintf(exp, sizeof exp, "%lld", (long long)expires);
+  const char *const vals[] = {key_id, nonce, exp};
+  bool fresh = false;
+  parley_qs qs = pg_autocommit(backend,
+                               "WITH async AS (SELECT set_config('synchronous_commit', 'off', "
+                               "true)) INSERT INTO request_nonces (key_id, nonce, expires) "
+                               "SELECT $1, $2, $3::bigint FROM async ON CONFLICT DO NOTHING",
+                               3, vals, "request_nonce_claim", &fresh);
+  return qs < 0 ? qs : fresh ? PARLEY_QS_ONE : PARLEY_QS_NONE;
+}
+
+/* A session connection that failed is closed; the next call makes a new one. */
+static bool session_ok(pg_conn **c) {
+  if (*c && PQstatus((*c)->pg) != CONNECTION_OK) {
+    pg_conn_free(*c);
+    *c = NULL;
+  }
+  return *c != NULL;
+}
+
+static bool pg_leader(void *backend) {
+  pg_backend *b = backend;
+  if (!session_ok(&b->leader)) {
+    b->leading = false;
+    parley_error err;
+    b->leader = pg_connect(b->url, &err);
+    if (!b->leader) return false;
+  }
+  /* Held: a round trip proves the session (and so the lock) is still there. */
+  PGresult *r =
+      PQexec(b->leader->pg,
+             b->leading ? "SELECT true" : "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ")");
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+  bool held = ok && PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  if (!ok) {
+    pg_conn_free(b->leader);
+    b->leader = NULL;
+  }
+  b->leading = held;
+  return held;
+}
+
+static parley_qs pg_wake_send(void *backend, const char *payload) {
+  const char *const vals[] = {payload};
+  return pg_autocommit(backend, "SELECT pg_notify('" WAKE_CHANNEL "', $1)", 1, vals, "wake_send",
+                       NULL);
+}
+
+static int pg_wake_wait(void *backend, int timeout_ms, void (*cb)(void *cls, const char *payload),
+                        void *cls) {
+  pg_backend *b = backend;
+  int fresh = 0;
+  if (!session_ok(&b->listener)) {
+    parley_error err;
+    b->listener = pg_connect(b->url, &err);
+    if (b->listener && pg_simple(b->listener, "LISTEN " WAKE_CHANNEL, "listen") != PARLEY_QS_ONE) {
+      pg_conn_free(b->listener);
+      b->listener = NULL;
+    }
+    if (!b->listener) {
+      poll(NULL, 0, timeout_ms);
+      return -1;
+    }
+    fresh = 1; /* wake-ups sent while no session listened are lost */
+  }
+  struct pollfd p = {PQsocket(b->listener->pg), POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) < 0) return fresh;
+  if (!PQconsumeInput(b->listener->pg)) {
+    pg_conn_free(b->listener);
+    b->listener = NULL;
+    return -1;
+  }
+  PGnotify *n;
+  while ((n = PQnotifies(b->listener->pg)) != NULL) {
+    cb(cls, n->extra);
+    PQfreemem(n);
+  }
+  return fresh;
+}
+
 const struct parley_store_backend parley_store_postgres = {
     .name = "postgres",
     .open = pg_open,
@@ -1993,6 +2133,10 @@ const struct parley_store_backend parley_store_postgres = {
     .evidence_expired = pq_evidence_expired,
     .custody_insert = pq_custody_insert,
     .custody_list = pq_custody_list,
+    .request_nonce_claim = pg_request_nonce_claim,
+    .leader = pg_leader,
+    .wake_send = pg_wake_send,
+    .wake_wait = pg_wake_wait,
 };
 
 #else

@@ -206,6 +206,15 @@ static const char *const migrations[] = {
     "  body TEXT NOT NULL"
     ") STRICT;"
     "CREATE INDEX evidence_custody_by_evidence ON evidence_custody(evidence_id, seq);",
+    /* 6: nonces of every signed request, claimed at its head (used by engines that
+     * several processes share; one process on SQLite keeps them in memory) */
+    "CREATE TABLE IF NOT EXISTS request_nonces ("
+    "  key_id TEXT NOT NULL,"
+    "  nonce TEXT NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  PRIMARY KEY (key_id, nonce)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS request_nonces_by_expiry ON request_nonces(expires);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == PARLEY_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
