@@ -38,7 +38,7 @@ STORE_ARGS=(--store "$STORE")
 HUB=http://placeholder
 USERS="op est-root est-cert fin-root fin-a"
 for u in $USERS; do new_user "$u"; done
-start_hub "$WORK/hub" --operator-key "$(pubkey op)" --max-conn-per-ip 64 --checkpoint-interval 1 \
+start_hub "$WORK/hub" --operator-key "$(pubkey op)" --max-conn-per-ip 64 --key-rate 0 --checkpoint-interval 1 \
   --scheduler-tick-ms 200
 for u in $USERS; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done
 for s in EST FIN; do
@@ -70,7 +70,7 @@ while p < len(data):
     p += 4 + n
 PY
 "$LOADGEN" --url "$HUB/v1/messages" --method POST --key "$WORK/est-cert.key" \
-  --bodies "$WORK/bodies.bin" --connections 16 --duration $((LOAD_S * 2)) --warmup 0 --timeout 5 \
+  --bodies "$WORK/bodies.bin" --connections 16 --rate 300 --duration $((LOAD_S * 2)) --warmup 0 --timeout 5 \
   --ready "$WORK/ready" --ok-log "$WORK/ok" >"$WORK/load.json" 2>"$WORK/load.err" &
 LG=$!
 for _ in $(seq 1 100); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
