@@ -309,10 +309,12 @@ static json_t *get_record(const char *code, const char *version) {
 }
 
 /* One fetch of the state and its current record, verified against each other, the
- * directory commitment and the pins. On success the caller owns *st and *cur. */
+ * directory commitment and the log (the record's entry proven included), then the pins:
+ * the pin is written only once every other check passed. On success the caller owns
+ * *st and *cur. */
 static int fetch_current(const char *code, json_t **st_out, json_t **cur_out,
-                         parley_record_info *info, parley_sign_pk *root, bool *first,
-                         bool *changed) {
+                         parley_record_info *info, parley_sign_pk *root, bool *first, bool *changed,
+                         uint64_t *log_index, uint64_t *log_size) {
   char path[96];
   snprintf(path, sizeof path, "/v1/states/%.3s", code);
   *changed = false;
@@ -341,6 +343,10 @@ static int fetch_current(const char *code, json_t **st_out, json_t **cur_out,
     rc = 1;
   } else if (verify_commitment(st, code, root, info, rec, &f))
     rc = 1;
+  uint8_t leaf[32];
+  if (!rc && (cli_entry_leaf_hash("state-record", rec, leaf) ||
+              cli_verify_inclusion(leaf, log_index, log_size)))
+    rc = cli_fail("REFUSED: %s's record is not provably in the hub's transparency log", code);
   if (!rc) {
     int lock = cli_state_lock();
     rc = check_pin(code, root_b64, root, info->version, &f, first);
@@ -366,8 +372,9 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
                         uint64_t *log_index, uint64_t *log_size) {
   json_t *st = NULL, *rec = NULL;
   bool changed = false;
-  int rc = fetch_current(code, &st, &rec, info, root, first, &changed);
-  if (rc && changed) rc = fetch_current(code, &st, &rec, info, root, first, &changed);
+  int rc = fetch_current(code, &st, &rec, info, root, first, &changed, log_index, log_size);
+  if (rc && changed)
+    rc = fetch_current(code, &st, &rec, info, root, first, &changed, log_index, log_size);
   if (rc) {
     if (changed) cli_fail("%s's record changed twice while it was read; try again", code);
     return rc;
@@ -384,10 +391,11 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
     else if (strcmp(info->state, code) != 0)
       rc = cli_fail("REFUSED: the hub served a record of %s for %s", cli_safe(info->state), code);
   }
-  /* The record itself must be in the log everyone sees. */
+  /* An earlier version must be in the log everyone sees too. */
   uint8_t leaf[32];
-  if (!rc && (cli_entry_leaf_hash("state-record", rec, leaf) ||
-              cli_verify_inclusion(leaf, log_index, log_size)))
+  if (!rc && version &&
+      (cli_entry_leaf_hash("state-record", rec, leaf) ||
+       cli_verify_inclusion(leaf, log_index, log_size)))
     rc = cli_fail("REFUSED: %s's record is not provably in the hub's transparency log", code);
   if (rc) {
     json_decref(rec);

@@ -14,7 +14,39 @@
 #include "parley/proto.h"
 #include "parley/template.h"
 
-/* Who am I: (state, poc) of the configured key, asked of the hub. */
+/* Whether the verified current record of `state` has a POC `poc` whose signing key and
+ * encryption key are this key file's. Prints why not. */
+static int verify_me(const char *state, const char *poc) {
+  parley_identity id;
+  if (cli_load_identity(&id)) return 1;
+  parley_sign_pk sign = id.sign_pk;
+  parley_box_pk box = id.box_pk;
+  parley_identity_wipe(&id);
+  json_t *st = NULL, *rec = NULL;
+  parley_record_info *info = malloc(sizeof *info);
+  parley_sign_pk root;
+  bool first;
+  uint64_t li, ls;
+  if (!info || cli_verified_record(state, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
+    free(info);
+    return 1;
+  }
+  bool found = false;
+  for (size_t i = 0; i < info->n_pocs && !found; i++)
+    found = !strcmp(info->pocs[i].id, poc) && !memcmp(info->pocs[i].sign_pk.b, sign.b, 32) &&
+            !memcmp(info->pocs[i].box_pk.b, box.b, 32);
+  free(info);
+  json_decref(st);
+  json_decref(rec);
+  return found ? 0
+               : cli_fail("REFUSED: the hub says this key is %s/%s, but %s's verified record "
+                          "gives %s/%s other keys (or no such POC): not acting as %s/%s",
+                          state, cli_safe(poc), state, state, cli_safe(poc), state, cli_safe(poc));
+}
+
+/* Who am I: the (state, poc) the hub names for the configured key, believed only if
+ * that state's verified record gives that POC this key file's signing and encryption
+ * keys (the hub's word alone could make us sign as another officer). */
 static int whoami(char state[4], char poc[64]) {
   json_t *v = cli_get_json("/v1/whoami");
   if (!v) return 1;
@@ -28,7 +60,7 @@ static int whoami(char state[4], char poc[64]) {
     parley_strlcpy(poc, p, 64);
   }
   json_decref(v);
-  return rc;
+  return rc ? rc : verify_me(state, poc);
 }
 
 typedef struct {
@@ -57,11 +89,12 @@ static void profile_list(const json_t *rec, char *out, size_t cap) {
   }
 }
 
-/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With an
- * instrument, the state's verified cooperation profile is consulted: *profile receives
- * what it says (PROFILE_NONE without an instrument). */
-static int resolve(const char *spec, resolved *out, size_t cap, size_t *n, const char *instrument,
-                   profile_answer *profile) {
+/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With
+ * exact_poc (a reply to a verified sender) the part after ':' is a POC id, never a role:
+ * a POC id may equal a role name. With an instrument, the state's verified cooperation
+ * profile is consulted: *profile receives what it says (PROFILE_NONE without one). */
+static int resolve(const char *spec, bool exact_poc, resolved *out, size_t cap, size_t *n,
+                   const char *instrument, profile_answer *profile) {
   const char *colon = strchr(spec, ':');
   if (!colon || colon - spec != 3)
     return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID, e.g. EST:technical", spec);
@@ -91,7 +124,7 @@ static int resolve(const char *spec, resolved *out, size_t cap, size_t *n, const
             code, instrument);
   }
   int role = -1;
-  for (int i = 0; parley_poc_roles[i]; i++)
+  for (int i = 0; !exact_poc && parley_poc_roles[i]; i++)
     if (!strcmp(parley_poc_roles[i], what)) role = i;
   size_t found = 0;
   for (size_t i = 0; i < info->n_pocs; i++) {
@@ -168,6 +201,7 @@ typedef struct {
   bool force;        /* send under an instrument our own profile does not list */
   const char *to[PARLEY_MAX_RECIPIENTS];
   size_t n_to;
+  bool to_exact_poc[PARLEY_MAX_RECIPIENTS]; /* to[i] names a POC id, never a role (reply) */
   json_t *content;
 } send_opts;
 
@@ -230,8 +264,8 @@ static int do_send(send_opts *o) {
   size_t n = 0;
   for (size_t i = 0; i < o->n_to; i++) {
     profile_answer theirs = PROFILE_NONE;
-    if (resolve(o->to[i], rc_list, PARLEY_MAX_RECIPIENTS, &n, o->basis ? instrument : NULL,
-                &theirs))
+    if (resolve(o->to[i], o->to_exact_poc[i], rc_list, PARLEY_MAX_RECIPIENTS, &n,
+                o->basis ? instrument : NULL, &theirs))
       return 1;
     if (theirs == PROFILE_NOT_LISTED && !o->force)
       return cli_fail("REFUSED: %.3s is not party to %s by its verified record (send with --force "
@@ -964,7 +998,12 @@ int cmd_reply(int argc, char **argv) {
     snprintf(to, sizeof to, "%s:%s", m.info.from.state, m.info.from.poc);
     parley_strlcpy(case_id, m.info.case_id[0] ? m.info.case_id : m.info.id, sizeof case_id);
     parley_strlcpy(reply_to, m.info.id, sizeof reply_to);
-    o.to[o.n_to++] = to;
+    if (o.n_to >= PARLEY_MAX_RECIPIENTS)
+      rc = cli_fail("at most %d recipients", PARLEY_MAX_RECIPIENTS);
+    else {
+      o.to_exact_poc[o.n_to] = true;
+      o.to[o.n_to++] = to;
+    }
     o.case_id = case_id;
     o.in_reply_to = reply_to;
   }

@@ -18,6 +18,7 @@
 typedef struct {
   int64_t version;
   parley_record_info *info; /* NULL: not fetched yet, or failed */
+  uint64_t log_index;       /* its state-record entry, proven included */
   bool tried;
 } cached_version;
 
@@ -25,6 +26,7 @@ typedef struct {
   char code[4];
   bool tried, ok;
   parley_record_info *current;
+  uint64_t current_index; /* the current record's entry, proven included */
   cached_version earlier[EARLIER_VERSIONS_MAX];
 } cached_state;
 
@@ -49,14 +51,16 @@ void cli_record_cache_free(cli_record_cache *c) {
 }
 
 /* Fetches and verifies (pinned root key, signature, log inclusion) a record version
- * (version NULL: the current one). NULL after printing why. */
-static parley_record_info *fetch_verified(const char *code, const char *version) {
+ * (version NULL: the current one), and its entry's index in the log. NULL after printing
+ * why. */
+static parley_record_info *fetch_verified(const char *code, const char *version,
+                                          uint64_t *log_index) {
   parley_record_info *info = malloc(sizeof *info);
   json_t *st = NULL, *rec = NULL;
   parley_sign_pk root;
   bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(code, version, &st, &rec, info, &root, &first, &li, &ls)) {
+  uint64_t ls;
+  if (!info || cli_verified_record(code, version, &st, &rec, info, &root, &first, log_index, &ls)) {
     free(info);
     return NULL;
   }
@@ -92,7 +96,7 @@ static const parley_record_info *cache_current(cli_record_cache *c, const char *
   }
   if (!s->tried) {
     s->tried = true;
-    s->current = fetch_verified(code, NULL);
+    s->current = fetch_verified(code, NULL, &s->current_index);
   }
   return s->current;
 }
@@ -108,13 +112,19 @@ static const parley_poc_info *find_poc_key(const parley_record_info *info, const
 }
 
 /* The signing key key_id of state/poc: in the current verified record, or (earlier_ok)
- * in an earlier version that verifies with the state's current root key. */
+ * in an earlier version v that verifies with the state's current root key. *valid_before
+ * (earlier_ok only) is then the log index of version v+1's record, the first without the
+ * key: only what was logged before it may be signed with that key (UINT64_MAX for a
+ * current key). The search stops at a version that does not verify. */
 static bool poc_signing_key(cli_record_cache *c, const char *state, const char *poc,
-                            const char *key_id, bool earlier_ok, parley_sign_pk *pk) {
+                            const char *key_id, bool earlier_ok, parley_sign_pk *pk,
+                            uint64_t *valid_before) {
   const parley_record_info *cur = cache_current(c, state);
   if (!cur) return false;
   const parley_poc_info *p = find_poc_key(cur, poc, key_id);
   cached_state *s = cache_state(c, state);
+  uint64_t later = UINT64_MAX;
+  if (!p) later = s->current_index;
   for (int64_t v = cur->version - 1, k = 0; !p && earlier_ok && v >= 1 && k < EARLIER_VERSIONS_MAX;
        v--, k++) {
     cached_version *cv = &s->earlier[k];
@@ -123,11 +133,14 @@ static bool poc_signing_key(cli_record_cache *c, const char *state, const char *
       snprintf(ver, sizeof ver, "%lld", (long long)v);
       cv->tried = true;
       cv->version = v;
-      cv->info = fetch_verified(state, ver);
+      cv->info = fetch_verified(state, ver, &cv->log_index);
     }
+    if (!cv->info) break;
     p = find_poc_key(cv->info, poc, key_id);
+    if (!p) later = cv->log_index;
   }
   if (p) *pk = p->sign_pk;
+  if (p && valid_before) *valid_before = later;
   return p != NULL;
 }
 
@@ -200,7 +213,7 @@ int cli_message_get(const char *id, cli_record_cache *cache, cli_message *m) {
     if (!st || !poc || !kid || !parley_state_code_valid(st))
       return cli_fail("REFUSED: the envelope served for %s names no valid sender", id);
     if (!cache_current(cache, st)) return 1;
-    if (!poc_signing_key(cache, st, poc, kid, false, &m->sender_pk))
+    if (!poc_signing_key(cache, st, poc, kid, false, &m->sender_pk, NULL))
       return cli_fail("REFUSED: %s/%s is not a current POC of %s with signing key %s", cli_safe(st),
                       cli_safe(poc), cli_safe(st), cli_safe(kid));
     if (parley_envelope_verify(m->env, &m->sender_pk, &m->info, &err) != PARLEY_E_OK)
@@ -259,7 +272,8 @@ static void check_receipt(const cli_message *m, cli_record_cache *cache, const j
     return;
   }
   parley_sign_pk pk;
-  if (!poc_signing_key(cache, st, poc, kid, true, &pk)) {
+  uint64_t valid_before = UINT64_MAX;
+  if (!poc_signing_key(cache, st, poc, kid, true, &pk, &valid_before)) {
     why(r, "key %.40s is not a signing key of %.64s in any verified record of its state", kid, poc);
     return;
   }
@@ -281,6 +295,14 @@ static void check_receipt(const cli_message *m, cli_record_cache *cache, const j
   uint64_t size;
   if (cli_entry_leaf_hash("ack", rc, leaf) || cli_verify_inclusion(leaf, &r->leaf_index, &size)) {
     why(r, "it is not provably in the hub's transparency log%s%s", "", "");
+    return;
+  }
+  /* A key removed from the record signs nothing logged after its removal. */
+  if (r->leaf_index >= valid_before) {
+    snprintf(r->why, sizeof r->why,
+             "key %.40s of %.64s was removed from its state's record (log entry %llu) before "
+             "this receipt was logged (entry %llu)",
+             kid, poc, (unsigned long long)valid_before, (unsigned long long)r->leaf_index);
     return;
   }
   r->time = ai.time;

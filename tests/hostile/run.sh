@@ -75,6 +75,7 @@ as op admin ping schedule --role technical --window 600 >"$WORK/p1.json"
 as op admin ping schedule --role technical --window 600 >"$WORK/p2.json"
 P1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/p1.json")
 P2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/p2.json")
+. "$HERE/rotated_key.sh" # M6, M7: a receipt by a rotated-out key; est-cert-fresh
 
 # A receipt correctly signed by LVA's officer for M1, a message LVA was not sent (the
 # hub refuses it from LVA; a hostile hub can still serve it).
@@ -93,7 +94,7 @@ check "  and the same checker refuses a rewritten receipt" sh -c \
 python3 - "$WORK/vars.json" <<PY
 import json, sys
 json.dump({"M1": "$M1", "M2": "$M2", "M3": "$M3", "M4": "$M4", "M5": "$M5",
-           "P1": "$P1", "P2": "$P2", "PG_URL": "${PG_URL:-}",
+           "P1": "$P1", "P2": "$P2", "M6": "$M6", "M7": "$M7", "M8": "$M8", "PG_URL": "${PG_URL:-}",
            "LVA_RECEIPT_M1": """$LVA_RECEIPT_M1"""}, open(sys.argv[1], "w"))
 PY
 

@@ -7,9 +7,11 @@
 import { b64Decode, b64urlDecode, b64urlEncode, fromUtf8, hexEncode, utf8 } from './encoding';
 import { ackNew, ackVerify, envelopeHash, envelopeOpen, envelopeSeal, envelopeVerify, EnvelopeInfo, PRIORITIES, TLP_LABELS } from './envelope';
 import { parleyRequestHeaders } from './httpsig';
+import { readCapped } from './hub';
 import { JsonObject, JsonValue, isJsonObject, jcsBytes, parseJson } from './json';
 import { boxKeyId, Identity, signFingerprint, signKeyId, signPkFromB64 } from './keys';
 import { recordVerify, RecordInfo, ROLES } from './record';
+import { ParleyError } from './errors';
 import { ProtoError, signedJsonVerify, stateCodeValid, textOk, timeParse, uuidValid, pocIdValid } from './signed';
 import type { Sodium } from './sodium';
 import { template, templates as compiledTemplates, validateContent as validate, Lang, LANGS, Template, TemplateField } from './templates';
@@ -240,11 +242,14 @@ interface DirFact {
 /* Per-operation cache of verified records (as cli_record_cache: one run). */
 class RecordCache {
   current = new Map<string, Promise<VerifiedRecord>>();
-  earlier = new Map<string, Promise<RecordInfo | null>>();
+  earlier = new Map<string, Promise<{ info: RecordInfo; logIndex: number } | null>>();
 }
 
 const EARLIER_VERSIONS_MAX = 32;
 const ANSWER_MAX = 64 << 20;
+const SSE_EVENT_MAX = 1 << 20 /* one event's data, all its data lines together */;
+const SSE_LINE_MAX = (1 << 20) + 64 /* one line (a data line and its field name) */;
+const ERROR_BODY_MAX = 64 << 10 /* the error answer of a refused stream */;
 
 function str(o: unknown, k: string): string | undefined {
   if (!isJsonObject(o as JsonValue)) return undefined;
@@ -258,13 +263,15 @@ function int(o: unknown, k: string): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
 }
 
-/* A plain copy of a parsed value (objects with a prototype, numbers as numbers), for the UI. */
+/* A plain copy of a parsed value (objects with a prototype, numbers as numbers), for the
+ * UI. A member named "__proto__" is left out: assigned into a normal object it would set
+ * the copy's prototype (and a later Object.assign of the copy, another object's). */
 function plain(v: unknown): any {
   if (Array.isArray(v)) return v.map(plain);
   if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
     if ('text' in (v as object) && 'kind' in (v as object) && Object.keys(v as object).length === 2) return Number((v as { text: string }).text);
     const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object)) o[k] = plain((v as Record<string, unknown>)[k]);
+    for (const k of Object.keys(v as object)) if (k !== '__proto__') o[k] = plain((v as Record<string, unknown>)[k]);
     return o;
   }
   return v;
@@ -304,8 +311,13 @@ export class ParleyClient {
     } catch (e) {
       throw new Refusal('HUB_UNREACHABLE', 'The hub could not be reached.', errDetail(e));
     }
-    const raw = new Uint8Array(await r.arrayBuffer());
-    if (raw.length > ANSWER_MAX) throw new Refusal('TOO_LARGE', 'The hub sent an answer too large to check.');
+    let raw: Uint8Array;
+    try {
+      raw = await readCapped(r, ANSWER_MAX);
+    } catch (e) {
+      if (e instanceof ParleyError) throw new Refusal('TOO_LARGE', 'The hub sent an answer too large to check.', `more than ${ANSWER_MAX} bytes`);
+      throw new Refusal('HUB_UNREACHABLE', 'The connection to the hub broke while it answered.', errDetail(e));
+    }
     let text = '';
     try {
       text = fromUtf8(raw);
@@ -505,8 +517,10 @@ export class ParleyClient {
     return out;
   }
 
-  /* This key's (state, poc), as `parley` asks it of the hub. */
-  private async me(): Promise<Party> {
+  /* This key's (state, poc): the hub names it (whoami), and it is believed only if that
+   * state's verified record gives that POC this key file's signing key and encryption
+   * key; the hub's word alone could make this key sign as another officer. */
+  private async me(cache: RecordCache): Promise<Party> {
     if (!this.whoamiCache) this.whoamiCache = this.whoami();
     let w;
     try {
@@ -515,6 +529,13 @@ export class ParleyClient {
       this.whoamiCache = null; /* asked afresh each operation */
     }
     if (!stateCodeValid(w.state) || typeof w.poc !== 'string' || !pocIdValid(w.poc)) throw new Refusal('NOT_OFFICER', `This key is not a point of contact's key (the hub says its role is ${safe(w.role)}).`);
+    const rec = await this.cachedRecord(cache, w.state!);
+    const mine = rec.pocs.find((p) => p.id === w.poc && this.na.memcmp(p.signingKey, this.id.signPk) && p.encKey !== undefined && this.na.memcmp(p.encKey.key, this.id.boxPk));
+    if (!mine)
+      throw new Refusal(
+        'NOT_THIS_KEY',
+        `The hub says this key is ${w.state}/${safe(w.poc)}, but ${w.state}'s verified record gives ${w.state}/${safe(w.poc)} other keys (or has no such point of contact): nothing is done as ${w.state}/${safe(w.poc)}.`,
+      );
     return { state: w.state!, poc: w.poc };
   }
 
@@ -683,8 +704,9 @@ export class ParleyClient {
   }
 
   /* One fetch of the state and its current record, checked against each other, the
-   * directory commitment and the pins (fetch_current). null: the version changed
-   * between the two requests. */
+   * directory commitment and the log (the record's entry proven included), then the
+   * pins (fetch_current): a pin is written only once every other check passed. null: the
+   * version changed between the two requests. */
   private async fetchCurrent(code: string, opts: { trustFingerprint?: string; allowFlagged?: boolean }) {
     const st = await this.getJson(`/v1/states/${code}`, `to show ${code}'s directory entry`);
     const root = this.rootKeyOf(st, code);
@@ -698,8 +720,9 @@ export class ParleyClient {
     if (info.state !== code) throw new Refusal('RECORD_STATE', `The hub served a record of ${info.state} for ${code}.`);
     if (int(st, 'version') !== info.version) return null;
     const f = await this.verifyCommitment(st, code, root.b64, info, rec as JsonObject);
+    const li = await this.proveIncluded(entryLeafHash(this.na, 'state-record', jcsBytes(rec)), `${code}'s record`);
     const { first, pin } = this.checkPin(code, root.b64, root.pk, info.version, f, opts);
-    return { st, rec: rec as JsonObject, info, root, f, first, pin };
+    return { st, rec: rec as JsonObject, info, root, f, first, pin, li };
   }
 
   /* §12.2 step 5 with 5a-5d, as cli_verified_record. With allowFlagged, a state whose
@@ -710,7 +733,7 @@ export class ParleyClient {
     let cur = await this.fetchCurrent(code, opts);
     if (!cur) cur = await this.fetchCurrent(code, opts);
     if (!cur) throw new Refusal('RECORD_CHANGED', `${code}'s record changed twice while it was read; try again.`);
-    const li = await this.proveIncluded(entryLeafHash(this.na, 'state-record', jcsBytes(cur.rec)), `${code}'s record`);
+    const li = cur.li;
     const w = this.witnessConfig();
     const badge: TrustBadge = {
       rootPinned: true,
@@ -745,7 +768,7 @@ export class ParleyClient {
 
   /* An earlier version of a state's record, verified with the current root key and
    * proven in the log (for receipts signed before a key rotation). null: not usable. */
-  private async earlierRecord(cache: RecordCache, code: string, version: number, root: Uint8Array): Promise<RecordInfo | null> {
+  private async earlierRecord(cache: RecordCache, code: string, version: number, root: Uint8Array): Promise<{ info: RecordInfo; logIndex: number } | null> {
     const k = `${code}/${version}`;
     let p = cache.earlier.get(k);
     if (!p) {
@@ -754,8 +777,8 @@ export class ParleyClient {
           const rec = await this.getJson(`/v1/states/${code}/records/${version}`, `version ${version} of ${code}'s record`);
           const info = recordVerify(this.na, rec, root, 0 /* an old encryption key may have expired */);
           if (info.state !== code) return null;
-          await this.proveIncluded(entryLeafHash(this.na, 'state-record', jcsBytes(rec)), `Version ${version} of ${code}'s record`);
-          return info;
+          const li = await this.proveIncluded(entryLeafHash(this.na, 'state-record', jcsBytes(rec)), `Version ${version} of ${code}'s record`);
+          return { info, logIndex: li.index };
         } catch {
           return null;
         }
@@ -774,17 +797,23 @@ export class ParleyClient {
     return p;
   }
 
-  /* The signing key key_id of state/poc: current record, or (earlierOk) an earlier one. */
-  private async pocSigningKey(cache: RecordCache, state: string, poc: string, keyId: string, earlierOk: boolean): Promise<Uint8Array | null> {
+  /* The signing key key_id of state/poc: current record, or (earlierOk) an earlier
+   * version v. validBefore is then the log index of version v+1's record, the first
+   * without the key: only what was logged before it may be signed with that key
+   * (Infinity for a current key). The search stops at a version that does not verify. */
+  private async pocSigningKey(cache: RecordCache, state: string, poc: string, keyId: string, earlierOk: boolean): Promise<{ pk: Uint8Array; validBefore: number } | null> {
     const cur = await this.cachedRecord(cache, state);
     const p = cur.pocs.find((x) => x.id === poc && x.keyId === keyId);
-    if (p) return p.signingKey;
+    if (p) return { pk: p.signingKey, validBefore: Infinity };
     if (!earlierOk) return null;
     const root = signPkFromB64(this.na, cur.rootKey);
+    let later = cur.logIndex;
     for (let v = cur.version - 1, k = 0; v >= 1 && k < EARLIER_VERSIONS_MAX; v--, k++) {
-      const info = await this.earlierRecord(cache, state, v, root);
-      const q = info?.pocs.find((x) => x.id === poc && x.keyId === keyId);
-      if (q) return q.signingKey;
+      const e = await this.earlierRecord(cache, state, v, root);
+      if (!e) return null;
+      const q = e.info.pocs.find((x) => x.id === poc && x.keyId === keyId);
+      if (q) return { pk: q.signingKey, validBefore: later };
+      later = e.logIndex;
     }
     return null;
   }
@@ -848,12 +877,11 @@ export class ParleyClient {
           arm();
           const r = await fetch(targetUri, { method: 'GET', headers, credentials: 'omit', cache: 'no-store', redirect: 'error', signal: ctrl.signal });
           if (r.status !== 200 || !r.body) {
-            const t = await r.text().catch(() => '');
             let code = `HTTP ${r.status}`;
             try {
-              code = str(parseJson(t), 'code') ?? code;
+              code = str(parseJson(await readCapped(r, ERROR_BODY_MAX)), 'code') ?? code;
             } catch {
-              /* not JSON */
+              /* not JSON, or too long */
             }
             why = `the hub refused the stream (${safe(code)})`;
             fatal = r.status !== 429 && r.status !== 503;
@@ -861,15 +889,16 @@ export class ParleyClient {
             const reader = r.body.getReader();
             const dec = new TextDecoder();
             let buf = '';
+            let evBytes = 0; /* the current event's data so far */
             let ev = { event: 'message', data: [] as string[], id: null as string | null };
             for (;;) {
               const { value, done } = await reader.read();
               if (done) break;
               arm();
               buf += dec.decode(value, { stream: true });
-              if (buf.length > 4 << 20) throw new Error('event too large');
               let nl;
               while ((nl = buf.indexOf('\n')) >= 0) {
+                if (nl > SSE_LINE_MAX) throw new Error(`a line of the stream is longer than ${SSE_LINE_MAX} characters`);
                 const line = buf.slice(0, nl).replace(/\r$/, '');
                 buf = buf.slice(nl + 1);
                 if (line === '') {
@@ -894,6 +923,7 @@ export class ParleyClient {
                     }
                   }
                   ev = { event: 'message', data: [], id: null };
+                  evBytes = 0;
                 } else if (line.startsWith(':')) {
                   /* keep-alive */
                 } else {
@@ -901,10 +931,15 @@ export class ParleyClient {
                   const field = c < 0 ? line : line.slice(0, c);
                   const val = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
                   if (field === 'event') ev.event = val;
-                  else if (field === 'data') ev.data.push(val);
+                  else if (field === 'data') {
+                    evBytes += val.length + 1;
+                    if (evBytes > SSE_EVENT_MAX) throw new Error(`an event of the stream carries more than ${SSE_EVENT_MAX} characters of data`);
+                    ev.data.push(val);
+                  }
                   else if (field === 'id') ev.id = val;
                 }
               }
+              if (buf.length > SSE_LINE_MAX) throw new Error(`a line of the stream is longer than ${SSE_LINE_MAX} characters`);
             }
           }
         } catch (e) {
@@ -959,7 +994,7 @@ export class ParleyClient {
     if (!isJsonObject(msg)) throw new Refusal('HUB_ANSWER', `The hub's answer for message ${id} is not an object.`);
     const env = msg['envelope'];
     if (!isJsonObject(env)) throw new Refusal('NO_ENVELOPE', `The hub served no signed envelope for message ${id}.`);
-    const me = await this.me();
+    const me = await this.me(cache);
     let header: OpenedMessage['header'];
     let hash: Uint8Array;
     let ping = false;
@@ -993,7 +1028,7 @@ export class ParleyClient {
       const fp = str(from, 'poc');
       const fk = str(from, 'key_id');
       if (!stateCodeValid(fs) || fp === undefined || fk === undefined) throw new Refusal('NO_SENDER', `The envelope served for message ${id} names no valid sender.`);
-      const pk = await this.pocSigningKey(cache, fs, fp, fk, false);
+      const pk = (await this.pocSigningKey(cache, fs, fp, fk, false))?.pk;
       if (!pk) throw new Refusal('SENDER_KEY', `${fs}/${safe(fp)} is not a current point of contact of ${fs} with signing key ${safe(fk)}: the message's sender is not verified.`);
       let info: EnvelopeInfo;
       /* step 9 */
@@ -1063,16 +1098,16 @@ export class ParleyClient {
     const view: ReceiptView = { state: st !== undefined ? safe(st) : '?', poc: poc !== undefined ? safe(poc) : '?', verified: false };
     if (!isJsonObject(rc as JsonValue) || !stateCodeValid(st) || poc === undefined || kid === undefined) return { ...view, reason: 'malformed receipt' };
     if (!header.recipients.some((r) => r.state === st && r.poc === poc)) return { ...view, reason: `${st}/${safe(poc).slice(0, 64)} is not a recipient of this message` };
-    let pk: Uint8Array | null = null;
+    let key: { pk: Uint8Array; validBefore: number } | null = null;
     try {
-      pk = await this.pocSigningKey(cache, st, poc, kid, true);
+      key = await this.pocSigningKey(cache, st, poc, kid, true);
     } catch (e) {
       return { ...view, reason: `${st}'s directory record does not verify (${e instanceof Refusal ? e.officer : errDetail(e)})` };
     }
-    if (!pk) return { ...view, reason: `key ${safe(kid).slice(0, 40)} is not a signing key of ${safe(poc).slice(0, 64)} in any verified record of its state` };
+    if (!key) return { ...view, reason: `key ${safe(kid).slice(0, 40)} is not a signing key of ${safe(poc).slice(0, 64)} in any verified record of its state` };
     let ai;
     try {
-      ai = ackVerify(this.na, rc, pk);
+      ai = ackVerify(this.na, rc, key.pk);
     } catch (e) {
       return { ...view, reason: e instanceof ProtoError ? `${e.code} (${e.detail.slice(0, 180)})` : errDetail(e) };
     }
@@ -1084,6 +1119,9 @@ export class ParleyClient {
     } catch {
       return { ...view, reason: "it is not provably in the hub's transparency log" };
     }
+    /* A key removed from the record signs nothing logged after its removal. */
+    if (li.index >= key.validBefore)
+      return { ...view, reason: `key ${safe(kid).slice(0, 40)} of ${safe(poc).slice(0, 64)} was removed from its state's record (log entry ${key.validBefore}) before this receipt was logged (entry ${li.index})` };
     return { state: st, poc, time: ai.time, verified: true, logIndex: li.index };
   }
 
@@ -1121,7 +1159,9 @@ export class ParleyClient {
     return this.sendWith(new RecordCache(), d);
   }
 
-  private async sendWith(cache: RecordCache, d: Draft): Promise<{ id: string; leafIndex: number; to: Party[] }> {
+  /* exactPoc: the recipients name POC ids, never roles (a reply to a verified sender,
+   * whose POC id may equal a role name). */
+  private async sendWith(cache: RecordCache, d: Draft, exactPoc = false): Promise<{ id: string; leafIndex: number; to: Party[] }> {
     if (!template(d.kind)) throw new Refusal('TEMPLATE_UNKNOWN', `"${safe(d.kind)}" is not a kind of message this hub knows.`);
     const problems = validateContent(d.kind, d.content);
     if (problems.length) {
@@ -1133,11 +1173,11 @@ export class ParleyClient {
     if (!(TLP_LABELS as readonly string[]).includes(tlp)) throw new Refusal('INVALID_ARGUMENT', 'The TLP label must be RED, AMBER+STRICT, AMBER, GREEN or CLEAR.');
     if (!/^[a-z]{2}$/.test(d.language)) throw new Refusal('INVALID_ARGUMENT', 'The language must be a two-letter ISO 639-1 code, e.g. en.');
     if (!d.recipients.length) throw new Refusal('INVALID_ARGUMENT', 'Choose at least one recipient.');
-    const me = await this.me();
+    const me = await this.me(cache);
     const rcpts: { state: string; poc: string; boxPk: Uint8Array }[] = [];
     for (const r of d.recipients) {
       const rec = await this.cachedRecord(cache, r.state);
-      const byRole = (ROLES as readonly string[]).includes(r.poc);
+      const byRole = !exactPoc && (ROLES as readonly string[]).includes(r.poc);
       const found = rec.pocs.filter((p) => (byRole ? p.roles.includes(r.poc) : p.id === r.poc));
       if (!found.length) throw new Refusal('NO_SUCH_POC', `${r.state} has no point of contact ${byRole ? 'with role' : 'with id'} "${safe(r.poc)}" in its verified record.`);
       for (const p of found) {
@@ -1184,7 +1224,7 @@ export class ParleyClient {
     const cache = new RecordCache();
     const m = await this.openWith(cache, id);
     if (m.ping) throw new Refusal('INVALID_ARGUMENT', 'A communication check is answered by acknowledging it, not by a reply.');
-    return this.sendWith(cache, { ...d, recipients: [m.header.from], case: m.header.case ?? m.id, in_reply_to: m.id });
+    return this.sendWith(cache, { ...d, recipients: [m.header.from], case: m.header.case ?? m.id, in_reply_to: m.id }, true);
   }
 
   async caseView(caseId: string): Promise<{ messages: HubWord<any[]> }> {
