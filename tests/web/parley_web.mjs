@@ -47,6 +47,44 @@ try {
   );
   expect(requests.some((r) => r.url === `${APP_ORIGIN}/app/config.json` || r.url.endsWith('/config.json')), 'the page read config.json from its own origin');
 
+  /* the outbox: acknowledgement per state from verified receipts, the hub's status apart */
+  await b.goto(`${FIN_APP}#/outbox`);
+  const acked = `#outbox-list [data-id="${need('ACKED_ID')}"]`;
+  const unacked = `#outbox-list [data-id="${need('UNACKED_ID')}"]`;
+  await b.waitForSelector(`${acked} .acksum:not([data-ack="pending"])`, { timeout: 30000 });
+  await b.waitForSelector(`${unacked} .acksum:not([data-ack="pending"])`, { timeout: 30000 });
+  const ackA = await b.getAttribute(`${acked} .acksum`, 'data-ack');
+  const ackB = await b.getAttribute(`${unacked} .acksum`, 'data-ack');
+  expect(ackA === 'all' && (await b.getAttribute(`${acked} .acksum`, 'data-acked')) === 'EST' && ackB === 'none', 'the outbox shows, without a click, the acknowledgement per state from verified receipts (EST: yes; the other: none)', `${ackA} ${ackB}`);
+  const hubCol = await b.textContent(`${acked} .col-hub`);
+  expect(/the hub's word/.test(hubCol) && /Acknowledged/.test(hubCol), "the hub's status in its own column, labelled as the hub's word", hubCol);
+  await shot(b, OUT, 'outbox.png');
+
+  /* EST's root key pinned, then replaced by the operator: refused, with the confirm form,
+   * and the served fingerprint shown only after a mismatch */
+  await b.goto(`${FIN_APP}#/state/EST`);
+  await b.waitForSelector('#trust-badge', { timeout: 30000 });
+  expect((await b.$('#root-fingerprint')) === null, 'the served fingerprint is not printed beside the confirm input', await b.textContent('#trust-badge'));
+  execFileSync('bash', [need('REPLACE_ROOT')], { stdio: 'inherit' });
+  await b.goto(`${FIN_APP}#/directory`);
+  await b.goto(`${FIN_APP}#/state/EST`);
+  await b.waitForSelector('#refusal', { timeout: 30000 });
+  const refusal = await b.textContent('#refusal');
+  const fpr2 = need('EST2_FPR');
+  const disp2 = fpr2.replace(/(.{4})(?=.)/g, '$1 ');
+  expect(/ROOT_KEY_CHANGED|ROOT_REPLACED/.test(refusal) && (await b.$('#confirm-fingerprint')) !== null && (await b.$('#confirm-needed')) !== null, 'a root key changed since it was pinned: refused, and the confirm-fingerprint form offered', refusal);
+  expect(!refusal.includes(disp2) && !(await b.textContent('#main')).includes(disp2), 'the new fingerprint the hub serves is not shown before the officer types one', refusal);
+  await b.fill('#confirm-fingerprint', '00'.repeat(32));
+  await b.click('#confirm');
+  await b.waitForSelector('#confirm-note', { timeout: 20000 });
+  const note = await b.textContent('#confirm-note');
+  expect(/FINGERPRINT|not the one you checked/.test(note) && note.includes(disp2), 'a wrong fingerprint: refused, and only now the served one is shown, to compare', note);
+  await b.fill('#confirm-fingerprint', disp2);
+  await b.click('#confirm');
+  await b.waitForSelector('#badge-root[data-ok="true"]', { timeout: 30000 });
+  ok('the fingerprint obtained out of band, typed: the new root key is trusted as confirmed');
+  await shot(b, OUT, 'state-confirmed.png');
+
   /* a hub listing with elements that are not objects: skipped, counted, the rest shown */
   await b.route(`${HUB_ORIGIN}/v1/states`, (route) =>
     route.fulfill({

@@ -16,6 +16,26 @@ check "parley send: EST sends FIN a request for information" \
   as est-cert send --kind request-for-information --to FIN:fin-cert --priority routine --tlp GREEN \
   --field subject="Before the page $MARK" --field details="Sent before the page opened: $MARK"
 CLI_ID=$(sent_id "$WORK/last.out")
+# FIN's sent messages: one EST acknowledges (signed receipt), one it does not
+as fin-cert send --kind request-for-information --to EST:est-cert --priority routine --tlp GREEN \
+  --field subject="Acked $MARK" --field details="EST acknowledges this one" >"$WORK/last.out"
+ACKED_ID=$(sent_id "$WORK/last.out")
+check "EST acknowledges FIN's first message (parley ack)" as est-cert ack "$ACKED_ID"
+as fin-cert send --kind request-for-information --to EST:est-cert --priority routine --tlp GREEN \
+  --field subject="Not acked $MARK" --field details="EST does not acknowledge this one" >"$WORK/last.out"
+UNACKED_ID=$(sent_id "$WORK/last.out")
+# what the page runs once it pinned EST's root key: the operator replaces it (a lost
+# key), and EST publishes its record signed by the new one
+new_user est-root2
+sed -i "s|^hub = .*|hub = $HUB|" "$WORK/est-root2.conf"
+cat >"$WORK/replace-root.sh" <<EOS
+set -e
+"$PARLEY" --config "$WORK/op.conf" admin state set-root EST --root-key "$WORK/est-root2.key.pub" \\
+  --fingerprint "$(fingerprint est-root2)" --reason "root key lost, confirmed by phone" >/dev/null
+"$PARLEY" --config "$WORK/est-root2.conf" state sign "$WORK/est.json" >/dev/null
+"$PARLEY" --config "$WORK/est-root2.conf" state publish "$WORK/est.json" >/dev/null
+sleep 1.5 # the checkpoint interval: the next checkpoint covers it
+EOS
 
 "$PARLEY" --config "$WORK/fin-cert.conf" web --port 0 >"$WORK/web.out" 2>&1 &
 WEB_PID=$!
@@ -24,7 +44,8 @@ for _ in $(seq 1 50); do grep -q '^Parley web app: ' "$WORK/web.out" && break; s
 FIN_APP=$(sed -n 's/^Parley web app: \([^ ]*\).*/\1/p' "$WORK/web.out")
 check "parley web serves FIN's officer the app from their machine ($FIN_APP)" test -n "$FIN_APP"
 if HUB=$HUB OUT=$OUT FIN_KEY=$WORK/fin-cert.key CLI_ID=$CLI_ID CLI_MARK=$MARK FIN_APP=$FIN_APP \
-  EST_CONF=$WORK/est-cert.conf run_browser parley_web.mjs "$WORK/browser.out"; then :; fi
+  EST_CONF=$WORK/est-cert.conf ACKED_ID=$ACKED_ID UNACKED_ID=$UNACKED_ID REPLACE_ROOT=$WORK/replace-root.sh \
+  EST2_FPR=$(fingerprint est-root2) run_browser parley_web.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the hub's status page ----------------------------------------------------------
 curl -s -D "$WORK/home.h" -o "$WORK/home.html" "$HUB/"
