@@ -1,7 +1,10 @@
 /* The shell: skip link, header with navigation, language and lock; the key screens
  * while no key is open; the routed screens once one is. The secret key lives only in
  * this component's memory (and the client's): never in storage, never sent anywhere;
- * it is wiped when the officer locks the page or after IDLE_LOCK_MS without input. */
+ * it is wiped when the officer locks the page or after IDLE_LOCK_MS without input, and
+ * the page then reloads, so that the copies libsodium made in its WebAssembly heap go
+ * too. Every screen sits in a ScreenBoundary; a page served by the hub itself (no
+ * config.json) says so in a banner on every screen. */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browserTrustStore, Lang, ParleyClient } from '../lib/client';
 import { Identity, wipeIdentity } from '../lib/keys';
@@ -10,6 +13,7 @@ import type { AppConfig } from './config';
 import { CaseView } from './CaseView';
 import { Compose } from './Compose';
 import { Directory } from './Directory';
+import { HubServedBanner, ScreenBoundary } from './components';
 import { errorText } from './format';
 import { applyLanguage, LangContext, LANGUAGES, savedLanguage, translator, useLang } from './i18n';
 import { Inbox } from './Inbox';
@@ -141,13 +145,17 @@ export function App(props: { na: Sodium; config: AppConfig }) {
   const route = useRoute();
   const langState = useMemo(() => ({ lang, t: translator(lang) }), [lang]);
 
+  const [locking, setLocking] = useState(false);
   const lock = () => {
     const s = sessionRef.current;
     if (s) {
       s.store?.close();
       wipeIdentity(props.na, s.id);
     }
-    setSession(null);
+    sessionRef.current = null;
+    setLocking(true);
+    /* the key's copies in libsodium's WebAssembly heap and in closures go with the page */
+    location.reload();
   };
 
   const open = async (id: Identity) => {
@@ -198,16 +206,23 @@ export function App(props: { na: Sodium; config: AppConfig }) {
   return (
     <LangContext.Provider value={langState}>
       <Header lang={lang} onLang={setLang} session={session} route={route} onLock={lock} hub={props.config.hub} />
+      {!props.config.fromFile && <HubServedBanner />}
       <main id="main" tabIndex={-1}>
-        {session ? (
-          <Screen session={session} route={route} />
-        ) : (
-          <>
-            <h1 class="visually-hidden">Parley</h1>
-            <OpenKey na={props.na} onOpen={open} />
-            <CreateKey na={props.na} />
-          </>
-        )}
+        <ScreenBoundary resetKey={`${session ? 'open' : 'locked'} ${location.hash}`}>
+          {locking ? (
+            <p role="status" id="locking">
+              {langState.t('nav.lock')}…
+            </p>
+          ) : session ? (
+            <Screen session={session} route={route} />
+          ) : (
+            <>
+              <h1 class="visually-hidden">Parley</h1>
+              <OpenKey na={props.na} onOpen={open} />
+              <CreateKey na={props.na} />
+            </>
+          )}
+        </ScreenBoundary>
       </main>
     </LangContext.Provider>
   );

@@ -2,22 +2,28 @@
  * into the verified message view. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ParleyClient } from '../lib/client';
-import { HubWordBox, Loading, Priority, RefusalBox, statusLabel, TlpChip } from './components';
-import { kindTitle, localTime, str } from './format';
+import { HubWordBox, Loading, Priority, RefusalBox, Skipped, statusLabel, TlpChip } from './components';
+import { isObj, kindTitle, localTime, objects, str } from './format';
 import { useLang } from './i18n';
 
 export function CaseView(props: { client: ParleyClient; id: string }) {
   const { t, lang } = useLang();
   const [msgs, setMsgs] = useState<Record<string, unknown>[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [skipped, setSkipped] = useState(0);
   useEffect(() => {
     setMsgs(null);
     setError(null);
-    props.client.caseView(props.id).then((c) => {
-      const list = Array.isArray(c.messages.hub) ? (c.messages.hub as Record<string, unknown>[]) : [];
-      const seqOf = (m: Record<string, unknown>) => (typeof m['seq'] === 'number' ? m['seq'] : 0);
-      setMsgs([...list].sort((a, b) => str(a['created']).localeCompare(str(b['created'])) || seqOf(a) - seqOf(b)));
-    }, setError);
+    setSkipped(0);
+    props.client
+      .caseView(props.id)
+      .then((c) => {
+        const { items, skipped: n } = objects(c.messages.hub, 10000);
+        const seqOf = (m: Record<string, unknown>) => (typeof m['seq'] === 'number' ? m['seq'] : 0);
+        setSkipped(n);
+        setMsgs(items.sort((a, b) => str(a['created']).localeCompare(str(b['created'])) || seqOf(a) - seqOf(b)));
+      })
+      .catch(setError);
   }, [props.id]);
   return (
     <section aria-labelledby="case-title">
@@ -32,7 +38,7 @@ export function CaseView(props: { client: ParleyClient; id: string }) {
         <HubWordBox title={t('case.listTitle')}>
           <ol class="case" id="case-messages">
             {msgs.map((m) => {
-              const from = (m['from'] ?? {}) as Record<string, unknown>;
+              const from = isObj(m['from']) ? m['from'] : {};
               const id = str(m['id']);
               return (
                 <li key={id} data-id={id}>
@@ -48,6 +54,7 @@ export function CaseView(props: { client: ParleyClient; id: string }) {
             })}
           </ol>
           {msgs.length === 0 && <p>{t('case.empty')}</p>}
+          <Skipped n={skipped} />
         </HubWordBox>
       )}
     </section>

@@ -286,7 +286,7 @@ export function Compose(props: { client: ParleyClient; reply?: string; me: Me | 
         <fieldset class="kinds" id="kinds">
           <legend>{t('compose.kind')}</legend>
           {kinds.map((k) => (
-            <button type="button" key={k.kind} id={`kind-${k.kind}`} class={`kind-choice${kind === k.kind ? ' chosen' : ''}`} aria-pressed={kind === k.kind} onClick={() => (setKind(k.kind), setTried(false), setTouched(new Set()))}>
+            <button type="button" key={k.kind} id={`kind-${k.kind}`} class={`kind-choice${kind === k.kind ? ' chosen' : ''}`} aria-pressed={kind === k.kind} onClick={() => (setKind(k.kind), setTried(false), setTouched(new Set()), setInstrument(''), setArticle(''))}>
               {k.title[lang]}
             </button>
           ))}
@@ -337,17 +337,49 @@ export function Compose(props: { client: ParleyClient; reply?: string; me: Me | 
             </select>
           </label>
         </div>
-        <details class="legal">
-          <summary>{t('compose.legalBasis')}</summary>
-          <label>
-            {t('compose.instrument')}
-            <input id="legal-instrument" type="text" dir="auto" maxLength={200} value={instrument} onInput={(e) => setInstrument((e.target as HTMLInputElement).value)} />
-          </label>
-          <label>
-            {t('compose.article')}
-            <input id="legal-article" type="text" dir="auto" maxLength={100} value={article} onInput={(e) => setArticle((e.target as HTMLInputElement).value)} />
-          </label>
-        </details>
+        {tpl?.bases && tpl.bases.length > 0 && (
+          <details class="legal">
+            <summary>{t('compose.legalBasis')}</summary>
+            <label>
+              {t('compose.instrument')}
+              <select
+                id="legal-basis"
+                value={instrument}
+                onChange={(e) => {
+                  const v = (e.target as HTMLSelectElement).value;
+                  const b = tpl.bases!.find((x) => x.instrument === v);
+                  setInstrument(v);
+                  setArticle(b && b.article !== '*' ? b.article : '');
+                }}
+              >
+                <option value="">—</option>
+                {[...new Set(tpl.bases.map((b) => b.instrument))].map((i) => (
+                  <option value={i} key={i}>
+                    {i}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {instrument && (
+              <label>
+                {t('compose.article')}
+                {tpl.bases.some((b) => b.instrument === instrument && b.article === '*') ? (
+                  <input id="legal-article" type="text" maxLength={32} value={article} onInput={(e) => setArticle((e.target as HTMLInputElement).value)} />
+                ) : (
+                  <select id="legal-article" value={article} onChange={(e) => setArticle((e.target as HTMLSelectElement).value)}>
+                    {tpl.bases
+                      .filter((b) => b.instrument === instrument)
+                      .map((b) => (
+                        <option value={b.article} key={b.article}>
+                          {b.article}
+                        </option>
+                      ))}
+                  </select>
+                )}
+              </label>
+            )}
+          </details>
+        )}
         {tried && (problems.length > 0 || !tpl || (!props.reply && recipients.length === 0)) && (
           <div id="compose-problems" class="error" role="alert" tabIndex={-1}>
             {!tpl && <p>{t('compose.pickKind')}</p>}

@@ -2,8 +2,8 @@
  * hub's answers here are listings (its word); a state's page verifies the record. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ParleyClient } from '../lib/client';
-import { Loading, RefusalBox } from './components';
-import { download, errorText, str } from './format';
+import { Loading, RefusalBox, Skipped } from './components';
+import { download, errorText, objects, str, strings } from './format';
 import { useLang } from './i18n';
 import { roleLabel } from './Compose';
 
@@ -30,12 +30,21 @@ export function Directory(props: { client: ParleyClient }) {
   const { t } = useLang();
   const [states, setStates] = useState<Record<string, unknown>[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [statesSkipped, setStatesSkipped] = useState(0);
+  const [resultsSkipped, setResultsSkipped] = useState(0);
   const [q, setQ] = useState({ state: '', region: '', role: '', language: '', name: '' });
   const [results, setResults] = useState<Record<string, unknown>[] | null>(null);
   const [searchError, setSearchError] = useState<unknown>(null);
   const [exportNote, setExportNote] = useState('');
   useEffect(() => {
-    props.client.states().then((s) => setStates(Array.isArray(s.hub) ? s.hub : []), setError);
+    props.client
+      .states()
+      .then((s) => {
+        const { items, skipped } = objects(s.hub, 1000);
+        setStatesSkipped(skipped);
+        setStates(items);
+      })
+      .catch(setError);
   }, [props.client]);
   const search = async (e: Event) => {
     e.preventDefault();
@@ -44,7 +53,9 @@ export function Directory(props: { client: ParleyClient }) {
     for (const [k, v] of Object.entries(q)) if (v.trim()) query[k] = v.trim();
     try {
       const r = await props.client.search(query);
-      setResults(Array.isArray(r.hub) ? r.hub : []);
+      const { items, skipped } = objects(r.hub, 1000);
+      setResultsSkipped(skipped);
+      setResults(items);
     } catch (err) {
       setSearchError(err);
     }
@@ -124,13 +135,14 @@ export function Directory(props: { client: ParleyClient }) {
                   <a href={`#/state/${encodeURIComponent(str(p['state']))}`}>{str(p['state'])}</a>
                 </td>
                 <td dir="auto">{str(p['name'] ?? p['id'])}</td>
-                <td>{Array.isArray(p['roles']) ? (p['roles'] as string[]).map((r) => roleLabel(r, t)).join(', ') : ''}</td>
-                <td>{Array.isArray(p['languages']) ? (p['languages'] as string[]).join(', ') : ''}</td>
+                <td>{strings(p['roles']).map((r) => roleLabel(r, t)).join(', ')}</td>
+                <td>{strings(p['languages']).join(', ')}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {results && <Skipped n={resultsSkipped} />}
       <h2>{t('dir.states')}</h2>
       {error ? (
         <RefusalBox error={error} />
@@ -138,8 +150,8 @@ export function Directory(props: { client: ParleyClient }) {
         <Loading />
       ) : (
         <ul class="states" id="dir-states">
-          {states.map((s) => (
-            <li key={str(s['code'])}>
+          {states.map((s, i) => (
+            <li key={`${str(s['code'])}-${i}`}>
               <a href={`#/state/${encodeURIComponent(str(s['code']))}`}>
                 {str(s['code'])} — <span dir="auto">{str(s['name'])}</span>
               </a>{' '}
@@ -151,6 +163,7 @@ export function Directory(props: { client: ParleyClient }) {
           ))}
         </ul>
       )}
+      {states && <Skipped n={statesSkipped} />}
       <h2>{t('dir.export')}</h2>
       <div class="actions">
         {(['json', 'csv', 'vcard'] as const).map((f) => (

@@ -3,8 +3,9 @@
  * verified. Filters: priority, kind, sender state, overdue, unacknowledged; search. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { InboxItem, OpenedMessage, ParleyClient } from '../lib/client';
-import { Deadline, Priority, RefusalBox, TlpChip, useNow } from './components';
-import { allTemplates, kindTitle, localTime, str } from './format';
+import { AckSummary, AckTracker } from './ackTracker';
+import { Deadline, Priority, RefusalBox, statusLabel, TlpChip, useNow } from './components';
+import { allTemplates, isObj, kindTitle, localTime, str } from './format';
 import { useLang } from './i18n';
 import type { InboxStore } from './inboxStore';
 import { VirtualList } from './VirtualList';
@@ -21,8 +22,8 @@ const NO_FILTER: Filters = { priority: '', kind: '', state: '', overdue: false, 
 const UNACKED = new Set(['submitted', 'delivered']);
 
 function from(i: InboxItem): { state: string; poc: string } {
-  const f = i.hub['from'] as { state?: unknown; poc?: unknown } | undefined;
-  return { state: str(f?.state), poc: str(f?.poc) };
+  const f = isObj(i.hub) ? i.hub['from'] : undefined;
+  return isObj(f) ? { state: str(f['state']), poc: str(f['poc']) } : { state: '', poc: '' };
 }
 
 function isOverdue(i: InboxItem, now: number): boolean {
@@ -51,30 +52,81 @@ function applyFilters(items: InboxItem[], f: Filters, now: number, titles: Map<s
   });
 }
 
-function Row(props: { item: InboxItem; now: number; outbox: boolean; onAck?: (id: string) => void }) {
+function Row(props: { item: InboxItem; now: number }) {
   const { t, lang } = useLang();
   const h = props.item.hub;
   const f = from(props.item);
-  const overdue = !props.outbox && isOverdue(props.item, props.now);
+  const overdue = isOverdue(props.item, props.now);
   return (
     <div class={`msgrow${overdue ? ' overdue' : ''}`} data-id={props.item.id}>
       <a class="msglink" href={`#/message/${encodeURIComponent(props.item.id)}`}>
         <Priority priority={str(h['priority'])} />
         <span class="from" dir="auto">
-          {props.outbox ? t('inbox.sent') : `${f.state} · ${f.poc}`}
+          {`${f.state} · ${f.poc}`}
         </span>
         <span class="kind">{kindTitle(str(h['kind']), lang)}</span>
       </a>
       <span class="meta">
         <TlpChip tlp={str(h['tlp'])} />
         <span class="created">{localTime(str(h['created']), lang)}</span>
-        {props.outbox ? (
-          <button type="button" class="small ackcheck" onClick={() => props.onAck?.(props.item.id)}>
-            {t('outbox.checkAcks')}
-          </button>
-        ) : (
-          <Deadline deadline={h['ack_deadline']} status={h['status']} overdue={h['overdue']} now={props.now} />
-        )}
+        <Deadline deadline={h['ack_deadline']} status={h['status']} overdue={h['overdue']} now={props.now} />
+      </span>
+    </div>
+  );
+}
+
+/* The acknowledgement column of an outbox row: from verified receipts only. */
+function AckCell(props: { a: AckSummary | undefined }) {
+  const { t } = useLang();
+  const a = props.a;
+  if (!a || a.status === 'pending')
+    return (
+      <span class="acksum" data-ack="pending">
+        {t('outbox.acksPending')}
+      </span>
+    );
+  if (a.status === 'refused')
+    return (
+      <span class="acksum ack-no" data-ack="refused" title={a.why}>
+        {t('outbox.acksBad')}
+      </span>
+    );
+  const total = a.acked.length + a.waiting.length;
+  const all = total > 0 && a.waiting.length === 0;
+  return (
+    <span class={`acksum ${all ? 'ack-yes' : 'ack-no'}`} data-ack={all ? 'all' : a.acked.length ? 'part' : 'none'} data-acked={a.acked.join(' ')}>
+      {t('outbox.acksCount', { n: a.acked.length, total })}
+      {a.acked.length > 0 && ` (${a.acked.join(', ')})`}
+      {a.badReceipts > 0 && ` · ${t('outbox.acksBad')}: ${a.badReceipts}`}
+    </span>
+  );
+}
+
+function OutboxRow(props: { item: InboxItem; tracker: AckTracker; onAck: (id: string) => void }) {
+  const { t, lang } = useLang();
+  const h = props.item.hub;
+  const id = props.item.id;
+  useEffect(() => {
+    if (id) props.tracker.want(id);
+  }, [id, props.tracker]);
+  return (
+    <div class="msgrow" data-id={id}>
+      <a class="msglink" href={`#/message/${encodeURIComponent(id)}`}>
+        <Priority priority={str(h['priority'])} />
+        <span class="kind">{kindTitle(str(h['kind']), lang)}</span>
+      </a>
+      <span class="meta">
+        <TlpChip tlp={str(h['tlp'])} />
+        <span class="created">{localTime(str(h['created']), lang)}</span>
+        <span class="col-acks">
+          <span class="collabel">{t('outbox.acks')}:</span> <AckCell a={props.tracker.get(id)} />
+        </span>
+        <span class="col-hub hubsays">
+          <span class="collabel">{t('outbox.hubStatus')}:</span> <span class="hubstatus">{statusLabel(str(h['status']), t)}</span>
+        </span>
+        <button type="button" class="small ackcheck" onClick={() => props.onAck(id)}>
+          {t('outbox.checkAcks')}
+        </button>
       </span>
     </div>
   );
@@ -209,17 +261,29 @@ export function Inbox(props: { client: ParleyClient; store: InboxStore; tab: 'in
         {t('inbox.count', { shown: shown.length, total: items.length })}
       </p>
       {props.store.connection === 'failed' && <RefusalBox error={new Error(props.store.why)} />}
-      <VirtualList id="inbox-list" label={t('nav.inbox')} items={shown} keyOf={(i) => i.id} row={(i) => <Row item={i} now={now} outbox={false} />} />
+      <VirtualList id="inbox-list" label={t('nav.inbox')} items={shown} keyOf={(i) => i.id} row={(i) => <Row item={i} now={now} />} />
     </section>
   );
 }
 
 function Outbox(props: { client: ParleyClient }) {
   const { t } = useLang();
-  const now = useNow(60000);
   const [items, setItems] = useState<InboxItem[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [ack, setAck] = useState<{ id: string; m?: OpenedMessage; error?: unknown } | null>(null);
+  const tracker = useMemo(() => new AckTracker(props.client), [props.client]);
+  const [, setAckVersion] = useState(0);
+  useEffect(() => {
+    let pending = 0;
+    const off = tracker.subscribe(() => {
+      if (!pending) pending = requestAnimationFrame(() => ((pending = 0), setAckVersion((x) => x + 1)));
+    });
+    return () => {
+      off();
+      if (pending) cancelAnimationFrame(pending);
+      tracker.close();
+    };
+  }, [tracker]);
   useEffect(() => {
     let live = true;
     (async () => {
@@ -241,7 +305,9 @@ function Outbox(props: { client: ParleyClient }) {
   const check = async (id: string) => {
     setAck({ id });
     try {
-      setAck({ id, m: await props.client.open(id) });
+      const m = await props.client.open(id);
+      tracker.set(id, m);
+      setAck({ id, m });
     } catch (e) {
       setAck({ id, error: e });
     }
@@ -270,7 +336,7 @@ function Outbox(props: { client: ParleyClient }) {
         items && (
           <>
             <p id="outbox-count">{t('inbox.count', { shown: items.length, total: items.length })}</p>
-            <VirtualList id="outbox-list" label={t('outbox.title')} items={items} keyOf={(i) => i.id} row={(i) => <Row item={i} now={now} outbox={true} onAck={check} />} />
+            <VirtualList id="outbox-list" label={t('outbox.title')} items={items} keyOf={(i) => i.id} row={(i) => <OutboxRow item={i} tracker={tracker} onAck={check} />} />
           </>
         )
       )}

@@ -5,8 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { OpenedMessage, ParleyClient, TemplateField } from '../lib/client';
 import type { Me } from './App';
-import { HubWordBox, Loading, Priority, RefusalBox, statusLabel, TlpChip } from './components';
-import { errorText, kindTitle, localTime, str, templateOf, viewerTimeZone } from './format';
+import { HubWordBox, Loading, Priority, RefusalBox, Skipped, statusLabel, TlpChip } from './components';
+import { errorText, kindTitle, localTime, objects, str, templateOf, viewerTimeZone } from './format';
 import { Lang } from '../lib/client';
 import { T, useLang } from './i18n';
 import { AckByState } from './Inbox';
@@ -123,7 +123,7 @@ function Receipts(props: { m: OpenedMessage }) {
 function History(props: { hub: Record<string, unknown>; t: T; lang: Lang }) {
   const { t, lang } = props;
   const h = props.hub;
-  const history = Array.isArray(h['history']) ? (h['history'] as Record<string, unknown>[]) : [];
+  const { items: history, skipped } = objects(h['history'], 200);
   return (
     <dl class="compact">
       <dt>{t('msg.status')}</dt>
@@ -143,12 +143,12 @@ function History(props: { hub: Record<string, unknown>; t: T; lang: Lang }) {
           <dd>{localTime(h['received'] as string, lang)}</dd>
         </>
       )}
-      {history.length > 0 && (
+      {(history.length > 0 || skipped > 0) && (
         <>
           <dt>{t('msg.history')}</dt>
           <dd>
             <ol class="history">
-              {history.slice(0, 200).map((e, i) => (
+              {history.map((e, i) => (
                 <li key={i}>
                   {localTime(str(e['time']), lang)} — {statusLabel(str(e['event']), t)}
                   {e['detail'] ? (
@@ -160,6 +160,7 @@ function History(props: { hub: Record<string, unknown>; t: T; lang: Lang }) {
                 </li>
               ))}
             </ol>
+            <Skipped n={skipped} />
           </dd>
         </>
       )}
@@ -250,7 +251,7 @@ export function MessageView(props: { client: ParleyClient; id: string; me: Me | 
             {h.from.state} · {h.from.poc}
           </dd>
           <dt>{t('msg.to')}</dt>
-          <dd id="msg-to">{h.recipients.map((r) => `${r.state} · ${r.poc}`).join(', ')}</dd>
+          <dd id="msg-to">{h.recipients.map((r) => `${str(r.state)} · ${str(r.poc)}`).join(', ')}</dd>
           <dt>{t('field.kind')}</dt>
           <dd id="msg-kind">{kindTitle(h.kind, lang)}</dd>
           <dt>{t('field.priority')}</dt>

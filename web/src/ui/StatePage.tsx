@@ -1,14 +1,17 @@
 /* A state's page: its record verified in the page (ParleyClient.verifiedRecord), the
  * trust badge saying plainly what was verified and what was not, its POCs with their
  * availability and the time where they are beside the viewer's, and "Confirm
- * fingerprint" for a root key checked out of band. */
+ * fingerprint" for a root key checked out of band: offered on a verified record and on
+ * one refused because its root key changed or was replaced by the operator. The officer
+ * types the fingerprint obtained out of band; the served one is shown only after a
+ * mismatch, to compare (never beside the input, where it would only be copied). */
 import { useEffect, useState } from 'preact/hooks';
-import type { ParleyClient, TrustBadge, VerifiedPoc, VerifiedRecord } from '../lib/client';
+import { Refusal, type ParleyClient, type TrustBadge, type VerifiedPoc, type VerifiedRecord } from '../lib/client';
 import { fingerprintDisplay } from '../lib/keys';
 import { Loading, RefusalBox, useNow } from './components';
 import { roleLabel } from './Compose';
 import { regionLabel } from './Directory';
-import { clockIn, errorText, str, viewerTimeZone } from './format';
+import { clockIn, errorText, isObj, str, strings, viewerTimeZone } from './format';
 import { T, useLang } from './i18n';
 
 function Line(props: { ok: boolean | 'warn'; children: preact.ComponentChildren; id: string }) {
@@ -62,50 +65,60 @@ function Poc(props: { p: VerifiedPoc; orgName: string; now: number }) {
   const { t, lang } = useLang();
   const p = props.p;
   const here = viewerTimeZone();
-  const avail = typeof p.availability === 'string' ? p.availability : JSON.stringify(p.availability);
+  const avail = str(typeof p.availability === 'string' ? p.availability : JSON.stringify(p.availability));
   return (
     <li class="poc panel" data-poc={p.id}>
-      <h3 dir="auto">{p.name}</h3>
+      <h3 dir="auto">{str(p.name)}</h3>
       <dl class="compact">
         {p.position && (
           <>
             <dt>{t('poc.position')}</dt>
-            <dd dir="auto">{p.position}</dd>
+            <dd dir="auto">{str(p.position)}</dd>
           </>
         )}
         <dt>{t('poc.organisation')}</dt>
         <dd dir="auto">{props.orgName}</dd>
         <dt>{t('dir.role')}</dt>
-        <dd>{p.roles.map((r) => roleLabel(r, t)).join(', ')}</dd>
+        <dd>{strings(p.roles).map((r) => roleLabel(r, t)).join(', ')}</dd>
         <dt>{t('poc.availability')}</dt>
         <dd dir="auto" class="availability">
           {avail}
         </dd>
         <dt>{t('poc.time')}</dt>
         <dd class="clocks">
-          <span class="their-time">{t('poc.theirTime', { time: clockIn(p.timezone, lang, new Date(props.now)), tz: p.timezone })}</span>
+          <span class="their-time">{t('poc.theirTime', { time: clockIn(p.timezone, lang, new Date(props.now)), tz: str(p.timezone) })}</span>
           <br />
           <span class="your-time">{t('poc.yourTime', { time: clockIn(here, lang, new Date(props.now)), tz: here })}</span>
         </dd>
         <dt>{t('poc.contact')}</dt>
         <dd>
-          <a href={`mailto:${p.email}`}>{p.email}</a> · <a href={`tel:${p.phone.replace(/[^+0-9]/g, '')}`}>{p.phone}</a>
+          <a href={`mailto:${str(p.email)}`}>{str(p.email)}</a> · <a href={`tel:${str(p.phone).replace(/[^+0-9]/g, '')}`}>{str(p.phone)}</a>
           {p.emergency_phone && (
             <>
               {' '}
-              · {t('poc.emergency')} {p.emergency_phone}
+              · {t('poc.emergency')} {str(p.emergency_phone)}
             </>
           )}
         </dd>
         <dt>{t('dir.language')}</dt>
-        <dd>{p.languages.join(', ')}</dd>
+        <dd>{strings(p.languages).join(', ')}</dd>
         <dt>{t('poc.key')}</dt>
         <dd>
-          <code>{p.keyId}</code>
+          <code>{str(p.keyId)}</code>
         </dd>
       </dl>
     </li>
   );
+}
+
+/* Refusals the officer resolves by confirming the new root key out of band. */
+const CONFIRMABLE = new Set(['ROOT_KEY_CHANGED', 'ROOT_REPLACED']);
+const FINGERPRINT_SHOWN = /\s*[0-9a-f]{4}(?: [0-9a-f]{4}){15}/g;
+
+/* Such a refusal without the served fingerprint in its text (see the header comment). */
+function withoutFingerprint(e: unknown): unknown {
+  if (!(e instanceof Refusal) || !CONFIRMABLE.has(e.code)) return e;
+  return new Refusal(e.code, e.officer.replace(FINGERPRINT_SHOWN, ''), e.detail);
 }
 
 export function StatePage(props: { client: ParleyClient; code: string }) {
@@ -116,9 +129,11 @@ export function StatePage(props: { client: ParleyClient; code: string }) {
   const [fpr, setFpr] = useState('');
   const [note, setNote] = useState('');
   const [reload, setReload] = useState(0);
+  const [mismatch, setMismatch] = useState(false);
   useEffect(() => {
     let live = true;
     setError(null);
+    setMismatch(false);
     props.client.verifiedRecord(props.code).then(
       (r) => live && setRec(r),
       (e) => live && (setRec(null), setError(e)),
@@ -130,6 +145,7 @@ export function StatePage(props: { client: ParleyClient; code: string }) {
   const confirm = async (e: Event) => {
     e.preventDefault();
     setNote('');
+    setMismatch(false);
     try {
       await props.client.trustFingerprint(props.code, fpr.replace(/[\s:]/g, '').toLowerCase());
       setNote(t('badge.confirmedNow'));
@@ -137,10 +153,36 @@ export function StatePage(props: { client: ParleyClient; code: string }) {
       setReload((x) => x + 1);
     } catch (err) {
       setNote(errorText(err, t));
+      if (err instanceof Refusal && err.code === 'FINGERPRINT_MISMATCH') setMismatch(true);
     }
   };
+  const needsConfirm = error instanceof Refusal && CONFIRMABLE.has(error.code);
+  const confirmForm = (
+    <form class="confirm panel" onSubmit={confirm} aria-labelledby="confirm-title">
+      <h2 id="confirm-title">{t('badge.confirmTitle')}</h2>
+      {needsConfirm && <p id="confirm-needed">{t('badge.confirmNeeded')}</p>}
+      <p>{t('badge.confirmTyped')}</p>
+      <label>
+        {t('badge.confirmLabel')}
+        <input id="confirm-fingerprint" type="text" maxLength={200} autocomplete="off" value={fpr} onInput={(e) => setFpr((e.target as HTMLInputElement).value)} />
+      </label>
+      <button id="confirm" type="submit">
+        {t('badge.confirm')}
+      </button>
+      {note && (
+        <p id="confirm-note" role="status">
+          {note}
+        </p>
+      )}
+      {mismatch && rec && (
+        <p id="served-fingerprint">
+          {t('badge.servedFpr')} <code id="root-fingerprint">{fingerprintDisplay(rec.rootFingerprint)}</code>
+        </p>
+      )}
+    </form>
+  );
   const orgs: Record<string, string> = {};
-  if (rec && Array.isArray(rec.record?.organisations)) for (const o of rec.record.organisations) orgs[str(o?.id)] = str(o?.name);
+  if (rec && Array.isArray(rec.record?.organisations)) for (const o of rec.record.organisations as unknown[]) if (isObj(o)) orgs[str(o['id'])] = str(o['name']);
   return (
     <section aria-labelledby="state-title" class="statepage">
       <h1 id="state-title" tabIndex={-1}>
@@ -148,40 +190,24 @@ export function StatePage(props: { client: ParleyClient; code: string }) {
         {rec && (
           <>
             {' — '}
-            <span dir="auto">{rec.name}</span>
+            <span dir="auto">{str(rec.name)}</span>
           </>
         )}
       </h1>
-      {error ? <RefusalBox error={error} /> : null}
+      {error ? <RefusalBox error={withoutFingerprint(error)} /> : null}
+      {needsConfirm && confirmForm}
       {!rec && !error && <Loading />}
       {rec && (
         <>
           <p class="note">
-            {regionLabel(rec.region, t)} · {t('state.version', { version: rec.version })}
+            {regionLabel(str(rec.region), t)} · {t('state.version', { version: rec.version })}
           </p>
           <Badge badge={rec.badge} t={t} />
-          <form class="confirm panel" onSubmit={confirm} aria-labelledby="confirm-title">
-            <h2 id="confirm-title">{t('badge.confirmTitle')}</h2>
-            <p>
-              {t('badge.confirmHelp')} <code id="root-fingerprint">{fingerprintDisplay(rec.rootFingerprint)}</code>
-            </p>
-            <label>
-              {t('badge.confirmLabel')}
-              <input id="confirm-fingerprint" type="text" maxLength={200} value={fpr} onInput={(e) => setFpr((e.target as HTMLInputElement).value)} />
-            </label>
-            <button id="confirm" type="submit">
-              {t('badge.confirm')}
-            </button>
-            {note && (
-              <p id="confirm-note" role="status">
-                {note}
-              </p>
-            )}
-          </form>
+          {confirmForm}
           <h2>{t('state.pocs')}</h2>
           <ul class="pocs" id="pocs">
             {rec.pocs.map((p) => (
-              <Poc key={p.id} p={p} orgName={orgs[p.organisation] ?? p.organisation} now={now} />
+              <Poc key={p.id} p={p} orgName={orgs[p.organisation] ?? str(p.organisation)} now={now} />
             ))}
           </ul>
         </>

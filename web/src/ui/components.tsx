@@ -1,6 +1,6 @@
 /* Small pieces shared by the screens: TLP chip, priority, countdown, the refusal box
  * and the box for what only the hub says. */
-import type { ComponentChildren } from 'preact';
+import { Component, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Refusal } from '../lib/client';
 import { duration } from './format';
@@ -91,5 +91,62 @@ export function Loading() {
     <p class="loading" role="status">
       {t('common.loading')}
     </p>
+  );
+}
+
+/* Elements of a hub listing that were not objects: skipped, and said. */
+export function Skipped(props: { n: number }) {
+  const { t } = useLang();
+  if (props.n <= 0) return null;
+  return (
+    <p class="note skipped" data-skipped={props.n} role="status">
+      {t('common.skipped', { n: props.n })}
+    </p>
+  );
+}
+
+/* Around every screen: an error while rendering (a hub answer of an unexpected shape)
+ * shows a refusal in #refusal instead of a blank page. A new route (resetKey) tries
+ * again. */
+export class ScreenBoundary extends Component<{ resetKey: string; children: ComponentChildren }, { error: unknown }> {
+  override state = { error: null as unknown };
+  static override getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override componentDidUpdate(prev: { resetKey: string }) {
+    if (prev.resetKey !== this.props.resetKey && this.state.error !== null) this.setState({ error: null });
+  }
+  override render() {
+    if (this.state.error === null) return this.props.children;
+    const e = this.state.error;
+    const why = e instanceof Error ? e.message : String(e);
+    return (
+      <section aria-labelledby="screen-error-title">
+        <ScreenErrorTitle />
+        <RefusalBox error={new Refusal('SCREEN', "The hub's answer could not be shown: it is not of the form this page expects.", why.slice(0, 300))} />
+      </section>
+    );
+  }
+}
+
+function ScreenErrorTitle() {
+  const { t } = useLang();
+  return (
+    <h1 id="screen-error-title" tabIndex={-1}>
+      {t('common.screenError')}
+    </h1>
+  );
+}
+
+/* Shown on every screen when the hub served this copy of the page (no config.json). */
+export function HubServedBanner() {
+  const { t } = useLang();
+  const [before, after] = t('banner.hubServed').split('{cmd}');
+  return (
+    <div id="hub-served-banner" class="banner-warn" role="note">
+      {before}
+      <code>parley web</code>
+      {after}
+    </div>
   );
 }

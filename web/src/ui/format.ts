@@ -89,3 +89,27 @@ export function download(name: string, blob: Blob): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
+
+/* A hub value that is a JSON object (not null, not an array): checked before any member
+ * of a hub listing element is read. */
+export function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/* The object elements of a hub listing (at most `max`); anything else (null, a string,
+ * an array) is skipped and counted, so the screen can say so. */
+export function objects(v: unknown, max = 100000): { items: Record<string, unknown>[]; skipped: number } {
+  const items: Record<string, unknown>[] = [];
+  let skipped = 0;
+  if (!Array.isArray(v)) return { items, skipped: v === undefined || v === null ? 0 : 1 };
+  for (const e of v.slice(0, max)) {
+    if (isObj(e)) items.push(e);
+    else skipped++;
+  }
+  return { items, skipped };
+}
+
+/* The strings of a hub list (roles, languages), escaped; other elements dropped. */
+export function strings(v: unknown, max = 64): string[] {
+  return Array.isArray(v) ? v.slice(0, max).filter((x): x is string => typeof x === 'string').map(str) : [];
+}

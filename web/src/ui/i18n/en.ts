@@ -203,6 +203,17 @@ export const en = {
   'badge.confirmLabel': 'Fingerprint you received',
   'badge.confirm': 'Confirm fingerprint',
   'badge.confirmedNow': 'Confirmed: this root key is now trusted as confirmed out of band.',
+  'banner.hubServed': "This copy of Parley was served by the hub. Its operator could change it. For full protection open Parley with {cmd} on your computer (or from your state's own server).",
+  'common.skipped': "{n} entries of the hub's answer were not of the expected form and are not shown.",
+  'common.screenError': "This screen could not be shown",
+  'badge.confirmTyped': "Type the fingerprint the state gave you by another channel (telephone, letter). The page compares it with the root key the hub serves.",
+  'badge.servedFpr': "They differ. The hub serves this fingerprint; compare it with the one you received:",
+  'badge.confirmNeeded': "This state's root key is not the one this browser trusted. Only if the state confirms the new key by another channel, type its fingerprint below.",
+  'outbox.acks': "Acknowledged (verified)",
+  'outbox.hubStatus': "Status (the hub's word)",
+  'outbox.acksPending': "checking…",
+  'outbox.acksCount': "{n} of {total} states",
+  'outbox.acksBad': "did not verify",
 };
 
 export type Key = keyof typeof en;
