@@ -201,7 +201,7 @@ finish_load 1
 check "round 1: envelopes answered 2xx ($(wc -l <"$WORK/ok1"))" test -s "$WORK/ok1"
 took() { echo "A $(grep -cF "$POSTED" "$WORK/hub-A/stderr"), B $(grep -cF "$POSTED" "$WORK/hub-B/stderr")"; }
 check "both instances took writes ($(took))" sh -c \
-  "[ \$(grep -cF '$POSTED' '$WORK/hub-A/stderr') -gt 10 ] && [ \$(grep -cF '$POSTED' '$WORK/hub-B/stderr') -gt 10 ]"
+  "[ \$(grep -cF '$POSTED' '$WORK/hub-A/stderr') -ge 3 ] && [ \$(grep -cF '$POSTED' '$WORK/hub-B/stderr') -ge 3 ]"
 
 # all_stored: every answered id is stored exactly once; one contiguous log.
 all_stored() {
