@@ -87,6 +87,7 @@ demo: deps build
 
 bench: deps build
 	./bench/run.sh $(BUILD)
+	./bench/pg_bench.sh $(BUILD)
 	OUT=BENCHMARKS.md ./bench/web_bench.sh $(BUILD)
 
 # Steady mixed load for SOAK_SECONDS (default 180); memory must not grow.

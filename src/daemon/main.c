@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "hub.h"
 #include "handlers.h"
 #include "cluster.h"
@@ -69,6 +70,16 @@ static parley_qs sync_operators(parley_tx *tx, void *cls, parley_error *err) {
 int main(int argc, char **argv) {
   static parleyd_hub hub;
   parleyd = &hub;
+  /* Operator commands (backup.h) instead of serving. */
+  if (argc > 1 && (strcmp(argv[1], "backup") == 0 || strcmp(argv[1], "check-log") == 0)) {
+    if (!parley_init()) {
+      fprintf(stderr, "parleyd: cannot initialise libsodium\n");
+      return 1;
+    }
+    parley_log_set_level(PARLEY_LOG_WARN);
+    return strcmp(argv[1], "backup") == 0 ? parleyd_backup_main(argc - 1, argv + 1)
+                                          : parleyd_check_log_main(argc - 1, argv + 1);
+  }
   /* Freed memory stays with the process up to this much: trimming a thread's heap after
    * every transaction cost an madvise and a TLB flush on every core under load. */
   mallopt(M_TRIM_THRESHOLD, 64 << 20);

@@ -1,0 +1,503 @@
+/* `parleyd backup` and `parleyd check-log` (backup.h). The backup is SQLite's online
+ * backup API; PostgreSQL has its own tools (pg_basebackup, WAL archiving). The check
+ * rebuilds the restored log from its leaves and compares it with a checkpoint signed by
+ * the hub and cosigned by witnesses: a store that lacks entries the witnesses saw, or
+ * whose entries differ, must not be served, for every client would see a fork. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "hub.h"
+#include "parley/tlog.h"
+
+/* The store URL from --store or --config (as parleyd would take it). */
+static bool store_from_config(const char *config, char *url, size_t cap) {
+  if (url[0] || !config) return true;
+  static parleyd_config c;
+  parleyd_config_defaults(&c);
+  parley_error err;
+  if (parleyd_config_load_file(&c, config, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd: %s\n", err.detail);
+    return false;
+  }
+  if (c.store_url[0])
+    parley_strlcpy(url, c.store_url, cap);
+  else
+    snprintf(url, cap, "sqlite:%s/hub.db", c.data_dir);
+  return true;
+}
+
+/* A bare path is an SQLite file. Returns the path of an sqlite: URL, else NULL. */
+static const char *sqlite_path(const char *url) {
+  if (strncmp(url, "sqlite:", 7) == 0) return url + 7;
+  if (strstr(url, "://")) return NULL;
+  return url;
+}
+
+static bool fsync_path(const char *path, int flags) {
+  int fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = fsync(fd) == 0;
+  close(fd);
+  return ok;
+}
+
+/* Single integer answer of sql on db, -1 on error. */
+static long long query_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *s = NULL;
+  long long v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+static const char backup_usage[] =
+    "usage: parleyd backup (--store sqlite:PATH | -c CONFIG) --out FILE\n"
+    "  Copies the SQLite store while parleyd runs (SQLite's online backup: one consistent\n"
+    "  snapshot; writers go on meanwhile). FILE must not exist. For PostgreSQL use\n"
+    "  pg_basebackup and WAL archiving (docs/operations.md).\n";
+
+int parleyd_backup_main(int argc, char **argv) {
+  static const struct option opts[] = {{"store", required_argument, NULL, 's'},
+                                       {"config", required_argument, NULL, 'c'},
+                                       {"out", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  char url[PATH_MAX + 16] = "", out[PATH_MAX] = "";
+  const char *config = NULL;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "s:c:o:h", opts, NULL)) != -1) {
+    if (ch == 's' && !parley_strlcpy(url, optarg, sizeof url)) ch = '?';
+    if (ch == 'o' && !parley_strlcpy(out, optarg, sizeof out)) ch = '?';
+    if (ch == 'c') config = optarg;
+    if (ch == 'h') {
+      fputs(backup_usage, stdout);
+      return 0;
+    }
+    if (ch == '?') {
+      fputs(backup_usage, stderr);
+      return 2;
+    }
+  }
+  if (optind < argc || !out[0] || !store_from_config(config, url, sizeof url) || !url[0]) {
+    fputs(backup_usage, stderr);
+    return 2;
+  }
+  const char *src = sqlite_path(url);
+  if (!src) {
+    fprintf(stderr, "parleyd backup: only the SQLite store; for PostgreSQL use pg_basebackup "
+                    "with WAL archiving (docs/operations.md, section 6)\n");
+    return 2;
+  }
+  struct stat st;
+  if (stat(src, &st) != 0) {
+    fprintf(stderr, "parleyd backup: %s: %s\n", src, strerror(errno));
+    return 1;
+  }
+  if (lstat(out, &st) == 0) {
+    fprintf(stderr, "parleyd backup: %s exists; refusing to overwrite it\n", out);
+    return 1;
+  }
+  char tmp[PATH_MAX + 16];
+  snprintf(tmp, sizeof tmp, "%s.partial", out);
+  unlink(tmp);
+  umask(077);
+
+  sqlite3 *from = NULL, *to = NULL;
+  int rc = sqlite3_open_v2(src, &from, SQLITE_OPEN_READWRITE, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    fprintf(stderr, "parleyd backup: %s\n", sqlite3_errstr(rc));
+    sqlite3_close(from);
+    sqlite3_close(to);
+    unlink(tmp);
+    return 1;
+  }
+  sqlite3_busy_timeout(from, 10000);
+  /* The store is in WAL mode: one step of all pages reads one snapshot while the hub's
+   * writers go on. Copying in slices would restart at every write and might never end. */
+  sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+  rc = b ? SQLITE_OK : sqlite3_errcode(to);
+  int tries = 0;
+  while (b && (rc = sqlite3_backup_step(b, -1)) != SQLITE_DONE) {
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || ++tries > 200) break;
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  int pages = b ? sqlite3_backup_pagecount(b) : 0;
+  if (b && sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_DONE) rc = sqlite3_errcode(to);
+  sqlite3_close(from);
+  char check[64] = "";
+  long long leaves = -1, cp = -1;
+  if (rc == SQLITE_DONE) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(to, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+      parley_strlcpy(check, (const char *)sqlite3_column_text(s, 0), sizeof check);
+    sqlite3_finalize(s);
+    leaves = query_int(to, "SELECT count(*) FROM log_leaves");
+    cp = query_int(to, "SELECT coalesce(max(size), 0) FROM checkpoints");
+  }
+  /* Closing the copy folds its WAL into the file: one self-contained file is left. */
+  int crc = sqlite3_close(to);
+  if (rc != SQLITE_DONE || crc != SQLITE_OK || strcmp(check, "ok") != 0) {
+    fprintf(stderr, "parleyd backup: %s\n",
+            rc != SQLITE_DONE ? sqlite3_errstr(rc)
+            : check[0]        ? "the copy fails SQLite's quick_check"
+                              : "cannot close the copy");
+    unlink(tmp);
+    return 1;
+  }
+  char dir[PATH_MAX];
+  parley_strlcpy(dir, out, sizeof dir);
+  if (!fsync_path(tmp, O_RDONLY) || rename(tmp, out) != 0 || !fsync_path(dirname(dir), O_RDONLY)) {
+    fprintf(stderr, "parleyd backup: %s: %s\n", out, strerror(errno));
+    unlink(tmp);
+    return 1;
+  }
+  printf("backup of %s written to %s: %d pages, log of %lld entries, latest checkpoint %lld\n", src,
+         out, pages, leaves, cp);
+  return 0;
+}
+
+/* ---- check-log ---------------------------------------------------------------------- */
+
+typedef struct {
+  const parley_checkpoint *cosigned; /* the checkpoint the witnesses cosigned */
+  const parley_note_verifier *log_key;
+  uint64_t size;        /* the restored log's size */
+  uint64_t latest_size; /* the store's latest checkpoint, 0 if none */
+  bool latest_checked;
+  char problem[768]; /* empty when consistent */
+} check_ctx;
+
+/* Records why the store must not be served; the transaction itself succeeded. */
+static parley_qs problem(check_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static parley_qs problem(check_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->problem, sizeof c->problem, fmt, ap);
+  va_end(ap);
+  return PARLEY_QS_ONE;
+}
+
+static parley_qs check_tx(parley_tx *tx, void *cls, parley_error *err) {
+  check_ctx *c = cls;
+  c->problem[0] = 0;
+  c->latest_size = 0;
+  c->latest_checked = false;
+  parley_qs qs = parley_store_log_size(tx, &c->size);
+  if (qs < 0) return qs;
+  uint64_t want = c->cosigned->size;
+  if (c->size < want)
+    return problem(
+        c,
+        "the restored log has %llu entries, but the witnesses cosigned a checkpoint of "
+        "%llu: this backup is from before it, and a hub serving it would fork the log "
+        "the witnesses saw. Restore the missing entries (point-in-time recovery to the "
+        "end of the archived WAL, or a newer backup); do not start parleyd on this store",
+        (unsigned long long)c->size, (unsigned long long)want);
+  parley_tlog_memtree *mt = parley_tlog_memtree_new();
+  if (!mt) {
+    parley_fail(err, PARLEY_E_NO_MEMORY, "tree");
+    return PARLEY_QS_HARD;
+  }
+  /* Rebuild the tree from the entries themselves: every index present, every stored leaf
+   * hash the hash of its entry. */
+  for (uint64_t i = 0; i < c->size; i++) {
+    uint8_t *entry = NULL, h[32], stored[32];
+    size_t len = 0;
+    qs = parley_store_leaf_entry(tx, i, &entry, &len);
+    if (qs == PARLEY_QS_NONE) {
+      parley_tlog_memtree_free(mt);
+      return problem(c, "entry %llu of %llu is missing: the restored log is not contiguous",
+                     (unsigned long long)i, (unsigned long long)c->size);
+    }
+    if (qs < 0) {
+      parley_tlog_memtree_free(mt);
+      return qs;
+    }
+    parley_tlog_leaf_hash(entry, len, h);
+    free(entry);
+    parley_err e = parley_store_tlog_hash(tx, 0, i, stored);
+    if (e == PARLEY_E_OK && memcmp(h, stored, 32) != 0) {
+      parley_tlog_memtree_free(mt);
+      return problem(c,
+                     "entry %llu: the stored leaf hash is not the hash of the stored entry "
+                     "(the store was altered)",
+                     (unsigned long long)i);
+    }
+    if (e == PARLEY_E_TLOG_RANGE) {
+      parley_tlog_memtree_free(mt);
+      return problem(c, "entry %llu has no stored leaf hash", (unsigned long long)i);
+    }
+    if (e == PARLEY_E_OK) e = parley_tlog_memtree_append(mt, h, err);
+    if (e) {
+      parley_tlog_memtree_free(mt);
+      return e == PARLEY_E_STORE_RETRY ? PARLEY_QS_RETRY : PARLEY_QS_HARD;
+    }
+  }
+  uint8_t root[32], stored_root[32];
+  parley_error sub;
+  qs = PARLEY_QS_ONE;
+  if (want > 0 &&
+      (parley_tlog_root(parley_tlog_memtree_hash, mt, want, root, &sub) != PARLEY_E_OK ||
+       memcmp(root, c->cosigned->root, 32) != 0)) {
+    problem(c,
+            "the first %llu entries of the restored log do not give the root of the "
+            "checkpoint the witnesses cosigned: the log was altered or is another log. "
+            "Do not serve it",
+            (unsigned long long)want);
+    goto done;
+  }
+  /* Proofs are served from the stored interior hashes: they must agree with the leaves. */
+  if (c->size > 0) {
+    parley_err e = parley_tlog_root(parley_tlog_memtree_hash, mt, c->size, root, &sub);
+    parley_err e2 = parley_tlog_root(parley_store_tlog_hash, tx, c->size, stored_root, &sub);
+    if (e2 == PARLEY_E_STORE_RETRY) {
+      qs = PARLEY_QS_RETRY;
+      goto done;
+    }
+    if (e || e2 || memcmp(root, stored_root, 32) != 0) {
+      problem(c,
+              "the stored interior hashes of the tree do not match its %llu entries "
+              "(the store was altered; proofs would not verify)",
+              (unsigned long long)c->size);
+      goto done;
+    }
+  }
+  /* The store's own latest checkpoint: signed by the hub, within the log, same root. */
+  parley_checkpoint_row row;
+  memset(&row, 0, sizeof row);
+  qs = parley_store_checkpoint_get(tx, 0, &row);
+  if (qs < 0) goto done;
+  if (qs == PARLEY_QS_ONE) {
+    parley_note *n = calloc(1, sizeof *n);
+    parley_checkpoint cp;
+    c->latest_size = row.size;
+    if (!n || parley_note_parse(row.note, strlen(row.note), n, &sub) != PARLEY_E_OK ||
+        parley_note_verify(n, c->log_key, &sub) != PARLEY_E_OK ||
+        parley_checkpoint_parse(n->text, n->text_len, &cp, &sub) != PARLEY_E_OK)
+      problem(c,
+              "the store's latest checkpoint (size %llu) is not a checkpoint signed by the log "
+              "key: %s",
+              (unsigned long long)row.size, n ? sub.detail : "out of memory");
+    else if (cp.size > c->size)
+      problem(c,
+              "the store's latest checkpoint is of size %llu but its log has only %llu "
+              "entries (entries were lost or removed)",
+              (unsigned long long)cp.size, (unsigned long long)c->size);
+    else if (cp.size > 0 &&
+             (parley_tlog_root(parley_tlog_memtree_hash, mt, cp.size, root, &sub) != PARLEY_E_OK ||
+              memcmp(root, cp.root, 32) != 0))
+      problem(c, "the store's latest checkpoint (size %llu) does not match its entries",
+              (unsigned long long)cp.size);
+    else
+      c->latest_checked = true;
+    free(n);
+    parley_checkpoint_row_clear(&row);
+  }
+  qs = PARLEY_QS_ONE;
+done:
+  parley_tlog_memtree_free(mt);
+  return qs;
+}
+
+static char *read_small_file(const char *path, size_t max, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = malloc(max + 1);
+  size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+  bool bad = !buf || ferror(f) || n > max;
+  fclose(f);
+  if (bad) {
+    free(buf);
+    errno = buf ? EFBIG : ENOMEM;
+    return NULL;
+  }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+static const char check_usage[] =
+    "usage: parleyd check-log [-c CONFIG] [--store URL] --checkpoint FILE --log-key VKEY\n"
+    "                         [--witness-key VKEY]... [--witnesses-required K]\n"
+    "  Checks a (restored) store before a hub serves it: FILE is the last checkpoint the\n"
+    "  witnesses cosigned (GET /log/checkpoint as kept off the hub, or the witness's copy);\n"
+    "  it must be signed by VKEY (GET /log/key, the key clients pin) and cosigned by K\n"
+    "  (default 1) of the witness keys (--witness-key, or witness_key in CONFIG). The store's\n"
+    "  log must be contiguous, its first entries must give that checkpoint's root, its\n"
+    "  stored hashes and latest checkpoint must match its entries. Exit 0: consistent;\n"
+    "  1: refused (the reason is printed); 2: usage.\n";
+
+int parleyd_check_log_main(int argc, char **argv) {
+  static const struct option opts[] = {{"store", required_argument, NULL, 's'},
+                                       {"config", required_argument, NULL, 'c'},
+                                       {"checkpoint", required_argument, NULL, 'f'},
+                                       {"log-key", required_argument, NULL, 'k'},
+                                       {"witness-key", required_argument, NULL, 'w'},
+                                       {"witnesses-required", required_argument, NULL, 'r'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  static parleyd_config cfg; /* witness keys and store of --config, then of the flags */
+  parleyd_config_defaults(&cfg);
+  char url[sizeof cfg.store_url] = "";
+  const char *config = NULL, *cp_file = NULL, *log_key = NULL;
+  uint64_t required = 1;
+  parley_error err;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "s:c:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      if (!parley_strlcpy(url, optarg, sizeof url)) ch = '?';
+      break;
+    case 'c':
+      config = optarg;
+      if (parleyd_config_load_file(&cfg, optarg, &err) != PARLEY_E_OK) {
+        fprintf(stderr, "parleyd check-log: %s\n", err.detail);
+        return 2;
+      }
+      break;
+    case 'f':
+      cp_file = optarg;
+      break;
+    case 'k':
+      log_key = optarg;
+      break;
+    case 'w':
+      if (cfg.n_witness_keys >= sizeof cfg.witness_keys / sizeof cfg.witness_keys[0] ||
+          parley_cosig_verifier_parse(optarg, &cfg.witness_keys[cfg.n_witness_keys], &err) !=
+              PARLEY_E_OK) {
+        fprintf(stderr, "parleyd check-log: --witness-key: %s\n",
+                cfg.n_witness_keys >= 8 ? "at most 8" : err.detail);
+        return 2;
+      }
+      cfg.n_witness_keys++;
+      break;
+    case 'r':
+      if (!parley_parse_u64(optarg, &required) || required > 8) ch = '?';
+      break;
+    case 'h':
+      fputs(check_usage, stdout);
+      return 0;
+    default:
+      break;
+    }
+    if (ch == '?') {
+      fputs(check_usage, stderr);
+      return 2;
+    }
+  }
+  if (!url[0] && config) parley_strlcpy(url, cfg.store_url[0] ? cfg.store_url : "", sizeof url);
+  if (!url[0] && config) snprintf(url, sizeof url, "sqlite:%s/hub.db", cfg.data_dir);
+  if (optind < argc || !url[0] || !cp_file || !log_key) {
+    fputs(check_usage, stderr);
+    return 2;
+  }
+  if (required > cfg.n_witness_keys) {
+    fprintf(stderr,
+            "parleyd check-log: %llu witness cosignatures required, %zu witness keys given\n",
+            (unsigned long long)required, cfg.n_witness_keys);
+    return 2;
+  }
+  parley_note_verifier v;
+  if (parley_note_verifier_parse(log_key, &v, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd check-log: --log-key: %s\n", err.detail);
+    return 2;
+  }
+
+  /* The cosigned checkpoint: the hub's signature, then K witnesses' cosignatures. */
+  size_t len = 0;
+  char *note = read_small_file(cp_file, PARLEY_NOTE_MAX_LEN, &len);
+  if (!note) {
+    fprintf(stderr, "parleyd check-log: %s: %s\n", cp_file, strerror(errno));
+    return 1;
+  }
+  parley_note *n = calloc(1, sizeof *n);
+  parley_checkpoint cp;
+  int rc = 1;
+  parley_store *store = NULL;
+  if (!n) goto out;
+  if (strlen(note) != len || parley_note_parse(note, len, n, &err) != PARLEY_E_OK ||
+      parley_checkpoint_parse(n->text, n->text_len, &cp, &err) != PARLEY_E_OK) {
+    printf("REFUSED: %s is not a checkpoint note: %s\n", cp_file,
+           strlen(note) != len ? "it contains a NUL byte" : err.detail);
+    goto out;
+  }
+  if (parley_note_verify(n, &v, &err) != PARLEY_E_OK || strcmp(cp.origin, v.name) != 0) {
+    printf("REFUSED: the checkpoint in %s is not signed by the log key %s (%s)\n", cp_file, v.name,
+           strcmp(cp.origin, v.name) != 0 ? "another origin" : err.detail);
+    goto out;
+  }
+  char names[8 * (PARLEY_NOTE_NAME_MAX + 2)] = "";
+  unsigned cosigned = 0;
+  for (size_t i = 0; i < cfg.n_witness_keys; i++) {
+    parley_error ignored;
+    if (parley_cosig_verify(n, &cfg.witness_keys[i], NULL, &ignored) != PARLEY_E_OK) continue;
+    if (cosigned++) strcat(names, ", ");
+    strcat(names, cfg.witness_keys[i].name);
+  }
+  if (cosigned < required) {
+    printf("REFUSED: the checkpoint in %s carries valid cosignatures of %u of the %zu witness "
+           "keys, %llu required\n",
+           cp_file, cosigned, cfg.n_witness_keys, (unsigned long long)required);
+    goto out;
+  }
+
+  /* parley_store_open creates a missing SQLite file: a typo must not pass as "empty". */
+  const char *path = sqlite_path(url);
+  struct stat st;
+  if (path && stat(path, &st) != 0) {
+    fprintf(stderr, "parleyd check-log: %s: %s\n", path, strerror(errno));
+    goto out;
+  }
+  if (path && strncmp(url, "sqlite:", 7) != 0) {
+    char tmp[sizeof url];
+    snprintf(tmp, sizeof tmp, "sqlite:%s", path);
+    parley_strlcpy(url, tmp, sizeof url);
+  }
+  if (parley_store_open(url, &store, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd check-log: store: %s (%s)\n", err.detail, parley_err_name(err.code));
+    goto out;
+  }
+  check_ctx c;
+  memset(&c, 0, sizeof c);
+  c.cosigned = &cp;
+  c.log_key = &v;
+  if (parley_store_run_named(store, "check_log", false, check_tx, &c, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd check-log: store: %s (%s)\n", err.detail, parley_err_name(err.code));
+    goto out;
+  }
+  if (c.problem[0]) {
+    printf("REFUSED: %s\n", c.problem);
+    goto out;
+  }
+  printf("LOG CONSISTENT: %llu entries, contiguous, each matching its stored hash; the first "
+         "%llu give the root of the checkpoint signed by %s and cosigned by %s",
+         (unsigned long long)c.size, (unsigned long long)cp.size, v.name,
+         names[0] ? names : "no witness");
+  if (c.latest_checked)
+    printf("; the store's latest checkpoint (size %llu) matches",
+           (unsigned long long)c.latest_size);
+  printf("\n");
+  rc = 0;
+out:
+  if (store) parley_store_close(store);
+  free(n);
+  free(note);
+  return rc;
+}
