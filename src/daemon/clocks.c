@@ -137,15 +137,16 @@ parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in
     }
   }
   free(l);
-  /* a status update on a request, by a state it was addressed to: the hub's only view
-   * of its status (the value itself stays in the encrypted body) */
+  /* a status update on a request, by a state it was addressed to: its status is in the
+   * signed header (checked against the template's choices), the ground in the body */
   if (!strcmp(in->kind, "status-update") && as_rcpt.found) {
     parley_message_row orig;
     qs = parley_store_message_get(tx, in->in_reply_to, &orig);
     if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE && strcmp(orig.from_state, in->from.state) != 0) {
-      char detail[160];
-      snprintf(detail, sizeof detail, "%s by %s/%s", in->id, in->from.state, in->from.poc);
+      char detail[256];
+      snprintf(detail, sizeof detail, "%s %s by %s/%s", in->id, in->status, in->from.state,
+               in->from.poc);
       qs = parley_store_message_event(tx, orig.id, "status-update", detail, now);
     }
     parley_message_row_clear(&orig);

@@ -96,24 +96,39 @@ check "a recipient without a profile (LVA) gets a warning, not a refusal" as est
 cp "$WORK/last.out" "$WORK/lva.out"
 check "  the warning says so" grep -q "LVA's verified record has no cooperation profile" "$WORK/lva.out"
 
-# The hub's own check: a correctly signed envelope whose basis the kind does not allow.
-as est-cert send --kind preservation-request --to FIN:technical --basis budapest-2001:29 \
-  --seal-only "$WORK/sealed.json" "${PRES_FIELDS[@]}" >/dev/null
-/usr/bin/python3 - "$WORK/sealed.json" "$WORK/est-cert.key" "$WORK/forged.json" <<'PY'
+# The hub's own checks: correctly signed envelopes whose header it must refuse.
+forge() { # SEALED USER OUT PYTHON-STATEMENT-ON-env: change the header, sign it again
+  /usr/bin/python3 - "$1" "$WORK/$2.key" "$3" "$4" <<'PY'
 import base64, json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 env = json.load(open(sys.argv[1]))
 secret = base64.urlsafe_b64decode(json.load(open(sys.argv[2]))["secret"] + "==")
-env["legal_basis"] = {"instrument": "budapest-2001", "article": "31"}
+exec(sys.argv[4])
 h = {k: v for k, v in env.items() if k not in ("signature", "ciphertext")}
 msg = b"parley/v1/envelope\n" + json.dumps(h, sort_keys=True, separators=(",", ":")).encode()
 sig = Ed25519PrivateKey.from_private_bytes(secret[:32]).sign(msg)
 env["signature"] = base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
 json.dump(env, open(sys.argv[3], "w"))
 PY
+}
+as est-cert send --kind preservation-request --to FIN:technical --basis budapest-2001:29 \
+  --seal-only "$WORK/sealed.json" "${PRES_FIELDS[@]}" >/dev/null
+forge "$WORK/sealed.json" est-cert "$WORK/forged.json" \
+  'env["legal_basis"] = {"instrument": "budapest-2001", "article": "31"}'
 check "the hub refuses a signed envelope under a basis its kind does not allow (LEGAL_BASIS)" \
   expect_fail LEGAL_BASIS as est-cert api POST /v1/messages --data "$WORK/forged.json"
 check "  and accepts the same envelope as sealed" as est-cert api POST /v1/messages --data "$WORK/sealed.json"
+# A status update's status is in its signed header, one of the template's list.
+as fin-ncsc send --kind status-update --to EST:est-cert --in-reply-to "$PRES" --field request="$PRES" \
+  --field status=received --seal-only "$WORK/status.json" >/dev/null
+check "a sealed status update carries its status in the signed header" \
+  grep -q '"status":"received"' "$WORK/status.json"
+forge "$WORK/status.json" fin-ncsc "$WORK/forged.json" 'env["status"] = "done"'
+check "the hub refuses a signed status update whose status is not in the list, naming it" \
+  expect_fail "status: must be one of the template's choices" as fin-ncsc api POST /v1/messages --data "$WORK/forged.json"
+forge "$WORK/status.json" fin-ncsc "$WORK/forged.json" 'del env["status"]'
+check "  and one without a status in its header" \
+  expect_fail "status: required in the header of a status-update" as fin-ncsc api POST /v1/messages --data "$WORK/forged.json"
 
 # --- request kinds: every refusal names the field -----------------------------------
 MLA_FIELDS=(--field requesting_authority=Prosecutor --field proceedings_subject=Ransomware
@@ -180,7 +195,15 @@ check "FIN: in execution" as fin-ncsc reply "$M1" --kind status-update --basis b
   --field request="$M1" --field status=in-execution
 check "FIN: executed" as fin-ncsc reply "$M1" --kind status-update --basis budapest-2001:27 \
   --field request="$M1" --field status=executed --field details="Logs sent by the central authority"
+check "FIN refuses the first mutual-assistance request, with the ground (in the body)" as fin-ncsc reply \
+  "$MLA0" --kind status-update --basis budapest-2001:27 --field request="$MLA0" --field status=refused \
+  --field refusal_ground="Art. 27(4)(a): political offence"
+check "EST posts a status update on its own request (not the requested state's word)" as est-cert send \
+  --kind status-update --to FIN:fin-ncsc --in-reply-to "$M1" --case "$P1" --basis budapest-2001:27 \
+  --field request="$M1" --field status=withdrawn
 as est-cert case "$P1" >"$WORK/case.out" 2>&1 || true
+check "  which the case view does not count as the request's status" \
+  grep -q "status 'withdrawn' claimed by EST: not a state the request was addressed to" "$WORK/case.out"
 check "  shows the status history from verified status updates" \
   sh -c "grep -c 'STATUS' '$WORK/case.out' | grep -qx 3 && grep -q 'STATUS executed (signed by FIN, verified)' '$WORK/case.out'"
 check "  and the clocks: both preservation clocks met" \
@@ -245,18 +268,24 @@ import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["scope"] == "hub", o
 rows = {(g["instrument"], g["article"], g["kind"], g["from"], g["to"]): g for g in o["groups"]}
+none = {s: 0 for s in ["received", "in-execution", "partially-executed", "executed", "refused",
+                        "postponed", "withdrawn"]}
 mla = rows[("budapest-2001", "27", "mutual-legal-assistance", "EST", "FIN")]
-assert mla["requests"] == 3 and mla["acknowledged"] == 1 and mla["with_status"] == 1, mla
+assert mla["requests"] == 3 and mla["acknowledged"] == 1 and mla["with_status"] == 2, mla
 assert mla["mean_first_status_s"] is not None and mla["clocks_met"] == 0, mla
+# M1: in execution, then executed (the latest counts); MLA0 refused; EST's own
+# "withdrawn" on M1 is not the requested state's and does not count
+assert mla["outcomes"] == dict(none, executed=1, refused=1), mla
 pres = rows[("budapest-2001", "29", "preservation-request", "EST", "FIN")]
 assert pres["requests"] == 5 and pres["with_status"] == 1, pres
+assert pres["outcomes"] == dict(none, received=1), pres
 assert pres["clocks_met"] >= 2 and pres["clocks_lapsed"] >= 1, pres
 em = rows[("budapest-protocol2-2022", "9", "emergency-disclosure", "EST", "FIN")]
 assert em["requests"] == 1 and em["overdue"] == 1, em
 oral = rows[("budapest-2001", "25", "oral-request", "EST", "FIN")]
 assert oral["requests"] == 2 and oral["clocks_lapsed"] == 1 and oral["clocks_met"] == 1, oral
 po = rows[("budapest-protocol2-2022", "8", "production-order", "EST", "FIN")]
-assert po["clocks_lapsed"] == 1, po
+assert po["clocks_lapsed"] == 1 and po["outcomes"] == none, po  # LVA's status: a stranger's
 un = rows[("un-cybercrime-2024", "42", "preservation-request", "FIN", "EST")]
 assert un["requests"] == 1, un
 assert ("budapest-2001", "29", "preservation-request", "EST", "LVA") in rows
@@ -269,8 +298,16 @@ assert o["scope"] == "state" and o["state"] == "LVA", o
 assert [(g["kind"], g["from"], g["to"], g["requests"], g["sent"], g["received"]) for g in o["groups"]] == \
     [("preservation-request", "EST", "LVA", 1, 0, 1), ("status-update", "LVA", "EST", 1, 1, 0)], o
 PY2
-check "statistics as CSV" sh -c "$PARLEY --config $WORK/op.conf stats --group kind --format csv | grep -q '^mutual-legal-assistance,3,'"
-check "  and as an SVG bar chart" sh -c "$PARLEY --config $WORK/op.conf stats --format svg | grep -q '<svg' "
+as op stats --group kind --format csv >"$WORK/stats.csv"
+check "statistics as CSV, outcomes in columns" /usr/bin/python3 - "$WORK/stats.csv" <<'PY2'
+import csv, sys
+rows = {r["kind"]: r for r in csv.DictReader(open(sys.argv[1]))}
+mla = rows["mutual-legal-assistance"]
+assert mla["requests"] == "3" and mla["with_status"] == "2", mla
+assert mla["outcome_executed"] == "1" and mla["outcome_refused"] == "1" and mla["outcome_received"] == "0", mla
+assert rows["preservation-request"]["outcome_received"] == "1", rows
+PY2
+check "  and as an SVG bar chart, with the outcomes" sh -c "$PARLEY --config $WORK/op.conf stats --format svg | grep -q 'executed 1 refused 1'"
 check "a bad group is refused" expect_fail INVALID_ARGUMENT as op stats --group country
 
 finish
