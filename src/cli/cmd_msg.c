@@ -1087,7 +1087,9 @@ static void case_line(const cli_message *m, const json_t *content, const case_ch
   if (m->info.respond_by[0])
     printf("      respond by %s (signed header)%s%s\n", m->info.respond_by,
            cli_jstr(content, "respond_by_reasons") ? ": " : "",
-           cli_safe(cli_jstr(content, "respond_by_reasons")));
+           cli_jstr(content, "respond_by_reasons")
+               ? cli_safe(cli_jstr(content, "respond_by_reasons"))
+               : "");
   if (!content) {
     printf("      (body sealed for its recipients only)\n");
     return;

@@ -226,7 +226,9 @@ static bool clk_count(void *cls, const parley_clock_row *c) {
   clk_ctx *k = cls;
   if (!strcmp(c->message_id, k->id)) {
     k->met += c->status == PARLEY_CLOCK_MET;
-    k->lapsed += c->status == PARLEY_CLOCK_LAPSED;
+    /* a respond-by clock past due keeps running while it escalates: lapsed already */
+    k->lapsed += c->status == PARLEY_CLOCK_LAPSED ||
+                 (c->status == PARLEY_CLOCK_RUNNING && c->due <= parley_now());
   }
   return true;
 }

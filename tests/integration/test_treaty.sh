@@ -11,7 +11,8 @@ for u in $USERS; do new_user "$u"; done
 # Treaty clocks in seconds (the defaults follow the treaties: 60 days, 45 days...).
 HUBARGS=(--operator-key "$(pubkey op)" --scheduler-tick-ms 200 --checkpoint-interval 1
   --preservation-period 60 --preservation-reminder 57 --oral-confirmation 60
-  --production-order-period 60 --emergency-response 60 --ack-critical 2 --escalation-step 1)
+  --production-order-period 60 --emergency-response 60 --ack-critical 2 --escalation-step 1
+  --respond-by-reminder 3)
 # For the lapses, after the chain: clocks short enough to lapse while the test waits.
 SHORT=(--preservation-period 4 --preservation-reminder 0 --oral-confirmation 6
   --production-order-period 4)
@@ -213,6 +214,34 @@ check "the requested state's case view links the chain from the requests it open
 check "a stranger (LVA) sees none of the case's clocks" \
   sh -c "$PARLEY --config $WORK/lva-cert.conf api GET /v1/cases/$P1/clocks | grep -q '\"clocks\":\[\]'"
 
+# Respond-by dates: in the signed header (the reasons in the body); the hub's clock.
+SDA_FIELDS=(--field requesting_authority=Prosecutor --field facts=F --field data_sought="Mailbox of x@host.test"
+  --field relationship_to_offence=C2 --field purpose="Evidence for trial")
+soon() { date -u -d "+$1 seconds" +%Y-%m-%dT%H:%M:%SZ; }
+check "EST asks FIN for stored data, to answer within seconds, with its reasons" as est-cert send \
+  --kind stored-data-access --to FIN:fin-ncsc --basis budapest-2001:31 --field respond_by="$(soon 6)" \
+  --field respond_by_reasons="Suspect leaves custody on Friday" "${SDA_FIELDS[@]}"
+R1=$(sent_id)
+check "  the date is in the signed header" sh -c "$PARLEY --config $WORK/fin-ncsc.conf --json read $R1 | grep -q '\"respond_by\": \"20'"
+check "  and the hub runs a respond-by clock on it" has_event est-cert "$R1" clock.started respond-by
+check "a second one, with a date too" as est-cert send --kind stored-data-access --to FIN:fin-ncsc \
+  --basis budapest-2001:31 --field respond_by="$(soon 6)" --field respond_by_reasons="Trial" "${SDA_FIELDS[@]}"
+R2=$(sent_id)
+check "  FIN: received (which does not answer it)" as fin-ncsc reply "$R2" --kind status-update \
+  --basis budapest-2001:31 --field request="$R2" --field status=received
+check "  (the clock still runs)" sh -c "! $PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$R2 | grep -q clock.met"
+check "  FIN: executed, in time" as fin-ncsc reply "$R2" --kind status-update --basis budapest-2001:31 \
+  --field request="$R2" --field status=executed
+check "  which meets the respond-by clock" has_event est-cert "$R2" clock.met "respond-by met by status-update"
+as est-cert send --kind stored-data-access --to FIN:fin-ncsc --basis budapest-2001:31 --field respond_by=2027-01-15 \
+  --field respond_by_reasons=R --seal-only "$WORK/sda.json" "${SDA_FIELDS[@]}" >/dev/null
+forge "$WORK/sda.json" est-cert "$WORK/forged.json" 'env["respond_by"] = "next week"'
+check "the hub refuses a signed header whose respond_by is not a date, naming it" \
+  expect_fail "respond_by: must be a date" as est-cert api POST /v1/messages --data "$WORK/forged.json"
+forge "$WORK/sda.json" est-cert "$WORK/forged.json" 'env["kind"] = "notification"'
+check "  and a respond_by on a kind without one" expect_fail "unknown member 'respond_by'" \
+  as est-cert api POST /v1/messages --data "$WORK/forged.json"
+
 check "the hub restarts with short clocks (the running ones keep their due times)" restart_hub "${SHORT[@]}"
 check "a preservation without the follow-up request" as est-cert send --kind preservation-request \
   --to FIN:fin-ncsc --basis budapest-2001:29 "${PRES_FIELDS[@]}"
@@ -260,6 +289,14 @@ check "the oral request without its written confirmation: its clock lapses" wait
 check "the preservation without the follow-up request lapses, and the hub flags it" \
   wait_event est-cert "$P3" clock.lapsed 15
 check "  parley case shows it lapsed" sh -c "$PARLEY --config $WORK/est-cert.conf case $P3 | grep 'preservation-lapse' | grep -q lapsed"
+check "the unanswered respond-by date: its reminder fired (across the restart)" has_event est-cert "$R1" clock.reminder respond-by
+check "  it lapses" wait_event est-cert "$R1" clock.lapsed 10
+check "  and escalates like an acknowledgement deadline: FIN's next POC is alerted" \
+  wait_event est-cert "$R1" clock.escalated 10
+check "  the escalation names fin-duty" has_event est-cert "$R1" clock.escalated "respond-by: alerted FIN/fin-duty"
+as fin-ncsc case "$R1" >"$WORK/case-r1.out" 2>&1 || true
+check "  parley case shows the date from the signed header with its reasons" \
+  grep -q "respond by .* (signed header): Suspect leaves custody on Friday" "$WORK/case-r1.out"
 
 # --- statistics from metadata alone ----------------------------------------------------
 as op stats --group instrument,kind,pair >"$WORK/stats.json"
@@ -272,7 +309,8 @@ none = {s: 0 for s in ["received", "in-execution", "partially-executed", "execut
                         "postponed", "withdrawn"]}
 mla = rows[("budapest-2001", "27", "mutual-legal-assistance", "EST", "FIN")]
 assert mla["requests"] == 3 and mla["acknowledged"] == 1 and mla["with_status"] == 2, mla
-assert mla["mean_first_status_s"] is not None and mla["clocks_met"] == 0, mla
+# MLA0's respond-by clock: met by the refusal (a final status)
+assert mla["mean_first_status_s"] is not None and mla["clocks_met"] == 1, mla
 # M1: in execution, then executed (the latest counts); MLA0 refused; EST's own
 # "withdrawn" on M1 is not the requested state's and does not count
 assert mla["outcomes"] == dict(none, executed=1, refused=1), mla
@@ -284,6 +322,10 @@ em = rows[("budapest-protocol2-2022", "9", "emergency-disclosure", "EST", "FIN")
 assert em["requests"] == 1 and em["overdue"] == 1, em
 oral = rows[("budapest-2001", "25", "oral-request", "EST", "FIN")]
 assert oral["requests"] == 2 and oral["clocks_lapsed"] == 1 and oral["clocks_met"] == 1, oral
+sda = rows[("budapest-2001", "31", "stored-data-access", "EST", "FIN")]
+assert sda["requests"] == 2 and sda["with_status"] == 1, sda
+assert sda["clocks_met"] == 1 and sda["clocks_lapsed"] == 1, sda
+assert sda["outcomes"] == dict(none, executed=1), sda  # received, then executed: the latest
 po = rows[("budapest-protocol2-2022", "8", "production-order", "EST", "FIN")]
 assert po["clocks_lapsed"] == 1 and po["outcomes"] == none, po  # LVA's status: a stranger's
 un = rows[("un-cybercrime-2024", "42", "preservation-request", "FIN", "EST")]
