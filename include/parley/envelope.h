@@ -7,6 +7,7 @@
  *    "recipients":[{"state","poc","key_id","wrapped_key"}],  recipient ENCRYPTION key ids
  *    "case":UUID?,"in_reply_to":UUID?,"created":TIME,"tlp":TLP,
  *    "legal_basis":{"instrument":[a-z0-9-]{1,64},"article":TEXT(1..32 bytes)}?,
+ *    "status":CHOICE?,"respond_by":DATE?      (the kind's template's header fields),
  *    "nonce":B64(24),"ciphertext":B64,"ciphertext_sha256":B64(32),"key_commitment":B64(32),
  *    "signature":B64(64)}
  * The signature (purpose "envelope") covers JCS of the envelope without "signature" and
@@ -37,6 +38,10 @@
  * as "un-cybercrime-2024" and an article such as "42" or "29(2)". */
 #define PARLEY_INSTRUMENT_MAX 64
 #define PARLEY_ARTICLE_MAX 32
+/* Header copies of template fields (docs/protocol.md §8.1): a status-update's "status"
+ * (a choice value) and a request's "respond_by" (a date or an RFC 3339 UTC time). */
+#define PARLEY_STATUS_MAX 64
+#define PARLEY_RESPOND_BY_MAX 32
 /* Parse limits for an envelope as JSON: the base64url ciphertext (up to 1 398 102
  * characters) is longer than the default string limit. */
 #define PARLEY_ENVELOPE_MAX_BYTES (1536u * 1024u)
@@ -89,7 +94,8 @@ typedef struct {
 } parley_envelope_params;
 
 /* Validates the content against the template of p->kind (TEMPLATE_UNKNOWN,
- * TEMPLATE_FIELD) and the parameters (ENVELOPE_INVALID naming the parameter) before
+ * TEMPLATE_FIELD) and the parameters; the template's header fields present in the
+ * content are copied into the header (ENVELOPE_INVALID naming the parameter) before
  * anything is encrypted; then signs the body (inner), encrypts it under a fresh
  * content key wrapped for each recipient, and signs the header with the sender's
  * signing key. *out receives a new reference (NULL on failure). TOO_LARGE if the
@@ -118,13 +124,17 @@ typedef struct {
   char in_reply_to[PARLEY_UUID_LEN];                       /* "" when absent */
   char basis_instrument[PARLEY_INSTRUMENT_MAX + 1];        /* "" when absent */
   char basis_article[PARLEY_ARTICLE_MAX + 1];              /* "" when absent */
+  char status[PARLEY_STATUS_MAX + 1];                      /* "" when absent */
+  char respond_by[PARLEY_RESPOND_BY_MAX + 1];              /* "" when absent */
   int64_t created;
   size_t ciphertext_len;
   parley_hash hash; /* parley_envelope_hash: what the transparency log records */
 } parley_envelope_info;
 
 /* What the hub checks, on metadata only: the exact shape (unknown members refused;
- * ENVELOPE_INVALID naming the field), a known kind (TEMPLATE_UNKNOWN), the bounds
+ * ENVELOPE_INVALID naming the field), a known kind (TEMPLATE_UNKNOWN), the header
+ * fields its template declares ("status", "respond_by": present when required, each
+ * valid as that template field; ENVELOPE_INVALID naming it), the bounds
  * (1..32 recipients, no key id twice, ciphertext of 17 bytes to 1 MiB), a legal_basis
  * that is well formed and one the kind's template allows (LEGAL_BASIS), that from.key_id
  * is sender_pk's key id and the signature verifies (ENVELOPE_SIGNATURE), and that the
@@ -136,7 +146,8 @@ parley_err parley_envelope_verify(const json_t *env, const parley_sign_pk *sende
  * encryption key (ENVELOPE_NOT_RECIPIENT); unwrap the content key (CRYPTO_DECRYPT);
  * check the key commitment (CRYPTO_COMMITMENT) and decrypt (ENVELOPE_CIPHERTEXT);
  * parse the body (ENVELOPE_INVALID); check that its id, kind, from and recipients equal
- * the header's (ENVELOPE_FORWARDED) and its inner signature by sender_pk
+ * the header's (ENVELOPE_FORWARDED), that each header field of the template equals the
+ * content's (ENVELOPE_INVALID, "body.content.status: ...") and its inner signature by sender_pk
  * (ENVELOPE_INNER_SIGNATURE); validate its content against the template
  * (TEMPLATE_FIELD). *body_out receives the whole body object (a new reference; its
  * "content" member holds the fields), NULL on failure. */

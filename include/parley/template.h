@@ -58,10 +58,14 @@ typedef struct {
   /* Also required when the field required_with is present (NULL: no such rule). */
   const char *required_with;
   const char *source; /* the article and paragraph the field comes from, or NULL */
-  size_t max_bytes;   /* LINE and TEXT */
-  int64_t min, max;   /* INTEGER; without a bound in the file: +-(2^53-1) */
-  bool must_be_true;  /* BOOL: the only acceptable value is true */
-  size_t n_choices;   /* ENUM and ENUM_LIST */
+  /* Also carried in the signed header, as the member of the same name, so the hub can
+   * read it without the body (docs/protocol.md §8.1): only "status" (an enum) and
+   * "respond_by" (a date). The header's value must equal the body's. */
+  bool header;
+  size_t max_bytes;  /* LINE and TEXT */
+  int64_t min, max;  /* INTEGER; without a bound in the file: +-(2^53-1) */
+  bool must_be_true; /* BOOL: the only acceptable value is true */
+  size_t n_choices;  /* ENUM and ENUM_LIST */
   const parley_template_choice *choices;
   const char *labels[PARLEY_LANG_COUNT];
 } parley_template_field;
@@ -103,6 +107,12 @@ bool parley_template_basis_allowed(const char *kind, const char *instrument, con
  * choices, a repeated choice, a date that is neither "YYYY-MM-DD" nor RFC 3339 UTC, a
  * malformed reference, or an integer outside its bounds. */
 parley_err parley_template_validate(const char *kind, const json_t *content, parley_error *err);
+
+/* Checks the value of field `name` of `kind` held as member `name` of `container` (the
+ * content, or an envelope header for a header field): the type, size and choice rules
+ * of parley_template_validate, with the same errors (TEMPLATE_FIELD naming the field). */
+parley_err parley_template_check_field(const char *kind, const char *name, const json_t *container,
+                                       parley_error *err);
 
 /* Label of a field in `lang` (English for NULL or a language other than the six);
  * NULL for an unknown kind or field. */

@@ -620,6 +620,8 @@ static json_t *verified_json(const cli_message *m, const cli_receipt *r, size_t 
     json_object_set_new(o, "legal_basis",
                         json_pack("{s:s,s:s}", "instrument", m->info.basis_instrument, "article",
                                   m->info.basis_article));
+  if (m->info.status[0]) json_object_set_new(o, "status", json_string(m->info.status));
+  if (m->info.respond_by[0]) json_object_set_new(o, "respond_by", json_string(m->info.respond_by));
   return o;
 }
 
@@ -1015,10 +1017,49 @@ int cmd_reply(int argc, char **argv) {
 }
 
 /* parley case ID: the chain of a case. Each message the hub lists is fetched and
- * verified; where it is ours to open, its links (follows, request), status and time
- * limit come from the verified, decrypted body: a request's status is what the requested
- * state's signed status updates say, never the hub. The clocks are the hub's word. */
-static void case_line(const cli_message *m, const json_t *content) {
+ * verified; where it is ours to open, its links (follows, request) and reasons come from
+ * the verified, decrypted body. A request's status is what the requested state says in
+ * signed status updates: the status in the verified header of a status-update in reply
+ * to a request of the chain, sent by a state that request was addressed to (the body, when
+ * ours to open, must say the same); never the hub. The clocks are the hub's word. */
+
+#define CASE_MAX_REQUESTS 256
+
+typedef struct {
+  char id[PARLEY_UUID_LEN];
+  char from[4];
+  char to[PARLEY_MAX_RECIPIENTS][4];
+  size_t n_to;
+} case_request;
+
+typedef struct {
+  case_request *r;
+  size_t n;
+} case_chain;
+
+static void chain_add(case_chain *c, const cli_message *m) {
+  if (c->n == CASE_MAX_REQUESTS) return;
+  case_request *q = &c->r[c->n++];
+  parley_strlcpy(q->id, m->info.id, sizeof q->id);
+  parley_strlcpy(q->from, m->info.from.state, sizeof q->from);
+  q->n_to = m->info.n_recipients;
+  for (size_t i = 0; i < q->n_to; i++)
+    parley_strlcpy(q->to[i], m->info.recipients[i].state, sizeof q->to[i]);
+}
+
+/* Whether a verified status update is the word of the requested state: in reply to a
+ * request of the chain, from a state that request was addressed to, not its sender. */
+static bool status_counts(const case_chain *c, const cli_message *m) {
+  for (size_t i = 0; i < c->n; i++) {
+    const case_request *q = &c->r[i];
+    if (strcmp(q->id, m->info.in_reply_to) || !strcmp(q->from, m->info.from.state)) continue;
+    for (size_t k = 0; k < q->n_to; k++)
+      if (!strcmp(q->to[k], m->info.from.state)) return true;
+  }
+  return false;
+}
+
+static void case_line(const cli_message *m, const json_t *content, const case_chain *chain) {
   char created[PARLEY_TIME_LEN];
   parley_time_format(m->info.created, created);
   printf("  %s  %-24s %s  %s/%s ->", created, m->info.kind, m->info.id, m->info.from.state,
@@ -1029,6 +1070,26 @@ static void case_line(const cli_message *m, const json_t *content) {
   if (m->info.basis_instrument[0])
     printf("      legal basis %s Art. %s\n", m->info.basis_instrument, m->info.basis_article);
   if (m->info.in_reply_to[0]) printf("      in reply to %s\n", m->info.in_reply_to);
+  if (m->info.status[0]) {
+    if (status_counts(chain, m)) {
+      printf("      STATUS %s (signed by %s, verified)", m->info.status, m->info.from.state);
+      if (cli_jstr(content, "refusal_ground"))
+        printf(": %s", cli_safe(cli_jstr(content, "refusal_ground")));
+      if (cli_jstr(content, "postponement_reason"))
+        printf(": %s", cli_safe(cli_jstr(content, "postponement_reason")));
+      printf("\n");
+    } else {
+      printf("      status '%s' claimed by %s: not a state the request was addressed to (or the "
+             "request is not in this case); not counted\n",
+             m->info.status, m->info.from.state);
+    }
+  }
+  if (m->info.respond_by[0])
+    printf("      respond by %s (signed header)%s%s\n", m->info.respond_by,
+           cli_jstr(content, "respond_by_reasons") ? ": " : "",
+           cli_jstr(content, "respond_by_reasons")
+               ? cli_safe(cli_jstr(content, "respond_by_reasons"))
+               : "");
   if (!content) {
     printf("      (body sealed for its recipients only)\n");
     return;
@@ -1039,18 +1100,8 @@ static void case_line(const cli_message *m, const json_t *content) {
     if (cli_jstr(content, *l))
       printf("      %s %s\n", !strcmp(*l, "request") ? "concerns" : *l,
              cli_safe(cli_jstr(content, *l)));
-  if (cli_jstr(content, "status") && !strcmp(m->info.kind, "status-update")) {
-    printf("      STATUS %s (signed by %s, verified)", cli_safe(cli_jstr(content, "status")),
-           m->info.from.state);
-    if (cli_jstr(content, "refusal_ground"))
-      printf(": %s", cli_safe(cli_jstr(content, "refusal_ground")));
-    if (cli_jstr(content, "postponement_reason"))
-      printf(": %s", cli_safe(cli_jstr(content, "postponement_reason")));
-    printf("\n");
-  }
-  if (cli_jstr(content, "respond_by"))
-    printf("      respond by %s: %s\n", cli_safe(cli_jstr(content, "respond_by")),
-           cli_safe(cli_jstr(content, "respond_by_reasons")));
+  if (cli_jstr(content, "respond_by") && !m->info.respond_by[0])
+    printf("      respond by %s\n", cli_safe(cli_jstr(content, "respond_by")));
   if (json_is_true(json_object_get(content, "oral"))) printf("      made orally first\n");
 }
 
@@ -1079,11 +1130,12 @@ int cmd_case(int argc, char **argv) {
   }
   cli_record_cache *cache = cli_record_cache_new();
   json_t *out = json_array();
-  int rc = cache && out ? 0 : cli_fail("out of memory");
+  case_chain chain = {calloc(CASE_MAX_REQUESTS, sizeof(case_request)), 0};
+  int rc = cache && out && chain.r ? 0 : cli_fail("out of memory");
   size_t i;
   json_t *h;
   json_array_foreach(json_object_get(v, "messages"), i, h) {
-    if (rc && !cache) break;
+    if (rc && (!cache || !chain.r)) break;
     const char *id = cli_jstr(h, "id");
     cli_message m;
     memset(&m, 0, sizeof m);
@@ -1096,11 +1148,16 @@ int cmd_case(int argc, char **argv) {
     bool not_mine = false;
     json_t *body = m.is_ping ? NULL : open_verified(&m, &not_mine);
     const json_t *content = body ? json_object_get(body, "content") : NULL;
-    if (cli.json_output)
-      json_array_append_new(out, json_pack("{s:o,s:O?}", "verified", verified_json(&m, NULL, 0),
-                                           "content", (json_t *)content));
-    else
-      case_line(&m, content);
+    if (!m.info.status[0]) chain_add(&chain, &m);
+    if (cli.json_output) {
+      json_t *vj = verified_json(&m, NULL, 0);
+      if (m.info.status[0])
+        json_object_set_new(vj, "status_counts", json_boolean(status_counts(&chain, &m)));
+      json_array_append_new(out,
+                            json_pack("{s:o,s:O?}", "verified", vj, "content", (json_t *)content));
+    } else {
+      case_line(&m, content, &chain);
+    }
     if (!body && !not_mine && !m.is_ping) rc = 1;
     json_decref(body);
     cli_message_clear(&m);
@@ -1127,6 +1184,7 @@ int cmd_case(int argc, char **argv) {
   json_decref(out);
   json_decref(clocks);
   json_decref(v);
+  free(chain.r);
   cli_record_cache_free(cache);
   return rc;
 }
@@ -1142,8 +1200,10 @@ int cmd_stats(int argc, char **argv) {
     else {
       puts("Usage: parley stats [--group instrument,kind,pair] [--format json|csv|svg]\n"
            "Requests per legal basis, kind and pair of states, from the hub's metadata:\n"
-           "how many, acknowledged and how fast, with a status and how fast, overdue, and\n"
-           "treaty clocks met or lapsed. An operator sees the whole hub, an officer its\n"
+           "how many, acknowledged and how fast, with a status and how fast, overdue,\n"
+           "treaty clocks met or lapsed, and outcomes (each request under the status of its\n"
+           "latest status update, from signed headers). An operator sees the whole hub, an officer "
+           "its\n"
            "state's own traffic. csv and svg (a bar chart) are printed as the hub sends them.");
       return strcmp(argv[i], "--help") == 0 ? 0 : 2;
     }

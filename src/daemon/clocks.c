@@ -43,6 +43,16 @@ static bool is_answer(const char *kind) {
   return !strcmp(kind, "status-update") || !strcmp(kind, "response");
 }
 
+/* A status that answers a request (what a respond-by date waits for). */
+static bool is_final_status(const char *status) {
+  static const char *const s[] = {"executed", "partially-executed", "refused", "withdrawn", NULL};
+  return is_one_of(status, s);
+}
+
+bool parleyd_clock_escalates(const char *name) {
+  return !strcmp(name, "respond-by");
+}
+
 #define MAX_CASE_CLOCKS 64
 
 typedef struct {
@@ -77,13 +87,17 @@ static bool meets(const parley_clock_row *c, const parley_envelope_info *in,
     return same_state &&
            (follows_preservation(in->kind) || !strcmp(in->kind, "preservation-request"));
   if (!strcmp(c->name, "written-confirmation")) return same_state && is_written_request(in->kind);
+  if (!strcmp(c->name, "respond-by"))
+    return !same_state && answers_as_recipient && !strcmp(in->in_reply_to, c->message_id) &&
+           (!strcmp(in->kind, "response") ||
+            (!strcmp(in->kind, "status-update") && is_final_status(in->status)));
   /* production-response, emergency-response: the requested state answers */
   return !same_state && answers_as_recipient && is_answer(in->kind) &&
          !strcmp(in->in_reply_to, c->message_id);
 }
 
-static parley_qs start(parley_tx *tx, const parley_envelope_info *in, const char *case_id,
-                       const char *name, int64_t now, int64_t period, int64_t remind_before) {
+static parley_qs start_until(parley_tx *tx, const parley_envelope_info *in, const char *case_id,
+                             const char *name, int64_t now, int64_t due, int64_t remind_before) {
   parley_clock_row c;
   memset(&c, 0, sizeof c);
   parley_strlcpy(c.message_id, in->id, sizeof c.message_id);
@@ -91,16 +105,32 @@ static parley_qs start(parley_tx *tx, const parley_envelope_info *in, const char
   parley_strlcpy(c.case_id, case_id, sizeof c.case_id);
   parley_strlcpy(c.state, in->from.state, sizeof c.state);
   c.started = now;
-  c.due = now + period;
-  c.remind_at = remind_before > 0 && remind_before < period ? c.due - remind_before : 0;
+  c.due = due;
+  c.remind_at = remind_before > 0 && remind_before < due - now ? c.due - remind_before : 0;
   c.next_at = c.remind_at ? c.remind_at : c.due;
   c.status = PARLEY_CLOCK_RUNNING;
   parley_qs qs = parley_store_clock_put(tx, &c);
   if (qs < 0) return qs;
-  char detail[96], due[PARLEY_TIME_LEN];
-  parley_time_format(c.due, due);
-  snprintf(detail, sizeof detail, "%s due %s", name, due);
+  char detail[96], due_text[PARLEY_TIME_LEN];
+  parley_time_format(c.due, due_text);
+  snprintf(detail, sizeof detail, "%s due %s", name, due_text);
   return parley_store_message_event(tx, in->id, "clock.started", detail, now);
+}
+
+static parley_qs start(parley_tx *tx, const parley_envelope_info *in, const char *case_id,
+                       const char *name, int64_t now, int64_t period, int64_t remind_before) {
+  return start_until(tx, in, case_id, name, now, now + period, remind_before);
+}
+
+/* A respond_by date (the end of that day, UTC) or time; 0 if unreadable. */
+static int64_t respond_by_time(const char *s) {
+  int64_t t;
+  if (strlen(s) == 10) {
+    char full[32];
+    snprintf(full, sizeof full, "%.10sT00:00:00Z", s);
+    return parley_time_parse(full, &t) == PARLEY_E_OK ? t + 86400 : 0;
+  }
+  return parley_time_parse(s, &t) == PARLEY_E_OK ? t : 0;
 }
 
 parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in, int64_t now) {
@@ -137,21 +167,28 @@ parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in
     }
   }
   free(l);
-  /* a status update on a request, by a state it was addressed to: the hub's only view
-   * of its status (the value itself stays in the encrypted body) */
+  /* a status update on a request, by a state it was addressed to: its status is in the
+   * signed header (checked against the template's choices), the ground in the body */
   if (!strcmp(in->kind, "status-update") && as_rcpt.found) {
     parley_message_row orig;
     qs = parley_store_message_get(tx, in->in_reply_to, &orig);
     if (qs < 0) return qs;
     if (qs == PARLEY_QS_ONE && strcmp(orig.from_state, in->from.state) != 0) {
-      char detail[160];
-      snprintf(detail, sizeof detail, "%s by %s/%s", in->id, in->from.state, in->from.poc);
+      char detail[256];
+      snprintf(detail, sizeof detail, "%s %s by %s/%s", in->id, in->status, in->from.state,
+               in->from.poc);
       qs = parley_store_message_event(tx, orig.id, "status-update", detail, now);
     }
     parley_message_row_clear(&orig);
     if (qs < 0) return qs;
   }
   const parleyd_config *cfg = &parleyd->cfg;
+  /* a time limit the requesting state gave (its reasons are in the body) */
+  int64_t respond_by = in->respond_by[0] ? respond_by_time(in->respond_by) : 0;
+  if (respond_by &&
+      (qs = start_until(tx, in, case_id, "respond-by", now, respond_by > now ? respond_by : now,
+                        cfg->respond_by_reminder_s)) < 0)
+    return qs;
   if (!strcmp(in->kind, "preservation-request"))
     return start(tx, in, case_id, "preservation-lapse", now, cfg->preservation_s,
                  cfg->preservation_reminder_s);
@@ -171,8 +208,12 @@ json_t *parleyd_clock_json(const parley_clock_row *c) {
   parley_time_format(c->due, due);
   parley_time_format(c->remind_at, remind);
   parley_time_format(c->settled, settled);
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s?}", "message", c->message_id, "name", c->name,
-                   "state", c->state, "started", started, "due", due, "remind_at",
-                   c->remind_at ? remind : NULL, "status", parleyd_clock_statuses[c->status],
-                   "settled", c->settled ? settled : NULL);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s?}", "message", c->message_id, "name",
+                        c->name, "state", c->state, "started", started, "due", due, "remind_at",
+                        c->remind_at ? remind : NULL, "status", parleyd_clock_statuses[c->status],
+                        "settled", c->settled ? settled : NULL);
+  /* running past its due time: escalating (respond-by) */
+  if (o && c->status == PARLEY_CLOCK_RUNNING && c->due <= parley_now())
+    json_object_set_new(o, "overdue", json_true());
+  return o;
 }

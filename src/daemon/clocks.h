@@ -13,7 +13,17 @@
  *                         recipient state in reply within production_order_s (Second
  *                         Protocol Art. 8(6): 45 days at most);
  *   emergency-response    an emergency-disclosure or emergency-assistance: met likewise
- *                         within emergency_response_s (Arts. 9 and 10).
+ *                         within emergency_response_s (Arts. 9 and 10);
+ *   respond-by            a request whose signed header carries respond_by (the reasons
+ *                         are in the body): due then (a date: at the end of that day, UTC),
+ *                         reminder respond_by_reminder_s before; met by a response, or a
+ *                         status update with a final status (executed, partially-executed,
+ *                         refused, withdrawn), from a recipient state in reply. Past due it
+ *                         escalates like an acknowledgement deadline: it lapses (sender
+ *                         and addressed POCs alerted) and, every escalation_step_s until
+ *                         met, alerts the next POC of each recipient state's escalation
+ *                         order; it stays running meanwhile and is settled lapsed when
+ *                         the orders are walked through.
  * A clock is stored with the message, in the same transaction, so it survives restarts;
  * job_clocks.c reminds and marks lapses. */
 #ifndef PARLEYD_CLOCKS_H
@@ -30,7 +40,10 @@ bool parleyd_kind_is_emergency(const char *kind);
  * request it answers. Works inside the caller's transaction. */
 parley_qs parleyd_clocks_on_submit(parley_tx *tx, const parley_envelope_info *in, int64_t now);
 
-/* {"message","name","state","started","due","remind_at"?,"status","settled"?} */
+/* Whether a clock past its due time is still escalating (respond-by). */
+bool parleyd_clock_escalates(const char *name);
+
+/* {"message","name","state","started","due","remind_at"?,"status","overdue"?,"settled"?} */
 json_t *parleyd_clock_json(const parley_clock_row *c);
 extern const char *const parleyd_clock_statuses[]; /* "running", "met", "lapsed" */
 

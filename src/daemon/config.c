@@ -39,6 +39,7 @@ void parleyd_config_defaults(parleyd_config *c) {
   c->production_order_s = 45 * 86400;     /* Second Protocol Art. 8(6): 45 days at most */
   c->oral_confirmation_s = 3 * 86400;     /* hub policy: "forthwith" (UN Art. 40(14)) */
   c->emergency_response_s = 86400;        /* hub policy: no figure in Art. 9 or 10 */
+  c->respond_by_reminder_s = 2 * 86400;   /* hub policy */
   c->scheduler_tick_ms = 1000;
   c->stale_check_s = 86400;
   /* Alerts and webhooks. */
@@ -116,6 +117,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("production_order_period", production_order_s, 1, 366 * 86400)
   NUM("oral_confirmation", oral_confirmation_s, 1, 366 * 86400)
   NUM("emergency_response", emergency_response_s, 1, 366 * 86400)
+  NUM("respond_by_reminder", respond_by_reminder_s, 0, 366 * 86400)
   NUM("scheduler_tick_ms", scheduler_tick_ms, 10, 60000)
   NUM("stale_check", stale_check_s, 0, 366 * 86400)
   /* Alerts and webhooks. */
@@ -278,6 +280,8 @@ static const char usage[] =
     "                               (default 259200)\n"
     "      --emergency-response S   time for a first status on an emergency request\n"
     "                               (default 86400)\n"
+    "      --respond-by-reminder S  reminder this long before a request's respond-by\n"
+    "                               date (default 172800; 0: none)\n"
     "      --scheduler-tick-ms MS   how often deadlines are checked (default 1000)\n"
     "      --stale-check S          how often the POCs of records past their review\n"
     "                               date are e-mailed (default 86400; 0: never)\n"
@@ -362,6 +366,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"production-order-period", required_argument, 0, 1},
       {"oral-confirmation", required_argument, 0, 1},
       {"emergency-response", required_argument, 0, 1},
+      {"respond-by-reminder", required_argument, 0, 1},
       {"scheduler-tick-ms", required_argument, 0, 1},
       {"stale-check", required_argument, 0, 1},
       {"key-rate", required_argument, 0, 1},

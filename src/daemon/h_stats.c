@@ -3,15 +3,16 @@
  *   GET /v1/stats?group=instrument,kind,pair&format=json|csv|svg
  *       operator: the whole hub; officer: the messages its state sent or received.
  * Counted per group: requests, acknowledged ones and the time to acknowledge, those
- * with a status update or response and the time to the first one, overdue ones, and
- * clocks met and lapsed. The hub reads no body: a status's value (executed, refused...)
- * stays in the encrypted status update, which clients show. */
+ * with a status update or response and the time to the first one, overdue ones, clocks
+ * met and lapsed, and outcomes: each request under the status of its latest status
+ * update (the status is in the signed header; the hub reads no body). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clocks.h"
 #include "handlers.h"
+#include "parley/template.h"
 
 /* ---- GET /v1/cases/{id}/clocks ------------------------------------------------- */
 
@@ -100,11 +101,34 @@ enum { G_INSTRUMENT = 1, G_KIND = 2, G_PAIR = 4 };
  * append cannot happen, and would only shorten the answer. */
 #define BP(...) ((void)!parley_buf_printf(__VA_ARGS__))
 
+#define MAX_OUTCOMES 16
+
 typedef struct {
   char instrument[72], article[40], kind[40], from[4], to[4];
   uint64_t requests, sent, received, acknowledged, answered, overdue, clocks_met, clocks_lapsed;
+  uint64_t outcomes[MAX_OUTCOMES]; /* by index into the status-update template's choices */
   int64_t ack_total_s, answer_total_s;
 } group;
+
+/* The statuses a status update may carry: its template's choices (docs/protocol.md §8.5). */
+static const parley_template_field *status_field(void) {
+  const parley_template *t = parley_template_get("status-update");
+  for (size_t i = 0; t && i < t->n_fields; i++)
+    if (t->fields[i].header && !strcmp(t->fields[i].name, "status")) return &t->fields[i];
+  return NULL;
+}
+
+static size_t n_outcomes(void) {
+  const parley_template_field *f = status_field();
+  return f ? (f->n_choices < MAX_OUTCOMES ? f->n_choices : MAX_OUTCOMES) : 0;
+}
+
+static int outcome_index(const char *status) {
+  const parley_template_field *f = status_field();
+  for (size_t i = 0; f && i < n_outcomes(); i++)
+    if (!strcmp(f->choices[i].value, status)) return (int)i;
+  return -1;
+}
 
 typedef struct {
   parleyd_req *r;
@@ -128,10 +152,13 @@ static bool rl_collect(void *cls, const parley_recipient_row *x) {
   return true;
 }
 
-/* The first status update or response of each answering state ("... by STATE/POC"). */
+/* The first status update or response of each answering state, and its latest status
+ * (events "answered" and "status-update": "ID [STATUS ]by STATE/POC", clocks.c). */
 typedef struct {
   char state[PARLEY_MAX_RECIPIENTS][4];
   int64_t at[PARLEY_MAX_RECIPIENTS];
+  int64_t status_at[PARLEY_MAX_RECIPIENTS];
+  int outcome[PARLEY_MAX_RECIPIENTS]; /* outcome_index of the latest status, -1: none */
   size_t n;
 } ev_ctx;
 
@@ -149,10 +176,37 @@ static bool ev_first_answer(void *cls, const char *event, const char *detail, in
     memcpy(e->state[i], by + 4, 3);
     e->state[i][3] = 0;
     e->at[i] = 0;
+    e->status_at[i] = 0;
+    e->outcome[i] = -1;
     e->n++;
   }
   if (!e->at[i] || at < e->at[i]) e->at[i] = at;
+  /* the status word between the update's id and " by " */
+  const char *sp = strchr(detail, ' ');
+  if (!strcmp(event, "status-update") && sp && sp < by && by - sp - 1 <= PARLEY_STATUS_MAX &&
+      at >= e->status_at[i]) {
+    char status[PARLEY_STATUS_MAX + 1];
+    memcpy(status, sp + 1, (size_t)(by - sp - 1));
+    status[by - sp - 1] = 0;
+    int k = outcome_index(status);
+    if (k >= 0) {
+      e->outcome[i] = k;
+      e->status_at[i] = at;
+    }
+  }
   return true;
+}
+
+/* The latest status of `state`, or of any state for NULL; -1 if none. */
+static int latest_outcome(const ev_ctx *e, const char *state) {
+  int k = -1;
+  int64_t t = 0;
+  for (size_t i = 0; i < e->n; i++)
+    if ((!state || !strcmp(e->state[i], state)) && e->outcome[i] >= 0 && e->status_at[i] >= t) {
+      k = e->outcome[i];
+      t = e->status_at[i];
+    }
+  return k;
 }
 
 /* The first answer by `state`, or by any state for NULL; 0 if none. */
@@ -172,7 +226,9 @@ static bool clk_count(void *cls, const parley_clock_row *c) {
   clk_ctx *k = cls;
   if (!strcmp(c->message_id, k->id)) {
     k->met += c->status == PARLEY_CLOCK_MET;
-    k->lapsed += c->status == PARLEY_CLOCK_LAPSED;
+    /* a respond-by clock past due keeps running while it escalates: lapsed already */
+    k->lapsed += c->status == PARLEY_CLOCK_LAPSED ||
+                 (c->status == PARLEY_CLOCK_RUNNING && c->due <= parley_now());
   }
   return true;
 }
@@ -262,6 +318,8 @@ static bool stats_one(void *cls, const parley_message_row *m, const char *instru
       g->answered++;
       g->answer_total_s += answered > m->received ? answered - m->received : 0;
     }
+    int outcome = latest_outcome(&ev, whose);
+    if (outcome >= 0) g->outcomes[outcome]++;
     g->overdue += m->overdue;
     g->clocks_met += ck.met;
     g->clocks_lapsed += ck.lapsed;
@@ -315,6 +373,11 @@ static json_t *group_json(const stats_ctx *s, const group *g) {
   json_object_set_new(o, "overdue", json_integer((json_int_t)g->overdue));
   json_object_set_new(o, "clocks_met", json_integer((json_int_t)g->clocks_met));
   json_object_set_new(o, "clocks_lapsed", json_integer((json_int_t)g->clocks_lapsed));
+  json_t *out = json_object();
+  const parley_template_field *f = status_field();
+  for (size_t i = 0; i < n_outcomes(); i++)
+    json_object_set_new(out, f->choices[i].value, json_integer((json_int_t)g->outcomes[i]));
+  json_object_set_new(o, "outcomes", out);
   return o;
 }
 
@@ -327,11 +390,14 @@ static const char *const csv_columns[] = {
  * comma, quote or line break can occur in them (the header checks on each). */
 static void csv_out(parley_buf *b, json_t *rows) {
   bool first = true;
+  const parley_template_field *f = status_field();
   for (const char *const *c = csv_columns; *c; c++)
     if (json_object_get(json_array_get(rows, 0), *c) || !json_array_size(rows)) {
       BP(b, "%s%s", first ? "" : ",", *c);
       first = false;
     }
+  for (size_t k = 0; k < n_outcomes(); k++)
+    BP(b, ",outcome_%s", f->choices[k].value); /* choice values: [a-z0-9-] */
   BP(b, "\n");
   size_t i;
   json_t *row;
@@ -346,6 +412,10 @@ static void csv_out(parley_buf *b, json_t *rows) {
         BP(b, "%s%s", first ? "" : ",", json_is_string(v) ? json_string_value(v) : "");
       first = false;
     }
+    for (size_t k = 0; k < n_outcomes(); k++)
+      BP(b, ",%lld",
+         (long long)json_integer_value(
+             json_object_get(json_object_get(row, "outcomes"), f->choices[k].value)));
     BP(b, "\n");
   }
 }
@@ -377,8 +447,8 @@ static void svg_out(parley_buf *b, const stats_ctx *s) {
      "font-family=\"sans-serif\" font-size=\"12\">\n"
      "<title>Parley: requests per group</title>\n"
      "<text x=\"10\" y=\"18\" font-weight=\"bold\">Requests (grey), acknowledged "
-     "(blue), with a status (green)</text>\n",
-     left + width + 60, h);
+     "(blue), with a status (green); outcomes by the latest status update</text>\n",
+     left + width + 360, h);
   for (size_t i = 0; i < s->n_g; i++) {
     const group *g = &s->g[i];
     int y = top + (int)i * (bar_h + gap);
@@ -399,6 +469,13 @@ static void svg_out(parley_buf *b, const stats_ctx *s) {
        "<text x=\"%d\" y=\"%d\">%llu</text>\n",
        left, y, w_all, bar_h, left, y + 3, w_ack, bar_h - 6, left, y + 6, w_ans, bar_h - 12,
        left + w_all + 6, y + 13, (unsigned long long)g->requests);
+    /* the outcomes, as the latest status updates say */
+    const parley_template_field *f = status_field();
+    BP(b, "<text x=\"%d\" y=\"%d\" font-size=\"10\">", left + w_all + 40, y + 13);
+    for (size_t k = 0; k < n_outcomes(); k++)
+      if (g->outcomes[k])
+        BP(b, "%s %llu ", f->choices[k].value, (unsigned long long)g->outcomes[k]);
+    BP(b, "</text>\n");
   }
   BP(b, "</svg>\n");
 }

@@ -47,7 +47,7 @@ typedef struct {
   int64_t escalation_step_s; /* between escalation alerts after a deadline passed */
   /* treaty clocks (clocks.c) */
   int64_t preservation_s, preservation_reminder_s, production_order_s, oral_confirmation_s,
-      emergency_response_s;
+      emergency_response_s, respond_by_reminder_s;
   unsigned scheduler_tick_ms;
   int64_t stale_check_s; /* how often POCs of stale records are e-mailed; 0: never */
   /* Alerts (notify.c) and webhook destinations (webhook_url.c). */

@@ -214,8 +214,8 @@ parley_qs parleyd_lc_response(parley_tx *tx, const parley_envelope_info *in, int
 /* The POC to alert for state s at escalation step `level` (1-based): walking s's
  * escalation orders for the roles of its addressed POCs, the level-th distinct POC
  * that was not itself addressed. false if the walk is shorter. */
-static bool pick_target(parley_tx *tx, const parleyd_lc_view *v, const char *state, int level,
-                        parleyd_lc_alert *out) {
+bool parleyd_lc_pick_target(parley_tx *tx, const parleyd_lc_view *v, const char *state, int level,
+                            parleyd_lc_alert *out) {
   const parleyd_record_view *rec;
   if (parleyd_record_view_current(tx, state, NULL, &rec) != PARLEY_QS_ONE) return false;
   const char *walk[PARLEY_MAX_POCS];
@@ -303,7 +303,7 @@ static parley_qs escalate(parley_tx *tx, parleyd_lc_escalation *e, const parleyd
   for (size_t i = 0; i < v->n_states; i++) {
     if (parleyd_lc_settled(&v->states[i])) continue;
     parleyd_lc_alert *a = &e->alerts[e->n_alerts];
-    if (!pick_target(tx, v, v->states[i].state, m->escalation_level, a)) continue;
+    if (!parleyd_lc_pick_target(tx, v, v->states[i].state, m->escalation_level, a)) continue;
     e->n_alerts++;
     char detail[200];
     snprintf(detail, sizeof detail, "step %d: alerted %s/%s%s", m->escalation_level, a->state,

@@ -89,6 +89,13 @@ typedef struct {
   size_t n_reminders;
 } parleyd_lc_escalation;
 
+/* The POC to alert for recipient state `state` at escalation step `level` (1-based):
+ * walking the state's escalation orders for the roles of its addressed POCs, the
+ * level-th distinct POC that was not itself addressed. false if the walk is shorter.
+ * (Also used by the respond-by clock, job_clocks.c.) */
+bool parleyd_lc_pick_target(parley_tx *tx, const parleyd_lc_view *v, const char *state, int level,
+                            parleyd_lc_alert *out);
+
 /* One escalation pass over message id if it is due at now: NONE if it is not (settled
  * or handled meanwhile). Caller frees with parleyd_lc_escalation_free. */
 parley_qs parleyd_lc_escalate(parley_tx *tx, const char *id, int64_t now,

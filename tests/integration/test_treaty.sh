@@ -11,10 +11,14 @@ for u in $USERS; do new_user "$u"; done
 # Treaty clocks in seconds (the defaults follow the treaties: 60 days, 45 days...).
 HUBARGS=(--operator-key "$(pubkey op)" --scheduler-tick-ms 200 --checkpoint-interval 1
   --preservation-period 60 --preservation-reminder 57 --oral-confirmation 60
-  --production-order-period 60 --emergency-response 60 --ack-critical 2 --escalation-step 1)
+  --production-order-period 60 --emergency-response 60 --ack-critical 2 --escalation-step 1
+  --respond-by-reminder 3)
 # For the lapses, after the chain: clocks short enough to lapse while the test waits.
 SHORT=(--preservation-period 4 --preservation-reminder 0 --oral-confirmation 6
   --production-order-period 4)
+# The client's own refusals (nothing reaches the hub) run once, on SQLite; the PostgreSQL
+# run keeps what the hub stores: records, messages, clocks across restarts, statistics.
+client_check() { [ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ] || check "$@"; }
 start_hub "$WORK/hub" "${HUBARGS[@]}"
 for u in $USERS; do sed -i "s|^hub = .*|hub = $HUB|" "$WORK/$u.conf"; done
 
@@ -54,10 +58,10 @@ as fin-root state cooperation "$WORK/fin.json" --instrument budapest-protocol2-2
 cp "$WORK/fin.json" "$WORK/fin-bad.json"
 as fin-root state cooperation "$WORK/fin-bad.json" --instrument budapest-protocol2-2022 \
   --contact-24x7 nobody --authority "Ministry" >/dev/null
-check "a profile naming a 24/7 contact that is not a POC of the record is refused, naming the field" \
+client_check "a profile naming a 24/7 contact that is not a POC of the record is refused, naming the field" \
   expect_fail "contact_24x7" as fin-root state sign "$WORK/fin-bad.json"
 sed 's/"et"/"EST"/' "$WORK/est.json" >"$WORK/est-bad.json"
-check "a request language that is not ISO 639-1 is refused, naming the field" \
+client_check "a request language that is not ISO 639-1 is refused, naming the field" \
   expect_fail "request_languages" as est-root state sign "$WORK/est-bad.json"
 for s in est fin lva; do
   as $s-root state sign "$WORK/$s.json" >/dev/null
@@ -76,17 +80,17 @@ check "EST sends a preservation request to FIN under Budapest Art. 29" as est-ce
 PRES=$(sent_id)
 check "  FIN reads it with its legal basis (signed)" sh -c "$PARLEY --config $WORK/fin-ncsc.conf read $PRES | grep -q 'Legal basis: budapest-2001, Art. 29'"
 check "  the verified header carries it (--json)" sh -c "$PARLEY --config $WORK/fin-ncsc.conf --json read $PRES | grep -q '\"instrument\": \"budapest-2001\"'"
-check "a request under an instrument FIN is not party to is refused by the client" \
+client_check "a request under an instrument FIN is not party to is refused by the client" \
   expect_fail "FIN is not party to un-cybercrime-2024" as est-cert send --kind preservation-request \
   --to FIN:technical --basis un-cybercrime-2024:42 "${PRES_FIELDS[@]}"
 check "  unless forced (and the hub accepts it: the pair is one the kind allows)" as est-cert send \
   --kind preservation-request --to FIN:technical --basis un-cybercrime-2024:42 --force "${PRES_FIELDS[@]}"
-check "a basis the kind does not allow is refused (preservation under Art. 30)" \
+client_check "a basis the kind does not allow is refused (preservation under Art. 30)" \
   expect_fail "not sent under budapest-2001 Art. 30" as est-cert send --kind preservation-request \
   --to FIN:technical --basis budapest-2001:30 "${PRES_FIELDS[@]}"
-check "a malformed basis is refused" expect_fail "basis" as est-cert send --kind preservation-request \
+client_check "a malformed basis is refused" expect_fail "basis" as est-cert send --kind preservation-request \
   --to FIN:technical --basis "Budapest:29" "${PRES_FIELDS[@]}"
-check "FIN may not send under an instrument its own record does not list" \
+client_check "FIN may not send under an instrument its own record does not list" \
   expect_fail "your state's verified record does not list un-cybercrime-2024" as fin-ncsc send \
   --kind preservation-request --to EST:technical --basis un-cybercrime-2024:42 "${PRES_FIELDS[@]}"
 check "  unless forced" as fin-ncsc send --kind preservation-request --to EST:technical \
@@ -96,24 +100,39 @@ check "a recipient without a profile (LVA) gets a warning, not a refusal" as est
 cp "$WORK/last.out" "$WORK/lva.out"
 check "  the warning says so" grep -q "LVA's verified record has no cooperation profile" "$WORK/lva.out"
 
-# The hub's own check: a correctly signed envelope whose basis the kind does not allow.
-as est-cert send --kind preservation-request --to FIN:technical --basis budapest-2001:29 \
-  --seal-only "$WORK/sealed.json" "${PRES_FIELDS[@]}" >/dev/null
-/usr/bin/python3 - "$WORK/sealed.json" "$WORK/est-cert.key" "$WORK/forged.json" <<'PY'
+# The hub's own checks: correctly signed envelopes whose header it must refuse.
+forge() { # SEALED USER OUT PYTHON-STATEMENT-ON-env: change the header, sign it again
+  /usr/bin/python3 - "$1" "$WORK/$2.key" "$3" "$4" <<'PY'
 import base64, json, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 env = json.load(open(sys.argv[1]))
 secret = base64.urlsafe_b64decode(json.load(open(sys.argv[2]))["secret"] + "==")
-env["legal_basis"] = {"instrument": "budapest-2001", "article": "31"}
+exec(sys.argv[4])
 h = {k: v for k, v in env.items() if k not in ("signature", "ciphertext")}
 msg = b"parley/v1/envelope\n" + json.dumps(h, sort_keys=True, separators=(",", ":")).encode()
 sig = Ed25519PrivateKey.from_private_bytes(secret[:32]).sign(msg)
 env["signature"] = base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
 json.dump(env, open(sys.argv[3], "w"))
 PY
+}
+as est-cert send --kind preservation-request --to FIN:technical --basis budapest-2001:29 \
+  --seal-only "$WORK/sealed.json" "${PRES_FIELDS[@]}" >/dev/null
+forge "$WORK/sealed.json" est-cert "$WORK/forged.json" \
+  'env["legal_basis"] = {"instrument": "budapest-2001", "article": "31"}'
 check "the hub refuses a signed envelope under a basis its kind does not allow (LEGAL_BASIS)" \
   expect_fail LEGAL_BASIS as est-cert api POST /v1/messages --data "$WORK/forged.json"
 check "  and accepts the same envelope as sealed" as est-cert api POST /v1/messages --data "$WORK/sealed.json"
+# A status update's status is in its signed header, one of the template's list.
+as fin-ncsc send --kind status-update --to EST:est-cert --in-reply-to "$PRES" --field request="$PRES" \
+  --field status=received --seal-only "$WORK/status.json" >/dev/null
+check "a sealed status update carries its status in the signed header" \
+  grep -q '"status":"received"' "$WORK/status.json"
+forge "$WORK/status.json" fin-ncsc "$WORK/forged.json" 'env["status"] = "done"'
+check "the hub refuses a signed status update whose status is not in the list, naming it" \
+  expect_fail "status: must be one of the template's choices" as fin-ncsc api POST /v1/messages --data "$WORK/forged.json"
+forge "$WORK/status.json" fin-ncsc "$WORK/forged.json" 'env.pop("status", None)'
+check "  and one without a status in its header" \
+  expect_fail "status: required in the header of a status-update" as fin-ncsc api POST /v1/messages --data "$WORK/forged.json"
 
 # --- request kinds: every refusal names the field -----------------------------------
 MLA_FIELDS=(--field requesting_authority=Prosecutor --field proceedings_subject=Ransomware
@@ -125,17 +144,17 @@ declare -A FIRST=([mutual-legal-assistance]=requesting_authority [stored-data-ac
   [oral-request]=requesting_authority [preservation-request]=requesting_authority
   [traffic-data-disclosure]=preservation_request)
 for kind in "${!FIRST[@]}"; do
-  check "an empty $kind is refused by the client, naming ${FIRST[$kind]}" \
+  client_check "an empty $kind is refused by the client, naming ${FIRST[$kind]}" \
     expect_fail "content.${FIRST[$kind]}: required" as est-cert send --kind "$kind" --to FIN:technical
 done
-check "a mutual-legal-assistance request without its purpose (UN Art. 40(15)(f)) names the field" \
+client_check "a mutual-legal-assistance request without its purpose (UN Art. 40(15)(f)) names the field" \
   expect_fail "content.purpose: required" as est-cert send --kind mutual-legal-assistance --to FIN:technical \
   --field requesting_authority=Prosecutor --field proceedings_subject=Ransomware --field conducting_authority=Court \
   --field facts=F --field assistance_sought=Logs
-check "a time limit without its reasons names the field" expect_fail "content.respond_by_reasons: required with respond_by" \
+client_check "a time limit without its reasons names the field" expect_fail "content.respond_by_reasons: required with respond_by" \
   as est-cert send --kind mutual-legal-assistance --to FIN:technical --basis budapest-2001:27 \
   --field respond_by=2026-12-24 "${MLA_FIELDS[@]}"
-check "a refusal without its ground names the field" expect_fail "content.refusal_ground: required when status is refused" \
+client_check "a refusal without its ground names the field" expect_fail "content.refusal_ground: required when status is refused" \
   as fin-ncsc send --kind status-update --to EST:technical --in-reply-to "$PRES" --field request="$PRES" --field status=refused
 check "a complete mutual-legal-assistance request goes, under Budapest Art. 27" as est-cert send \
   --kind mutual-legal-assistance --to FIN:technical --basis budapest-2001:27 --field respond_by=2026-12-24 \
@@ -180,7 +199,15 @@ check "FIN: in execution" as fin-ncsc reply "$M1" --kind status-update --basis b
   --field request="$M1" --field status=in-execution
 check "FIN: executed" as fin-ncsc reply "$M1" --kind status-update --basis budapest-2001:27 \
   --field request="$M1" --field status=executed --field details="Logs sent by the central authority"
+check "FIN refuses the first mutual-assistance request, with the ground (in the body)" as fin-ncsc reply \
+  "$MLA0" --kind status-update --basis budapest-2001:27 --field request="$MLA0" --field status=refused \
+  --field refusal_ground="Art. 27(4)(a): political offence"
+check "EST posts a status update on its own request (not the requested state's word)" as est-cert send \
+  --kind status-update --to FIN:fin-ncsc --in-reply-to "$M1" --case "$P1" --basis budapest-2001:27 \
+  --field request="$M1" --field status=withdrawn
 as est-cert case "$P1" >"$WORK/case.out" 2>&1 || true
+check "  which the case view does not count as the request's status" \
+  grep -q "status 'withdrawn' claimed by EST: not a state the request was addressed to" "$WORK/case.out"
 check "  shows the status history from verified status updates" \
   sh -c "grep -c 'STATUS' '$WORK/case.out' | grep -qx 3 && grep -q 'STATUS executed (signed by FIN, verified)' '$WORK/case.out'"
 check "  and the clocks: both preservation clocks met" \
@@ -189,6 +216,34 @@ check "the requested state's case view links the chain from the requests it open
   sh -c "$PARLEY --config $WORK/fin-ncsc.conf case $P1 | grep -q 'follows $P2'"
 check "a stranger (LVA) sees none of the case's clocks" \
   sh -c "$PARLEY --config $WORK/lva-cert.conf api GET /v1/cases/$P1/clocks | grep -q '\"clocks\":\[\]'"
+
+# Respond-by dates: in the signed header (the reasons in the body); the hub's clock.
+SDA_FIELDS=(--field requesting_authority=Prosecutor --field facts=F --field data_sought="Mailbox of x@host.test"
+  --field relationship_to_offence=C2 --field purpose="Evidence for trial")
+soon() { date -u -d "+$1 seconds" +%Y-%m-%dT%H:%M:%SZ; }
+check "EST asks FIN for stored data, to answer within seconds, with its reasons" as est-cert send \
+  --kind stored-data-access --to FIN:fin-ncsc --basis budapest-2001:31 --field respond_by="$(soon 6)" \
+  --field respond_by_reasons="Suspect leaves custody on Friday" "${SDA_FIELDS[@]}"
+R1=$(sent_id)
+check "  the date is in the signed header" sh -c "$PARLEY --config $WORK/fin-ncsc.conf --json read $R1 | grep -q '\"respond_by\": \"20'"
+check "  and the hub runs a respond-by clock on it" has_event est-cert "$R1" clock.started respond-by
+check "a second one, with a date too" as est-cert send --kind stored-data-access --to FIN:fin-ncsc \
+  --basis budapest-2001:31 --field respond_by="$(soon 6)" --field respond_by_reasons="Trial" "${SDA_FIELDS[@]}"
+R2=$(sent_id)
+check "  FIN: received (which does not answer it)" as fin-ncsc reply "$R2" --kind status-update \
+  --basis budapest-2001:31 --field request="$R2" --field status=received
+check "  (the clock still runs)" sh -c "! $PARLEY --config $WORK/est-cert.conf api GET /v1/messages/$R2 | grep -q clock.met"
+check "  FIN: executed, in time" as fin-ncsc reply "$R2" --kind status-update --basis budapest-2001:31 \
+  --field request="$R2" --field status=executed
+check "  which meets the respond-by clock" has_event est-cert "$R2" clock.met "respond-by met by status-update"
+as est-cert send --kind stored-data-access --to FIN:fin-ncsc --basis budapest-2001:31 --field respond_by=2027-01-15 \
+  --field respond_by_reasons=R --seal-only "$WORK/sda.json" "${SDA_FIELDS[@]}" >/dev/null
+forge "$WORK/sda.json" est-cert "$WORK/forged.json" 'env["respond_by"] = "next week"'
+check "the hub refuses a signed header whose respond_by is not a date, naming it" \
+  expect_fail "respond_by: must be a date" as est-cert api POST /v1/messages --data "$WORK/forged.json"
+forge "$WORK/sda.json" est-cert "$WORK/forged.json" 'env["kind"] = "notification"'
+check "  and a respond_by on a kind without one" expect_fail "unknown member 'respond_by'" \
+  as est-cert api POST /v1/messages --data "$WORK/forged.json"
 
 check "the hub restarts with short clocks (the running ones keep their due times)" restart_hub "${SHORT[@]}"
 check "a preservation without the follow-up request" as est-cert send --kind preservation-request \
@@ -237,6 +292,14 @@ check "the oral request without its written confirmation: its clock lapses" wait
 check "the preservation without the follow-up request lapses, and the hub flags it" \
   wait_event est-cert "$P3" clock.lapsed 15
 check "  parley case shows it lapsed" sh -c "$PARLEY --config $WORK/est-cert.conf case $P3 | grep 'preservation-lapse' | grep -q lapsed"
+check "the unanswered respond-by date: its reminder fired (across the restart)" has_event est-cert "$R1" clock.reminder respond-by
+check "  it lapses" wait_event est-cert "$R1" clock.lapsed 10
+check "  and escalates like an acknowledgement deadline: FIN's next POC is alerted" \
+  wait_event est-cert "$R1" clock.escalated 10
+check "  the escalation names fin-duty" has_event est-cert "$R1" clock.escalated "respond-by: alerted FIN/fin-duty"
+as fin-ncsc case "$R1" >"$WORK/case-r1.out" 2>&1 || true
+check "  parley case shows the date from the signed header with its reasons" \
+  grep -q "respond by .* (signed header): Suspect leaves custody on Friday" "$WORK/case-r1.out"
 
 # --- statistics from metadata alone ----------------------------------------------------
 as op stats --group instrument,kind,pair >"$WORK/stats.json"
@@ -245,18 +308,29 @@ import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["scope"] == "hub", o
 rows = {(g["instrument"], g["article"], g["kind"], g["from"], g["to"]): g for g in o["groups"]}
+none = {s: 0 for s in ["received", "in-execution", "partially-executed", "executed", "refused",
+                        "postponed", "withdrawn"]}
 mla = rows[("budapest-2001", "27", "mutual-legal-assistance", "EST", "FIN")]
-assert mla["requests"] == 3 and mla["acknowledged"] == 1 and mla["with_status"] == 1, mla
-assert mla["mean_first_status_s"] is not None and mla["clocks_met"] == 0, mla
+assert mla["requests"] == 3 and mla["acknowledged"] == 1 and mla["with_status"] == 2, mla
+# MLA0's respond-by clock: met by the refusal (a final status)
+assert mla["mean_first_status_s"] is not None and mla["clocks_met"] == 1, mla
+# M1: in execution, then executed (the latest counts); MLA0 refused; EST's own
+# "withdrawn" on M1 is not the requested state's and does not count
+assert mla["outcomes"] == dict(none, executed=1, refused=1), mla
 pres = rows[("budapest-2001", "29", "preservation-request", "EST", "FIN")]
 assert pres["requests"] == 5 and pres["with_status"] == 1, pres
+assert pres["outcomes"] == dict(none, received=1), pres
 assert pres["clocks_met"] >= 2 and pres["clocks_lapsed"] >= 1, pres
 em = rows[("budapest-protocol2-2022", "9", "emergency-disclosure", "EST", "FIN")]
 assert em["requests"] == 1 and em["overdue"] == 1, em
 oral = rows[("budapest-2001", "25", "oral-request", "EST", "FIN")]
 assert oral["requests"] == 2 and oral["clocks_lapsed"] == 1 and oral["clocks_met"] == 1, oral
+sda = rows[("budapest-2001", "31", "stored-data-access", "EST", "FIN")]
+assert sda["requests"] == 2 and sda["with_status"] == 1, sda
+assert sda["clocks_met"] == 1 and sda["clocks_lapsed"] == 1, sda
+assert sda["outcomes"] == dict(none, executed=1), sda  # received, then executed: the latest
 po = rows[("budapest-protocol2-2022", "8", "production-order", "EST", "FIN")]
-assert po["clocks_lapsed"] == 1, po
+assert po["clocks_lapsed"] == 1 and po["outcomes"] == none, po  # LVA's status: a stranger's
 un = rows[("un-cybercrime-2024", "42", "preservation-request", "FIN", "EST")]
 assert un["requests"] == 1, un
 assert ("budapest-2001", "29", "preservation-request", "EST", "LVA") in rows
@@ -269,8 +343,16 @@ assert o["scope"] == "state" and o["state"] == "LVA", o
 assert [(g["kind"], g["from"], g["to"], g["requests"], g["sent"], g["received"]) for g in o["groups"]] == \
     [("preservation-request", "EST", "LVA", 1, 0, 1), ("status-update", "LVA", "EST", 1, 1, 0)], o
 PY2
-check "statistics as CSV" sh -c "$PARLEY --config $WORK/op.conf stats --group kind --format csv | grep -q '^mutual-legal-assistance,3,'"
-check "  and as an SVG bar chart" sh -c "$PARLEY --config $WORK/op.conf stats --format svg | grep -q '<svg' "
+as op stats --group kind --format csv >"$WORK/stats.csv"
+check "statistics as CSV, outcomes in columns" /usr/bin/python3 - "$WORK/stats.csv" <<'PY2'
+import csv, sys
+rows = {r["kind"]: r for r in csv.DictReader(open(sys.argv[1]))}
+mla = rows["mutual-legal-assistance"]
+assert mla["requests"] == "3" and mla["with_status"] == "2", mla
+assert mla["outcome_executed"] == "1" and mla["outcome_refused"] == "1" and mla["outcome_received"] == "0", mla
+assert rows["preservation-request"]["outcome_received"] == "1", rows
+PY2
+check "  and as an SVG bar chart, with the outcomes" sh -c "$PARLEY --config $WORK/op.conf stats --format svg | grep -q 'executed 1 refused 1'"
 check "a bad group is refused" expect_fail INVALID_ARGUMENT as op stats --group country
 
 finish

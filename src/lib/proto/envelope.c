@@ -94,6 +94,59 @@ static parley_err only_known(const json_t *obj, const char *const *allowed, cons
   return PARLEY_E_OK;
 }
 
+/* The header field `name` of template t (docs/protocol.md §8.1), or NULL. */
+static const parley_template_field *header_field(const parley_template *t, const char *name) {
+  for (size_t i = 0; t && i < t->n_fields; i++)
+    if (t->fields[i].header && !strcmp(t->fields[i].name, name)) return &t->fields[i];
+  return NULL;
+}
+
+/* The envelope's members: the fixed ones, and the header fields of its kind's template. */
+static parley_err only_known_header(const json_t *env, const char *const *allowed,
+                                    parley_error *err) {
+  const parley_template *t = parley_template_get(json_string_value(json_object_get(env, "kind")));
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)env, key, v) {
+    const char *const *a = allowed;
+    while (*a && strcmp(*a, key) != 0)
+      a++;
+    if (!*a && !header_field(t, key))
+      return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "envelope: unknown member '%.64s'", key);
+  }
+  return PARLEY_E_OK;
+}
+
+/* The template's header fields in the header: each present if required, and valid as
+ * that field (ENVELOPE_INVALID naming the member); copied into info. */
+static parley_err check_header_fields(const json_t *env, const parley_template *t,
+                                      parley_envelope_info *info, parley_error *err) {
+  for (size_t i = 0; i < t->n_fields; i++) {
+    const parley_template_field *f = &t->fields[i];
+    if (!f->header) continue;
+    const json_t *v = json_object_get(env, f->name);
+    if (!v) {
+      if (f->required)
+        return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s: required in the header of a %s",
+                           f->name, t->kind);
+      continue;
+    }
+    parley_error fe;
+    if (parley_template_check_field(t->kind, f->name, env, &fe)) {
+      const char *d = strncmp(fe.detail, "content.", 8) ? fe.detail : fe.detail + 8;
+      return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%.200s", d);
+    }
+    const char *s = json_string_value(v);
+    if (!strcmp(f->name, "status") && strlen(s) <= PARLEY_STATUS_MAX)
+      parley_strlcpy(info->status, s, sizeof info->status);
+    else if (!strcmp(f->name, "respond_by") && strlen(s) <= PARLEY_RESPOND_BY_MAX)
+      parley_strlcpy(info->respond_by, s, sizeof info->respond_by);
+    else
+      return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s: too long", f->name);
+  }
+  return PARLEY_E_OK;
+}
+
 /* Re-labels a lower-level error as ENVELOPE_INVALID, keeping its detail. */
 static parley_err invalid(parley_err e, const char *where, parley_error *err) {
   if (err) {
@@ -205,7 +258,7 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "an envelope is a JSON object");
   parley_err e = parley_json_check_signable(env, err);
   if (e) return invalid(e, "envelope", err);
-  if ((e = only_known(env, allowed, "envelope", err))) return e;
+  if ((e = only_known_header(env, allowed, err))) return e;
   const char *format, *id, *kind, *ct_b64, *sig, *case_id = NULL, *reply = NULL;
   int prio, tlp;
   json_t *from, *rcpts, *basis = NULL;
@@ -233,8 +286,10 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
   if (strcmp(format, FORMAT_ENVELOPE) != 0)
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "format: must be " FORMAT_ENVELOPE);
   if (!uuid7_ok(id)) return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "id: must be a UUIDv7");
-  if (!parley_template_get(kind))
+  const parley_template *tpl = parley_template_get(kind);
+  if (!tpl)
     return parley_fail(err, PARLEY_E_TEMPLATE_UNKNOWN, "kind: unknown message kind '%s'", kind);
+  if ((e = check_header_fields(env, tpl, info, err))) return e;
   const char *instrument = NULL, *article = NULL;
   if (basis) {
     static const char *const basis_allowed[] = {"instrument", "article", NULL};
@@ -376,6 +431,15 @@ static parley_err check_body(const json_t *body, const json_t *env,
 
   if (strcmp(id, info->id) != 0)
     return parley_fail(err, PARLEY_E_ENVELOPE_FORWARDED, "body.id: written for message %s", id);
+  /* the header's copies of template fields say what the signed body says */
+  const parley_template *t = parley_template_get(info->kind);
+  for (size_t i = 0; t && i < t->n_fields; i++) {
+    const char *name = t->fields[i].name;
+    const json_t *hv = json_object_get(env, name), *bv = json_object_get(content, name);
+    if (t->fields[i].header && !(hv ? bv && json_equal(hv, bv) : !bv))
+      return parley_fail(err, PARLEY_E_ENVELOPE_INVALID,
+                         "body.content.%s: differs from the signed header's %s", name, name);
+  }
   if (strcmp(kind, info->kind) != 0)
     return parley_fail(err, PARLEY_E_ENVELOPE_FORWARDED, "body.kind: written as a %.32s", kind);
   if (!json_equal(from, json_object_get(env, "from")))
@@ -572,6 +636,14 @@ parley_err parley_envelope_seal(const parley_envelope_params *p, const json_t *c
                                      p->basis_article)) != 0)) {
     e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
     goto done;
+  }
+  const parley_template *tpl = parley_template_get(p->kind);
+  for (size_t i = 0; tpl && i < tpl->n_fields; i++) {
+    json_t *v = json_object_get(content, tpl->fields[i].name);
+    if (tpl->fields[i].header && v && json_object_set(hdr, tpl->fields[i].name, v) != 0) {
+      e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+      goto done;
+    }
   }
   if ((e = parley_signed_json_sign(body, PARLEY_PURPOSE_INNER, &sender->sign_sk, err)) ||
       (e = parley_jcs(body, &pt, err)) || (e = header_ad(hdr, &ad, err)))

@@ -112,9 +112,9 @@ static bool has_choice(const parley_template_field *f, const char *v) {
 
 static bool load_field(const char *file, size_t idx, const json_t *o, parley_template_field *f,
                        parley_error *err) {
-  static const char *const allowed[] = {"name",  "type",          "required", "max",
-                                        "min",   "choices",       "labels",   "required_if",
-                                        "const", "required_with", "source",   NULL};
+  static const char *const allowed[] = {
+      "name",        "type",  "required",      "max",    "min",    "choices", "labels",
+      "required_if", "const", "required_with", "source", "header", NULL};
   const char *bad = NULL;
   if (!json_is_object(o)) LOAD_FAIL("templates/%s.json: fields[%zu] is not an object", file, idx);
   if (!only_known(o, allowed, &bad))
@@ -189,6 +189,16 @@ static bool load_field(const char *file, size_t idx, const json_t *o, parley_tem
   if (src && !json_is_string(src))
     LOAD_FAIL("templates/%s.json: %s.source: a string", file, f->name);
   f->source = json_string_value(src);
+  const json_t *hdr = json_object_get(o, "header");
+  if (hdr) {
+    /* the header members the protocol defines (§8.1), with their types */
+    bool status = !strcmp(f->name, "status") && f->type == PARLEY_FT_ENUM;
+    bool respond_by = !strcmp(f->name, "respond_by") && f->type == PARLEY_FT_DATE;
+    if (!json_is_true(hdr) || !(status || respond_by))
+      LOAD_FAIL("templates/%s.json: %s.header: true, only on status (enum) or respond_by (date)",
+                file, f->name);
+    f->header = true;
+  }
   const json_t *rw = json_object_get(o, "required_with");
   if (rw) {
     f->required_with = json_string_value(rw);
@@ -520,6 +530,17 @@ parley_err parley_template_validate(const char *kind, const json_t *content, par
   const parley_template *t;
   parley_err e = lookup(kind, &t, err);
   return e ? e : validate(t, content, err);
+}
+
+parley_err parley_template_check_field(const char *kind, const char *name, const json_t *container,
+                                       parley_error *err) {
+  const parley_template *t;
+  parley_err e = lookup(kind, &t, err);
+  if (e) return e;
+  const parley_template_field *f = name ? find_field(t, name) : NULL;
+  const json_t *v = f ? json_object_get(container, f->name) : NULL;
+  if (!v) return field_fail(err, name ? name : "(none)", "no such field or value");
+  return check_value(f, container, v, err);
 }
 
 /* ---- rendering ---------------------------------------------------------------- */

@@ -129,6 +129,9 @@ static parley_err open_as(const json_t *env, int me, int sender, json_t **body, 
   return e;
 }
 
+/* Header members seal_raw adds (covered by the AD and the signature), or NULL. */
+static json_t *raw_extra;
+
 /* An envelope sealed by hand from the specification, around an arbitrary plaintext:
  * header {format,id,kind,priority,from,recipients,created,tlp}; AD = SHA-256(JCS(header
  * without wrapped keys, nonce, ciphertext, ciphertext_sha256, key_commitment,
@@ -149,6 +152,7 @@ static json_t *seal_raw(const char *id, const char *kind, int sender, const int 
                         "state", id_state[sender], "poc", id_poc[sender], "key_id", kid,
                         "recipients", rs, "created", "2026-11-22T17:15:00Z", "tlp", "TLP:GREEN");
   assert_non_null(h);
+  if (raw_extra) json_object_update(h, raw_extra);
   parley_buf b;
   parley_buf_init(&b, 1 << 20);
   assert_int_equal(parley_jcs(h, &b, NULL), PARLEY_E_OK);
@@ -1100,6 +1104,64 @@ static void test_legal_basis(void **state) {
   json_decref(env);
 }
 
+/* A status update carries its status in the signed header too (§8.1): the hub checks
+ * it against the template's choices; a recipient checks it against the body. */
+static void test_header_status(void **state) {
+  (void)state;
+  parley_envelope_recipient rs[1] = {rcpt(C)};
+  parley_envelope_params p = {.kind = "status-update",
+                              .in_reply_to = REPLY_ID,
+                              .from_state = "EST",
+                              .from_poc = "est-cert",
+                              .language = "en",
+                              .n_recipients = 1,
+                              .recipients = rs};
+  json_t *content = J("{\"request\":\"" REPLY_ID "\",\"status\":\"refused\","
+                      "\"refusal_ground\":\"Art. 27(4)(a)\"}");
+  json_t *env = NULL;
+  parley_error err;
+  assert_int_equal(parley_envelope_seal(&p, content, &ids[A], &env, &err), PARLEY_E_OK);
+  assert_string_equal(json_string_value(json_object_get(env, "status")), "refused");
+  parley_envelope_info info;
+  assert_int_equal(parley_envelope_verify(env, &ids[A].sign_pk, &info, &err), PARLEY_E_OK);
+  assert_string_equal(info.status, "refused");
+  assert_int_equal(open_as(env, C, A, NULL, &err), PARLEY_E_OK);
+  /* a status outside the template's list, or none, is refused by the hub's check */
+  json_object_set_new(env, "status", json_string("done"));
+  resign(env, &ids[A]);
+  assert_int_equal(verify_as(env, A, &err), PARLEY_E_ENVELOPE_INVALID);
+  assert_non_null(strstr(err.detail, "status: must be one of"));
+  json_object_del(env, "status");
+  resign(env, &ids[A]);
+  assert_int_equal(verify_as(env, A, &err), PARLEY_E_ENVELOPE_INVALID);
+  assert_non_null(strstr(err.detail, "status: required in the header"));
+  json_decref(env);
+  /* no status on a kind whose template has no header status */
+  env = seal_default();
+  json_object_set_new(env, "status", json_string("executed"));
+  resign(env, &ids[A]);
+  assert_int_equal(verify_as(env, A, &err), PARLEY_E_ENVELOPE_INVALID);
+  json_decref(env);
+  /* a header that says executed around a body that says refused: the hub cannot tell,
+   * the recipient refuses it */
+  char id[PARLEY_UUID_LEN];
+  parley_uuid7(id);
+  const int to_c[] = {C};
+  char *text = json_dumps(content, 0);
+  json_t *body = make_body(id, "status-update", A, to_c, 1, text, A);
+  free(text);
+  raw_extra = json_pack("{s:s,s:s}", "status", "executed", "in_reply_to", REPLY_ID);
+  env = seal_body_json(id, "status-update", A, to_c, 1, body);
+  json_decref(raw_extra);
+  raw_extra = NULL;
+  assert_int_equal(verify_as(env, A, &err), PARLEY_E_OK);
+  assert_int_equal(open_as(env, C, A, NULL, &err), PARLEY_E_ENVELOPE_INVALID);
+  assert_non_null(strstr(err.detail, "body.content.status: differs from the signed header"));
+  json_decref(env);
+  json_decref(body);
+  json_decref(content);
+}
+
 int main(void) {
   if (!parley_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -1109,7 +1171,7 @@ int main(void) {
       cmocka_unit_test(test_not_recipient),    cmocka_unit_test(test_raw_seal_matches_spec),
       cmocka_unit_test(test_forwarded),        cmocka_unit_test(test_inner_signature_and_content),
       cmocka_unit_test(test_seal_refuses),     cmocka_unit_test(test_ack),
-      cmocka_unit_test(test_legal_basis),
+      cmocka_unit_test(test_legal_basis),      cmocka_unit_test(test_header_status),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

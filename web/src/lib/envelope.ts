@@ -102,6 +102,10 @@ export function envelopeHash(na: Sodium, env: unknown): Uint8Array {
   return sha256(na, jcsBytes(env));
 }
 
+function headerFields(kind: string): string[] {
+  return (template(kind)?.fields ?? []).filter((x) => x['header'] === true).map((x) => x.name);
+}
+
 interface Verified {
   info: EnvelopeInfo;
   nonce: Uint8Array;
@@ -114,7 +118,9 @@ function verifyInternal(na: Sodium, envV: unknown, senderPk: Uint8Array): Verifi
   if (!isJsonObject(envV as JsonValue)) pfail(E, 'an envelope is a JSON object');
   const env = envV as JsonObject;
   checkSignable(env, E, 'envelope');
-  onlyKnown(env, ['format', 'id', 'kind', 'priority', 'from', 'recipients', 'case', 'in_reply_to', 'legal_basis', 'created', 'tlp', 'nonce', 'ciphertext', 'ciphertext_sha256', 'key_commitment', 'signature'], E, 'envelope');
+  /* the kind's template header fields ("status", "respond_by": protocol §8.1) are header members too */
+  const hdrFields = headerFields(typeof env['kind'] === 'string' ? env['kind'] : '');
+  onlyKnown(env, ['format', 'id', 'kind', 'priority', 'from', 'recipients', 'case', 'in_reply_to', 'legal_basis', 'created', 'tlp', 'nonce', 'ciphertext', 'ciphertext_sha256', 'key_commitment', 'signature', ...hdrFields], E, 'envelope');
   const f = new Fields(env, E, 'envelope');
   const format = f.line('format', 32);
   const id = f.uuid('id')!;
@@ -305,6 +311,7 @@ export function envelopeSeal(na: Sodium, p: SealParams, content: Record<string, 
   if (p.case) hdr['case'] = p.case;
   if (p.in_reply_to) hdr['in_reply_to'] = p.in_reply_to;
   if (p.legal_basis) hdr['legal_basis'] = { instrument: p.legal_basis.instrument, article: p.legal_basis.article };
+  for (const name of headerFields(p.kind)) if (content[name] !== undefined) hdr[name] = content[name];
   const pt = jcsBytes(body);
   if (pt.length > MAX_CIPHERTEXT - 16) pfail('TOO_LARGE', `the body is too large (at most ${MAX_CIPHERTEXT} bytes encrypted)`);
   const ad = headerAd(na, hdr);
