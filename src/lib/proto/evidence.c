@@ -558,9 +558,9 @@ parley_err parley_consent_verify(const json_t *c, const char *evidence_id,
       PARLEY_FIELD_LINE("signature", 200, &sig),
   };
   parley_error local;
-  if (only_known(c, members, "consent", &local) || only_known(to, to_members, "to", &local) ||
-      only_known(by, by_members, "by", &local) ||
-      parley_json_fields(c, f, PARLEY_JF_COUNT(f), &local))
+  if (only_known(c, members, "consent", &local) ||
+      parley_json_fields(c, f, PARLEY_JF_COUNT(f), &local) ||
+      only_known(to, to_members, "to", &local) || only_known(by, by_members, "by", &local))
     return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT, "consent malformed: %.200s", local.detail);
   if (strcmp(id, evidence_id) != 0 || sodium_memcmp(h, manifest_sha256->b, 32) != 0)
     return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
