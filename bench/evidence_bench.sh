@@ -22,6 +22,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 log() { echo "evidence-bench: $*" >&2; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # --- the client's crypto, per GiB ------------------------------------------------------
 # shellcheck disable=SC2046
 cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
@@ -132,27 +134,29 @@ stop_nginx
 log "nginx: PUT $NGX_UP_MS ms, GET $NGX_DOWN_MS ms"
 
 section=$(python3 - "$MIB" "$CT_BYTES" "$DD_MS" "$SEND_MS" "$FETCH_MS" "$UP_RATE" "$SEAL_RATE" \
-  "$DOWN_RATE" "$NGX_UP_MS" "$NGX_DOWN_MS" "$CRYPTO" "$NGINX_VERSION" "$(nproc)" <<'PY'
+  "$DOWN_RATE" "$NGX_UP_MS" "$NGX_DOWN_MS" "$CRYPTO" "$NGINX_VERSION" "$(nproc)" "$LOAD" <<'PY'
 import json, sys
 mib, ct, dd, send, fetch, up, seal, down, nup, ndown = (int(x or 0) for x in sys.argv[1:11])
-crypto, ngv, cores = json.loads(sys.argv[11]), sys.argv[12], sys.argv[13]
+crypto, ngv, cores, load = json.loads(sys.argv[11]), sys.argv[12], sys.argv[13], sys.argv[14]
 M = 1048576
 pt = mib * M
 def r(b, ms): return b / (ms / 1000) / M  # MiB/s
 disk = r(pt, dd)
 send_r, fetch_r, ngx_up, ngx_down = r(pt, send), r(pt, fetch), r(ct, nup), r(ct, ndown)
 up_r, down_r = up / M, down / M
+c = crypto
 print(f"""
 ## Evidence packages: upload and download against nginx and the disk (issue 16)
 
 Command: `BENCH_EVIDENCE_MIB={mib} ./bench/evidence_bench.sh build` (part of `make bench`,
 which uses 1024 MiB). One package of {mib} MiB of random bytes ({ct:,} bytes of
 ciphertext), EST to FIN, through parleyd (SQLite store, every 1 MiB chunk fdatasync'ed
-before its offset commits) on 127.0.0.1 with the real `parley`; the references in the
-same run on the same disk: the disk's sequential write rate (`dd bs=1M conv=fdatasync`),
-and nginx {ngv} taking the same ciphertext bytes as one PUT (dav module; nginx does not
-fsync) and serving them from the file (GET into a file, then `sync -d`). {cores} cores,
-shared with other work. MiB/s of plaintext for parley, of ciphertext for nginx.
+before its offset commits) on 127.0.0.1 with the real `parley`. References in the same
+run on the same disk: its sequential write rate (`dd bs=1M conv=fdatasync`), and nginx
+{ngv} taking the same ciphertext bytes as one PUT (dav module; nginx does not fsync, so
+it can beat the disk) and serving them from the file (GET into a file, then `sync -d`).
+{cores} cores shared with other work: load average {load} when the run started. MiB/s of
+plaintext for parley, of ciphertext for nginx.
 
 | figure | MiB/s | / nginx | / disk write |
 |---|---|---|---|
@@ -165,11 +169,14 @@ shared with other work. MiB/s of plaintext for parley, of ciphertext for nginx.
 | `parley evidence fetch`, whole command (ranges, check, decrypt, write, fsync) | {fetch_r:.0f} | {fetch_r / ngx_down:.2f} | {fetch_r / disk:.2f} |
 | its download phase | {down_r:.0f} | {down_r / ngx_down:.2f} | {down_r / disk:.2f} |
 
-Client CPU per GiB (bench/evidence_crypto.c, one core, in memory): verify (leaf hash)
-and decrypt {crypto["verify_decrypt_s_per_gib"]:.2f} s/GiB; seal and hash
-{crypto["seal_s_per_gib"]:.2f} s/GiB (`parley evidence send` seals twice: once to
-compute the Merkle root it signs, once while uploading, so that no ciphertext is kept on
-the sender's disk).
+Client CPU per GiB (bench/evidence_crypto.c, one core, in memory, no disk or network):
+
+| work | s/GiB |
+|---|---|
+| verify and decrypt, as `fetch` (leaf hash, then open) | {c["verify_decrypt_s_per_gib"]:.2f} |
+| of which the leaf hash (SHA-256) | {c["hash_s_per_gib"]:.2f} |
+| of which decryption (XChaCha20-Poly1305 secretstream) | {c["decrypt_s_per_gib"]:.2f} |
+| seal and hash, as `send` (done twice: once for the Merkle root it signs, once while uploading, so no ciphertext copy is kept on disk) | {c["seal_s_per_gib"]:.2f} |
 """)
 PY
 )
