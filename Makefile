@@ -89,6 +89,7 @@ bench: deps build
 	./bench/run.sh $(BUILD)
 	./bench/pg_bench.sh $(BUILD)
 	OUT=BENCHMARKS.md ./bench/web_bench.sh $(BUILD)
+	OUT=BENCHMARKS.md ./bench/evidence_bench.sh $(BUILD) # BENCH_EVIDENCE_MIB, default 1024
 
 # Steady mixed load for SOAK_SECONDS (default 180); memory must not grow.
 soak: deps build

@@ -30,6 +30,8 @@
 #define PARLEY_CUSTODY_FORMAT "parley-custody-v1"
 #define PARLEY_PURPOSE_EVIDENCE_MANIFEST "evidence-manifest"
 #define PARLEY_PURPOSE_CUSTODY "evidence-custody"
+#define PARLEY_CONSENT_FORMAT "parley-consent-v1"
+#define PARLEY_PURPOSE_EVIDENCE_CONSENT "evidence-consent"
 #define PARLEY_LOG_KIND_MANIFEST "evidence-manifest"
 #define PARLEY_LOG_KIND_CUSTODY "custody"
 
@@ -151,5 +153,47 @@ parley_err parley_custody_new(const char *evidence_id, const parley_hash *manife
 /* Checks shape and that pk signed it (its key id is the actor's). EVIDENCE_INVALID or
  * EVIDENCE_SIGNATURE. */
 parley_err parley_custody_verify(const json_t *ev, const parley_sign_pk *pk, parley_error *err);
+
+/* ---- onward sharing ----------------------------------------------------------------
+ *
+ * The original sender's consent to share the package with one further POC:
+ *   {"format":"parley-consent-v1","evidence":ID,"manifest_sha256":B64(32),
+ *    "to":{"state","poc"},"by":{"state","poc","key_id"},"time":TIME,"signature"}
+ * signed by the sender (purpose evidence-consent). A recipient that shares the package
+ * signs a custody event "shared" that carries the consent and the content key wrapped
+ * for the new POC's encryption key:
+ *   {..., "event":"shared", "recipient":{"state","poc","key_id","wrapped_key"},
+ *    "consent":{...}}
+ * The key commitment of the manifest binds the wrapped key to the package. */
+
+/* Signed consent by (by_state, by_poc) with sk/pk; *out owned. */
+parley_err parley_consent_new(const char *evidence_id, const parley_hash *manifest_sha256,
+                              const char *to_state, const char *to_poc, const char *by_state,
+                              const char *by_poc, const parley_sign_sk *sk,
+                              const parley_sign_pk *pk, int64_t time, json_t **out,
+                              parley_error *err);
+/* EVIDENCE_CONSENT unless c is a well-formed consent naming evidence_id and
+ * manifest_sha256, to (to_state, to_poc), by (by_state, by_poc) with pk's key id, and
+ * signed by pk. The detail says which. */
+parley_err parley_consent_verify(const json_t *c, const char *evidence_id,
+                                 const parley_hash *manifest_sha256, const char *to_state,
+                                 const char *to_poc, const char *by_state, const char *by_poc,
+                                 const parley_sign_pk *pk, parley_error *err);
+/* The "shared" custody event by the sharer (state, poc, sk, pk): key wrapped for `to`,
+ * the consent copied in. *out owned. */
+parley_err parley_custody_shared_new(const char *evidence_id, const parley_hash *manifest_sha256,
+                                     const char *state, const char *poc, const parley_sign_sk *sk,
+                                     const parley_sign_pk *pk, int64_t time,
+                                     const parley_envelope_recipient *to,
+                                     const parley_content_key *key, const json_t *consent,
+                                     json_t **out, parley_error *err);
+/* The new POC named by a (shape-checked) "shared" event; key_id is its encryption key. */
+parley_err parley_custody_shared_recipient(const json_t *ev, parley_envelope_party *out,
+                                           parley_error *err);
+/* The content key from a "shared" event's wrapped key, checked against the manifest's
+ * commitment: as parley_evidence_unwrap. */
+parley_err parley_evidence_unwrap_shared(const json_t *manifest, const json_t *shared_event,
+                                         const parley_identity *me, parley_content_key *key,
+                                         parley_error *err);
 
 #endif

@@ -457,6 +457,10 @@ parley_qs parley_store_evidence_update(parley_tx *tx, const parley_evidence_row 
 parley_qs parley_store_evidence_list(parley_tx *tx, const char *state, const char *poc,
                                      bool (*cb)(void *cls, const parley_evidence_row *r),
                                      void *cls);
+/* Adds one recipient to package id (onward sharing): ONE, or NONE if (state, poc) is
+ * one already. */
+parley_qs parley_store_evidence_recipient_add(parley_tx *tx, const char *id,
+                                              const parley_evidence_recipient_row *r);
 parley_qs parley_store_evidence_recipients(parley_tx *tx, const char *id,
                                            bool (*cb)(void *cls,
                                                       const parley_evidence_recipient_row *r),

@@ -161,6 +161,8 @@ int cmd_evidence_list(int argc, char **argv);
 int cmd_evidence_fetch(int argc, char **argv);
 int cmd_evidence_verify(int argc, char **argv);
 int cmd_evidence_custody(int argc, char **argv);
+int cmd_evidence_consent(int argc, char **argv);
+int cmd_evidence_share(int argc, char **argv);
 
 /* A state's record, trusted only if it matches the pinned root key, verifies, and is
  * in the transparency log (cmd_directory.c). The caller owns *st and *rec. */

@@ -1,5 +1,5 @@
-/* parley evidence send|list|fetch|verify|custody: evidence packages (docs/protocol.md,
- * "Evidence packages"). Files are read, sealed, hashed, downloaded, checked and
+/* parley evidence send|list|fetch|verify|custody|consent|share: evidence packages
+ * (docs/protocol.md, "Evidence packages"). Files are read, sealed, hashed, downloaded, checked and
  * decrypted one 1 MiB chunk at a time: nothing holds a whole file in memory. Uploads
  * follow tus 1.0 (resumable at the hub's durable offset), downloads HTTP ranges; every
  * request is signed (RFC 9421) like any other, and covers the tus headers. */
@@ -1120,6 +1120,83 @@ static int post_custody(const parley_identity *id, const char *ev_id,
   return rc;
 }
 
+/* A "shared" custody event the hub lists, checked as a POC that was not an original
+ * recipient must check it before using its key: signed by its actor (a POC key from a
+ * verified record), naming this package and manifest, carrying the sender's consent
+ * (signed with the sender POC's key from its verified record) for this POC. */
+static int check_shared(const json_t *rec, const char *ev_id, const parley_evidence_info *info,
+                        parley_envelope_party *to, char *why, size_t cap) {
+  const json_t *actor = json_object_get(rec, "actor");
+  const char *as = cli_jstr(actor, "state"), *ap = cli_jstr(actor, "poc");
+  char mh[64];
+  parley_b64url_encode(info->hash.b, 32, mh, sizeof mh);
+  parley_sign_pk apk, spk;
+  parley_error err;
+  if (!as || !ap || !parley_state_code_valid(as) || poc_signing_key(as, ap, &apk))
+    snprintf(why, cap, "the sharer's key is unknown");
+  else if (parley_custody_verify(rec, &apk, &err))
+    snprintf(why, cap, "signature: %.200s", err.detail);
+  else if (strcmp(cli_jstr(rec, "evidence") ? cli_jstr(rec, "evidence") : "", ev_id) ||
+           strcmp(cli_jstr(rec, "manifest_sha256") ? cli_jstr(rec, "manifest_sha256") : "", mh))
+    snprintf(why, cap, "names another package or manifest");
+  else if (parley_custody_shared_recipient(rec, to, &err))
+    snprintf(why, cap, "recipient: %.200s", err.detail);
+  else if (poc_signing_key(info->from.state, info->from.poc, &spk))
+    snprintf(why, cap, "the sender's key is unknown");
+  else if (parley_consent_verify(json_object_get(rec, "consent"), ev_id, &info->hash, to->state,
+                                 to->poc, info->from.state, info->from.poc, &spk, &err))
+    snprintf(why, cap, "consent: %.200s", err.detail);
+  else
+    return 0;
+  return 1;
+}
+
+/* The content key: from the manifest's wrapped keys, or, for a POC the package was
+ * shared with, from a checked "shared" custody event naming this POC's key. */
+static int open_content_key(const parley_identity *id, const char *ev_id, const json_t *manifest,
+                            const parley_evidence_info *info, parley_content_key *key) {
+  parley_error err;
+  parley_err e = parley_evidence_unwrap(manifest, id, key, &err);
+  if (e != PARLEY_E_EVIDENCE_NOT_RECIPIENT)
+    return e ? cli_fail_err("REFUSED: cannot open the package", &err) : 0;
+  char path[160], mine[PARLEY_KEY_ID_LEN];
+  parley_box_pk_key_id(&id->box_pk, mine);
+  snprintf(path, sizeof path, "/v1/evidence/%s/custody", ev_id);
+  json_t *v = ev_get_json(id, path);
+  if (!v) return 1;
+  size_t i;
+  json_t *item;
+  int rc = -1;
+  json_array_foreach(json_object_get(v, "custody"), i, item) {
+    const json_t *rec = json_object_get(item, "record");
+    if (strcmp(cli_jstr(item, "event") ? cli_jstr(item, "event") : "", "shared") ||
+        strcmp(cli_jstr(json_object_get(rec, "recipient"), "key_id")
+                   ? cli_jstr(json_object_get(rec, "recipient"), "key_id")
+                   : "",
+               mine))
+      continue;
+    parley_envelope_party to;
+    char why[256];
+    if (check_shared(rec, ev_id, info, &to, why, sizeof why)) {
+      rc = cli_fail("REFUSED: the shared key for %s: %s", mine, why);
+      break;
+    }
+    if (parley_evidence_unwrap_shared(manifest, rec, id, key, &err)) {
+      rc = cli_fail_err("REFUSED: cannot open the shared key", &err);
+      break;
+    }
+    fprintf(stderr, "parley: shared with %s/%s by %s/%s with %s/%s's consent\n", to.state, to.poc,
+            cli_safe(cli_jstr(json_object_get(rec, "actor"), "state")),
+            cli_safe(cli_jstr(json_object_get(rec, "actor"), "poc")), info->from.state,
+            info->from.poc);
+    rc = 0;
+    break;
+  }
+  json_decref(v);
+  if (rc < 0) rc = cli_fail_err("REFUSED: cannot open the package", &err);
+  return rc;
+}
+
 int cmd_evidence_fetch(int argc, char **argv) {
   const char *out_dir = ".";
   int i = 1;
@@ -1154,8 +1231,7 @@ int cmd_evidence_fetch(int argc, char **argv) {
   parley_error err;
   int rc = !info ? cli_fail("out of memory") : verified_manifest(&id, ev_id, &pkg, &manifest, info);
   if (!rc && whoami(&id, me_state, me_poc)) rc = 1;
-  if (!rc && parley_evidence_unwrap(manifest, &id, &key, &err))
-    rc = cli_fail_err("REFUSED: cannot open the package", &err);
+  if (!rc) rc = open_content_key(&id, ev_id, manifest, info, &key);
   if (!rc && strcmp(cli_jstr(pkg, "status") ? cli_jstr(pkg, "status") : "", "available"))
     rc = cli_fail("the package is %s", cli_safe(cli_jstr(pkg, "status")));
   if (!rc) rc = fetch_hashes(&id, ev_id, info, &hl);
@@ -1397,7 +1473,7 @@ int cmd_evidence_custody(int argc, char **argv) {
     const json_t *rec = json_object_get(item, "record");
     long long li = -1;
     cli_jint(item, "leaf_index", &li);
-    char why[256] = "", who[128] = "?";
+    char why[256] = "", who[400] = "?";
     const char *kind = PARLEY_LOG_KIND_CUSTODY;
     parley_error err;
     if (!event || !json_is_object(rec)) {
@@ -1431,6 +1507,15 @@ int cmd_evidence_custody(int argc, char **argv) {
       else if (strcmp(cli_jstr(rec, "event") ? cli_jstr(rec, "event") : "", event))
         snprintf(why, sizeof why, "the hub lists it as %s, it says %s", cli_safe(event),
                  cli_safe(cli_jstr(rec, "event")));
+      else if (!strcmp(event, "shared")) {
+        /* and the original sender's consent for exactly that POC */
+        parley_envelope_party to;
+        if (!check_shared(rec, ev_id, &info, &to, why, sizeof why)) {
+          size_t k = strlen(who);
+          snprintf(who + k, sizeof who - k, ", to %s/%s with %s/%s's signed consent", to.state,
+                   to.poc, info.from.state, info.from.poc);
+        }
+      }
     }
     uint8_t leaf[32];
     uint64_t index = 0, size = 0;
@@ -1457,4 +1542,179 @@ int cmd_evidence_custody(int argc, char **argv) {
   json_decref(v);
   json_decref(pkg);
   return failed ? 1 : 0;
+}
+
+/* ---- onward sharing: consent (by the sender) and share (by a recipient) ----------------- */
+
+/* "STATE:POC-ID" (one POC) from the state's verified record. */
+static int resolve_one(const char *spec, parley_envelope_recipient *out, char state[4],
+                       char poc[64]) {
+  parley_envelope_recipient r[PARLEY_MAX_RECIPIENTS];
+  char rs[PARLEY_MAX_RECIPIENTS][4], rp[PARLEY_MAX_RECIPIENTS][64];
+  size_t n = 0;
+  const char *colon = strchr(spec, ':');
+  for (int i = 0; colon && parley_poc_roles[i]; i++)
+    if (!strcmp(parley_poc_roles[i], colon + 1))
+      return cli_fail("--to %s: name one POC (STATE:POC-ID), not a role", spec);
+  if (resolve(spec, r, rs, rp, PARLEY_MAX_RECIPIENTS, &n)) return 1;
+  if (n != 1) return cli_fail("--to %s: name one POC", spec);
+  parley_strlcpy(state, rs[0], 4);
+  parley_strlcpy(poc, rp[0], 64);
+  *out = r[0];
+  out->state = state;
+  out->poc = poc;
+  return 0;
+}
+
+int cmd_evidence_consent(int argc, char **argv) {
+  const char *ev_id = NULL, *to = NULL, *out = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--to") && i + 1 < argc)
+      to = argv[++i];
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out = argv[++i];
+    else if (!strcmp(argv[i], "--help")) {
+      puts("Usage: parley evidence consent ID --to STATE:POC [--out FILE]\n"
+           "As the package's original sender, signs your consent that a recipient share it\n"
+           "onward with that one POC (the consent names the package's manifest hash and the\n"
+           "POC). Give the file to the recipient, who runs parley evidence share.");
+      return 0;
+    } else if (!ev_id)
+      ev_id = argv[i];
+    else
+      return cli_fail("unexpected argument %s", argv[i]);
+  }
+  if (!ev_id || !parley_uuid_valid(ev_id) || !to)
+    return cli_fail("usage: parley evidence consent ID --to STATE:POC [--out FILE]");
+  parley_identity id;
+  if (cli_load_identity(&id)) return 1;
+  json_t *pkg = NULL, *c = NULL;
+  const json_t *manifest = NULL;
+  parley_evidence_info info;
+  parley_envelope_recipient r;
+  char me_state[4], me_poc[64], ts[4], tp[64];
+  parley_error err;
+  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  if (!rc) rc = whoami(&id, me_state, me_poc);
+  if (!rc) rc = resolve_one(to, &r, ts, tp);
+  if (!rc && (strcmp(me_state, info.from.state) || strcmp(me_poc, info.from.poc)))
+    fprintf(stderr,
+            "parley: note: you are not this package's sender (%s/%s); the hub accepts only the "
+            "sender's consent\n",
+            info.from.state, info.from.poc);
+  if (!rc && parley_consent_new(ev_id, &info.hash, ts, tp, me_state, me_poc, &id.sign_sk,
+                                &id.sign_pk, parley_now(), &c, &err))
+    rc = cli_fail_err("consent", &err);
+  if (!rc) {
+    char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+      rc = cli_fail("out of memory");
+    else if (out && cli_write_file_atomic(out, text, strlen(text), 0644))
+      rc = cli_fail("%s: cannot write", out);
+    else if (!out)
+      puts(text);
+    else
+      fprintf(stderr, "consent to share %s with %s/%s written to %s\n", ev_id, ts, tp, out);
+    free(text);
+  }
+  json_decref(c);
+  json_decref(pkg);
+  parley_identity_wipe(&id);
+  return rc;
+}
+
+int cmd_evidence_share(int argc, char **argv) {
+  const char *ev_id = NULL, *to = NULL, *consent_path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--to") && i + 1 < argc)
+      to = argv[++i];
+    else if (!strcmp(argv[i], "--consent") && i + 1 < argc)
+      consent_path = argv[++i];
+    else if (!strcmp(argv[i], "--help")) {
+      puts("Usage: parley evidence share ID --to STATE:POC --consent FILE\n"
+           "As a recipient, shares the package onward with one further POC: wraps the\n"
+           "content key for that POC's encryption key (from its state's verified record)\n"
+           "and records a signed, logged custody event \"shared\" carrying the original\n"
+           "sender's consent (parley evidence consent). The hub refuses it without a\n"
+           "valid consent naming this package and that POC (EVIDENCE_CONSENT).");
+      return 0;
+    } else if (!ev_id)
+      ev_id = argv[i];
+    else
+      return cli_fail("unexpected argument %s", argv[i]);
+  }
+  if (!ev_id || !parley_uuid_valid(ev_id) || !to)
+    return cli_fail("usage: parley evidence share ID --to STATE:POC --consent FILE");
+  json_t *consent = NULL;
+  if (consent_path) {
+    size_t len = 0;
+    char *text = cli_read_file(consent_path, 64 * 1024, &len);
+    parley_json_limits lim = PARLEY_JSON_LIMITS_DEFAULT;
+    parley_error err;
+    if (!text) return cli_fail("%s: cannot read", consent_path);
+    if (parley_json_parse_object(text, len, &lim, &consent, &err)) {
+      free(text);
+      return cli_fail_err(consent_path, &err);
+    }
+    free(text);
+  }
+  /* the consent is checked by the hub, which refuses the share without a valid one, and
+   * by everyone who verifies the custody chain */
+  parley_identity id;
+  if (cli_load_identity(&id)) {
+    json_decref(consent);
+    return 1;
+  }
+  json_t *pkg = NULL, *ev = NULL;
+  const json_t *manifest = NULL;
+  parley_evidence_info info;
+  parley_envelope_recipient r;
+  parley_content_key key;
+  char me_state[4], me_poc[64], ts[4], tp[64];
+  parley_error err;
+  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  if (!rc) rc = whoami(&id, me_state, me_poc);
+  if (!rc) rc = resolve_one(to, &r, ts, tp);
+  if (!rc) rc = open_content_key(&id, ev_id, manifest, &info, &key);
+  if (!rc && parley_custody_shared_new(ev_id, &info.hash, me_state, me_poc, &id.sign_sk,
+                                       &id.sign_pk, parley_now(), &r, &key, consent, &ev, &err))
+    rc = cli_fail_err("shared event", &err);
+  sodium_memzero(&key, sizeof key);
+  parley_buf b;
+  parley_buf_init(&b, 128 * 1024);
+  ev_response resp;
+  memset(&resp, 0, sizeof resp);
+  parley_buf_init(&resp.body, 1u << 20);
+  if (!rc && parley_jcs(ev, &b, &err)) rc = cli_fail_err("shared event", &err);
+  if (!rc) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/evidence/%s/custody", ev_id);
+    uint64_t t0 = parley_mono_ns();
+    int t;
+    while ((t = ev_request(&id, "POST", path, b.data, b.len, "application/json", NULL, NULL, NULL,
+                           &resp, false)) ||
+           resp.status == 503 || resp.status == 429)
+      if (!ev_retryable(t, &resp, t0)) break;
+    if (t)
+      rc = cli_fail("the hub is unreachable");
+    else if (resp.status != 201)
+      rc = ev_print_error(&resp);
+  }
+  if (!rc) {
+    json_t *a = NULL;
+    parley_json_limits lim = PARLEY_JSON_LIMITS_DEFAULT;
+    long long leaf = -1;
+    if (!parley_json_parse((const char *)resp.body.data, resp.body.len, &lim, &a, &err))
+      cli_jint(a, "leaf_index", &leaf);
+    json_decref(a);
+    printf("shared evidence %s with %s/%s (custody event \"shared\", log entry %lld)\n", ev_id, ts,
+           tp, leaf);
+  }
+  parley_buf_free(&b);
+  parley_buf_free(&resp.body);
+  json_decref(ev);
+  json_decref(consent);
+  json_decref(pkg);
+  parley_identity_wipe(&id);
+  return rc;
 }

@@ -8,7 +8,8 @@
  *   GET    /v1/evidence/{id}            sender or recipient: manifest and status
  *   GET    /v1/evidence/{id}/chunks     sender or recipient: the chunks' leaf hashes
  *   GET    /v1/evidence/{id}/content    recipient: the ciphertext, HTTP Range (RFC 9110)
- *   POST   /v1/evidence/{id}/custody    recipient: a custody event it signed
+ *   POST   /v1/evidence/{id}/custody    recipient: a custody event it signed (downloaded,
+ *                                        verified, or shared with the sender's consent)
  *   GET    /v1/evidence/{id}/custody    sender or recipient: the chain of custody
  * The hub stores ciphertext only. A chunk is durable (file fsynced, or row committed)
  * before the offset that covers it is committed, so after a crash the offset never
@@ -161,8 +162,8 @@ static parley_qs custody_append(parley_tx *tx, const char *id, const uint8_t man
   json_t *ev = NULL;
   int64_t now = parley_now();
   /* signed through the signer client: with --signer the key is not in this process */
-  if (parley_custody_new(id, &mh, event, NULL, NULL, NULL, &parleyd->hub_key.sign_pk, now,
-                         detail, &ev, err) ||
+  if (parley_custody_new(id, &mh, event, NULL, NULL, NULL, &parleyd->hub_key.sign_pk, now, detail,
+                         &ev, err) ||
       parleyd_sign_statement(ev, PARLEY_PURPOSE_CUSTODY, err)) {
     json_decref(ev);
     return PARLEY_QS_HARD;
@@ -924,12 +925,75 @@ typedef struct {
   parley_buf canon;
   char event[32];
   int64_t seq, leaf;
+  const json_t *ev;         /* the event as received */
+  parley_envelope_party to; /* shared: the new POC */
 } custody_add_ctx;
+
+/* A "shared" event: the package is available, the consent is the original sender's
+ * (verified with the sender POC's current signing key) and names this package and the
+ * new POC, whose key is its current encryption key; then the POC becomes a recipient. */
+static parley_qs share_check_tx(parley_tx *tx, custody_add_ctx *c, parley_error *err) {
+  const parley_evidence_row *e = &c->a.row;
+  if (e->status != PARLEY_EVIDENCE_AVAILABLE) {
+    parley_fail(err, PARLEY_E_EVIDENCE_STATE, "the package is %s", status_name(e->status));
+    return PARLEY_QS_HARD;
+  }
+  const parley_envelope_party *to = &c->to;
+  const json_t *consent = json_object_get(c->ev, "consent");
+  parley_qs qs;
+  if (!consent) {
+    parley_fail(err, PARLEY_E_EVIDENCE_CONSENT, "the shared event carries no consent");
+    return PARLEY_QS_HARD;
+  }
+  /* the sender's current signing key: its officer key, as the hub knows it from the
+   * state's current record */
+  const char *kid = json_string_value(json_object_get(json_object_get(consent, "by"), "key_id"));
+  parley_key_row key;
+  memset(&key, 0, sizeof key);
+  qs =
+      kid && strlen(kid) < sizeof key.key_id ? parley_store_key_get(tx, kid, &key) : PARLEY_QS_NONE;
+  if (qs < 0) return qs;
+  if (qs == PARLEY_QS_NONE || key.role != PARLEY_ROLE_OFFICER || strcmp(key.state, e->from_state) ||
+      strcmp(key.poc_id, e->from_poc)) {
+    parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
+                "the consent is not signed by a current key of the sender %s/%s", e->from_state,
+                e->from_poc);
+    return PARLEY_QS_HARD;
+  }
+  parley_sign_pk pk;
+  parley_hash mh;
+  memcpy(pk.b, key.pk, 32);
+  memcpy(mh.b, e->manifest_hash, 32);
+  if (parley_consent_verify(consent, e->id, &mh, to->state, to->poc, e->from_state, e->from_poc,
+                            &pk, err))
+    return PARLEY_QS_HARD;
+  parleyd_recipient_check poc;
+  if ((qs = parleyd_poc_lookup(tx, to->state, to->poc, &poc)) < 0) return qs;
+  if (qs == PARLEY_QS_NONE || strcmp(poc.key_id, to->key_id) != 0 || poc.expires <= parley_now()) {
+    parley_fail(err, PARLEY_E_RECIPIENT_UNKNOWN,
+                "recipient: %s/%s with key %s is not in %s's current record", to->state, to->poc,
+                to->key_id, to->state);
+    return PARLEY_QS_HARD;
+  }
+  parley_evidence_recipient_row rr;
+  memset(&rr, 0, sizeof rr);
+  parley_strlcpy(rr.evidence_id, e->id, sizeof rr.evidence_id);
+  parley_strlcpy(rr.state, to->state, sizeof rr.state);
+  parley_strlcpy(rr.poc, to->poc, sizeof rr.poc);
+  parley_strlcpy(rr.key_id, to->key_id, sizeof rr.key_id);
+  if ((qs = parley_store_evidence_recipient_add(tx, e->id, &rr)) == PARLEY_QS_NONE) {
+    parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "recipient: %s/%s has the package already",
+                to->state, to->poc);
+    return PARLEY_QS_HARD;
+  }
+  return qs;
+}
 
 static parley_qs custody_add_tx(parley_tx *tx, void *cls, parley_error *err) {
   custody_add_ctx *c = cls;
   parley_qs qs = parleyd_tx_nonce(tx, c->r, err);
   if (qs != PARLEY_QS_ONE) return qs;
+  if (!strcmp(c->event, "shared") && (qs = share_check_tx(tx, c, err)) != PARLEY_QS_ONE) return qs;
   uint64_t leaf;
   if ((qs = parleyd_log_append(tx, PARLEY_LOG_KIND_CUSTODY, c->canon.data, c->canon.len, &leaf,
                                err)) != PARLEY_QS_ONE)
@@ -972,8 +1036,9 @@ void h_evidence_custody_add(parleyd_req *r) {
     e = PARLEY_E_JSON_MALFORMED; /* answered by parleyd_parse_body */
   else if ((e = parley_custody_verify(ev, &pk, &err)))
     ;
-  else if (!event || (strcmp(event, "downloaded") && strcmp(event, "verified")))
-    e = parley_fail(&err, PARLEY_E_EVIDENCE_INVALID, "event: downloaded or verified");
+  else if (!event ||
+           (strcmp(event, "downloaded") && strcmp(event, "verified") && strcmp(event, "shared")))
+    e = parley_fail(&err, PARLEY_E_EVIDENCE_INVALID, "event: downloaded, verified or shared");
   else if (!evid || strcmp(evid, c->a.id) || !mh || strcmp(mh, want))
     e = parley_fail(&err, PARLEY_E_EVIDENCE_INVALID, "names another package or manifest");
   else if (!json_string_value(json_object_get(actor, "state")) ||
@@ -983,15 +1048,20 @@ void h_evidence_custody_add(parleyd_req *r) {
     e = parley_fail(&err, PARLEY_E_EVIDENCE_INVALID, "actor: must be the caller");
   else
     e = parley_jcs(ev, &c->canon, &err);
+  if (!e && !strcmp(event, "shared")) e = parley_custody_shared_recipient(ev, &c->to, &err);
   if (!e) {
     parley_strlcpy(c->event, event, sizeof c->event);
     c->r = r;
+    c->ev = ev;
     e = parley_store_run_named(parleyd->store, "evidence_custody", true, custody_add_tx, c, &err);
   }
   json_decref(ev);
   if (e) {
     if (!r->replied) parleyd_reply_err(r, &err);
   } else {
+    if (!strcmp(c->event, "shared"))
+      parley_log(PARLEY_LOG_INFO, "evidence.shared", "id=%s by=%s/%s to=%s/%s leaf=%lld", c->a.id,
+                 r->who.state, r->who.poc_id, c->to.state, c->to.poc, (long long)c->leaf);
     parleyd_reply_json(r, 201,
                        json_pack("{s:I,s:s,s:I}", "seq", (json_int_t)c->seq, "event", c->event,
                                  "leaf_index", (json_int_t)c->leaf));

@@ -4,6 +4,7 @@
 # (ranges) with kill -9 of the hub in the middle of each, then resumed; plaintext hashes
 # match; a flipped ciphertext byte is refused naming its chunk; a non-recipient can
 # neither fetch nor open; the custody chain verifies and an edited row is detected;
+# onward sharing needs the original sender's signed consent for that POC and package;
 # retention deletes the ciphertext and keeps custody; quotas; peak RSS of parleyd and
 # parley at PARLEY_EVIDENCE_SMALL_MIB and at PARLEY_EVIDENCE_MIB (make check: 32 and 160;
 # under sanitizers 16 and 64; make check-large, which CI runs too: 2048 on SQLite and
@@ -13,6 +14,9 @@
 if [ "${PARLEY_TEST_SANITIZED:-0}" = 1 ]; then
   LARGE_MIB=${PARLEY_EVIDENCE_MIB:-64}
   SMALL_MIB=${PARLEY_EVIDENCE_SMALL_MIB:-16}
+  # ASan's quarantine (256 MiB by default) keeps every freed 2 MiB request body for a
+  # while, so the hub's RSS would grow with the package and the flat-memory check fail
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=16"
 else
   LARGE_MIB=${PARLEY_EVIDENCE_MIB:-160}
   SMALL_MIB=${PARLEY_EVIDENCE_SMALL_MIB:-32}
@@ -107,6 +111,50 @@ check "the sender, not a recipient, cannot open it (no wrapped key for its key)"
   expect_fail EVIDENCE_NOT_RECIPIENT as est-cert evidence fetch "$ID1" --out "$WORK/est"
 check "  nor download its ciphertext" sh -c \
   "$PARLEY --config $WORK/est-cert.conf api GET /v1/evidence/$ID1/content 2>&1 | grep -q EVIDENCE_NOT_RECIPIENT"
+
+# --- onward sharing with the original sender's signed consent --------------------
+# FIN (a recipient) shares a package with LVA: only with EST's consent naming LVA's POC
+# and this package; refusals first, while LVA is not yet a recipient.
+printf 'shared onward\n' >"$WORK/in/onward.txt"
+as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/onward.txt" >"$WORK/send-s.out" 2>/dev/null
+IDS=$(sent_id "$WORK/send-s.out")
+check "without consent, sharing onward is refused (EVIDENCE_CONSENT)" \
+  expect_fail EVIDENCE_CONSENT as fin-ncsc evidence share "$IDS" --to LVA:lva-cert
+check "  a consent signed by the sharer, not the original sender, is refused" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence consent $IDS --to LVA:lva-cert --out $WORK/consent-self.json 2>/dev/null &&
+   ! $PARLEY --config $WORK/fin-ncsc.conf evidence share $IDS --to LVA:lva-cert --consent $WORK/consent-self.json >$WORK/sh.out 2>&1 &&
+   grep -q 'EVIDENCE_CONSENT' $WORK/sh.out && grep -q 'not signed by a current key of the sender' $WORK/sh.out"
+as est-cert evidence consent "$IDS" --to FIN:fin-ncsc --out "$WORK/consent-fin.json" 2>/dev/null
+python3 - "$WORK/consent-fin.json" "$WORK/consent-forged.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["to"] = {"state": "LVA", "poc": "lva-cert"}  # the sender consented to FIN, not to LVA
+json.dump(c, open(sys.argv[2], "w"))
+PY
+check "  a forged consent (the sender's, edited to name LVA) is refused" sh -c \
+  "! $PARLEY --config $WORK/fin-ncsc.conf evidence share $IDS --to LVA:lva-cert --consent $WORK/consent-forged.json >$WORK/sh.out 2>&1 &&
+   grep -q 'EVIDENCE_CONSENT' $WORK/sh.out && grep -q 'signature does not verify' $WORK/sh.out"
+as est-cert evidence consent "$ID1" --to LVA:lva-cert --out "$WORK/consent-other.json" 2>/dev/null
+check "  the sender's consent for another package is refused" sh -c \
+  "! $PARLEY --config $WORK/fin-ncsc.conf evidence share $IDS --to LVA:lva-cert --consent $WORK/consent-other.json >$WORK/sh.out 2>&1 &&
+   grep -q 'EVIDENCE_CONSENT' $WORK/sh.out && grep -q 'another package' $WORK/sh.out"
+as est-cert evidence consent "$IDS" --to EST:est-cert --out "$WORK/consent-est.json" 2>/dev/null
+check "  the sender's consent naming another POC is refused" sh -c \
+  "! $PARLEY --config $WORK/fin-ncsc.conf evidence share $IDS --to LVA:lva-cert --consent $WORK/consent-est.json >$WORK/sh.out 2>&1 &&
+   grep -q 'EVIDENCE_CONSENT' $WORK/sh.out && grep -q 'another POC' $WORK/sh.out"
+check "  after the refusals LVA still cannot fetch it" \
+  expect_fail EVIDENCE_UNKNOWN as lva-cert evidence fetch "$IDS" --out "$WORK/lva"
+as est-cert evidence consent "$IDS" --to LVA:lva-cert --out "$WORK/consent.json" 2>/dev/null
+check "with the sender's consent FIN shares it with LVA (a signed, logged custody event)" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence share $IDS --to LVA:lva-cert --consent $WORK/consent.json | grep -q 'shared evidence $IDS with LVA/lva-cert'"
+check "  the new POC fetches it and every hash verifies" sh -c \
+  "$PARLEY --config $WORK/lva-cert.conf evidence fetch $IDS --out $WORK/lva >$WORK/fs.out 2>&1 && grep -q '^VERIFIED' $WORK/fs.out && cmp $WORK/in/onward.txt $WORK/lva/$IDS/onward.txt"
+sleep 2 # a checkpoint covers the last events
+check "  the custody chain verifies for the new POC, the share with the sender's consent" sh -c \
+  "$PARLEY --config $WORK/lva-cert.conf evidence custody $IDS >$WORK/cs.out && grep -q 'VERIFIED      shared     by FIN/fin-ncsc, to LVA/lva-cert with EST/est-cert.s signed consent' $WORK/cs.out && grep -q '^VERIFIED: 6 custody' $WORK/cs.out"
+check "  and for the sender" as est-cert evidence custody "$IDS"
+check "  a second share with the same POC is refused" \
+  expect_fail EVIDENCE_INVALID as fin-ncsc evidence share "$IDS" --to LVA:lva-cert --consent "$WORK/consent.json"
 
 # an edited custody row is detected
 store_sql "UPDATE evidence_custody SET body = replace(body, 'every ciphertext chunk', 'no ciphertext chunk') WHERE evidence_id = '$ID1' AND event = 'downloaded'" >/dev/null

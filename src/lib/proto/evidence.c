@@ -373,6 +373,30 @@ done:
   return e;
 }
 
+/* The content key from one recipient entry r ({state, poc, key_id, wrapped_key}) of
+ * manifest m, checked against m's key commitment. */
+static parley_err unwrap_entry(const json_t *m, const json_t *r, const char *where,
+                               const parley_identity *me, parley_content_key *key,
+                               parley_error *err) {
+  uint8_t w[PARLEY_WRAPPED_KEY_LEN], header[PARLEY_EVIDENCE_HEADER_LEN];
+  parley_hash commit, want;
+  if (parley_b64url_decode_exact(json_string_value(json_object_get(r, "wrapped_key")), w,
+                                 sizeof w) ||
+      parley_b64url_decode_exact(json_string_value(json_object_get(m, "stream_header")), header,
+                                 sizeof header) ||
+      parley_b64url_decode_exact(json_string_value(json_object_get(m, "key_commitment")), commit.b,
+                                 32))
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: malformed", where);
+  if (parley_unwrap_key(w, &me->box_pk, &me->box_sk, key))
+    return parley_fail(err, PARLEY_E_CRYPTO_DECRYPT, "the wrapped key does not open");
+  parley_key_commitment(key, header, &want);
+  if (sodium_memcmp(want.b, commit.b, 32) != 0) {
+    sodium_memzero(key, sizeof *key);
+    return parley_fail(err, PARLEY_E_CRYPTO_COMMITMENT, "manifest key_commitment");
+  }
+  return PARLEY_E_OK;
+}
+
 parley_err parley_evidence_unwrap(const json_t *m, const parley_identity *me,
                                   parley_content_key *key, parley_error *err) {
   char mine[PARLEY_KEY_ID_LEN];
@@ -382,25 +406,23 @@ parley_err parley_evidence_unwrap(const json_t *m, const parley_identity *me,
   json_array_foreach(json_object_get(m, "recipients"), i, r) {
     const char *kid = json_string_value(json_object_get(r, "key_id"));
     if (!kid || strcmp(kid, mine) != 0) continue;
-    uint8_t w[PARLEY_WRAPPED_KEY_LEN], header[PARLEY_EVIDENCE_HEADER_LEN];
-    parley_hash commit, want;
-    if (parley_b64url_decode_exact(json_string_value(json_object_get(r, "wrapped_key")), w,
-                                   sizeof w) ||
-        parley_b64url_decode_exact(json_string_value(json_object_get(m, "stream_header")), header,
-                                   sizeof header) ||
-        parley_b64url_decode_exact(json_string_value(json_object_get(m, "key_commitment")),
-                                   commit.b, 32))
-      return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "recipients[%zu]: malformed", i);
-    if (parley_unwrap_key(w, &me->box_pk, &me->box_sk, key))
-      return parley_fail(err, PARLEY_E_CRYPTO_DECRYPT, "the wrapped key does not open");
-    parley_key_commitment(key, header, &want);
-    if (sodium_memcmp(want.b, commit.b, 32) != 0) {
-      sodium_memzero(key, sizeof *key);
-      return parley_fail(err, PARLEY_E_CRYPTO_COMMITMENT, "manifest key_commitment");
-    }
-    return PARLEY_E_OK;
+    char where[48];
+    snprintf(where, sizeof where, "recipients[%zu]", i);
+    return unwrap_entry(m, r, where, me, key, err);
   }
   return parley_fail(err, PARLEY_E_EVIDENCE_NOT_RECIPIENT, "no wrapped key for %s", mine);
+}
+
+parley_err parley_evidence_unwrap_shared(const json_t *manifest, const json_t *shared_event,
+                                         const parley_identity *me, parley_content_key *key,
+                                         parley_error *err) {
+  char mine[PARLEY_KEY_ID_LEN];
+  parley_box_pk_key_id(&me->box_pk, mine);
+  const json_t *r = json_object_get(shared_event, "recipient");
+  const char *kid = json_string_value(json_object_get(r, "key_id"));
+  if (!kid || strcmp(kid, mine) != 0)
+    return parley_fail(err, PARLEY_E_EVIDENCE_NOT_RECIPIENT, "the shared key is not for %s", mine);
+  return unwrap_entry(manifest, r, "recipient", me, key, err);
 }
 
 /* ---- custody events -------------------------------------------------------------- */
@@ -431,8 +453,9 @@ parley_err parley_custody_new(const char *evidence_id, const parley_hash *manife
 }
 
 parley_err parley_custody_verify(const json_t *ev, const parley_sign_pk *pk, parley_error *err) {
-  static const char *const members[] = {"format", "evidence", "manifest_sha256", "event", "actor",
-                                        "time",   "detail",   "signature",       NULL};
+  static const char *const members[] = {
+      "format", "evidence",  "manifest_sha256", "event",     "actor", "time",
+      "detail", "recipient", "consent",         "signature", NULL};
   if (!json_is_object(ev)) return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "not an object");
   parley_err e = only_known(ev, members, "custody", err);
   if (e) return e;
@@ -453,6 +476,19 @@ parley_err parley_custody_verify(const json_t *ev, const parley_sign_pk *pk, par
       PARLEY_FIELD_LINE("signature", 200, &sig),
   };
   if (parley_json_fields(ev, f, PARLEY_JF_COUNT(f), err)) return relabel("custody", err);
+  /* only a "shared" event names a new recipient and carries a consent, and it must name one
+   * (the hub checks the consent, which it may lack) */
+  bool shared = !strcmp(event, "shared");
+  const json_t *consent = json_object_get(ev, "consent");
+  if (!shared && (json_object_get(ev, "recipient") || consent))
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID,
+                       "custody: recipient and consent belong to a shared event");
+  if (consent && !json_is_object(consent))
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "custody.consent: must be an object");
+  if (shared) {
+    parley_envelope_party to;
+    if ((e = parley_custody_shared_recipient(ev, &to, err))) return e;
+  }
   const char *kid = json_string_value(json_object_get(actor, "key_id"));
   if (!kid) kid = json_string_value(json_object_get(actor, "hub"));
   char want[PARLEY_KEY_ID_LEN];
@@ -462,4 +498,129 @@ parley_err parley_custody_verify(const json_t *ev, const parley_sign_pk *pk, par
   if (parley_signed_json_verify(ev, PARLEY_PURPOSE_CUSTODY, pk, err))
     return parley_fail(err, PARLEY_E_EVIDENCE_SIGNATURE, "custody event %s", event);
   return PARLEY_E_OK;
+}
+
+/* ---- onward sharing -------------------------------------------------------------- */
+
+parley_err parley_consent_new(const char *evidence_id, const parley_hash *manifest_sha256,
+                              const char *to_state, const char *to_poc, const char *by_state,
+                              const char *by_poc, const parley_sign_sk *sk,
+                              const parley_sign_pk *pk, int64_t time, json_t **out,
+                              parley_error *err) {
+  char t[PARLEY_TIME_LEN], kid[PARLEY_KEY_ID_LEN];
+  parley_time_format(time, t);
+  parley_sign_pk_key_id(pk, kid);
+  json_t *o =
+      json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s},s:s}", "format", PARLEY_CONSENT_FORMAT,
+                "evidence", evidence_id, "to", "state", to_state, "poc", to_poc, "by", "state",
+                by_state, "poc", by_poc, "key_id", kid, "time", t);
+  if (!o || !set_b64(o, "manifest_sha256", manifest_sha256->b, 32)) {
+    json_decref(o);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+  }
+  parley_err e = parley_signed_json_sign(o, PARLEY_PURPOSE_EVIDENCE_CONSENT, sk, err);
+  if (e) {
+    json_decref(o);
+    return e;
+  }
+  *out = o;
+  return PARLEY_E_OK;
+}
+
+static bool party_is(const json_t *o, const char *state, const char *poc) {
+  const char *s = json_string_value(json_object_get(o, "state"));
+  const char *p = json_string_value(json_object_get(o, "poc"));
+  return s && p && !strcmp(s, state) && !strcmp(p, poc);
+}
+
+parley_err parley_consent_verify(const json_t *c, const char *evidence_id,
+                                 const parley_hash *manifest_sha256, const char *to_state,
+                                 const char *to_poc, const char *by_state, const char *by_poc,
+                                 const parley_sign_pk *pk, parley_error *err) {
+  static const char *const members[] = {"format", "evidence", "manifest_sha256", "to",
+                                        "by",     "time",     "signature",       NULL};
+  static const char *const to_members[] = {"state", "poc", NULL};
+  static const char *const by_members[] = {"state", "poc", "key_id", NULL};
+  if (!json_is_object(c)) return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT, "no consent");
+  static const char *const formats[] = {PARLEY_CONSENT_FORMAT, NULL};
+  int fmt;
+  const char *id, *sig;
+  int64_t t;
+  uint8_t h[32];
+  json_t *to, *by;
+  parley_json_field f[] = {
+      PARLEY_FIELD_ENUM("format", formats, &fmt),
+      PARLEY_FIELD_UUID("evidence", &id),
+      PARLEY_FIELD_B64URL("manifest_sha256", h, 32),
+      PARLEY_FIELD_OBJECT("to", &to),
+      PARLEY_FIELD_OBJECT("by", &by),
+      PARLEY_FIELD_TIME("time", &t),
+      PARLEY_FIELD_LINE("signature", 200, &sig),
+  };
+  parley_error local;
+  if (only_known(c, members, "consent", &local) ||
+      parley_json_fields(c, f, PARLEY_JF_COUNT(f), &local) ||
+      only_known(to, to_members, "to", &local) || only_known(by, by_members, "by", &local))
+    return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT, "consent malformed: %.200s", local.detail);
+  if (strcmp(id, evidence_id) != 0 || sodium_memcmp(h, manifest_sha256->b, 32) != 0)
+    return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
+                       "the consent is for another package (%s) or manifest", id);
+  if (!party_is(to, to_state, to_poc))
+    return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT, "the consent names another POC than %s/%s",
+                       to_state, to_poc);
+  char want[PARLEY_KEY_ID_LEN];
+  parley_sign_pk_key_id(pk, want);
+  const char *kid = json_string_value(json_object_get(by, "key_id"));
+  if (!party_is(by, by_state, by_poc) || !kid || strcmp(kid, want) != 0)
+    return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
+                       "the consent is not by the package's sender %s/%s (key %s)", by_state,
+                       by_poc, want);
+  if (parley_signed_json_verify(c, PARLEY_PURPOSE_EVIDENCE_CONSENT, pk, &local))
+    return parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
+                       "the consent's signature does not verify with %s/%s's key", by_state,
+                       by_poc);
+  return PARLEY_E_OK;
+}
+
+parley_err parley_custody_shared_new(const char *evidence_id, const parley_hash *manifest_sha256,
+                                     const char *state, const char *poc, const parley_sign_sk *sk,
+                                     const parley_sign_pk *pk, int64_t time,
+                                     const parley_envelope_recipient *to,
+                                     const parley_content_key *key, const json_t *consent,
+                                     json_t **out, parley_error *err) {
+  json_t *ev = NULL;
+  char kid[PARLEY_KEY_ID_LEN], detail[160];
+  uint8_t w[PARLEY_WRAPPED_KEY_LEN];
+  parley_box_pk_key_id(&to->box_pk, kid);
+  snprintf(detail, sizeof detail, "shared with %s/%s with the sender's consent", to->state,
+           to->poc);
+  if (parley_wrap_key(key, &to->box_pk, w) != PARLEY_E_OK)
+    return parley_fail(err, PARLEY_E_CRYPTO_BAD_KEY, "the new POC's key is unusable");
+  parley_err e = parley_custody_new(evidence_id, manifest_sha256, "shared", state, poc, NULL, pk,
+                                    time, detail, &ev, err);
+  if (e) return e;
+  json_t *r = json_pack("{s:s,s:s,s:s}", "state", to->state, "poc", to->poc, "key_id", kid);
+  bool ok = r && set_b64(r, "wrapped_key", w, sizeof w);
+  /* json_object_set_new takes r (and the copy) even when it fails */
+  ok = json_object_set_new(ev, "recipient", r) == 0 && ok;
+  if (ok && consent) ok = json_object_set_new(ev, "consent", json_deep_copy(consent)) == 0;
+  if (!ok) {
+    json_decref(ev);
+    return parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+  }
+  if ((e = parley_signed_json_sign(ev, PARLEY_PURPOSE_CUSTODY, sk, err))) {
+    json_decref(ev);
+    return e;
+  }
+  *out = ev;
+  return PARLEY_E_OK;
+}
+
+parley_err parley_custody_shared_recipient(const json_t *ev, parley_envelope_party *out,
+                                           parley_error *err) {
+  uint8_t w[PARLEY_WRAPPED_KEY_LEN];
+  const json_t *r = json_object_get(ev, "recipient");
+  if (!r)
+    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "custody: a shared event names a recipient");
+  return parse_party(r, "custody.recipient", out, w, err);
 }

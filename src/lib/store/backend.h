@@ -121,6 +121,8 @@ struct parley_store_backend {
   parley_qs (*evidence_update)(void *conn, const parley_evidence_row *row);
   parley_qs (*evidence_list)(void *conn, const char *state, const char *poc,
                              bool (*cb)(void *cls, const parley_evidence_row *r), void *cls);
+  parley_qs (*evidence_recipient_add)(void *conn, const char *id,
+                                      const parley_evidence_recipient_row *r);
   parley_qs (*evidence_recipients)(void *conn, const char *id,
                                    bool (*cb)(void *cls, const parley_evidence_recipient_row *r),
                                    void *cls);

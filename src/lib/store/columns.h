@@ -188,7 +188,8 @@ enum { MSG_INSERT_NPARAMS = MSG_COL_envelope };
   X(EVIDENCE_USAGE) \
   X(EVIDENCE_EXPIRED) \
   X(CUSTODY_INSERT) \
-  X(CUSTODY_LIST)
+  X(CUSTODY_LIST) \
+  X(EVIDENCE_RCPT_INSERT_NEW)
 #define PARLEY_STATEMENT_ID(n) Q_##n,
 
 /* Keeps the earliest non-zero time of column c and parameter p (SQL text). */

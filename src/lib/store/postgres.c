@@ -379,6 +379,9 @@ static const struct {
     [Q_EVIDENCE_RCPT_INSERT] = {"INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS ") "
                                 "VALUES ($1, $2, $3, $4)",
                                 "tttt"},
+    [Q_EVIDENCE_RCPT_INSERT_NEW] = {"INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS ") "
+                                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                                    "tttt"},
     [Q_EVIDENCE_GET] = {"SELECT " EVIDENCE_COLS_MANIFEST " FROM evidence WHERE id = $1", "t"},
     [Q_EVIDENCE_UPDATE] = {"UPDATE evidence SET status = $2, upload_offset = $3, updated = $4 "
                            "WHERE id = $1",
@@ -1750,6 +1753,16 @@ static parley_qs pq_evidence_insert(void *conn, const parley_evidence_row *row,
   return PARLEY_QS_ONE;
 }
 
+static parley_qs pq_evidence_recipient_add(void *conn, const char *id,
+                                           const parley_evidence_recipient_row *r) {
+  pg_params k = {0};
+  p_text(&k, id);
+  p_text(&k, r->state);
+  p_text(&k, r->poc);
+  p_text(&k, r->key_id);
+  return pg_change(conn, Q_EVIDENCE_RCPT_INSERT_NEW, &k, "evidence_recipient_add");
+}
+
 static parley_qs pq_evidence_get(void *conn, const char *id, parley_evidence_row *out) {
   pg_params p = {0};
   p_text(&p, id);
@@ -2124,6 +2137,7 @@ const struct parley_store_backend parley_store_postgres = {
     .evidence_get = pq_evidence_get,
     .evidence_update = pq_evidence_update,
     .evidence_list = pq_evidence_list,
+    .evidence_recipient_add = pq_evidence_recipient_add,
     .evidence_recipients = pq_evidence_recipients,
     .evidence_chunk_put = pq_evidence_chunk_put,
     .evidence_chunk_get = pq_evidence_chunk_get,

@@ -341,6 +341,8 @@ static const char *const sql[Q__COUNT] = {
                           "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
     [Q_EVIDENCE_RCPT_INSERT] = "INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS ") VALUES "
                                "(?1, ?2, ?3, ?4)",
+    [Q_EVIDENCE_RCPT_INSERT_NEW] = "INSERT INTO evidence_recipients (" EVIDENCE_RCPT_COLS
+                                   ") VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     [Q_EVIDENCE_GET] = "SELECT " EVIDENCE_COLS_MANIFEST " FROM evidence WHERE id = ?1",
     [Q_EVIDENCE_UPDATE] = "UPDATE evidence SET status = ?2, upload_offset = ?3, updated = ?4 "
                           "WHERE id = ?1",
@@ -1635,6 +1637,16 @@ static parley_qs sq_evidence_insert(void *conn, const parley_evidence_row *row,
   return PARLEY_QS_ONE;
 }
 
+static parley_qs sq_evidence_recipient_add(void *conn, const char *id,
+                                           const parley_evidence_recipient_row *r) {
+  sq_conn *c = conn;
+  STMT(c, Q_EVIDENCE_RCPT_INSERT_NEW);
+  if (!b_text(s, 1, id) || !b_text(s, 2, r->state) || !b_text(s, 3, r->poc) ||
+      !b_text(s, 4, r->key_id))
+    return bind_failed(c, s, "evidence_recipient_add");
+  return run_change(c, s, "evidence_recipient_add");
+}
+
 static parley_qs sq_evidence_get(void *conn, const char *id, parley_evidence_row *out) {
   sq_conn *c = conn;
   STMT(c, Q_EVIDENCE_GET);
@@ -1886,6 +1898,7 @@ const struct parley_store_backend parley_store_sqlite = {
     .evidence_get = sq_evidence_get,
     .evidence_update = sq_evidence_update,
     .evidence_list = sq_evidence_list,
+    .evidence_recipient_add = sq_evidence_recipient_add,
     .evidence_recipients = sq_evidence_recipients,
     .evidence_chunk_put = sq_evidence_chunk_put,
     .evidence_chunk_get = sq_evidence_chunk_get,

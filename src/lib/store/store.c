@@ -867,6 +867,15 @@ parley_qs parley_store_evidence_list(parley_tx *tx, const char *state, const cha
   return tx_leave(tx, OPS(tx)->evidence_list(tx->conn, state, poc, cb, cls));
 }
 
+parley_qs parley_store_evidence_recipient_add(parley_tx *tx, const char *id,
+                                              const parley_evidence_recipient_row *r) {
+  ENTER(tx, "evidence_recipient_add", true);
+  if (!id || !r || !key_ok(id, PARLEY_UUID_LEN) || !text_ok(r->state, sizeof r->state, true) ||
+      !text_ok(r->poc, sizeof r->poc, true) || !text_ok(r->key_id, sizeof r->key_id, true))
+    REFUSE(tx, "evidence_recipient_add", "argument");
+  return tx_leave(tx, OPS(tx)->evidence_recipient_add(tx->conn, id, r));
+}
+
 parley_qs parley_store_evidence_recipients(parley_tx *tx, const char *id,
                                            bool (*cb)(void *cls,
                                                       const parley_evidence_recipient_row *r),

@@ -1,6 +1,7 @@
 /* Unit tests for evidence packages (docs/protocol.md §13): chunk arithmetic, the chunk
  * cipher (deterministic re-sealing, tampering, truncation), the Merkle root over
- * ciphertext chunks, manifests (signature, shape, sizes that agree) and custody events. */
+ * ciphertext chunks, manifests (signature, shape, sizes that agree), custody events, and
+ * onward sharing (the sender's consent, the shared event, its wrapped key). */
 /* cmocka needs these first, in this order */
 // clang-format off
 #include <setjmp.h>
@@ -187,10 +188,92 @@ static void test_custody(void **state) {
   json_decref(ev);
 }
 
+/* rcpt shares the package with `other` (LVA/lva-cert) under the sender's consent. */
+static void test_share(void **state) {
+  (void)state;
+  parley_content_key key;
+  uint8_t header[PARLEY_EVIDENCE_HEADER_LEN], root[32] = {1};
+  parley_evidence_stream st;
+  parley_evidence_stream_new(&key, header, &st);
+  json_t *m = make_manifest(&key, header, root, 1000);
+  parley_evidence_info info;
+  parley_error err;
+  assert_int_equal(parley_evidence_manifest_verify(m, &sender.sign_pk, &info, &err), PARLEY_E_OK);
+  json_t *consent = NULL, *ev = NULL;
+  assert_int_equal(parley_consent_new(info.id, &info.hash, "LVA", "lva-cert", "EST", "est-cert",
+                                      &sender.sign_sk, &sender.sign_pk, 1500, &consent, &err),
+                   PARLEY_E_OK);
+  assert_int_equal(parley_consent_verify(consent, info.id, &info.hash, "LVA", "lva-cert", "EST",
+                                         "est-cert", &sender.sign_pk, &err),
+                   PARLEY_E_OK);
+  /* another package, manifest, POC or signer: refused */
+  parley_hash other_hash = info.hash;
+  other_hash.b[0] ^= 1;
+  assert_int_equal(parley_consent_verify(consent, "01a24f16-d080-77ba-9a06-cf6f32d530a1",
+                                         &info.hash, "LVA", "lva-cert", "EST", "est-cert",
+                                         &sender.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  assert_int_equal(parley_consent_verify(consent, info.id, &other_hash, "LVA", "lva-cert", "EST",
+                                         "est-cert", &sender.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  assert_int_equal(parley_consent_verify(consent, info.id, &info.hash, "LVA", "lva-ops", "EST",
+                                         "est-cert", &sender.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  assert_int_equal(parley_consent_verify(consent, info.id, &info.hash, "LVA", "lva-cert", "EST",
+                                         "est-cert", &rcpt.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  assert_int_equal(parley_consent_verify(NULL, info.id, &info.hash, "LVA", "lva-cert", "EST",
+                                         "est-cert", &sender.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  /* edited to name another POC: the signature no longer verifies */
+  json_t *forged = json_deep_copy(consent);
+  json_object_set_new(json_object_get(forged, "to"), "poc", json_string("lva-ops"));
+  assert_int_equal(parley_consent_verify(forged, info.id, &info.hash, "LVA", "lva-ops", "EST",
+                                         "est-cert", &sender.sign_pk, &err),
+                   PARLEY_E_EVIDENCE_CONSENT);
+  assert_non_null(strstr(err.detail, "signature"));
+  json_decref(forged);
+  /* the shared event: signed by the sharer, the key wrapped for the new POC */
+  parley_envelope_recipient to = {"LVA", "lva-cert", other.box_pk};
+  assert_int_equal(parley_custody_shared_new(info.id, &info.hash, "FIN", "fin-cert", &rcpt.sign_sk,
+                                             &rcpt.sign_pk, 1600, &to, &key, consent, &ev, &err),
+                   PARLEY_E_OK);
+  assert_int_equal(parley_custody_verify(ev, &rcpt.sign_pk, &err), PARLEY_E_OK);
+  parley_envelope_party party;
+  assert_int_equal(parley_custody_shared_recipient(ev, &party, &err), PARLEY_E_OK);
+  assert_string_equal(party.poc, "lva-cert");
+  parley_content_key k2;
+  assert_int_equal(parley_evidence_unwrap_shared(m, ev, &other, &k2, &err), PARLEY_E_OK);
+  assert_memory_equal(k2.b, key.b, 32);
+  assert_int_equal(parley_evidence_unwrap_shared(m, ev, &rcpt, &k2, &err),
+                   PARLEY_E_EVIDENCE_NOT_RECIPIENT);
+  /* a key that is not the package's fails the manifest's commitment */
+  json_t *bad = NULL;
+  parley_content_key wrong;
+  randombytes_buf(wrong.b, sizeof wrong.b);
+  assert_int_equal(parley_custody_shared_new(info.id, &info.hash, "FIN", "fin-cert", &rcpt.sign_sk,
+                                             &rcpt.sign_pk, 1600, &to, &wrong, consent, &bad, &err),
+                   PARLEY_E_OK);
+  assert_int_equal(parley_evidence_unwrap_shared(m, bad, &other, &k2, &err),
+                   PARLEY_E_CRYPTO_COMMITMENT);
+  json_decref(bad);
+  /* a shared event without a recipient, or another event with one, is malformed */
+  json_t *c = json_deep_copy(ev);
+  json_object_del(c, "recipient");
+  assert_int_equal(parley_custody_verify(c, &rcpt.sign_pk, &err), PARLEY_E_EVIDENCE_INVALID);
+  json_object_set(c, "recipient", json_object_get(ev, "recipient"));
+  json_object_set_new(c, "event", json_string("downloaded"));
+  assert_int_equal(parley_custody_verify(c, &rcpt.sign_pk, &err), PARLEY_E_EVIDENCE_INVALID);
+  json_decref(c);
+  json_decref(ev);
+  json_decref(consent);
+  json_decref(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sizes), cmocka_unit_test(test_cipher),  cmocka_unit_test(test_manifest),
-      cmocka_unit_test(test_root),  cmocka_unit_test(test_custody),
+      cmocka_unit_test(test_root),  cmocka_unit_test(test_custody), cmocka_unit_test(test_share),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
