@@ -2,7 +2,8 @@
 // officer fetches and verifies a package sent with `parley evidence send` and saves its
 // file; checks its custody chain; sees it in the case; is refused a package with a
 // flipped stored chunk, the chunk named. EST's officer seals and uploads a file from the
-// page (its id written for test_evidence.sh to fetch with parley).
+// page, the upload broken after one chunk and resumed after a reload (its id written
+// for test_evidence.sh to fetch with parley).
 import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,14 +95,38 @@ try {
   await est.check('#to-FIN-fin-cert');
   await est.fill('#ev-notes', 'Captured at the border router, 2026-12-01');
   expect((await est.inputValue('#ev-case-field')) === CASE, 'the case is filled in from the case view link');
+  /* the upload breaks after its first chunk (every later PATCH dropped), and the page is
+   * reloaded: the officer opens the key again and resumes with the same file */
+  let patches = 0;
+  let dropped = false;
+  await est.route('**/v1/evidence/*/upload', (route) => {
+    if (route.request().method() !== 'PATCH') return route.continue();
+    if (++patches === 1) return route.continue();
+    dropped = true;
+    return route.abort();
+  });
   await est.click('#ev-send');
-  await est.waitForSelector('#ev-sent', { timeout: 40000 });
-  const pageId = await est.getAttribute('#ev-sent', 'data-id');
+  for (let i = 0; i < 400 && !dropped; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(dropped && patches >= 2, `EST's upload starts from the page (sealed, created, chunk 0 sent) and then its connection breaks`);
+  await est.unroute('**/v1/evidence/*/upload');
+  await est.reload();
+  await openKey(est, `${HUB}/app/`, need('EST_KEY'));
+  await est.goto(`${HUB}/app/#/evidence`);
+  await est.waitForSelector('#ev-pending .pending[data-id]', { timeout: 20000 });
+  const pageId = await est.getAttribute('#ev-pending .pending[data-id]', 'data-id');
   appendFileSync(ids, `page-sent ${pageId}\n`);
-  const up = await est.textContent('#ev-progress-text');
-  expect((await est.getAttribute('#ev-progress', 'data-phase')) === 'upload' && /100 %/.test(up) && /\/s/.test(up), `EST seals and uploads the file from the page (${pageId}), with progress`, up);
+  await est.setInputFiles(`#ev-resume-files-${pageId}`, need('UPLOAD'));
+  let resent = 0;
+  est.on('request', (r) => {
+    if (r.method() === 'PATCH') resent++;
+  });
+  await est.click('#ev-pending .ev-resume');
+  await est.waitForSelector('#ev-pending .verified', { timeout: 40000 });
+  const up = await est.textContent('#ev-pending #ev-progress-text');
+  expect((await est.getAttribute('#ev-pending #ev-progress', 'data-phase')) === 'upload' && /100 %/.test(up) && /\/s/.test(up), `after the reload the upload resumes where the hub stopped and completes (${pageId}), with progress`, up);
+  expect(resent === 2, `  only the 2 chunks the hub did not hold are sent again (${resent} PATCH)`);
   await shot(est, OUT, 'evidence-sent-en.png');
-  await est.click('#ev-sent-open');
+  await est.click('#ev-pending .verified a');
   await est.waitForSelector('#evidence', { timeout: 20000 });
   expect((await est.locator('#ev-not-recipient').count()) === 1 && (await est.locator('#ev-fetch').count()) === 0, 'the sender, not a recipient, is told so and offered no download');
 

@@ -3,10 +3,10 @@
 # package sent with `parley evidence send` is fetched in FIN's page, every chunk checked
 # against the signed Merkle root and every file's SHA-256 against the manifest, saved
 # and compared with the file sent; its custody chain is checked in the page. A package
-# sealed and uploaded from EST's page (tus) is fetched and verified by `parley evidence
-# fetch|verify|custody`. A flipped byte in a stored chunk is refused in the page,
-# naming the chunk. Size of the first package: PARLEY_TEST_EVIDENCE_BYTES (default
-# 3500000, 4 chunks; 2200000 under ASan).
+# sealed and uploaded from EST's page (tus; broken after one chunk, resumed after a
+# reload) is fetched and verified by `parley evidence fetch|verify|custody`. A flipped
+# byte in a stored chunk is refused in the page, naming the chunk. Size of the first
+# package: PARLEY_TEST_EVIDENCE_BYTES (default 3500000, 4 chunks; 2200000 under ASan).
 # Screenshots: $PARLEY_TEST_OUTPUT/web-browser/evidence/.
 . "$PARLEY_SRC/tests/integration/lib.sh"
 . "$PARLEY_SRC/tests/web/web_lib.sh"
