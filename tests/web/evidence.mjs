@@ -16,6 +16,15 @@ const ID2 = need('ID2');
 const CASE = need('CASE');
 const ids = join(OUT, 'ids.txt');
 writeFileSync(ids, '');
+const AXE = readFileSync(need('AXE'), 'utf8');
+/* axe-core: serious or critical violations on the page as it is */
+async function axe(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
+  });
+}
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const want1 = sha256(need('FILE1'));
 
@@ -63,6 +72,8 @@ try {
   const notes = await fin.textContent('#evidence');
   expect(notes.includes("Not verified: the hub's status"), 'the page says what it did not verify');
   await shot(fin, OUT, 'evidence-custody-en.png');
+  const v1 = await axe(fin);
+  expect(v1.length === 0, 'axe: the package view with its download and custody has no serious violation', v1.join('\n'));
 
   /* the case */
   await fin.goto(`${HUB}/app/#/case/${CASE}`);
@@ -83,6 +94,12 @@ try {
   const fr = await fin.textContent('#refusal');
   expect(fr.includes('Le bloc 1') && fr.includes('racine de Merkle'), '  the refusal is said in the officer\'s language (French)', fr);
   await shot(fin, OUT, 'evidence-refused-fr.png');
+  await setLanguage(fin, 'ar');
+  await fin.goto(`${HUB}/app/#/evidence`);
+  await fin.waitForSelector(`#ev-list tr[data-id="${ID1}"]`, { timeout: 20000 });
+  const v2 = await axe(fin);
+  expect((await fin.evaluate(() => document.documentElement.dir)) === 'rtl' && (await fin.textContent('#ev-title')) === 'حزم الأدلة' && v2.length === 0, 'the evidence list in Arabic, right to left; axe finds no serious violation', v2.join('\n'));
+  await shot(fin, OUT, 'evidence-list-ar.png');
   await setLanguage(fin, 'en');
 
   /* EST seals and uploads a file from the page, in the case */
@@ -95,6 +112,8 @@ try {
   await est.check('#to-FIN-fin-cert');
   await est.fill('#ev-notes', 'Captured at the border router, 2026-12-01');
   expect((await est.inputValue('#ev-case-field')) === CASE, 'the case is filled in from the case view link');
+  const v3 = await axe(est);
+  expect(v3.length === 0, 'axe: the send screen has no serious violation', v3.join('\n'));
   /* the upload breaks after its first chunk (every later PATCH dropped), and the page is
    * reloaded: the officer opens the key again and resumes with the same file */
   let patches = 0;

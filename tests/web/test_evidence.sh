@@ -38,7 +38,7 @@ PY
 head -c 2300000 /dev/urandom >"$WORK/in/netflow.pcap"
 
 if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 CASE=$CASE \
-  FILE1=$WORK/in/seized-disk.img UPLOAD=$WORK/in/netflow.pcap run_browser evidence.mjs "$WORK/browser.out"; then :; fi
+  FILE1=$WORK/in/seized-disk.img UPLOAD=$WORK/in/netflow.pcap AXE=$PARLEY_SRC/web/node_modules/axe-core/axe.min.js run_browser evidence.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the page's package, fetched and verified with parley ------------------------------
 PAGE_ID=$(sed -n 's/^page-sent //p' "$OUT/ids.txt" 2>/dev/null || true)
