@@ -92,7 +92,7 @@ export function EvidenceList(props: { client: ParleyClient }) {
           {list.length === 0 ? (
             <p>{t('ev.empty')}</p>
           ) : (
-            <table id="ev-list">
+            <table id="ev-list" class="table">
               <thead>
                 <tr>
                   <th scope="col">{t('ev.colId')}</th>
@@ -251,7 +251,7 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
           )}
         </dl>
         <p>{t('ev.total', { files: info.files.length, size: bytes(info.plaintextSize), chunks: info.chunks })}</p>
-        <table id="ev-files">
+        <table id="ev-files" class="table">
           <caption>{t('ev.files')}</caption>
           <thead>
             <tr>
@@ -336,7 +336,7 @@ function CustodyTable(props: { c: { lines: CustodyLine[]; status: string; failed
       <p id="ev-custody-summary" class={c.failed ? 'refusal' : 'verified'} role="status">
         {c.failed ? t('ev.custodyBad', { failed: c.failed, n: c.lines.length }) : t('ev.custodyOk', { n: c.lines.length })}
       </p>
-      <table>
+      <table class="table">
         <thead>
           <tr>
             <th scope="col">{t('ev.event')}</th>
