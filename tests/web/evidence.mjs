@@ -94,6 +94,11 @@ try {
   const fr = await fin.textContent('#refusal');
   expect(fr.includes('Le bloc 1') && fr.includes('racine de Merkle'), '  the refusal is said in the officer\'s language (French)', fr);
   await shot(fin, OUT, 'evidence-refused-fr.png');
+  /* a manifest edited in the hub's store after the sender signed it */
+  await fin.goto(`${HUB}/app/#/evidence/${need('ID3')}`);
+  await fin.waitForSelector('#refusal', { timeout: 20000 });
+  const sig = await fin.textContent('#refusal');
+  expect((await fin.getAttribute('#refusal', 'data-code')) === 'EVIDENCE_SIGNATURE' && sig.includes("n’est pas signé par la clé de EST/est-cert") && (await fin.locator('#ev-fetch').count()) === 0, 'a manifest edited after signing is refused before anything is fetched (wrong signer, said in French)', sig);
   await setLanguage(fin, 'ar');
   await fin.goto(`${HUB}/app/#/evidence`);
   await fin.waitForSelector(`#ev-list tr[data-id="${ID1}"]`, { timeout: 20000 });
@@ -149,7 +154,15 @@ try {
   await est.waitForSelector('#evidence', { timeout: 20000 });
   expect((await est.locator('#ev-not-recipient').count()) === 1 && (await est.locator('#ev-fetch').count()) === 0, 'the sender, not a recipient, is told so and offered no download');
 
-  const errs = [...pageErrors(fin), ...pageErrors(est)];
+  /* an officer of FIN the package is not addressed to */
+  const duty = await officerPage(browser, 'FIN-duty');
+  await openKey(duty, `${HUB}/app/`, need('DUTY_KEY'));
+  await duty.goto(`${HUB}/app/#/evidence/${ID1}`);
+  await duty.waitForSelector('#refusal', { timeout: 20000 });
+  const nr = await duty.textContent('#refusal');
+  expect((await duty.getAttribute('#refusal', 'data-code')) === 'EVIDENCE_UNKNOWN' && nr.includes('knows no package of that id sent by you or to you'), 'fin-duty, not a recipient, gets nothing of the package (the hub answers as for an unknown id)', nr);
+
+  const errs = [...pageErrors(fin), ...pageErrors(est), ...pageErrors(duty)];
   expect(errs.length === 0, 'no page errors, no CSP refusals', errs.join('\n'));
 } catch (e) {
   notOk(`the evidence run broke: ${e.message.split('\n')[0]}`, [...fin.logs, ...est.logs].slice(-20).join('\n'));

@@ -5,7 +5,8 @@
 # and compared with the file sent; its custody chain is checked in the page. A package
 # sealed and uploaded from EST's page (tus; broken after one chunk, resumed after a
 # reload) is fetched and verified by `parley evidence fetch|verify|custody`. A flipped
-# byte in a stored chunk is refused in the page, naming the chunk. Size of the first
+# byte in a stored chunk is refused in the page, naming the chunk; so are a manifest
+# edited after signing and a package asked for by an officer it is not addressed to. Size of the first
 # package: PARLEY_TEST_EVIDENCE_BYTES (default 3500000, 4 chunks; 2200000 under ASan).
 # Screenshots: $PARLEY_TEST_OUTPUT/web-browser/evidence/.
 . "$PARLEY_SRC/tests/integration/lib.sh"
@@ -34,10 +35,16 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))
 PY
 
+# a third, its manifest edited in the hub's store after it was signed: a wrong signature
+as est-cert evidence send --to FIN:fin-cert --notes 'Custody form 12' "$WORK/in/flip.bin" >"$WORK/send3.out" 2>/dev/null
+ID3=$(ev_id "$WORK/send3.out")
+sqlite3 "$WORK/hub/hub.db" "UPDATE evidence SET manifest = replace(manifest, 'Custody form 12', 'Custody form 13') WHERE id = '$ID3'"
+check "  (the stored manifest of $ID3 was edited)" test "$(sqlite3 "$WORK/hub/hub.db" "SELECT count(*) FROM evidence WHERE id = '$ID3' AND manifest LIKE '%form 13%'")" = 1
+
 # what EST's officer uploads from the page
 head -c 2300000 /dev/urandom >"$WORK/in/netflow.pcap"
 
-if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 CASE=$CASE \
+if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 ID3=$ID3 CASE=$CASE DUTY_KEY=$WORK/fin-duty.key \
   FILE1=$WORK/in/seized-disk.img UPLOAD=$WORK/in/netflow.pcap AXE=$PARLEY_SRC/web/node_modules/axe-core/axe.min.js run_browser evidence.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the page's package, fetched and verified with parley ------------------------------
