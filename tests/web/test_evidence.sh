@@ -7,7 +7,8 @@
 # reload) is fetched and verified by `parley evidence fetch|verify|custody`. A flipped
 # byte in a stored chunk is refused in the page, naming the chunk; so are a manifest
 # edited after signing and a package asked for by an officer it is not addressed to. Size of the first
-# package: PARLEY_TEST_EVIDENCE_BYTES (default 3500000, 4 chunks; 2200000 under ASan).
+# package: PARLEY_TEST_EVIDENCE_BYTES (default 3500000, 4 chunks; 2200000 under ASan);
+# of the page's upload: PARLEY_TEST_EVIDENCE_UPLOAD_BYTES (default 2300000, 3 chunks).
 # Screenshots: $PARLEY_TEST_OUTPUT/web-browser/evidence/.
 . "$PARLEY_SRC/tests/integration/lib.sh"
 . "$PARLEY_SRC/tests/web/web_lib.sh"
@@ -42,7 +43,8 @@ sqlite3 "$WORK/hub/hub.db" "UPDATE evidence SET manifest = replace(manifest, 'Cu
 check "  (the stored manifest of $ID3 was edited)" test "$(sqlite3 "$WORK/hub/hub.db" "SELECT count(*) FROM evidence WHERE id = '$ID3' AND manifest LIKE '%form 13%'")" = 1
 
 # what EST's officer uploads from the page
-head -c 2300000 /dev/urandom >"$WORK/in/netflow.pcap"
+UPLOAD_SIZE=${PARLEY_TEST_EVIDENCE_UPLOAD_BYTES:-2300000}
+head -c "$UPLOAD_SIZE" /dev/urandom >"$WORK/in/netflow.pcap"
 
 if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 ID3=$ID3 CASE=$CASE DUTY_KEY=$WORK/fin-duty.key \
   FILE1=$WORK/in/seized-disk.img UPLOAD=$WORK/in/netflow.pcap AXE=$PARLEY_SRC/web/node_modules/axe-core/axe.min.js run_browser evidence.mjs "$WORK/browser.out"; then :; fi
