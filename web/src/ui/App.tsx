@@ -13,6 +13,7 @@ import type { AppConfig } from './config';
 import { CaseView } from './CaseView';
 import { Compose } from './Compose';
 import { Directory } from './Directory';
+import { EvidenceList, EvidenceSend, EvidenceView } from './Evidence';
 import { HubServedBanner, ScreenBoundary } from './components';
 import { errorText } from './format';
 import { applyLanguage, LangContext, LANGUAGES, savedLanguage, translator, useLang } from './i18n';
@@ -77,6 +78,7 @@ function Header(props: { lang: Lang; onLang: (c: Lang) => void; session: Session
         <nav id="nav" aria-label={t('nav.label')}>
           {officer && link('#/inbox', t('nav.inbox'), r === 'inbox' || r === 'outbox' || r === 'message' || r === 'case', 'nav-inbox')}
           {officer && link('#/compose', t('nav.compose'), r === 'compose', 'nav-compose')}
+          {officer && link('#/evidence', t('nav.evidence'), r === 'evidence' || r === 'evidence-item' || r === 'evidence-send', 'nav-evidence')}
           {link('#/directory', t('nav.directory'), r === 'directory' || r === 'state', 'nav-directory')}
           {link('#/key', t('nav.key'), r === 'key', 'nav-key')}
         </nav>
@@ -125,6 +127,12 @@ function Screen(props: { session: Session; route: Route }) {
       return <Compose client={session.client} reply={route.reply} me={session.me} />;
     case 'case':
       return <CaseView client={session.client} id={route.id} />;
+    case 'evidence':
+      return <EvidenceList client={session.client} />;
+    case 'evidence-item':
+      return <EvidenceView client={session.client} id={route.id} />;
+    case 'evidence-send':
+      return <EvidenceSend client={session.client} {...(route.case ? { caseId: route.case } : {})} {...(session.me?.state ? { myState: session.me.state } : {})} />;
     default:
       return (
         <section>

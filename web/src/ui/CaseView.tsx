@@ -1,8 +1,10 @@
 /* A case: its messages in order, as the hub lists them (the hub's word); each opens
- * into the verified message view. */
+ * into the verified message view. Below, the evidence packages whose verified manifest
+ * names the case. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ParleyClient } from '../lib/client';
 import { HubWordBox, Loading, Priority, RefusalBox, Skipped, statusLabel, TlpChip } from './components';
+import { CaseEvidence } from './Evidence';
 import { isObj, kindTitle, localTime, objects, str } from './format';
 import { useLang } from './i18n';
 
@@ -57,6 +59,7 @@ export function CaseView(props: { client: ParleyClient; id: string }) {
           <Skipped n={skipped} />
         </HubWordBox>
       )}
+      <CaseEvidence client={props.client} caseId={props.id} />
     </section>
   );
 }

@@ -116,7 +116,7 @@ function FieldInput(props: { f: TemplateField; value: Values[string] | undefined
 }
 
 /* States ticked, then their POCs from each state's verified record. */
-function Recipients(props: { client: ParleyClient; chosen: { state: string; poc: string }[]; set: (r: { state: string; poc: string }[]) => void; myState?: string }) {
+export function Recipients(props: { client: ParleyClient; chosen: { state: string; poc: string }[]; set: (r: { state: string; poc: string }[]) => void; myState?: string }) {
   const { t } = useLang();
   const [states, setStates] = useState<{ code: string; name: string }[] | null>(null);
   const [records, setRecords] = useState<Record<string, VerifiedRecord | { error: unknown } | 'loading'>>({});

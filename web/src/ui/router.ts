@@ -1,5 +1,6 @@
 /* The hash router: #/inbox, #/outbox, #/message/ID, #/compose, #/compose?reply=ID,
- * #/case/ID, #/directory, #/state/CODE, #/key. Ids in the hash are bounded and checked
+ * #/case/ID, #/directory, #/state/CODE, #/key, #/evidence, #/evidence/ID,
+ * #/evidence-send, #/evidence-send?case=ID. Ids in the hash are bounded and checked
  * against a plain character set before any screen sees them. */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -12,6 +13,9 @@ export type Route =
   | { name: 'directory' }
   | { name: 'state'; code: string }
   | { name: 'key' }
+  | { name: 'evidence' }
+  | { name: 'evidence-item'; id: string }
+  | { name: 'evidence-send'; case?: string }
   | { name: 'unknown'; hash: string };
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,6 +49,14 @@ export function parseRoute(hash: string): Route {
       return CODE.test(arg) ? { name: 'state', code: arg } : { name: 'unknown', hash };
     case 'key':
       return { name: 'key' };
+    case 'evidence':
+      if (!second) return { name: 'evidence' };
+      return ID.test(arg) ? { name: 'evidence-item', id: arg } : { name: 'unknown', hash };
+    case 'evidence-send': {
+      const c = params.get('case');
+      if (c === null || c === '') return { name: 'evidence-send' };
+      return ID.test(c) ? { name: 'evidence-send', case: c } : { name: 'unknown', hash };
+    }
     default:
       return { name: 'unknown', hash };
   }
@@ -68,6 +80,10 @@ export function href(r: Route): string {
       return `#/case/${encodeURIComponent(r.id)}`;
     case 'state':
       return `#/state/${encodeURIComponent(r.code)}`;
+    case 'evidence-item':
+      return `#/evidence/${encodeURIComponent(r.id)}`;
+    case 'evidence-send':
+      return r.case ? `#/evidence-send?case=${encodeURIComponent(r.case)}` : '#/evidence-send';
     case 'unknown':
       return r.hash;
     default:
