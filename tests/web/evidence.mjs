@@ -168,6 +168,18 @@ try {
   const nr = await duty.textContent('#refusal');
   expect((await duty.getAttribute('#refusal', 'data-code')) === 'EVIDENCE_UNKNOWN' && nr.includes('knows no package of that id sent by you or to you'), 'fin-duty, not a recipient, gets nothing of the package (the hub answers as for an unknown id)', nr);
 
+  /* a package shared onward with fin-duty: the shared event counts with EST's signed consent */
+  await duty.goto(`${HUB}/app/#/evidence/${need('ID4')}`);
+  await duty.waitForSelector('#ev-custody-check', { timeout: 20000 });
+  await duty.click('#ev-custody-check');
+  await duty.waitForSelector('#ev-custody', { timeout: 30000 });
+  const shared = await duty.$$eval('#ev-custody tbody tr', (rows) => rows.map((r) => `${r.getAttribute('data-event')}:${r.getAttribute('data-verified')}`));
+  const sharedText = await duty.textContent('#ev-custody');
+  expect(
+    (await duty.getAttribute('#ev-custody', 'data-failed')) === '0' && shared.join(' ') === 'sealed:yes uploaded:yes available:yes shared:yes' && sharedText.includes("EST/est-cert's signed consent"),
+    "a package shared onward: the shared event verifies in the page with the sender's signed consent",
+    `${shared.join(' ')} | ${sharedText}`,
+  );
   const errs = [...pageErrors(fin), ...pageErrors(est), ...pageErrors(duty)];
   expect(errs.length === 0, 'no page errors, no CSP refusals', errs.join('\n'));
 } catch (e) {

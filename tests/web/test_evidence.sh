@@ -42,11 +42,19 @@ ID3=$(ev_id "$WORK/send3.out")
 sqlite3 "$WORK/hub/hub.db" "UPDATE evidence SET manifest = replace(manifest, 'Custody form 12', 'Custody form 13') WHERE id = '$ID3'"
 check "  (the stored manifest of $ID3 was edited)" test "$(sqlite3 "$WORK/hub/hub.db" "SELECT count(*) FROM evidence WHERE id = '$ID3' AND manifest LIKE '%form 13%'")" = 1
 
+# a fourth, shared onward by FIN's officer with FIN's night duty, with EST's signed consent
+printf 'shared onward\n' >"$WORK/in/onward.txt"
+as est-cert evidence send --to FIN:fin-cert "$WORK/in/onward.txt" >"$WORK/send4.out" 2>/dev/null
+ID4=$(ev_id "$WORK/send4.out")
+as est-cert evidence consent "$ID4" --to FIN:fin-duty --out "$WORK/consent4.json" 2>/dev/null
+check "  (fin-cert shared $ID4 with fin-duty, with EST's consent)" \
+  as fin-cert evidence share "$ID4" --to FIN:fin-duty --consent "$WORK/consent4.json"
+
 # what EST's officer uploads from the page
 UPLOAD_SIZE=${PARLEY_TEST_EVIDENCE_UPLOAD_BYTES:-2300000}
 head -c "$UPLOAD_SIZE" /dev/urandom >"$WORK/in/netflow.pcap"
 
-if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 ID3=$ID3 CASE=$CASE DUTY_KEY=$WORK/fin-duty.key \
+if HUB=$HUB OUT=$OUT EST_KEY=$WORK/est-cert.key FIN_KEY=$WORK/fin-cert.key ID1=$ID1 ID2=$ID2 ID3=$ID3 ID4=$ID4 CASE=$CASE DUTY_KEY=$WORK/fin-duty.key \
   FILE1=$WORK/in/seized-disk.img UPLOAD=$WORK/in/netflow.pcap AXE=$PARLEY_SRC/web/node_modules/axe-core/axe.min.js run_browser evidence.mjs "$WORK/browser.out"; then :; fi
 
 # ---- the page's package, fetched and verified with parley ------------------------------

@@ -344,9 +344,11 @@ export function custodyNew(na: Sodium, evidenceId: string, manifestSha256: Uint8
 }
 
 /* As parley_custody_verify: the shape, the actor's key id is pk's, the signature. */
-export function custodyVerify(na: Sodium, ev: JsonValue | undefined, pk: Uint8Array): { event: string; evidence: string; manifestSha256: Uint8Array; time: string } {
+export function custodyVerify(na: Sodium, ev: JsonValue | undefined, pk: Uint8Array): { event: string; evidence: string; manifestSha256: Uint8Array; time: string; shared?: { to: { state: string; poc: string }; consent: JsonObject } } {
   if (!isJsonObject(ev)) return pfail(E, 'custody: not an object');
-  onlyKnown(ev, ['format', 'evidence', 'manifest_sha256', 'event', 'actor', 'time', 'detail', 'signature'], E, 'custody');
+  const isShared = ev['event'] === 'shared';
+  /* a "shared" event also names the new POC and carries the sender's consent (§13.4) */
+  onlyKnown(ev, ['format', 'evidence', 'manifest_sha256', 'event', 'actor', 'time', 'detail', 'signature', ...(isShared ? ['recipient', 'consent'] : [])], E, 'custody');
   const f = new Fields(ev, E, 'custody');
   if (f.line('format', 32) !== CUSTODY_FORMAT) pfail(E, `custody: format must be ${CUSTODY_FORMAT}`);
   const evidence = f.uuid('evidence')!;
@@ -359,8 +361,40 @@ export function custodyVerify(na: Sodium, ev: JsonValue | undefined, pk: Uint8Ar
   f.line('signature', 200);
   const kid = typeof actor['key_id'] === 'string' ? actor['key_id'] : typeof actor['hub'] === 'string' ? actor['hub'] : undefined;
   if (kid === undefined || kid !== signKeyId(na, pk)) pfail('EVIDENCE_SIGNATURE', "actor key id is not the given key's");
+  let shared: { to: { state: string; poc: string }; consent: JsonObject } | undefined;
+  if (isShared) {
+    const r = f.obj('recipient');
+    const to = { state: r['state'], poc: r['poc'] };
+    if (typeof to.state !== 'string' || typeof to.poc !== 'string' || !stateCodeValid(to.state) || !pocIdValid(to.poc)) pfail(E, 'custody: recipient must name a state and a POC');
+    shared = { to: to as { state: string; poc: string }, consent: f.obj('consent') };
+  }
   if (!signedJsonVerify(na, ev, PURPOSE_CUSTODY, pk)) pfail('EVIDENCE_SIGNATURE', `custody event ${event}`);
-  return { event, evidence, manifestSha256, time };
+  return { event, evidence, manifestSha256, time, ...(shared ? { shared } : {}) };
+}
+
+export const CONSENT_FORMAT = 'parley-consent-v1';
+export const PURPOSE_CONSENT = 'evidence-consent';
+
+/* As parley_consent_verify: EVIDENCE_CONSENT unless c names this package and manifest, the
+ * POC `to`, is by the sender `by` with pk's key id, and pk signed it. */
+export function consentVerify(na: Sodium, c: JsonValue | undefined, evidenceId: string, manifestSha256: Uint8Array, to: { state: string; poc: string }, by: { state: string; poc: string }, pk: Uint8Array): void {
+  const C = 'EVIDENCE_CONSENT';
+  if (!isJsonObject(c)) return pfail(C, 'no consent');
+  onlyKnown(c, ['format', 'evidence', 'manifest_sha256', 'to', 'by', 'time', 'signature'], C, 'consent');
+  const f = new Fields(c, C, 'consent');
+  if (f.line('format', 32) !== CONSENT_FORMAT) pfail(C, `consent: format must be ${CONSENT_FORMAT}`);
+  const id = f.uuid('evidence')!;
+  const h = f.b64('manifest_sha256', 32);
+  const t = f.obj('to');
+  const b = f.obj('by');
+  f.time('time');
+  f.line('signature', 200);
+  onlyKnown(t, ['state', 'poc'], C, 'consent.to');
+  onlyKnown(b, ['state', 'poc', 'key_id'], C, 'consent.by');
+  if (id !== evidenceId || !na.memcmp(h, manifestSha256)) pfail(C, 'the consent is for another package or manifest');
+  if (t['state'] !== to.state || t['poc'] !== to.poc) pfail(C, `the consent names another POC than ${to.state}/${to.poc}`);
+  if (b['state'] !== by.state || b['poc'] !== by.poc || b['key_id'] !== signKeyId(na, pk)) pfail(C, `the consent is not by the package's sender ${by.state}/${by.poc}`);
+  if (!signedJsonVerify(na, c, PURPOSE_CONSENT, pk)) pfail(C, `the consent's signature does not verify with ${by.state}/${by.poc}'s key`);
 }
 
 export { ProtoError, uuidValid };

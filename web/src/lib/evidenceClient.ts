@@ -24,6 +24,7 @@ import {
   chunkLeaf,
   ciphertextSize,
   custodyNew,
+  consentVerify,
   custodyVerify,
   fileNameOk,
   manifestNew,
@@ -539,6 +540,16 @@ export class EvidenceClient {
             const c = custodyVerify(this.na, rec, pk);
             if (c.evidence !== id || str(rec, 'manifest_sha256') !== mh) why = 'names another package or manifest';
             else if (c.event !== event) why = `the hub lists it as ${safe(event)}, it says ${safe(c.event)}`;
+            else if (c.shared) {
+              /* onward sharing counts only with the original sender's signed consent for that POC */
+              const from = pkg.info.from;
+              const spk = (await this.client.verifiedRecord(from.state)).pocs.find((x) => x.id === from.poc)?.signingKey;
+              if (!spk) why = "the sender's key is unknown";
+              else {
+                consentVerify(this.na, c.shared.consent, id, pkg.info.hash, c.shared.to, from, spk);
+                line.who += `, to ${c.shared.to.state}/${c.shared.to.poc} with ${from.state}/${from.poc}'s signed consent`;
+              }
+            }
           } catch (e) {
             why = `signature: ${e instanceof ProtoError ? e.detail.slice(0, 200) : String(e)}`;
           }
