@@ -206,6 +206,13 @@ function checkBody(body: JsonObject, env: JsonObject, info: EnvelopeInfo): void 
   const parties = rcpts.map((r) => parseParty(r, 'body.recipients[]', false));
   const F = 'ENVELOPE_FORWARDED';
   if (id !== info.id) pfail(F, `body.id: written for message ${id}`);
+  /* the header's copies of template fields say what the signed body says (as libparley) */
+  const content = body['content'] as JsonObject;
+  for (const name of headerFields(info.kind)) {
+    const hv = env[name];
+    const bv = content[name];
+    if (hv !== undefined ? bv === undefined || jcs(hv) !== jcs(bv) : bv !== undefined) pfail(E, `body.content.${name}: differs from the signed header's ${name}`);
+  }
   if (kind !== info.kind) pfail(F, `body.kind: written as a ${kind}`);
   if (jcs(from) !== jcs(env['from'])) pfail(F, 'body.from: written by another sender');
   if (parties.length !== info.recipients.length) pfail(F, 'body.recipients: written for other recipients');
