@@ -54,7 +54,7 @@ check: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The evidence test at its full size (a 2 GiB package, kill -9 of parleyd mid-upload and
-# mid-download) on both stores; `make check` runs it at 512 MiB.
+# mid-download) on both stores; `make check` runs it at 32 and 160 MiB.
 check-large: deps build
 	cd $(BUILD) && PARLEY_EVIDENCE_MIB=$${PARLEY_EVIDENCE_MIB:-2048} PARLEY_EVIDENCE_SMALL_MIB=100 \
 	  ctest --output-on-failure -R '^integration/test_evidence$$'

@@ -1234,6 +1234,13 @@ int cmd_evidence_fetch(int argc, char **argv) {
   if (!rc) rc = open_content_key(&id, ev_id, manifest, info, &key);
   if (!rc && strcmp(cli_jstr(pkg, "status") ? cli_jstr(pkg, "status") : "", "available"))
     rc = cli_fail("the package is %s", cli_safe(cli_jstr(pkg, "status")));
+  if (!rc) { /* protocol §13: the manifest is believed only once it is provably logged */
+    uint8_t leaf[32];
+    uint64_t index, size;
+    if (cli_entry_leaf_hash(PARLEY_LOG_KIND_MANIFEST, manifest, leaf) ||
+        cli_verify_inclusion(leaf, &index, &size))
+      rc = cli_fail("REFUSED: the manifest is not provably in the hub's log");
+  }
   if (!rc) rc = fetch_hashes(&id, ev_id, info, &hl);
   char dir[1024];
   if (!rc) {
