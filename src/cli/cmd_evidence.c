@@ -70,6 +70,20 @@ static void progress_update(progress *p, uint64_t done, bool final) {
   }
 }
 
+/* At most limit bytes per second since the start (0: no limit): a thin link shared with
+ * other work. Sleeps until the bytes done fit the rate. */
+static void progress_limit(const progress *p, uint64_t done, uint64_t limit) {
+  if (!limit || done <= p->base) return;
+  uint64_t due_ns =
+      (done - p->base) / limit * 1000000000ull + (done - p->base) % limit * 1000000000ull / limit;
+  uint64_t spent = parley_mono_ns() - p->t0_ns;
+  if (due_ns <= spent) return;
+  uint64_t wait = due_ns - spent;
+  struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
 /* ---- signed requests with tus headers -------------------------------------------- */
 
 typedef struct {
@@ -892,6 +906,7 @@ typedef struct {
   char **part_paths;
   char failure[256];
   progress pr;
+  uint64_t limit_rate; /* bytes per second, 0: no limit */
 } fetch_ctx;
 
 static bool write_plain(fetch_ctx *f, const uint8_t *p, size_t n) {
@@ -961,6 +976,7 @@ static size_t fetch_sink(void *cls, const uint8_t *p, size_t n) {
     f->plain_out += ptn;
     f->chunk++;
     f->ct_len = 0;
+    progress_limit(&f->pr, f->chunk * PARLEY_EVIDENCE_CHUNK_CT, f->limit_rate);
     progress_update(&f->pr, f->chunk * PARLEY_EVIDENCE_CHUNK_CT, false);
   }
   return used;
@@ -1201,15 +1217,24 @@ int cmd_evidence_fetch(int argc, char **argv) {
   const char *out_dir = ".";
   int i = 1;
   const char *ev_id = NULL;
+  uint64_t limit_rate = 0;
   for (; i < argc; i++) {
     if (!strcmp(argv[i], "--out") && i + 1 < argc)
       out_dir = argv[++i];
-    else if (!strcmp(argv[i], "--help")) {
-      puts("Usage: parley evidence fetch ID [--out DIR]\n"
+    else if (!strcmp(argv[i], "--limit-rate") && i + 1 < argc) {
+      char *end;
+      errno = 0;
+      unsigned long long r = strtoull(argv[++i], &end, 10);
+      if (errno || end == argv[i] || *end || r < 65536 || r > (1ull << 40))
+        return cli_fail("--limit-rate: bytes per second, 65536 to 2^40");
+      limit_rate = r;
+    } else if (!strcmp(argv[i], "--help")) {
+      puts("Usage: parley evidence fetch ID [--out DIR] [--limit-rate BYTES_PER_S]\n"
            "Downloads the package's ciphertext (HTTP ranges; resumes after a dropped\n"
            "connection), checks every chunk against the signed Merkle root as it arrives,\n"
            "decrypts it, and writes DIR/ID/<file> once every file's SHA-256 matches the\n"
-           "manifest. Then records signed custody events: downloaded, verified.");
+           "manifest. Then records signed custody events: downloaded, verified.\n"
+           "--limit-rate keeps the download under that many bytes per second.");
       return 0;
     } else if (!ev_id)
       ev_id = argv[i];
@@ -1225,6 +1250,7 @@ int cmd_evidence_fetch(int argc, char **argv) {
   fetch_ctx f;
   memset(&f, 0, sizeof f);
   f.fd = -1;
+  f.limit_rate = limit_rate;
   hash_list hl = {NULL, 0};
   parley_content_key key;
   char me_state[4], me_poc[64];

@@ -268,9 +268,10 @@ start_hub "$WORK/hub" "${HUBARGS[@]}" --port "$PORT"
 big_round "$SMALL_MIB" small nocrash
 check "a ${SMALL_MIB} MiB package arrives whole (plaintext hashes match)" \
   test "$(sha "$BIG_FILE")" = "$(sha "$WORK/out/$BIG_ID/big-small.bin")"
-# a killed fetch client resumes from the chunks it had verified
+# a killed fetch client resumes from the chunks it had verified (its rate limited to a
+# third of the package per second, so that the kill lands mid-download on any machine)
 "$PARLEY" --config "$WORK/fin-ncsc.conf" evidence fetch "$BIG_ID" --out "$WORK/out2" \
-  >/dev/null 2>"$WORK/kf.err" &
+  --limit-rate $((SMALL_MIB * 1048576 / 3)) >/dev/null 2>"$WORK/kf.err" &
 KP=$!
 for _ in $(seq 1 600); do
   [ "$(grep 'what=download' "$WORK/kf.err" 2>/dev/null | tail -1 | sed 's/.*bytes=\([0-9]*\).*/\1/')" \
