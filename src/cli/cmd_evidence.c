@@ -48,7 +48,12 @@ static void progress_update(progress *p, uint64_t done, bool final) {
   uint64_t now = parley_mono_ns();
   uint64_t every = p->tty ? 200000000ull : 5000000000ull;
   const char *ms = getenv("PARLEY_PROGRESS_MS"); /* scripts and tests: another period */
-  if (ms && atoi(ms) > 0) every = (uint64_t)atoi(ms) * 1000000ull;
+  if (ms) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(ms, &end, 10);
+    if (!errno && end != ms && !*end && v > 0 && v <= 3600000) every = (uint64_t)v * 1000000ull;
+  }
   if (!final && now - p->last_ns < every) return;
   p->last_ns = now;
   double s = (double)(now - p->t0_ns) / 1e9;
@@ -1286,10 +1291,13 @@ int cmd_evidence_fetch(int argc, char **argv) {
   for (size_t k = 0; !rc && k < info->n_files; k++) {
     if (parley_evidence_manifest_file(manifest, k, &files[k], &err))
       rc = cli_fail_err("manifest", &err);
-    else if (!(f.part_paths[k] = malloc(strlen(dir) + strlen(files[k].name) + 8)))
-      rc = cli_fail("out of memory");
-    else
-      sprintf(f.part_paths[k], "%s/%s.part", dir, files[k].name);
+    else {
+      size_t cap = strlen(dir) + strlen(files[k].name) + 8;
+      if (!(f.part_paths[k] = malloc(cap)))
+        rc = cli_fail("out of memory");
+      else
+        snprintf(f.part_paths[k], cap, "%s/%s.part", dir, files[k].name);
+    }
     parley_sha256_init(&f.sha[k]);
   }
   if (!rc) {

@@ -444,12 +444,18 @@ int parleyd_check_log_main(int argc, char **argv) {
     goto out;
   }
   char names[8 * (PARLEY_NOTE_NAME_MAX + 2)] = "";
+  size_t used = 0;
   unsigned cosigned = 0;
   for (size_t i = 0; i < cfg.n_witness_keys; i++) {
     parley_error ignored;
     if (parley_cosig_verify(n, &cfg.witness_keys[i], NULL, &ignored) != PARLEY_E_OK) continue;
-    if (cosigned++) strcat(names, ", ");
-    strcat(names, cfg.witness_keys[i].name);
+    /* the names are for the message only: past the buffer they are cut, not counted less */
+    int w = snprintf(names + used, sizeof names - used, "%s%s", cosigned++ ? ", " : "",
+                     cfg.witness_keys[i].name);
+    if (w > 0 && (size_t)w < sizeof names - used)
+      used += (size_t)w;
+    else
+      used = sizeof names - 1; /* full: later names are left out */
   }
   if (cosigned < required) {
     printf("REFUSED: the checkpoint in %s carries valid cosignatures of %u of the %zu witness "

@@ -106,9 +106,9 @@ static bool state_save(const char *path, const signer_state *s) {
   char *slash = strrchr(dir, '/');
   if (slash) {
     *slash = 0;
-    if (!dir[0]) strcpy(dir, "/");
+    if (!dir[0]) parley_strlcpy(dir, "/", sizeof dir);
   } else {
-    strcpy(dir, ".");
+    parley_strlcpy(dir, ".", sizeof dir);
   }
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return false;
