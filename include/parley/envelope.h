@@ -158,10 +158,6 @@ parley_err parley_envelope_open(const json_t *env, const parley_identity *me,
 /* SHA-256 of JCS(envelope), signature and ciphertext included. */
 parley_err parley_envelope_hash(const json_t *env, parley_hash *out, parley_error *err);
 
-/* Shape of a legal basis: instrument [a-z0-9-]{1,64}; article 1..32 bytes of
- * [A-Za-z0-9()./-], e.g. "42", "29(2)", "40(15)(c)". NULL when fine, else what is wrong. */
-const char *parley_legal_basis_problem(const char *instrument, const char *article);
-
 /* ---- acknowledgements ------------------------------------------------------------
  * {"format":"parley-ack-v1","message":UUID,"envelope_sha256":B64(32),"state","poc",
  *  "key_id" (the acknowledger's signing key id),"time","signature": purpose "ack"} */

@@ -127,4 +127,8 @@ const char *parley_template_label(const char *kind, const char *field, const cha
 parley_err parley_template_render(const char *kind, const json_t *content, const char *lang,
                                   parley_buf *out, parley_error *err);
 
+/* Shape of a legal basis: instrument [a-z0-9-]{1,64}; article 1..32 bytes of
+ * [A-Za-z0-9()./-], e.g. "42", "29(2)", "40(15)(c)". NULL when fine, else what is wrong. */
+const char *parley_legal_basis_problem(const char *instrument, const char *article);
+
 #endif

@@ -44,6 +44,12 @@ bool parleyd_cluster_leader(void) {
   return now;
 }
 
+/* The streams of this instance at once, those of the others through the store. */
+void parleyd_stream_wake(const char *state, const char *poc) {
+  parleyd_stream_wake_local(state, poc);
+  parleyd_cluster_wake(state, poc);
+}
+
 void parleyd_cluster_wake(const char *state, const char *poc) {
   pthread_mutex_lock(&cl.lock);
   if (!cl.running) {

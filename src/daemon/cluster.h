@@ -21,9 +21,4 @@ void parleyd_cluster_wake(const char *state, const char *poc);
 /* Appends parley_cluster_leader and the signer's failure counters (Prometheus). */
 parley_err parleyd_cluster_render(parley_buf *out);
 
-/* From h_stream.c: wake the streams of this process only; _all wakes every stream (a
- * wake-up may have been lost). */
-void parleyd_stream_wake_local(const char *state, const char *poc);
-void parleyd_stream_wake_all(void);
-
 #endif

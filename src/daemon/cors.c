@@ -25,7 +25,7 @@ void parleyd_cors_headers(struct MHD_Response *resp) {
                           "Upload-Length, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size");
 }
 
-void parleyd_cors_preflight(parleyd_req *r) {
+struct MHD_Response *parleyd_cors_preflight(void) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
   if (resp) {
     MHD_add_response_header(resp, "Access-Control-Allow-Methods",
@@ -36,5 +36,5 @@ void parleyd_cors_preflight(parleyd_req *r) {
                             "Tus-Resumable");
     MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
   }
-  parleyd_reply_response(r, 204, resp);
+  return resp;
 }

@@ -26,7 +26,6 @@
 #include <time.h>
 
 #include "budget.h"
-#include "cluster.h"
 #include "handlers.h"
 
 #define STREAM_PAGE 50            /* inbox messages per store read */
@@ -108,12 +107,6 @@ void parleyd_stream_wake_all(void) {
     resume_locked(s);
   }
   pthread_mutex_unlock(&streams.lock);
-}
-
-/* The streams of this instance at once, those of the others through the store. */
-void parleyd_stream_wake(const char *state, const char *poc) {
-  parleyd_stream_wake_local(state, poc);
-  parleyd_cluster_wake(state, poc);
 }
 
 size_t parleyd_streams_open(void) {

@@ -82,7 +82,7 @@ static void finish(parleyd_req *r) {
 
 static void dispatch(parleyd_req *r) {
   if (r->route_index < 0 && strcmp(r->method, "OPTIONS") == 0 && parleyd_cors_applies(r->url)) {
-    parleyd_cors_preflight(r);
+    parleyd_reply_response(r, 204, parleyd_cors_preflight());
     return;
   }
   if (r->route_index == -1) {

@@ -205,8 +205,9 @@ const char *parleyd_query(parleyd_req *r, const char *name);
 bool parleyd_cors_applies(const char *path);
 /* Adds Access-Control-Allow-Origin: * and the exposed headers (reply.c, every answer). */
 void parleyd_cors_headers(struct MHD_Response *resp);
-/* Answers an OPTIONS preflight with the methods and headers the API takes. */
-void parleyd_cors_preflight(parleyd_req *r);
+/* The answer (204) to an OPTIONS preflight: the methods and headers the API takes.
+ * NULL when out of memory (the reply is then a 500). */
+struct MHD_Response *parleyd_cors_preflight(void);
 
 /* ---- HTTP server (http.c) ----------------------------------------------- */
 
@@ -243,9 +244,14 @@ void parleyd_writer_stats(uint64_t *batches, uint64_t *writes);
 
 /* ---- push: Server-Sent Events (h_stream.c) ------------------------------ */
 
-/* Tells the open streams of one POC that its inbox or outbox changed (a new message,
- * a receipt). Non-blocking; call only after the change is committed. */
+/* Tells the open streams of one POC, on this instance and (cluster.c) the others, that
+ * its inbox or outbox changed (a new message, a receipt). Non-blocking; call only after
+ * the change is committed. */
 void parleyd_stream_wake(const char *state, const char *poc);
+/* The streams of this process only; _all wakes every stream (a wake-up may have been
+ * lost). */
+void parleyd_stream_wake_local(const char *state, const char *poc);
+void parleyd_stream_wake_all(void);
 /* Ends every open stream (each finishes its response) and refuses new ones. The HTTP
  * layer calls it before stopping MHD, which must not stop while a connection is
  * suspended. */

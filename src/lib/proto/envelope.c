@@ -50,22 +50,6 @@ static bool uuid7_ok(const char *s) {
   return s && parley_uuid_valid(s) && s[14] == '7';
 }
 
-const char *parley_legal_basis_problem(const char *instrument, const char *article) {
-  size_t n = instrument ? strlen(instrument) : 0;
-  if (n == 0 || n > PARLEY_INSTRUMENT_MAX) return "instrument: [a-z0-9-]{1,64}";
-  for (size_t i = 0; i < n; i++)
-    if (!((instrument[i] >= 'a' && instrument[i] <= 'z') ||
-          (instrument[i] >= '0' && instrument[i] <= '9') || instrument[i] == '-'))
-      return "instrument: [a-z0-9-]{1,64}";
-  n = article ? strlen(article) : 0;
-  if (n == 0 || n > PARLEY_ARTICLE_MAX) return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
-  for (size_t i = 0; i < n; i++)
-    if (!((article[i] >= 'a' && article[i] <= 'z') || (article[i] >= 'A' && article[i] <= 'Z') ||
-          (article[i] >= '0' && article[i] <= '9') || strchr("()./-", article[i])))
-      return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
-  return NULL;
-}
-
 /* The legal basis of a header, when present: its shape, then whether the kind's
  * template allows it. */
 static parley_err check_basis(const char *kind, const char *instrument, const char *article,

@@ -219,6 +219,22 @@ static bool load_field(const char *file, size_t idx, const json_t *o, parley_tem
   return true;
 }
 
+const char *parley_legal_basis_problem(const char *instrument, const char *article) {
+  size_t n = instrument ? strlen(instrument) : 0;
+  if (n == 0 || n > PARLEY_INSTRUMENT_MAX) return "instrument: [a-z0-9-]{1,64}";
+  for (size_t i = 0; i < n; i++)
+    if (!((instrument[i] >= 'a' && instrument[i] <= 'z') ||
+          (instrument[i] >= '0' && instrument[i] <= '9') || instrument[i] == '-'))
+      return "instrument: [a-z0-9-]{1,64}";
+  n = article ? strlen(article) : 0;
+  if (n == 0 || n > PARLEY_ARTICLE_MAX) return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
+  for (size_t i = 0; i < n; i++)
+    if (!((article[i] >= 'a' && article[i] <= 'z') || (article[i] >= 'A' && article[i] <= 'Z') ||
+          (article[i] >= '0' && article[i] <= '9') || strchr("()./-", article[i])))
+      return "article: 1 to 32 characters of [A-Za-z0-9()./-]";
+  return NULL;
+}
+
 static bool load_one(const struct parley_template_file *tf, json_t **root_out, parley_template *t,
                      parley_error *err) {
   static const char *const allowed[] = {"kind", "title", "source", "bases", "fields", NULL};
