@@ -1105,13 +1105,24 @@ static void case_line(const cli_message *m, const json_t *content, const case_ch
   if (json_is_true(json_object_get(content, "oral"))) printf("      made orally first\n");
 }
 
+/* Under a verified line of the case: what only the hub asserts of the message (its
+ * listing entry), labelled as its unsigned word and escaped. */
+static void case_hub_word(const json_t *h) {
+  printf("      the hub's word (unsigned): %s, received %s, acknowledge by %s%s\n",
+         cli_safe(cli_jstr(h, "status")), cli_safe(cli_jstr(h, "received")),
+         cli_safe(cli_jstr(h, "ack_deadline")),
+         json_is_true(json_object_get(h, "overdue")) ? " (OVERDUE)" : "");
+}
+
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
-    puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
-         "hub lists them (unsigned); then the chain, each message verified: its legal\n"
-         "basis, the requests it follows and, from verified status updates, each\n"
-         "request's status; then the case's treaty clocks as the hub keeps them (its\n"
-         "unsigned word). With --json: {hub_unsigned, verified, clocks_unsigned}.");
+    puts("Usage: parley case ID\nThe chain of a case (the messages you sent or received that the\n"
+         "hub lists under it), each message fetched and verified: its signed header, legal\n"
+         "basis, the requests it follows and, from verified status updates, each request's\n"
+         "status; under each, what only the hub says of it (delivery status, acknowledgement\n"
+         "deadline), labelled as its unsigned word; then the case's treaty clocks as the hub\n"
+         "keeps them (its unsigned word). With --json: {hub_unsigned, verified,\n"
+         "clocks_unsigned}.");
     return argc == 2 ? 0 : 2;
   }
   char path[112];
@@ -1120,14 +1131,9 @@ int cmd_case(int argc, char **argv) {
   if (!v) return 1;
   snprintf(path, sizeof path, "/v1/cases/%.36s/clocks", argv[1]);
   json_t *clocks = cli_get_json(path);
-  /* Nothing of the listing is signed: it is shown as the hub's word, escaped. */
-  if (!cli.json_output) {
-    printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
-           "message):\n",
-           cli_safe(argv[1]));
-    cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
-    printf("\nThe chain, each message verified:\n");
-  }
+  /* Nothing of the listing is signed: only its message ids are used, each message is
+   * fetched and verified; what only the hub says is printed apart, as its word. */
+  if (!cli.json_output) printf("Case %s: the chain, each message verified:\n", cli_safe(argv[1]));
   cli_record_cache *cache = cli_record_cache_new();
   json_t *out = json_array();
   case_chain chain = {calloc(CASE_MAX_REQUESTS, sizeof(case_request)), 0};
@@ -1157,6 +1163,7 @@ int cmd_case(int argc, char **argv) {
                             json_pack("{s:o,s:O?}", "verified", vj, "content", (json_t *)content));
     } else {
       case_line(&m, content, &chain);
+      case_hub_word(h);
     }
     if (!body && !not_mine && !m.is_ping) rc = 1;
     json_decref(body);

@@ -109,6 +109,10 @@ print(json.dumps(pkg))
 PY
 EV1_FORGED_LEAF=$(python3 "$HERE/manifest_tool.py" leaf "$WORK/ev1-forged.json")
 
+# M9: EST/est-cert -> FIN/fin-ncsc in case CASE1 (parley case shows it).
+CASE1=$(python3 -c 'import uuid; print(uuid.uuid4())')
+send M9 "${NOTE[@]}" --to FIN:fin-ncsc --case "$CASE1"
+
 # The protocol document is exact enough that an implementation written from it alone
 # verifies and opens a message and verifies its receipt (tests/hostile/doc_verify.py).
 as est-cert api GET "/v1/messages/$M3" >"$WORK/m3.json"
@@ -122,7 +126,7 @@ python3 - "$WORK/vars.json" <<PY
 import json, sys
 json.dump({"M1": "$M1", "M2": "$M2", "M3": "$M3", "M4": "$M4", "M5": "$M5",
            "P1": "$P1", "P2": "$P2", "M6": "$M6", "M7": "$M7", "M8": "$M8", "PG_URL": "${PG_URL:-}",
-           "WORK": "$WORK", "EV1": "$EV1", "EV2": "$EV2", "EV1_LEAF": "$EV1_LEAF",
+           "WORK": "$WORK", "M9": "$M9", "CASE1": "$CASE1", "EV1": "$EV1", "EV2": "$EV2", "EV1_LEAF": "$EV1_LEAF",
            "EV2_LEAF": "$EV2_LEAF", "EV1_FORGED_LEAF": "$EV1_FORGED_LEAF",
            "EV1_FORGED_MANIFEST": """$EV1_FORGED_MANIFEST""",
            "LVA_RECEIPT_M1": """$LVA_RECEIPT_M1"""}, open(sys.argv[1], "w"))
