@@ -179,6 +179,15 @@ typedef struct cli_record_cache cli_record_cache;
 cli_record_cache *cli_record_cache_new(void);
 void cli_record_cache_free(cli_record_cache *c);
 
+/* Whether key_id was a signing key of POC state/poc, in its state's current verified
+ * record or an earlier verified version, when an object signed with it was logged at
+ * entry `logged`: a key removed from the record signs nothing logged after its removal
+ * (as receipts after a rotation). *pk: the key if found; *valid_before (optional): the
+ * log index of the first record version without it (UINT64_MAX: still current), set
+ * whenever the key was found, so a refusal can say when it was removed. */
+bool cli_poc_key_logged(cli_record_cache *c, const char *state, const char *poc, const char *key_id,
+                        uint64_t logged, parley_sign_pk *pk, uint64_t *valid_before);
+
 typedef struct {
   json_t *msg;       /* the hub's whole answer (owned): only its envelope is trusted */
   const json_t *env; /* msg.envelope, the signed object */
