@@ -171,6 +171,24 @@ int cli_verified_record(const char *code, const char *version, json_t **st, json
                         uint64_t *log_index, uint64_t *log_size);
 int cmd_verify_record(int argc, char **argv);
 
+/* ---- recipients from verified records (recipients.c) ---------------------------- */
+
+typedef struct {
+  char state[4];
+  char poc[PARLEY_POC_ID_MAX + 1];
+  parley_box_pk box; /* its encryption key, from the verified record */
+} cli_recipient;
+
+/* "EST:technical" (every POC of EST with that role) or "EST:est-cert" (that POC), from
+ * EST's verified record, appended to out[*n] (at most cap in all), skipping an encryption
+ * key already there. exact_poc: the part after ':' is a POC id even where it equals a role
+ * name (a reply to a verified sender). *record (optional) receives the verified record
+ * for the caller's own checks (json_decref it). Prints the refusal and returns 1. */
+int cli_resolve_recipients(const char *spec, bool exact_poc, cli_recipient *out, size_t cap,
+                           size_t *n, json_t **record);
+/* out[i] views r[i] (it points into r). */
+void cli_recipients_view(const cli_recipient *r, size_t n, parley_envelope_recipient *out);
+
 /* ---- what a client believes about a message (msg_verify.c) ---------------------
  * docs/protocol.md, "What a client must verify". */
 

@@ -342,57 +342,6 @@ static int whoami(const parley_identity *id, char state[4], char poc[64]) {
   return rc;
 }
 
-/* "EST:technical" (every POC with that role) or "EST:est-cert" (that POC), from the
- * state's verified record. */
-static int resolve(const char *spec, parley_envelope_recipient *out, char (*states)[4],
-                   char (*pocs)[64], size_t cap, size_t *n) {
-  const char *colon = strchr(spec, ':');
-  if (!colon || colon - spec != 3)
-    return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID", spec);
-  char code[4];
-  memcpy(code, spec, 3);
-  code[3] = 0;
-  const char *what = colon + 1;
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
-  int role = -1;
-  for (int i = 0; parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], what)) role = i;
-  size_t found = 0;
-  int rc = 0;
-  for (size_t i = 0; i < info->n_pocs && !rc; i++) {
-    const parley_poc_info *p = &info->pocs[i];
-    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0) continue;
-    bool dup = false;
-    for (size_t k = 0; k < *n; k++)
-      dup |= !memcmp(out[k].box_pk.b, p->box_pk.b, 32);
-    if (dup) continue;
-    if (*n >= cap) {
-      rc = cli_fail("too many recipients (at most %zu)", cap);
-      break;
-    }
-    parley_strlcpy(states[*n], code, 4);
-    parley_strlcpy(pocs[*n], p->id, 64);
-    out[*n].state = states[*n];
-    out[*n].poc = pocs[*n];
-    out[*n].box_pk = p->box_pk;
-    (*n)++;
-    found++;
-  }
-  free(info);
-  json_decref(st);
-  json_decref(rec);
-  if (!rc && !found) rc = cli_fail("recipient '%s': no such POC or role in %s", spec, code);
-  return rc;
-}
-
 /* The signing key key_id of POC (state, poc) that its state's verified records held when
  * an object signed with it was logged at entry `logged` (as receipts after a rotation:
  * cli_poc_key_logged); else 1 with the reason in why. */
@@ -686,11 +635,12 @@ int cmd_evidence_send(int argc, char **argv) {
   }
   char me_state[4], me_poc[64];
   parley_envelope_recipient rcpt[PARLEY_MAX_RECIPIENTS];
-  char rstates[PARLEY_MAX_RECIPIENTS][4], rpocs[PARLEY_MAX_RECIPIENTS][64];
+  cli_recipient resolved[PARLEY_MAX_RECIPIENTS];
   size_t nr = 0;
   if (whoami(&id, me_state, me_poc)) rc = 1;
   for (size_t i = 0; !rc && i < nto; i++)
-    rc = resolve(to[i], rcpt, rstates, rpocs, PARLEY_MAX_RECIPIENTS, &nr);
+    rc = cli_resolve_recipients(to[i], false, resolved, PARLEY_MAX_RECIPIENTS, &nr, NULL);
+  cli_recipients_view(resolved, nr, rcpt);
   parley_evidence_file *files = calloc(nfiles, sizeof *files);
   uint64_t *sizes = calloc(nfiles, sizeof *sizes), total = 0;
   parley_sha256_ctx *hctx = calloc(nfiles, sizeof *hctx);
@@ -1614,20 +1564,17 @@ int cmd_evidence_custody(int argc, char **argv) {
 /* "STATE:POC-ID" (one POC) from the state's verified record. */
 static int resolve_one(const char *spec, parley_envelope_recipient *out, char state[4],
                        char poc[64]) {
-  parley_envelope_recipient r[PARLEY_MAX_RECIPIENTS];
-  char rs[PARLEY_MAX_RECIPIENTS][4], rp[PARLEY_MAX_RECIPIENTS][64];
+  cli_recipient r[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
   const char *colon = strchr(spec, ':');
   for (int i = 0; colon && parley_poc_roles[i]; i++)
     if (!strcmp(parley_poc_roles[i], colon + 1))
       return cli_fail("--to %s: name one POC (STATE:POC-ID), not a role", spec);
-  if (resolve(spec, r, rs, rp, PARLEY_MAX_RECIPIENTS, &n)) return 1;
+  if (cli_resolve_recipients(spec, false, r, PARLEY_MAX_RECIPIENTS, &n, NULL)) return 1;
   if (n != 1) return cli_fail("--to %s: name one POC", spec);
-  parley_strlcpy(state, rs[0], 4);
-  parley_strlcpy(poc, rp[0], 64);
-  *out = r[0];
-  out->state = state;
-  out->poc = poc;
+  parley_strlcpy(state, r[0].state, 4);
+  parley_strlcpy(poc, r[0].poc, 64);
+  *out = (parley_envelope_recipient){state, poc, r[0].box};
   return 0;
 }
 

@@ -63,12 +63,6 @@ static int whoami(char state[4], char poc[64]) {
   return rc ? rc : verify_me(state, poc);
 }
 
-typedef struct {
-  char state[4];
-  char poc[64];
-  parley_box_pk box;
-} resolved;
-
 /* What a state's verified record says of an instrument (its cooperation profile). */
 typedef enum { PROFILE_NONE, PROFILE_LISTS, PROFILE_NOT_LISTED } profile_answer;
 
@@ -89,69 +83,25 @@ static void profile_list(const json_t *rec, char *out, size_t cap) {
   }
 }
 
-/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With
- * exact_poc (a reply to a verified sender) the part after ':' is a POC id, never a role:
- * a POC id may equal a role name. With an instrument, the state's verified cooperation
- * profile is consulted: *profile receives what it says (PROFILE_NONE without one). */
-static int resolve(const char *spec, bool exact_poc, resolved *out, size_t cap, size_t *n,
+/* cli_resolve_recipients, and with an instrument the state's verified cooperation
+ * profile: *profile receives what it says (PROFILE_NONE without one). */
+static int resolve(const char *spec, bool exact_poc, cli_recipient *out, size_t cap, size_t *n,
                    const char *instrument, profile_answer *profile) {
-  const char *colon = strchr(spec, ':');
-  if (!colon || colon - spec != 3)
-    return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID, e.g. EST:technical", spec);
-  char code[4];
-  memcpy(code, spec, 3);
-  code[3] = 0;
-  const char *what = colon + 1;
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
+  json_t *rec = NULL;
+  if (cli_resolve_recipients(spec, exact_poc, out, cap, n, &rec)) return 1;
   *profile = instrument ? profile_of(rec, instrument) : PROFILE_NONE;
   if (*profile == PROFILE_NOT_LISTED) {
     char list[256];
     profile_list(rec, list, sizeof list);
-    fprintf(stderr, "parley: %s's verified record does not list %s among its instruments (%s)\n",
-            code, instrument, list[0] ? list : "none");
+    fprintf(stderr, "parley: %.3s's verified record does not list %s among its instruments (%s)\n",
+            spec, instrument, list[0] ? list : "none");
   } else if (instrument && *profile == PROFILE_NONE) {
     fprintf(stderr,
-            "parley: warning: %s's verified record has no cooperation profile: whether it is "
+            "parley: warning: %.3s's verified record has no cooperation profile: whether it is "
             "party to %s is not known\n",
-            code, instrument);
+            spec, instrument);
   }
-  int role = -1;
-  for (int i = 0; !exact_poc && parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], what)) role = i;
-  size_t found = 0;
-  for (size_t i = 0; i < info->n_pocs; i++) {
-    const parley_poc_info *p = &info->pocs[i];
-    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0) continue;
-    bool dup = false;
-    for (size_t k = 0; k < *n; k++)
-      dup |= !memcmp(out[k].box.b, p->box_pk.b, 32);
-    if (dup) continue;
-    if (*n >= cap) {
-      free(info);
-      json_decref(st);
-      json_decref(rec);
-      return cli_fail("too many recipients (at most %zu)", cap);
-    }
-    parley_strlcpy(out[*n].state, code, 4);
-    parley_strlcpy(out[*n].poc, p->id, 64);
-    out[*n].box = p->box_pk;
-    (*n)++;
-    found++;
-  }
-  free(info);
-  json_decref(st);
   json_decref(rec);
-  if (!found)
-    return cli_fail("recipient '%s': %s has no POC %s '%s'", spec, code,
-                    role >= 0 ? "with role" : "with id", what);
   return 0;
 }
 
@@ -260,7 +210,7 @@ static int do_send(send_opts *o) {
                       "publish it in the cooperation profile, or send with --force",
                       instrument, list[0] ? list : "none");
   }
-  resolved rc_list[PARLEY_MAX_RECIPIENTS];
+  cli_recipient rc_list[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
   for (size_t i = 0; i < o->n_to; i++) {
     profile_answer theirs = PROFILE_NONE;
@@ -273,8 +223,7 @@ static int do_send(send_opts *o) {
                       o->to[i], instrument);
   }
   parley_envelope_recipient er[PARLEY_MAX_RECIPIENTS];
-  for (size_t i = 0; i < n; i++)
-    er[i] = (parley_envelope_recipient){rc_list[i].state, rc_list[i].poc, rc_list[i].box};
+  cli_recipients_view(rc_list, n, er);
   int prio = -1, tlp = -1;
   for (int i = 0; parley_priorities[i]; i++)
     if (!strcmp(parley_priorities[i], o->priority)) prio = i;
