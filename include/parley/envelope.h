@@ -112,6 +112,23 @@ typedef struct {
   char key_id[PARLEY_KEY_ID_LEN];
 } parley_envelope_party;
 
+/* ---- recipient entries (recipient.c): {"state","poc","key_id"[,"wrapped_key"]} as
+ * envelopes, evidence manifests and shared custody events carry them ---------------- */
+
+/* A POC id: [a-z0-9-]{1,63}. */
+bool parley_poc_id_valid(const char *s);
+/* {"state","poc","key_id"}, key_id that of box_pk; NULL when out of memory. */
+json_t *parley_recipient_entry(const char *state, const char *poc, const parley_box_pk *box_pk);
+/* Adds "wrapped_key" to entry: the content key sealed for box_pk (crypto_box_seal).
+ * CRYPTO_BAD_KEY if box_pk is unusable, NO_MEMORY. */
+parley_err parley_recipient_wrap(json_t *entry, const parley_content_key *key,
+                                 const parley_box_pk *box_pk);
+/* Parses a party ("from", or a recipient entry) strictly: exactly state, poc, key_id
+ * (and "wrapped_key", decoded into wrapped, when wrapped != NULL), each well-formed; any
+ * refusal is `code` with a detail naming where and the member. */
+parley_err parley_party_parse(const json_t *o, const char *where, parley_err code,
+                              parley_envelope_party *out, uint8_t *wrapped, parley_error *err);
+
 typedef struct {
   char id[PARLEY_UUID_LEN];
   char kind[PARLEY_KIND_MAX + 1];

@@ -171,6 +171,24 @@ int cli_verified_record(const char *code, const char *version, json_t **st, json
                         uint64_t *log_index, uint64_t *log_size);
 int cmd_verify_record(int argc, char **argv);
 
+/* ---- recipients from verified records (recipients.c) ---------------------------- */
+
+typedef struct {
+  char state[4];
+  char poc[PARLEY_POC_ID_MAX + 1];
+  parley_box_pk box; /* its encryption key, from the verified record */
+} cli_recipient;
+
+/* "EST:technical" (every POC of EST with that role) or "EST:est-cert" (that POC), from
+ * EST's verified record, appended to out[*n] (at most cap in all), skipping an encryption
+ * key already there. exact_poc: the part after ':' is a POC id even where it equals a role
+ * name (a reply to a verified sender). *record (optional) receives the verified record
+ * for the caller's own checks (json_decref it). Prints the refusal and returns 1. */
+int cli_resolve_recipients(const char *spec, bool exact_poc, cli_recipient *out, size_t cap,
+                           size_t *n, json_t **record);
+/* out[i] views r[i] (it points into r). */
+void cli_recipients_view(const cli_recipient *r, size_t n, parley_envelope_recipient *out);
+
 /* ---- what a client believes about a message (msg_verify.c) ---------------------
  * docs/protocol.md, "What a client must verify". */
 
@@ -178,6 +196,15 @@ int cmd_verify_record(int argc, char **argv);
 typedef struct cli_record_cache cli_record_cache;
 cli_record_cache *cli_record_cache_new(void);
 void cli_record_cache_free(cli_record_cache *c);
+
+/* Whether key_id was a signing key of POC state/poc, in its state's current verified
+ * record or an earlier verified version, when an object signed with it was logged at
+ * entry `logged`: a key removed from the record signs nothing logged after its removal
+ * (as receipts after a rotation). *pk: the key if found; *valid_before (optional): the
+ * log index of the first record version without it (UINT64_MAX: still current), set
+ * whenever the key was found, so a refusal can say when it was removed. */
+bool cli_poc_key_logged(cli_record_cache *c, const char *state, const char *poc, const char *key_id,
+                        uint64_t logged, parley_sign_pk *pk, uint64_t *valid_before);
 
 typedef struct {
   json_t *msg;       /* the hub's whole answer (owned): only its envelope is trusted */

@@ -342,78 +342,29 @@ static int whoami(const parley_identity *id, char state[4], char poc[64]) {
   return rc;
 }
 
-/* "EST:technical" (every POC with that role) or "EST:est-cert" (that POC), from the
- * state's verified record. */
-static int resolve(const char *spec, parley_envelope_recipient *out, char (*states)[4],
-                   char (*pocs)[64], size_t cap, size_t *n) {
-  const char *colon = strchr(spec, ':');
-  if (!colon || colon - spec != 3)
-    return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID", spec);
-  char code[4];
-  memcpy(code, spec, 3);
-  code[3] = 0;
-  const char *what = colon + 1;
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
-  int role = -1;
-  for (int i = 0; parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], what)) role = i;
-  size_t found = 0;
-  int rc = 0;
-  for (size_t i = 0; i < info->n_pocs && !rc; i++) {
-    const parley_poc_info *p = &info->pocs[i];
-    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0) continue;
-    bool dup = false;
-    for (size_t k = 0; k < *n; k++)
-      dup |= !memcmp(out[k].box_pk.b, p->box_pk.b, 32);
-    if (dup) continue;
-    if (*n >= cap) {
-      rc = cli_fail("too many recipients (at most %zu)", cap);
-      break;
-    }
-    parley_strlcpy(states[*n], code, 4);
-    parley_strlcpy(pocs[*n], p->id, 64);
-    out[*n].state = states[*n];
-    out[*n].poc = pocs[*n];
-    out[*n].box_pk = p->box_pk;
-    (*n)++;
-    found++;
-  }
-  free(info);
-  json_decref(st);
-  json_decref(rec);
-  if (!rc && !found) rc = cli_fail("recipient '%s': no such POC or role in %s", spec, code);
-  return rc;
-}
-
-/* The signing key of POC (state, poc) from the state's verified record. */
-static int poc_signing_key(const char *state, const char *poc, parley_sign_pk *pk) {
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(state, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
-  int rc = 1;
-  for (size_t i = 0; i < info->n_pocs; i++)
-    if (!strcmp(info->pocs[i].id, poc)) {
-      *pk = info->pocs[i].sign_pk;
-      rc = 0;
-    }
-  free(info);
-  json_decref(st);
-  json_decref(rec);
-  return rc;
+/* The signing key key_id of POC (state, poc) that its state's verified records held when
+ * an object signed with it was logged at entry `logged` (as receipts after a rotation:
+ * cli_poc_key_logged); else 1 with the reason in why. */
+static int key_when_logged(const char *state, const char *poc, const char *key_id, uint64_t logged,
+                           parley_sign_pk *pk, char *why, size_t cap) {
+  cli_record_cache *c = cli_record_cache_new();
+  uint64_t before = UINT64_MAX;
+  bool ok = c && cli_poc_key_logged(c, state, poc, key_id, logged, pk, &before);
+  cli_record_cache_free(c);
+  if (ok) return 0;
+  if (!c)
+    snprintf(why, cap, "out of memory");
+  else if (before == UINT64_MAX)
+    snprintf(why, cap,
+             "key %.40s is not a signing key of %.3s/%.64s in any verified record of %.3s",
+             key_id ? cli_safe(key_id) : "(none)", state, cli_safe(poc), state);
+  else
+    snprintf(why, cap,
+             "key %.40s of %.3s/%.64s was removed from %.3s's record (log entry %llu) before this "
+             "was logged (entry %llu)",
+             cli_safe(key_id), state, cli_safe(poc), state, (unsigned long long)before,
+             (unsigned long long)logged);
+  return 1;
 }
 
 /* ---- the plaintext stream over several files --------------------------------------- */
@@ -684,11 +635,12 @@ int cmd_evidence_send(int argc, char **argv) {
   }
   char me_state[4], me_poc[64];
   parley_envelope_recipient rcpt[PARLEY_MAX_RECIPIENTS];
-  char rstates[PARLEY_MAX_RECIPIENTS][4], rpocs[PARLEY_MAX_RECIPIENTS][64];
+  cli_recipient resolved[PARLEY_MAX_RECIPIENTS];
   size_t nr = 0;
   if (whoami(&id, me_state, me_poc)) rc = 1;
   for (size_t i = 0; !rc && i < nto; i++)
-    rc = resolve(to[i], rcpt, rstates, rpocs, PARLEY_MAX_RECIPIENTS, &nr);
+    rc = cli_resolve_recipients(to[i], false, resolved, PARLEY_MAX_RECIPIENTS, &nr, NULL);
+  cli_recipients_view(resolved, nr, rcpt);
   parley_evidence_file *files = calloc(nfiles, sizeof *files);
   uint64_t *sizes = calloc(nfiles, sizeof *sizes), total = 0;
   parley_sha256_ctx *hctx = calloc(nfiles, sizeof *hctx);
@@ -868,10 +820,13 @@ int cmd_evidence_list(int argc, char **argv) {
 
 /* ---- the verified manifest -------------------------------------------------------------- */
 
-/* GETs the package and believes its manifest only if it verifies with the sender POC's
- * signing key from the sender state's verified record. *pkg owns the answer. */
-static int verified_manifest(const parley_identity *id, const char *ev_id, json_t **pkg,
-                             const json_t **manifest, parley_evidence_info *info) {
+/* GETs the package and believes its manifest only once it is provably in the hub's log
+ * (protocol §13) and verifies with the sender POC's signing key that the sender state's
+ * verified records held when it was logged. `no` starts each refusal ("REFUSED", "NOT
+ * VERIFIED"). *pkg owns the answer; *logged, *log_size: its log entry and the checkpoint. */
+static int verified_manifest(const parley_identity *id, const char *ev_id, const char *no,
+                             json_t **pkg, const json_t **manifest, parley_evidence_info *info,
+                             uint64_t *logged, uint64_t *log_size) {
   char path[128];
   snprintf(path, sizeof path, "/v1/evidence/%s", ev_id);
   *pkg = ev_get_json(id, path);
@@ -879,16 +834,23 @@ static int verified_manifest(const parley_identity *id, const char *ev_id, json_
   *manifest = json_object_get(*pkg, "manifest");
   const json_t *from = json_object_get(*manifest, "from");
   const char *fs = cli_jstr(from, "state"), *fp = cli_jstr(from, "poc");
+  if (!json_is_object(*manifest) || !fs || !fp || !parley_state_code_valid(fs))
+    return cli_fail("%s: the manifest names no sender", no);
+  uint8_t leaf[32];
+  uint64_t index, size;
+  if (cli_entry_leaf_hash(PARLEY_LOG_KIND_MANIFEST, *manifest, leaf) ||
+      cli_verify_inclusion(leaf, &index, &size))
+    return cli_fail("%s: the manifest is not provably in the hub's log", no);
   parley_sign_pk pk;
   parley_error err;
-  if (!fs || !fp || !parley_state_code_valid(fs))
-    return cli_fail("REFUSED: the manifest names no sender");
-  if (poc_signing_key(fs, fp, &pk))
-    return cli_fail("REFUSED: %s/%s is not a POC in %s's verified record", cli_safe(fp),
-                    cli_safe(fs), cli_safe(fs));
-  if (parley_evidence_manifest_verify(*manifest, &pk, info, &err))
-    return cli_fail_err("REFUSED: the manifest", &err);
-  if (strcmp(info->id, ev_id) != 0) return cli_fail("REFUSED: the hub served another package");
+  char why[256], what[64];
+  if (key_when_logged(fs, fp, cli_jstr(from, "key_id"), index, &pk, why, sizeof why))
+    return cli_fail("%s: the manifest's signer: %s", no, why);
+  snprintf(what, sizeof what, "%s: the manifest", no);
+  if (parley_evidence_manifest_verify(*manifest, &pk, info, &err)) return cli_fail_err(what, &err);
+  if (strcmp(info->id, ev_id) != 0) return cli_fail("%s: the hub served another package", no);
+  if (logged) *logged = index;
+  if (log_size) *log_size = size;
   return 0;
 }
 
@@ -1141,20 +1103,25 @@ static int post_custody(const parley_identity *id, const char *ev_id,
   return rc;
 }
 
-/* A "shared" custody event the hub lists, checked as a POC that was not an original
- * recipient must check it before using its key: signed by its actor (a POC key from a
- * verified record), naming this package and manifest, carrying the sender's consent
- * (signed with the sender POC's key from its verified record) for this POC. */
+/* A "shared" custody event the hub lists, logged at entry `logged`, checked as a POC that
+ * was not an original recipient must check it before using its key: signed by its actor,
+ * naming this package and manifest, carrying the sender's consent for this POC. Both
+ * signatures are checked with the keys the signers' verified records held when the event
+ * (and so the consent in it) was logged: a consent stays valid after the sender rotates
+ * its key, and one by a key removed before it was logged is refused. */
 static int check_shared(const json_t *rec, const char *ev_id, const parley_evidence_info *info,
-                        parley_envelope_party *to, char *why, size_t cap) {
+                        uint64_t logged, parley_envelope_party *to, char *why, size_t cap) {
   const json_t *actor = json_object_get(rec, "actor");
   const char *as = cli_jstr(actor, "state"), *ap = cli_jstr(actor, "poc");
-  char mh[64];
+  const json_t *consent = json_object_get(rec, "consent");
+  char mh[64], kw[256];
   parley_b64url_encode(info->hash.b, 32, mh, sizeof mh);
   parley_sign_pk apk, spk;
   parley_error err;
-  if (!as || !ap || !parley_state_code_valid(as) || poc_signing_key(as, ap, &apk))
-    snprintf(why, cap, "the sharer's key is unknown");
+  if (!as || !ap || !parley_state_code_valid(as))
+    snprintf(why, cap, "the sharer is not a POC");
+  else if (key_when_logged(as, ap, cli_jstr(actor, "key_id"), logged, &apk, kw, sizeof kw))
+    snprintf(why, cap, "the sharer's key: %.200s", kw);
   else if (parley_custody_verify(rec, &apk, &err))
     snprintf(why, cap, "signature: %.200s", err.detail);
   else if (strcmp(cli_jstr(rec, "evidence") ? cli_jstr(rec, "evidence") : "", ev_id) ||
@@ -1162,10 +1129,12 @@ static int check_shared(const json_t *rec, const char *ev_id, const parley_evide
     snprintf(why, cap, "names another package or manifest");
   else if (parley_custody_shared_recipient(rec, to, &err))
     snprintf(why, cap, "recipient: %.200s", err.detail);
-  else if (poc_signing_key(info->from.state, info->from.poc, &spk))
-    snprintf(why, cap, "the sender's key is unknown");
-  else if (parley_consent_verify(json_object_get(rec, "consent"), ev_id, &info->hash, to->state,
-                                 to->poc, info->from.state, info->from.poc, &spk, &err))
+  else if (key_when_logged(info->from.state, info->from.poc,
+                           cli_jstr(json_object_get(consent, "by"), "key_id"), logged, &spk, kw,
+                           sizeof kw))
+    snprintf(why, cap, "consent: %.200s", kw);
+  else if (parley_consent_verify(consent, ev_id, &info->hash, to->state, to->poc, info->from.state,
+                                 info->from.poc, &spk, &err))
     snprintf(why, cap, "consent: %.200s", err.detail);
   else
     return 0;
@@ -1198,7 +1167,14 @@ static int open_content_key(const parley_identity *id, const char *ev_id, const 
       continue;
     parley_envelope_party to;
     char why[256];
-    if (check_shared(rec, ev_id, info, &to, why, sizeof why)) {
+    uint8_t leaf[32];
+    uint64_t logged, size;
+    if (cli_entry_leaf_hash(PARLEY_LOG_KIND_CUSTODY, rec, leaf) ||
+        cli_verify_inclusion(leaf, &logged, &size)) {
+      rc = cli_fail("REFUSED: the shared key for %s: not provably in the hub's log", mine);
+      break;
+    }
+    if (check_shared(rec, ev_id, info, logged, &to, why, sizeof why)) {
       rc = cli_fail("REFUSED: the shared key for %s: %s", mine, why);
       break;
     }
@@ -1260,18 +1236,12 @@ int cmd_evidence_fetch(int argc, char **argv) {
   parley_content_key key;
   char me_state[4], me_poc[64];
   parley_error err;
-  int rc = !info ? cli_fail("out of memory") : verified_manifest(&id, ev_id, &pkg, &manifest, info);
+  int rc = !info ? cli_fail("out of memory")
+                 : verified_manifest(&id, ev_id, "REFUSED", &pkg, &manifest, info, NULL, NULL);
   if (!rc && whoami(&id, me_state, me_poc)) rc = 1;
   if (!rc) rc = open_content_key(&id, ev_id, manifest, info, &key);
   if (!rc && strcmp(cli_jstr(pkg, "status") ? cli_jstr(pkg, "status") : "", "available"))
     rc = cli_fail("the package is %s", cli_safe(cli_jstr(pkg, "status")));
-  if (!rc) { /* protocol §13: the manifest is believed only once it is provably logged */
-    uint8_t leaf[32];
-    uint64_t index, size;
-    if (cli_entry_leaf_hash(PARLEY_LOG_KIND_MANIFEST, manifest, leaf) ||
-        cli_verify_inclusion(leaf, &index, &size))
-      rc = cli_fail("REFUSED: the manifest is not provably in the hub's log");
-  }
   if (!rc) rc = fetch_hashes(&id, ev_id, info, &hl);
   char dir[1024];
   if (!rc) {
@@ -1425,19 +1395,15 @@ int cmd_evidence_verify(int argc, char **argv) {
   json_t *pkg = NULL;
   const json_t *manifest = NULL;
   parley_evidence_info info;
-  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  uint64_t index = 0, size = 0;
+  int rc = verified_manifest(&id, ev_id, "NOT VERIFIED", &pkg, &manifest, &info, &index, &size);
   parley_identity_wipe(&id);
-  uint8_t leaf[32];
-  uint64_t index, size;
   if (!rc) {
-    printf("VERIFIED: manifest signed by %s/%s (key %s)\n", info.from.state, info.from.poc,
-           info.from.key_id);
-    if (cli_entry_leaf_hash(PARLEY_LOG_KIND_MANIFEST, manifest, leaf) ||
-        cli_verify_inclusion(leaf, &index, &size))
-      rc = cli_fail("NOT VERIFIED: the manifest is not provably in the hub's log");
-    else
-      printf("VERIFIED: manifest is entry %llu of the log (checkpoint of %llu)\n",
-             (unsigned long long)index, (unsigned long long)size);
+    printf("VERIFIED: manifest signed by %s/%s (key %s, held by %s's record when it was "
+           "logged)\n",
+           info.from.state, info.from.poc, info.from.key_id, info.from.state);
+    printf("VERIFIED: manifest is entry %llu of the log (checkpoint of %llu)\n",
+           (unsigned long long)index, (unsigned long long)size);
   }
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", argc > 2 ? argv[2] : ev_id);
@@ -1482,9 +1448,11 @@ int cmd_evidence_verify(int argc, char **argv) {
 int cmd_evidence_custody(int argc, char **argv) {
   if (argc != 2 || !strcmp(argv[1], "--help")) {
     puts("Usage: parley evidence custody ID\n"
-         "Lists the package's chain of custody and checks each event: its signature by its\n"
-         "actor (the sender's and POCs' keys from verified records, the hub's pinned key),\n"
-         "that it names this package and manifest, and that it is in the transparency log.");
+         "Lists the package's chain of custody and checks each event: that it is in the\n"
+         "transparency log, its signature by its actor (the sender's and POCs' keys that\n"
+         "their states' verified records held when it was logged, the hub's pinned key),\n"
+         "that it names this package and manifest, and for a \"shared\" event the sender's\n"
+         "consent (with the key its record held when the event was logged).");
     return argc == 2 ? 0 : 2;
   }
   const char *ev_id = argv[1];
@@ -1494,7 +1462,7 @@ int cmd_evidence_custody(int argc, char **argv) {
   json_t *pkg = NULL;
   const json_t *manifest = NULL;
   parley_evidence_info info;
-  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  int rc = verified_manifest(&id, ev_id, "REFUSED", &pkg, &manifest, &info, NULL, NULL);
   char path[160];
   snprintf(path, sizeof path, "/v1/evidence/%s/custody", ev_id);
   json_t *v = rc ? NULL : ev_get_json(&id, path);
@@ -1515,31 +1483,46 @@ int cmd_evidence_custody(int argc, char **argv) {
     long long li = -1;
     cli_jint(item, "leaf_index", &li);
     char why[256] = "", who[400] = "?";
-    const char *kind = PARLEY_LOG_KIND_CUSTODY;
+    bool sealed = i == 0 || (event && !strcmp(event, "sealed"));
+    const char *kind = sealed ? PARLEY_LOG_KIND_MANIFEST : PARLEY_LOG_KIND_CUSTODY;
+    uint8_t leaf[32];
+    uint64_t index = 0, size = 0;
     parley_error err;
-    if (!event || !json_is_object(rec)) {
-      snprintf(why, sizeof why, "malformed entry");
-    } else if (i == 0 || !strcmp(event, "sealed")) {
-      kind = PARLEY_LOG_KIND_MANIFEST;
+    const json_t *actor = json_object_get(rec, "actor");
+    bool by_poc = cli_jstr(actor, "state") && cli_jstr(actor, "poc") &&
+                  parley_state_code_valid(cli_jstr(actor, "state"));
+    if (sealed)
       snprintf(who, sizeof who, "%s/%s (sender)", info.from.state, info.from.poc);
+    else if (cli_jstr(actor, "hub"))
+      snprintf(who, sizeof who, "the hub");
+    else if (by_poc)
+      snprintf(who, sizeof who, "%s/%s", cli_jstr(actor, "state"),
+               cli_safe(cli_jstr(actor, "poc")));
+    /* its place in the log first: an actor's key counts as it was when the event was logged */
+    if (!event || !json_is_object(rec))
+      snprintf(why, sizeof why, "malformed entry");
+    else if (cli_entry_leaf_hash(kind, rec, leaf) || cli_verify_inclusion(leaf, &index, &size))
+      snprintf(why, sizeof why, "not provably in the hub's transparency log");
+    else if ((long long)index != li)
+      snprintf(why, sizeof why, "logged at %llu, the hub says %lld", (unsigned long long)index, li);
+    if (why[0]) {
+      /* said below */
+    } else if (sealed) {
       if (i != 0 || strcmp(event, "sealed") || !json_equal((json_t *)rec, (json_t *)manifest))
         snprintf(why, sizeof why, "the first event must be the sealed manifest itself");
     } else {
-      const json_t *actor = json_object_get(rec, "actor");
       parley_sign_pk pk;
+      char kw[256] = "the actor's key is unknown";
       bool have = false;
       if (cli_jstr(actor, "hub")) {
-        snprintf(who, sizeof who, "the hub");
         have = have_hub;
         pk = hub_pk;
-      } else if (cli_jstr(actor, "state") && cli_jstr(actor, "poc") &&
-                 parley_state_code_valid(cli_jstr(actor, "state"))) {
-        snprintf(who, sizeof who, "%s/%s", cli_jstr(actor, "state"),
-                 cli_safe(cli_jstr(actor, "poc")));
-        have = poc_signing_key(cli_jstr(actor, "state"), cli_jstr(actor, "poc"), &pk) == 0;
+      } else if (by_poc) {
+        have = key_when_logged(cli_jstr(actor, "state"), cli_jstr(actor, "poc"),
+                               cli_jstr(actor, "key_id"), index, &pk, kw, sizeof kw) == 0;
       }
       if (!have)
-        snprintf(why, sizeof why, "the actor's key is unknown");
+        snprintf(why, sizeof why, "%s", kw);
       else if (parley_custody_verify(rec, &pk, &err))
         snprintf(why, sizeof why, "signature: %.200s", err.detail);
       else if (strcmp(cli_jstr(rec, "evidence") ? cli_jstr(rec, "evidence") : "", ev_id) ||
@@ -1551,21 +1534,12 @@ int cmd_evidence_custody(int argc, char **argv) {
       else if (!strcmp(event, "shared")) {
         /* and the original sender's consent for exactly that POC */
         parley_envelope_party to;
-        if (!check_shared(rec, ev_id, &info, &to, why, sizeof why)) {
+        if (!check_shared(rec, ev_id, &info, index, &to, why, sizeof why)) {
           size_t k = strlen(who);
           snprintf(who + k, sizeof who - k, ", to %s/%s with %s/%s's signed consent", to.state,
                    to.poc, info.from.state, info.from.poc);
         }
       }
-    }
-    uint8_t leaf[32];
-    uint64_t index = 0, size = 0;
-    if (!why[0]) {
-      if (cli_entry_leaf_hash(kind, rec, leaf) || cli_verify_inclusion(leaf, &index, &size))
-        snprintf(why, sizeof why, "not provably in the hub's transparency log");
-      else if ((long long)index != li)
-        snprintf(why, sizeof why, "logged at %llu, the hub says %lld", (unsigned long long)index,
-                 li);
     }
     if (why[0]) {
       failed++;
@@ -1590,20 +1564,17 @@ int cmd_evidence_custody(int argc, char **argv) {
 /* "STATE:POC-ID" (one POC) from the state's verified record. */
 static int resolve_one(const char *spec, parley_envelope_recipient *out, char state[4],
                        char poc[64]) {
-  parley_envelope_recipient r[PARLEY_MAX_RECIPIENTS];
-  char rs[PARLEY_MAX_RECIPIENTS][4], rp[PARLEY_MAX_RECIPIENTS][64];
+  cli_recipient r[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
   const char *colon = strchr(spec, ':');
   for (int i = 0; colon && parley_poc_roles[i]; i++)
     if (!strcmp(parley_poc_roles[i], colon + 1))
       return cli_fail("--to %s: name one POC (STATE:POC-ID), not a role", spec);
-  if (resolve(spec, r, rs, rp, PARLEY_MAX_RECIPIENTS, &n)) return 1;
+  if (cli_resolve_recipients(spec, false, r, PARLEY_MAX_RECIPIENTS, &n, NULL)) return 1;
   if (n != 1) return cli_fail("--to %s: name one POC", spec);
-  parley_strlcpy(state, rs[0], 4);
-  parley_strlcpy(poc, rp[0], 64);
-  *out = r[0];
-  out->state = state;
-  out->poc = poc;
+  parley_strlcpy(state, r[0].state, 4);
+  parley_strlcpy(poc, r[0].poc, 64);
+  *out = (parley_envelope_recipient){state, poc, r[0].box};
   return 0;
 }
 
@@ -1635,7 +1606,7 @@ int cmd_evidence_consent(int argc, char **argv) {
   parley_envelope_recipient r;
   char me_state[4], me_poc[64], ts[4], tp[64];
   parley_error err;
-  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  int rc = verified_manifest(&id, ev_id, "REFUSED", &pkg, &manifest, &info, NULL, NULL);
   if (!rc) rc = whoami(&id, me_state, me_poc);
   if (!rc) rc = resolve_one(to, &r, ts, tp);
   if (!rc && (strcmp(me_state, info.from.state) || strcmp(me_poc, info.from.poc)))
@@ -1713,7 +1684,7 @@ int cmd_evidence_share(int argc, char **argv) {
   parley_content_key key;
   char me_state[4], me_poc[64], ts[4], tp[64];
   parley_error err;
-  int rc = verified_manifest(&id, ev_id, &pkg, &manifest, &info);
+  int rc = verified_manifest(&id, ev_id, "REFUSED", &pkg, &manifest, &info, NULL, NULL);
   if (!rc) rc = whoami(&id, me_state, me_poc);
   if (!rc) rc = resolve_one(to, &r, ts, tp);
   if (!rc) rc = open_content_key(&id, ev_id, manifest, &info, &key);

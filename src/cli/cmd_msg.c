@@ -63,12 +63,6 @@ static int whoami(char state[4], char poc[64]) {
   return rc ? rc : verify_me(state, poc);
 }
 
-typedef struct {
-  char state[4];
-  char poc[64];
-  parley_box_pk box;
-} resolved;
-
 /* What a state's verified record says of an instrument (its cooperation profile). */
 typedef enum { PROFILE_NONE, PROFILE_LISTS, PROFILE_NOT_LISTED } profile_answer;
 
@@ -89,69 +83,25 @@ static void profile_list(const json_t *rec, char *out, size_t cap) {
   }
 }
 
-/* "EST:technical" → every POC of EST with that role; "EST:est-cert" → that POC. With
- * exact_poc (a reply to a verified sender) the part after ':' is a POC id, never a role:
- * a POC id may equal a role name. With an instrument, the state's verified cooperation
- * profile is consulted: *profile receives what it says (PROFILE_NONE without one). */
-static int resolve(const char *spec, bool exact_poc, resolved *out, size_t cap, size_t *n,
+/* cli_resolve_recipients, and with an instrument the state's verified cooperation
+ * profile: *profile receives what it says (PROFILE_NONE without one). */
+static int resolve(const char *spec, bool exact_poc, cli_recipient *out, size_t cap, size_t *n,
                    const char *instrument, profile_answer *profile) {
-  const char *colon = strchr(spec, ':');
-  if (!colon || colon - spec != 3)
-    return cli_fail("recipient '%s': use STATE:ROLE or STATE:POC-ID, e.g. EST:technical", spec);
-  char code[4];
-  memcpy(code, spec, 3);
-  code[3] = 0;
-  const char *what = colon + 1;
-  json_t *st = NULL, *rec = NULL;
-  parley_record_info *info = malloc(sizeof *info);
-  parley_sign_pk root;
-  bool first;
-  uint64_t li, ls;
-  if (!info || cli_verified_record(code, NULL, &st, &rec, info, &root, &first, &li, &ls)) {
-    free(info);
-    return 1;
-  }
+  json_t *rec = NULL;
+  if (cli_resolve_recipients(spec, exact_poc, out, cap, n, &rec)) return 1;
   *profile = instrument ? profile_of(rec, instrument) : PROFILE_NONE;
   if (*profile == PROFILE_NOT_LISTED) {
     char list[256];
     profile_list(rec, list, sizeof list);
-    fprintf(stderr, "parley: %s's verified record does not list %s among its instruments (%s)\n",
-            code, instrument, list[0] ? list : "none");
+    fprintf(stderr, "parley: %.3s's verified record does not list %s among its instruments (%s)\n",
+            spec, instrument, list[0] ? list : "none");
   } else if (instrument && *profile == PROFILE_NONE) {
     fprintf(stderr,
-            "parley: warning: %s's verified record has no cooperation profile: whether it is "
+            "parley: warning: %.3s's verified record has no cooperation profile: whether it is "
             "party to %s is not known\n",
-            code, instrument);
+            spec, instrument);
   }
-  int role = -1;
-  for (int i = 0; !exact_poc && parley_poc_roles[i]; i++)
-    if (!strcmp(parley_poc_roles[i], what)) role = i;
-  size_t found = 0;
-  for (size_t i = 0; i < info->n_pocs; i++) {
-    const parley_poc_info *p = &info->pocs[i];
-    if (role >= 0 ? !(p->roles & (1u << role)) : strcmp(p->id, what) != 0) continue;
-    bool dup = false;
-    for (size_t k = 0; k < *n; k++)
-      dup |= !memcmp(out[k].box.b, p->box_pk.b, 32);
-    if (dup) continue;
-    if (*n >= cap) {
-      free(info);
-      json_decref(st);
-      json_decref(rec);
-      return cli_fail("too many recipients (at most %zu)", cap);
-    }
-    parley_strlcpy(out[*n].state, code, 4);
-    parley_strlcpy(out[*n].poc, p->id, 64);
-    out[*n].box = p->box_pk;
-    (*n)++;
-    found++;
-  }
-  free(info);
-  json_decref(st);
   json_decref(rec);
-  if (!found)
-    return cli_fail("recipient '%s': %s has no POC %s '%s'", spec, code,
-                    role >= 0 ? "with role" : "with id", what);
   return 0;
 }
 
@@ -260,7 +210,7 @@ static int do_send(send_opts *o) {
                       "publish it in the cooperation profile, or send with --force",
                       instrument, list[0] ? list : "none");
   }
-  resolved rc_list[PARLEY_MAX_RECIPIENTS];
+  cli_recipient rc_list[PARLEY_MAX_RECIPIENTS];
   size_t n = 0;
   for (size_t i = 0; i < o->n_to; i++) {
     profile_answer theirs = PROFILE_NONE;
@@ -273,8 +223,7 @@ static int do_send(send_opts *o) {
                       o->to[i], instrument);
   }
   parley_envelope_recipient er[PARLEY_MAX_RECIPIENTS];
-  for (size_t i = 0; i < n; i++)
-    er[i] = (parley_envelope_recipient){rc_list[i].state, rc_list[i].poc, rc_list[i].box};
+  cli_recipients_view(rc_list, n, er);
   int prio = -1, tlp = -1;
   for (int i = 0; parley_priorities[i]; i++)
     if (!strcmp(parley_priorities[i], o->priority)) prio = i;
@@ -1105,13 +1054,24 @@ static void case_line(const cli_message *m, const json_t *content, const case_ch
   if (json_is_true(json_object_get(content, "oral"))) printf("      made orally first\n");
 }
 
+/* Under a verified line of the case: what only the hub asserts of the message (its
+ * listing entry), labelled as its unsigned word and escaped. */
+static void case_hub_word(const json_t *h) {
+  printf("      the hub's word (unsigned): %s, received %s, acknowledge by %s%s\n",
+         cli_safe(cli_jstr(h, "status")), cli_safe(cli_jstr(h, "received")),
+         cli_safe(cli_jstr(h, "ack_deadline")),
+         json_is_true(json_object_get(h, "overdue")) ? " (OVERDUE)" : "");
+}
+
 int cmd_case(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '-') {
-    puts("Usage: parley case ID\nLists the messages of a case that you sent or received, as the\n"
-         "hub lists them (unsigned); then the chain, each message verified: its legal\n"
-         "basis, the requests it follows and, from verified status updates, each\n"
-         "request's status; then the case's treaty clocks as the hub keeps them (its\n"
-         "unsigned word). With --json: {hub_unsigned, verified, clocks_unsigned}.");
+    puts("Usage: parley case ID\nThe chain of a case (the messages you sent or received that the\n"
+         "hub lists under it), each message fetched and verified: its signed header, legal\n"
+         "basis, the requests it follows and, from verified status updates, each request's\n"
+         "status; under each, what only the hub says of it (delivery status, acknowledgement\n"
+         "deadline), labelled as its unsigned word; then the case's treaty clocks as the hub\n"
+         "keeps them (its unsigned word). With --json: {hub_unsigned, verified,\n"
+         "clocks_unsigned}.");
     return argc == 2 ? 0 : 2;
   }
   char path[112];
@@ -1120,14 +1080,9 @@ int cmd_case(int argc, char **argv) {
   if (!v) return 1;
   snprintf(path, sizeof path, "/v1/cases/%.36s/clocks", argv[1]);
   json_t *clocks = cli_get_json(path);
-  /* Nothing of the listing is signed: it is shown as the hub's word, escaped. */
-  if (!cli.json_output) {
-    printf("Case %s as the hub lists it (its unsigned word; 'parley read ID' verifies a "
-           "message):\n",
-           cli_safe(argv[1]));
-    cli_print_json(stdout, v, JSON_INDENT(2) | JSON_SORT_KEYS);
-    printf("\nThe chain, each message verified:\n");
-  }
+  /* Nothing of the listing is signed: only its message ids are used, each message is
+   * fetched and verified; what only the hub says is printed apart, as its word. */
+  if (!cli.json_output) printf("Case %s: the chain, each message verified:\n", cli_safe(argv[1]));
   cli_record_cache *cache = cli_record_cache_new();
   json_t *out = json_array();
   case_chain chain = {calloc(CASE_MAX_REQUESTS, sizeof(case_request)), 0};
@@ -1157,6 +1112,7 @@ int cmd_case(int argc, char **argv) {
                             json_pack("{s:o,s:O?}", "verified", vj, "content", (json_t *)content));
     } else {
       case_line(&m, content, &chain);
+      case_hub_word(h);
     }
     if (!body && !not_mine && !m.is_ping) rc = 1;
     json_decref(body);

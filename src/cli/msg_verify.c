@@ -144,6 +144,14 @@ static bool poc_signing_key(cli_record_cache *c, const char *state, const char *
   return p != NULL;
 }
 
+bool cli_poc_key_logged(cli_record_cache *c, const char *state, const char *poc, const char *key_id,
+                        uint64_t logged, parley_sign_pk *pk, uint64_t *valid_before) {
+  uint64_t before = UINT64_MAX;
+  if (!key_id || !poc_signing_key(c, state, poc, key_id, true, pk, &before)) return false;
+  if (valid_before) *valid_before = before;
+  return logged < before;
+}
+
 /* ---- the message ---------------------------------------------------------------- */
 
 /* The hub's signed communication check (docs/protocol.md §11) as a header: id, kind

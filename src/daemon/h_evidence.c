@@ -930,8 +930,10 @@ typedef struct {
 } custody_add_ctx;
 
 /* A "shared" event: the package is available, the consent is the original sender's
- * (verified with the sender POC's current signing key) and names this package and the
- * new POC, whose key is its current encryption key; then the POC becomes a recipient. */
+ * (verified with the sender POC's current signing key: the consent is logged now, in this
+ * event, and a key removed from the sender's record signs no consent logged after its
+ * removal, as clients check after a rotation) and names this package and the new POC,
+ * whose key is its current encryption key; then the POC becomes a recipient. */
 static parley_qs share_check_tx(parley_tx *tx, custody_add_ctx *c, parley_error *err) {
   const parley_evidence_row *e = &c->a.row;
   if (e->status != PARLEY_EVIDENCE_AVAILABLE) {
@@ -956,8 +958,9 @@ static parley_qs share_check_tx(parley_tx *tx, custody_add_ctx *c, parley_error 
   if (qs == PARLEY_QS_NONE || key.role != PARLEY_ROLE_OFFICER || strcmp(key.state, e->from_state) ||
       strcmp(key.poc_id, e->from_poc)) {
     parley_fail(err, PARLEY_E_EVIDENCE_CONSENT,
-                "the consent is not signed by a current key of the sender %s/%s", e->from_state,
-                e->from_poc);
+                "the consent is not signed by a current key of the sender %s/%s (a key removed "
+                "from its record signs no consent logged after)",
+                e->from_state, e->from_poc);
     return PARLEY_QS_HARD;
   }
   parley_sign_pk pk;

@@ -88,6 +88,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         body = r.read()
         status = r.status
         ctype = r.getheader("Content-Type", "")
+        # the hub's other headers (Upload-Offset, Content-Range, Retry-After, ...) pass through
+        extra = [(k, v) for k, v in r.getheaders()
+                 if k.lower() not in ("content-type", "content-length", "connection",
+                                      "transfer-encoding", "date", "server")]
         c.close()
         key = "%s %s" % (self.command, self.path)
         if 200 <= status < 300:
@@ -105,13 +109,21 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 log("rule %d on %s failed: %r" % (i, key, e))
         self.send_response(status)
         self.send_header("Content-Type", ctype or "application/octet-stream")
+        for k, v in extra:
+            self.send_header(k, v)
+        if self.command == "HEAD":
+            self.send_header("Content-Length", r.getheader("Content-Length", "0"))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
         self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_DELETE = handle_one
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_one
 
     def log_message(self, *a):
         pass

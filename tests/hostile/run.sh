@@ -82,6 +82,37 @@ P2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$W
 as est-cert api GET "/v1/messages/$M1" >"$WORK/m1.json"
 LVA_RECEIPT_M1=$(python3 "$HERE/sign_receipt.py" "$WORK/lva-cert.key" "$WORK/m1.json" LVA lva-cert)
 
+# Two evidence packages EST/est-cert -> FIN/fin-ncsc (EV1, EV2); EV1_FORGED_MANIFEST: EV1's
+# manifest with other notes, signed again by est-cert's key (a manifest the sender signed
+# that the hub never logged); EV1_LEAF, EV2_LEAF, EV1_FORGED_LEAF: the manifests' leaf
+# hashes, as parley asks /log/proof?leaf= for them.
+mkdir -p "$WORK/ev-in"
+echo "EVIDENCE-PLAINTEXT-ONE" >"$WORK/ev-in/one.txt"
+echo "EVIDENCE-PLAINTEXT-TWO" >"$WORK/ev-in/two.txt"
+send_evidence() { # OUTVAR FILE
+  as est-cert evidence send --to FIN:fin-ncsc "$2" >"$WORK/send-ev.out" 2>&1 || { cat "$WORK/send-ev.out"; exit 1; }
+  printf -v "$1" '%s' "$(sed -n 's/^sent evidence \([0-9a-f-]*\).*/\1/p' "$WORK/send-ev.out")"
+  [ -n "${!1}" ] || { echo "no id in: $(cat "$WORK/send-ev.out")"; exit 1; }
+}
+send_evidence EV1 "$WORK/ev-in/one.txt"
+send_evidence EV2 "$WORK/ev-in/two.txt"
+as fin-ncsc api GET "/v1/evidence/$EV1" >"$WORK/ev1.json"
+as fin-ncsc api GET "/v1/evidence/$EV2" >"$WORK/ev2.json"
+EV1_LEAF=$(python3 "$HERE/manifest_tool.py" leaf "$WORK/ev1.json")
+EV2_LEAF=$(python3 "$HERE/manifest_tool.py" leaf "$WORK/ev2.json")
+EV1_FORGED_MANIFEST=$(python3 "$HERE/manifest_tool.py" forge "$WORK/ev1.json" "$WORK/est-cert.key")
+python3 - "$WORK/ev1.json" "$EV1_FORGED_MANIFEST" >"$WORK/ev1-forged.json" <<'PY'
+import json, sys
+pkg = json.load(open(sys.argv[1]))
+pkg["manifest"] = json.loads(sys.argv[2])
+print(json.dumps(pkg))
+PY
+EV1_FORGED_LEAF=$(python3 "$HERE/manifest_tool.py" leaf "$WORK/ev1-forged.json")
+
+# M9: EST/est-cert -> FIN/fin-ncsc in case CASE1 (parley case shows it).
+CASE1=$(python3 -c 'import uuid; print(uuid.uuid4())')
+send M9 "${NOTE[@]}" --to FIN:fin-ncsc --case "$CASE1"
+
 # The protocol document is exact enough that an implementation written from it alone
 # verifies and opens a message and verifies its receipt (tests/hostile/doc_verify.py).
 as est-cert api GET "/v1/messages/$M3" >"$WORK/m3.json"
@@ -95,6 +126,9 @@ python3 - "$WORK/vars.json" <<PY
 import json, sys
 json.dump({"M1": "$M1", "M2": "$M2", "M3": "$M3", "M4": "$M4", "M5": "$M5",
            "P1": "$P1", "P2": "$P2", "M6": "$M6", "M7": "$M7", "M8": "$M8", "PG_URL": "${PG_URL:-}",
+           "WORK": "$WORK", "M9": "$M9", "CASE1": "$CASE1", "EV1": "$EV1", "EV2": "$EV2", "EV1_LEAF": "$EV1_LEAF",
+           "EV2_LEAF": "$EV2_LEAF", "EV1_FORGED_LEAF": "$EV1_FORGED_LEAF",
+           "EV1_FORGED_MANIFEST": """$EV1_FORGED_MANIFEST""",
            "LVA_RECEIPT_M1": """$LVA_RECEIPT_M1"""}, open(sys.argv[1], "w"))
 PY
 

@@ -4,7 +4,8 @@
 # (ranges) with kill -9 of the hub in the middle of each, then resumed; plaintext hashes
 # match; a flipped ciphertext byte is refused naming its chunk; a non-recipient can
 # neither fetch nor open; the custody chain verifies and an edited row is detected;
-# onward sharing needs the original sender's signed consent for that POC and package;
+# onward sharing needs the original sender's signed consent for that POC and package,
+# checked with the key the sender's record held when it was logged (across a rotation);
 # retention deletes the ciphertext and keeps custody; quotas; peak RSS of parleyd and
 # parley at PARLEY_EVIDENCE_SMALL_MIB and at PARLEY_EVIDENCE_MIB (make check: 32 and 160;
 # under sanitizers 16 and 64; make check-large, which CI runs too: 2048 on SQLite and
@@ -155,6 +156,58 @@ check "  the custody chain verifies for the new POC, the share with the sender's
 check "  and for the sender" as est-cert evidence custody "$IDS"
 check "  a second share with the same POC is refused" \
   expect_fail EVIDENCE_INVALID as fin-ncsc evidence share "$IDS" --to LVA:lva-cert --consent "$WORK/consent.json"
+
+# --- consent across a rotation of the sender's key ---------------------------------------
+# A consent is checked with the key the sender's verified record held when it was logged
+# (in the "shared" event), as receipts are: it stays valid after the sender rotates, and
+# one signed by a key removed before it was logged is refused.
+printf 'shared before the rotation\n' >"$WORK/in/rot-a.txt"
+printf 'consented to before the rotation, shared after\n' >"$WORK/in/rot-b.txt"
+as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/rot-a.txt" >"$WORK/send-ra.out" 2>/dev/null
+as est-cert evidence send --to FIN:fin-ncsc "$WORK/in/rot-b.txt" >"$WORK/send-rb.out" 2>/dev/null
+IDRA=$(sent_id "$WORK/send-ra.out")
+IDRB=$(sent_id "$WORK/send-rb.out")
+as est-cert evidence consent "$IDRA" --to LVA:lva-cert --out "$WORK/consent-ra.json" 2>/dev/null
+as est-cert evidence consent "$IDRB" --to LVA:lva-cert --out "$WORK/consent-rb.json" 2>/dev/null
+check "FIN shares a package with LVA with EST's consent" sh -c \
+  "$PARLEY --config $WORK/fin-ncsc.conf evidence share $IDRA --to LVA:lva-cert --consent $WORK/consent-ra.json >/dev/null"
+# EST replaces est-cert's key (a new version of its record)
+cp "$WORK/est-cert.key" "$WORK/est-cert-old.key"
+rm -f "$WORK/est-cert.key"
+"$PARLEY" --config /dev/null keygen --insecure-no-passphrase --out "$WORK/est-cert.key" >/dev/null
+poc est.json est-cert est-cert
+as est-root state sign "$WORK/est.json" >/dev/null
+as est-root state publish "$WORK/est.json" >/dev/null
+sleep 2 # a checkpoint covers the new record
+check "after EST rotates the sender's key, LVA still fetches the package shared before (manifest and consent by the old key, logged before)" sh -c \
+  "$PARLEY --config $WORK/lva-cert.conf evidence fetch $IDRA --out $WORK/lva >$WORK/fra.out 2>&1 && grep -q '^VERIFIED' $WORK/fra.out && cmp $WORK/in/rot-a.txt $WORK/lva/$IDRA/rot-a.txt"
+check "  and its custody chain verifies, the consent with the key EST's record held when it was logged" sh -c \
+  "$PARLEY --config $WORK/lva-cert.conf evidence custody $IDRA >$WORK/cra.out && grep -q 'VERIFIED      shared     by FIN/fin-ncsc, to LVA/lva-cert with EST/est-cert.s signed consent' $WORK/cra.out && grep -q '^VERIFIED: 6 custody' $WORK/cra.out"
+check "  and for the sender, with its new key" as est-cert evidence custody "$IDRA"
+check "a consent signed before the rotation and logged after it is refused by the hub (EVIDENCE_CONSENT)" sh -c \
+  "! $PARLEY --config $WORK/fin-ncsc.conf evidence share $IDRB --to LVA:lva-cert --consent $WORK/consent-rb.json >$WORK/sh.out 2>&1 &&
+   grep -q 'EVIDENCE_CONSENT' $WORK/sh.out && grep -q 'not signed by a current key of the sender' $WORK/sh.out"
+# The operator (or a thief of the old key) puts the old key back in the hub's key table
+# for one request: the hub logs the share; every client must still refuse the consent.
+read -r OLD_KID OLD_HEX < <(python3 -c '
+import base64, hashlib, json, sys
+pk = base64.urlsafe_b64decode(json.load(open(sys.argv[1]))["sign_pk"] + "==")
+kid = base64.urlsafe_b64encode(hashlib.sha256(b"ed25519\n" + pk).digest()[:16]).rstrip(b"=").decode()
+print(kid, pk.hex())' "$WORK/est-cert-old.key")
+OLD_PK="X'$OLD_HEX'"
+[ "${PARLEY_TEST_STORE:-sqlite}" = postgresql ] && OLD_PK="decode('$OLD_HEX', 'hex')"
+store_sql "INSERT INTO keys (key_id, pk, role, state, poc_id, name) VALUES ('$OLD_KID', $OLD_PK, 2, 'EST', 'est-cert', 'Officer est-cert')" >/dev/null
+as fin-ncsc evidence share "$IDRB" --to LVA:lva-cert --consent "$WORK/consent-rb.json" >"$WORK/sh-rb.out" 2>&1 || true
+store_sql "DELETE FROM keys WHERE key_id = '$OLD_KID'" >/dev/null
+check "  the operator has the hub log it anyway with the old key back in its key table" \
+  grep -q "shared evidence $IDRB with LVA/lva-cert" "$WORK/sh-rb.out"
+sleep 2
+check "  parley evidence custody refuses it: the key was removed before the consent was logged" sh -c \
+  "! $PARLEY --config $WORK/est-cert.conf evidence custody $IDRB >$WORK/crb.out 2>&1 &&
+   grep -q 'NOT VERIFIED  shared     by FIN/fin-ncsc: consent: key $OLD_KID of EST/est-cert was removed from EST.s record (log entry [0-9]*) before this was logged' $WORK/crb.out"
+check "  and LVA's fetch refuses the shared key, writing nothing" sh -c \
+  "! $PARLEY --config $WORK/lva-cert.conf evidence fetch $IDRB --out $WORK/lva >$WORK/frb.out 2>&1 &&
+   grep -q 'REFUSED: the shared key for .*: consent: key $OLD_KID' $WORK/frb.out && test ! -e $WORK/lva/$IDRB"
 
 # an edited custody row is detected
 store_sql "UPDATE evidence_custody SET body = replace(body, 'every ciphertext chunk', 'no ciphertext chunk') WHERE evidence_id = '$ID1' AND event = 'downloaded'" >/dev/null

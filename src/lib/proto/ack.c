@@ -8,15 +8,6 @@
 #define FORMAT_ACK "parley-ack-v1"
 #define MAX_ACK_JCS 4096
 
-static bool poc_id_ok(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > PARLEY_POC_ID_MAX) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-      return false;
-  return true;
-}
-
 parley_err parley_ack_new(const char *message_id, const parley_hash *envelope_sha256,
                           const char *state, const char *poc, int64_t time,
                           const parley_identity *signer, json_t **out, parley_error *err) {
@@ -27,7 +18,8 @@ parley_err parley_ack_new(const char *message_id, const parley_hash *envelope_sh
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "message: a UUID in lower case");
   if (!state || !parley_state_code_valid(state))
     return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "state: ISO 3166-1 alpha-3");
-  if (!poc_id_ok(poc)) return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "poc: [a-z0-9-]{1,63}");
+  if (!parley_poc_id_valid(poc))
+    return parley_fail(err, PARLEY_E_INVALID_ARGUMENT, "poc: [a-z0-9-]{1,63}");
   char hash[PARLEY_KEY_B64_LEN], kid[PARLEY_KEY_ID_LEN], t[PARLEY_TIME_LEN];
   if (parley_b64url_encode(envelope_sha256->b, sizeof envelope_sha256->b, hash, sizeof hash))
     return parley_fail(err, PARLEY_E_INTERNAL, "ack: encoding");
@@ -90,7 +82,8 @@ parley_err parley_ack_verify(const json_t *ack, const parley_sign_pk *pk, parley
     return parley_fail(err, PARLEY_E_ACK_INVALID, "format: must be " FORMAT_ACK);
   if (!parley_state_code_valid(state))
     return parley_fail(err, PARLEY_E_ACK_INVALID, "state: ISO 3166-1 alpha-3");
-  if (!poc_id_ok(poc)) return parley_fail(err, PARLEY_E_ACK_INVALID, "poc: [a-z0-9-]{1,63}");
+  if (!parley_poc_id_valid(poc))
+    return parley_fail(err, PARLEY_E_ACK_INVALID, "poc: [a-z0-9-]{1,63}");
   char want[PARLEY_KEY_ID_LEN];
   parley_sign_pk_key_id(pk, want);
   if (strcmp(kid, want) != 0)

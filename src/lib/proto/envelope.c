@@ -27,21 +27,6 @@ static const char *const ad_excluded[] = {
 
 /* ---- small checks ------------------------------------------------------------- */
 
-static bool poc_id_ok(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > PARLEY_POC_ID_MAX) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-      return false;
-  return true;
-}
-
-/* 22 base64url characters encoding 16 bytes. */
-static bool key_id_ok(const char *s) {
-  uint8_t b[16];
-  return s && strlen(s) == PARLEY_KEY_ID_LEN - 1 && parley_b64url_decode_exact(s, b, sizeof b) == 0;
-}
-
 static bool lang_ok(const char *s) {
   return s && strlen(s) == 2 && s[0] >= 'a' && s[0] <= 'z' && s[1] >= 'a' && s[1] <= 'z';
 }
@@ -140,37 +125,6 @@ static parley_err invalid(parley_err e, const char *where, parley_error *err) {
   }
   (void)e;
   return PARLEY_E_ENVELOPE_INVALID;
-}
-
-/* {"state","poc","key_id"} (+ "wrapped_key" when wrapped != NULL), strictly. */
-static parley_err parse_party(const json_t *o, const char *where, parley_envelope_party *out,
-                              uint8_t *wrapped, parley_error *err) {
-  static const char *const plain[] = {"state", "poc", "key_id", NULL};
-  static const char *const with_key[] = {"state", "poc", "key_id", "wrapped_key", NULL};
-  if (!json_is_object(o))
-    return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s: must be an object", where);
-  parley_err e = only_known(o, wrapped ? with_key : plain, where, err);
-  if (e) return e;
-  const char *state, *poc, *key_id;
-  parley_json_field f[] = {
-      PARLEY_FIELD_LINE("state", 3, &state),
-      PARLEY_FIELD_LINE("poc", PARLEY_POC_ID_MAX, &poc),
-      PARLEY_FIELD_LINE("key_id", PARLEY_KEY_ID_LEN - 1, &key_id),
-      PARLEY_FIELD_B64URL("wrapped_key", wrapped, PARLEY_WRAPPED_KEY_LEN),
-  };
-  if ((e = parley_json_fields(o, f, PARLEY_JF_COUNT(f) - (wrapped ? 0 : 1), err)))
-    return invalid(e, where, err);
-  if (!parley_state_code_valid(state))
-    return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s.state: ISO 3166-1 alpha-3", where);
-  if (!poc_id_ok(poc))
-    return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s.poc: [a-z0-9-]{1,63}", where);
-  if (!key_id_ok(key_id))
-    return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "%s.key_id: a key id (22 characters)",
-                       where);
-  parley_strlcpy(out->state, state, sizeof out->state);
-  parley_strlcpy(out->poc, poc, sizeof out->poc);
-  parley_strlcpy(out->key_id, key_id, sizeof out->key_id);
-  return PARLEY_E_OK;
 }
 
 /* SHA-256(JCS(header without ad_excluded members and recipients[].wrapped_key)). */
@@ -288,7 +242,8 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
                          "characters}");
     if ((e = check_basis(kind, instrument, article, err))) return e;
   }
-  if ((e = parse_party(from, "from", &info->from, NULL, err))) return e;
+  if ((e = parley_party_parse(from, "from", PARLEY_E_ENVELOPE_INVALID, &info->from, NULL, err)))
+    return e;
   size_t n = json_array_size(rcpts);
   if (n == 0 || n > PARLEY_MAX_RECIPIENTS)
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "recipients: 1 to %d",
@@ -296,8 +251,8 @@ static parley_err verify_internal(const json_t *env, const parley_sign_pk *sende
   for (size_t i = 0; i < n; i++) {
     char where[32];
     snprintf(where, sizeof where, "recipients[%zu]", i);
-    if ((e = parse_party(json_array_get(rcpts, i), where, &info->recipients[i], bits->wrapped[i],
-                         err)))
+    if ((e = parley_party_parse(json_array_get(rcpts, i), where, PARLEY_E_ENVELOPE_INVALID,
+                                &info->recipients[i], bits->wrapped[i], err)))
       return e;
     for (size_t j = 0; j < i; j++)
       if (strcmp(info->recipients[j].key_id, info->recipients[i].key_id) == 0)
@@ -405,13 +360,16 @@ static parley_err check_body(const json_t *body, const json_t *env,
   if (!lang_ok(lang))
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "body.language: ISO 639-1, lower case");
   parley_envelope_party p;
-  if ((e = parse_party(from, "body.from", &p, NULL, err))) return e;
+  if ((e = parley_party_parse(from, "body.from", PARLEY_E_ENVELOPE_INVALID, &p, NULL, err)))
+    return e;
   size_t n = json_array_size(rcpts);
   if (n == 0 || n > PARLEY_MAX_RECIPIENTS)
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "body.recipients: 1 to %d",
                        PARLEY_MAX_RECIPIENTS);
   for (size_t i = 0; i < n; i++)
-    if ((e = parse_party(json_array_get(rcpts, i), "body.recipients[]", &p, NULL, err))) return e;
+    if ((e = parley_party_parse(json_array_get(rcpts, i), "body.recipients[]",
+                                PARLEY_E_ENVELOPE_INVALID, &p, NULL, err)))
+      return e;
 
   if (strcmp(id, info->id) != 0)
     return parley_fail(err, PARLEY_E_ENVELOPE_FORWARDED, "body.id: written for message %s", id);
@@ -524,7 +482,7 @@ done:
 static parley_err check_params(const parley_envelope_params *p, parley_error *err) {
   if (!p->from_state || !parley_state_code_valid(p->from_state))
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "from_state: ISO 3166-1 alpha-3");
-  if (!poc_id_ok(p->from_poc))
+  if (!parley_poc_id_valid(p->from_poc))
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "from_poc: [a-z0-9-]{1,63}");
   if (!lang_ok(p->language))
     return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "language: ISO 639-1, lower case");
@@ -548,7 +506,7 @@ static parley_err check_params(const parley_envelope_params *p, parley_error *er
     const parley_envelope_recipient *r = &p->recipients[i];
     if (!r->state || !parley_state_code_valid(r->state))
       return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "recipients[%zu].state: alpha-3", i);
-    if (!poc_id_ok(r->poc))
+    if (!parley_poc_id_valid(r->poc))
       return parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "recipients[%zu].poc: [a-z0-9-]{1,63}", i);
     for (size_t j = 0; j < i; j++)
       if (memcmp(p->recipients[j].box_pk.b, r->box_pk.b, PARLEY_BOX_PK_LEN) == 0)
@@ -592,10 +550,9 @@ parley_err parley_envelope_seal(const parley_envelope_params *p, const json_t *c
 
   json_t *rlist = json_array();
   for (size_t i = 0; rlist && i < p->n_recipients; i++) {
-    char kid[PARLEY_KEY_ID_LEN];
-    parley_box_pk_key_id(&p->recipients[i].box_pk, kid);
-    if (json_array_append_new(rlist, json_pack("{s:s,s:s,s:s}", "state", p->recipients[i].state,
-                                               "poc", p->recipients[i].poc, "key_id", kid)) != 0) {
+    if (json_array_append_new(rlist,
+                              parley_recipient_entry(p->recipients[i].state, p->recipients[i].poc,
+                                                     &p->recipients[i].box_pk)) != 0) {
       json_decref(rlist);
       rlist = NULL;
     }
@@ -640,13 +597,13 @@ parley_err parley_envelope_seal(const parley_envelope_params *p, const json_t *c
   }
   have_key = true;
   for (size_t i = 0; i < p->n_recipients; i++) {
-    uint8_t w[PARLEY_WRAPPED_KEY_LEN];
-    if (parley_wrap_key(&key, &p->recipients[i].box_pk, w) != PARLEY_E_OK) {
+    e = parley_recipient_wrap(json_array_get(json_object_get(hdr, "recipients"), i), &key,
+                              &p->recipients[i].box_pk);
+    if (e == PARLEY_E_CRYPTO_BAD_KEY) {
       e = parley_fail(err, PARLEY_E_ENVELOPE_INVALID, "recipients[%zu].box_pk: unusable key", i);
       goto done;
     }
-    if (!set_b64(json_array_get(json_object_get(hdr, "recipients"), i), "wrapped_key", w,
-                 sizeof w)) {
+    if (e) {
       e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
       goto done;
     }

@@ -71,20 +71,6 @@ parley_err parley_evidence_open_chunk(parley_evidence_stream *st, const uint8_t 
 
 /* ---- manifests ------------------------------------------------------------------- */
 
-static bool poc_id_ok(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > PARLEY_POC_ID_MAX) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-      return false;
-  return true;
-}
-
-static bool key_id_ok(const char *s) {
-  uint8_t b[16];
-  return s && strlen(s) == PARLEY_KEY_ID_LEN - 1 && parley_b64url_decode_exact(s, b, sizeof b) == 0;
-}
-
 /* A file name is one path segment: no '/', no control characters, not "." or "..". */
 static bool file_name_ok(const char *s) {
   size_t n = s ? strlen(s) : 0;
@@ -115,31 +101,6 @@ static parley_err relabel(const char *where, parley_error *err) {
     parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s", d);
   }
   return PARLEY_E_EVIDENCE_INVALID;
-}
-
-static parley_err parse_party(const json_t *o, const char *where, parley_envelope_party *out,
-                              uint8_t *wrapped, parley_error *err) {
-  static const char *const plain[] = {"state", "poc", "key_id", NULL};
-  static const char *const with_key[] = {"state", "poc", "key_id", "wrapped_key", NULL};
-  if (!json_is_object(o))
-    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: must be an object", where);
-  parley_err e = only_known(o, wrapped ? with_key : plain, where, err);
-  if (e) return e;
-  const char *state, *poc, *key_id;
-  parley_json_field f[] = {
-      PARLEY_FIELD_LINE("state", 3, &state),
-      PARLEY_FIELD_LINE("poc", PARLEY_POC_ID_MAX, &poc),
-      PARLEY_FIELD_LINE("key_id", PARLEY_KEY_ID_LEN - 1, &key_id),
-      PARLEY_FIELD_B64URL("wrapped_key", wrapped, PARLEY_WRAPPED_KEY_LEN),
-  };
-  if (parley_json_fields(o, f, PARLEY_JF_COUNT(f) - (wrapped ? 0 : 1), err))
-    return relabel(where, err);
-  if (!parley_state_code_valid(state) || !poc_id_ok(poc) || !key_id_ok(key_id))
-    return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: state, poc or key_id malformed", where);
-  parley_strlcpy(out->state, state, sizeof out->state);
-  parley_strlcpy(out->poc, poc, sizeof out->poc);
-  parley_strlcpy(out->key_id, key_id, sizeof out->key_id);
-  return PARLEY_E_OK;
 }
 
 static const char *const manifest_members[] = {"format",
@@ -234,7 +195,8 @@ parley_err parley_evidence_manifest_parse(const json_t *m, parley_evidence_info 
   if (req) parley_strlcpy(info->request_id, req, sizeof info->request_id);
   if (info->retain_until <= info->created)
     return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "retain_until: after created");
-  if ((e = parse_party(from, "from", &info->from, NULL, err))) return e;
+  if ((e = parley_party_parse(from, "from", PARLEY_E_EVIDENCE_INVALID, &info->from, NULL, err)))
+    return e;
   size_t nr = json_array_size(rcpts);
   if (nr < 1 || nr > PARLEY_MAX_RECIPIENTS)
     return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "recipients: 1 to %d",
@@ -243,7 +205,9 @@ parley_err parley_evidence_manifest_parse(const json_t *m, parley_evidence_info 
     char where[32];
     uint8_t w[PARLEY_WRAPPED_KEY_LEN];
     snprintf(where, sizeof where, "recipients[%zu]", i);
-    if ((e = parse_party(json_array_get(rcpts, i), where, &info->recipients[i], w, err))) return e;
+    if ((e = parley_party_parse(json_array_get(rcpts, i), where, PARLEY_E_EVIDENCE_INVALID,
+                                &info->recipients[i], w, err)))
+      return e;
     for (size_t j = 0; j < i; j++)
       if (!strcmp(info->recipients[j].key_id, info->recipients[i].key_id))
         return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "%s: same key as recipients[%zu]", where,
@@ -330,14 +294,13 @@ parley_err parley_evidence_manifest_new(const parley_evidence_params *p,
     goto done;
   }
   for (size_t i = 0; i < p->n_recipients && !e; i++) {
-    char kid[PARLEY_KEY_ID_LEN];
-    uint8_t w[PARLEY_WRAPPED_KEY_LEN];
-    parley_box_pk_key_id(&p->recipients[i].box_pk, kid);
-    json_t *r = json_pack("{s:s,s:s,s:s}", "state", p->recipients[i].state, "poc",
-                          p->recipients[i].poc, "key_id", kid);
-    if (parley_wrap_key(p->key, &p->recipients[i].box_pk, w) != PARLEY_E_OK)
+    json_t *r = parley_recipient_entry(p->recipients[i].state, p->recipients[i].poc,
+                                       &p->recipients[i].box_pk);
+    parley_err w =
+        r ? parley_recipient_wrap(r, p->key, &p->recipients[i].box_pk) : PARLEY_E_NO_MEMORY;
+    if (w == PARLEY_E_CRYPTO_BAD_KEY)
       e = parley_fail(err, PARLEY_E_CRYPTO_BAD_KEY, "recipients[%zu]: unusable key", i);
-    else if (!r || !set_b64(r, "wrapped_key", w, sizeof w) || json_array_append(rs, r))
+    else if (w || json_array_append(rs, r))
       e = parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
     json_decref(r);
   }
@@ -589,20 +552,25 @@ parley_err parley_custody_shared_new(const char *evidence_id, const parley_hash 
                                      const parley_content_key *key, const json_t *consent,
                                      json_t **out, parley_error *err) {
   json_t *ev = NULL;
-  char kid[PARLEY_KEY_ID_LEN], detail[160];
-  uint8_t w[PARLEY_WRAPPED_KEY_LEN];
-  parley_box_pk_key_id(&to->box_pk, kid);
+  char detail[160];
   snprintf(detail, sizeof detail, "shared with %s/%s with the sender's consent", to->state,
            to->poc);
-  if (parley_wrap_key(key, &to->box_pk, w) != PARLEY_E_OK)
-    return parley_fail(err, PARLEY_E_CRYPTO_BAD_KEY, "the new POC's key is unusable");
+  json_t *r = parley_recipient_entry(to->state, to->poc, &to->box_pk);
+  parley_err w = r ? parley_recipient_wrap(r, key, &to->box_pk) : PARLEY_E_NO_MEMORY;
+  if (w) {
+    json_decref(r);
+    return w == PARLEY_E_CRYPTO_BAD_KEY
+               ? parley_fail(err, PARLEY_E_CRYPTO_BAD_KEY, "the new POC's key is unusable")
+               : parley_fail(err, PARLEY_E_NO_MEMORY, NULL);
+  }
   parley_err e = parley_custody_new(evidence_id, manifest_sha256, "shared", state, poc, NULL, pk,
                                     time, detail, &ev, err);
-  if (e) return e;
-  json_t *r = json_pack("{s:s,s:s,s:s}", "state", to->state, "poc", to->poc, "key_id", kid);
-  bool ok = r && set_b64(r, "wrapped_key", w, sizeof w);
+  if (e) {
+    json_decref(r);
+    return e;
+  }
   /* json_object_set_new takes r (and the copy) even when it fails */
-  ok = json_object_set_new(ev, "recipient", r) == 0 && ok;
+  bool ok = json_object_set_new(ev, "recipient", r) == 0;
   if (ok && consent) ok = json_object_set_new(ev, "consent", json_deep_copy(consent)) == 0;
   if (!ok) {
     json_decref(ev);
@@ -622,5 +590,5 @@ parley_err parley_custody_shared_recipient(const json_t *ev, parley_envelope_par
   const json_t *r = json_object_get(ev, "recipient");
   if (!r)
     return parley_fail(err, PARLEY_E_EVIDENCE_INVALID, "custody: a shared event names a recipient");
-  return parse_party(r, "custody.recipient", out, w, err);
+  return parley_party_parse(r, "custody.recipient", PARLEY_E_EVIDENCE_INVALID, out, w, err);
 }

@@ -1162,6 +1162,49 @@ static void test_header_status(void **state) {
   json_decref(content);
 }
 
+/* The recipient entry shared by envelopes, evidence manifests and shared custody events:
+ * built and wrapped, it parses back (with either code) and unwraps to the content key;
+ * a stray member, a malformed poc and an unusable key are refused. */
+static void test_recipient_entry(void **state) {
+  (void)state;
+  parley_content_key key, back;
+  for (size_t i = 0; i < sizeof key.b; i++)
+    key.b[i] = (uint8_t)(3 * i + 1);
+  json_t *e = parley_recipient_entry("LVA", "lva-cert", &ids[B1].box_pk);
+  assert_non_null(e);
+  assert_int_equal(parley_recipient_wrap(e, &key, &ids[B1].box_pk), PARLEY_E_OK);
+  char kid[PARLEY_KEY_ID_LEN];
+  parley_box_pk_key_id(&ids[B1].box_pk, kid);
+  assert_string_equal(json_string_value(json_object_get(e, "key_id")), kid);
+  assert_int_equal(json_object_size(e), 4);
+  parley_envelope_party p;
+  uint8_t w[PARLEY_WRAPPED_KEY_LEN];
+  parley_error err;
+  assert_int_equal(parley_party_parse(e, "r", PARLEY_E_EVIDENCE_INVALID, &p, w, &err), PARLEY_E_OK);
+  assert_string_equal(p.state, "LVA");
+  assert_string_equal(p.poc, "lva-cert");
+  assert_string_equal(p.key_id, kid);
+  assert_int_equal(parley_unwrap_key(w, &ids[B1].box_pk, &ids[B1].box_sk, &back), PARLEY_E_OK);
+  assert_memory_equal(back.b, key.b, sizeof key.b);
+  assert_int_equal(parley_unwrap_key(w, &ids[C].box_pk, &ids[C].box_sk, &back),
+                   PARLEY_E_CRYPTO_DECRYPT);
+  /* without wrapped_key expected, the wrapped key is a stray member */
+  assert_int_equal(parley_party_parse(e, "from", PARLEY_E_ENVELOPE_INVALID, &p, NULL, &err),
+                   PARLEY_E_ENVELOPE_INVALID);
+  assert_non_null(strstr(err.detail, "from: unknown member 'wrapped_key'"));
+  json_object_set_new(e, "poc", json_string("LVA-CERT"));
+  assert_int_equal(parley_party_parse(e, "r", PARLEY_E_EVIDENCE_INVALID, &p, w, &err),
+                   PARLEY_E_EVIDENCE_INVALID);
+  assert_non_null(strstr(err.detail, "r.poc"));
+  json_decref(e);
+  parley_box_pk zero;
+  memset(zero.b, 0, sizeof zero.b); /* small order: no usable key */
+  e = parley_recipient_entry("LVA", "lva-cert", &zero);
+  assert_int_equal(parley_recipient_wrap(e, &key, &zero), PARLEY_E_CRYPTO_BAD_KEY);
+  assert_null(json_object_get(e, "wrapped_key"));
+  json_decref(e);
+}
+
 int main(void) {
   if (!parley_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -1172,6 +1215,7 @@ int main(void) {
       cmocka_unit_test(test_forwarded),        cmocka_unit_test(test_inner_signature_and_content),
       cmocka_unit_test(test_seal_refuses),     cmocka_unit_test(test_ack),
       cmocka_unit_test(test_legal_basis),      cmocka_unit_test(test_header_status),
+      cmocka_unit_test(test_recipient_entry),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
