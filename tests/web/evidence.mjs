@@ -45,9 +45,12 @@ try {
   const listed = await fin.textContent('#ev-files tr[data-name="seized-disk.img"] .sha');
   expect(from.includes('EST · est-cert') && listed === want1, "the manifest verifies in the page (sender's key from EST's verified record, log inclusion); the file's SHA-256 is the one sent", `${from} ${listed}`);
 
-  /* download, chunk by chunk, with progress */
+  /* download, chunk by chunk, with progress, streamed to the browser's downloads as
+   * chunks verify (the service worker): the browser's download starts at once */
   await fin.focus('#ev-fetch');
+  const dlStarted = fin.waitForEvent('download', { timeout: 20000 });
   await fin.keyboard.press('Enter');
+  const dl = await dlStarted;
   await fin.waitForSelector('#ev-progress', { timeout: 10000 });
   await fin.waitForSelector('#ev-fetched', { timeout: 30000 });
   const prog = await fin.textContent('#ev-progress-text');
@@ -58,10 +61,15 @@ try {
   expect(/100 %/.test(prog) && /MiB of .* MiB · .*\/s/.test(prog), 'the download shows its progress: bytes, rate, time left', prog);
   const got = await fin.getAttribute('#ev-fetched li[data-name="seized-disk.img"]', 'data-sha256');
   expect(got === want1, 'every chunk matched the signed Merkle root, the file its SHA-256 (started by keyboard)', got);
-  const [dl] = await Promise.all([fin.waitForEvent('download'), fin.click('#ev-fetched li[data-name="seized-disk.img"] button.save')]);
   const saved = join(OUT, 'saved-seized-disk.img');
   await dl.saveAs(saved);
-  expect(sha256(saved) === want1 && dl.suggestedFilename() === 'seized-disk.img', 'the file the browser saves is the file parley sent (SHA-256 equal)');
+  const savedNote = await fin.textContent('#ev-fetched li[data-name="seized-disk.img"]');
+  expect(
+    sha256(saved) === want1 && dl.suggestedFilename() === 'seized-disk.img' && savedNote.includes('saved to your downloads') && (await fin.locator('#ev-fetched button.save').count()) === 0,
+    "the file the browser's download wrote, streamed to disk as its chunks verified (no whole-file Blob), is the file parley sent (SHA-256 equal)",
+    `${dl.suggestedFilename()} ${savedNote}`,
+  );
+  expect(await fin.evaluate(() => navigator.serviceWorker.controller !== null && new URL(navigator.serviceWorker.controller.scriptURL).pathname === '/app/sw.js'), "  through the page's service worker (/app/sw.js), under the strict CSP");
   await shot(fin, OUT, 'evidence-fetched-en.png');
 
   /* custody */
@@ -87,13 +95,17 @@ try {
   /* a flipped stored chunk */
   await fin.goto(`${HUB}/app/#/evidence/${ID2}`);
   await fin.waitForSelector('#ev-fetch', { timeout: 20000 });
+  const badStarted = fin.waitForEvent('download', { timeout: 20000 });
   await fin.click('#ev-fetch');
+  const bad = await badStarted;
   await fin.waitForSelector('#refusal', { timeout: 30000 });
   const code = await fin.getAttribute('#refusal', 'data-code');
   const chunk = await fin.getAttribute('#refusal', 'data-chunk');
   const text = await fin.textContent('#refusal');
   expect(code === 'EVIDENCE_CHUNK_HASH' && chunk === '1' && text.includes('Chunk 1 (bytes 1048593–2097185)') && text.includes('Merkle root'), 'a flipped byte in stored chunk 1 is refused in the page, naming the chunk', `${code} ${chunk} ${text}`);
   expect((await fin.locator('#ev-fetched').count()) === 0, '  and nothing of the package is offered for saving');
+  const failure = await bad.failure();
+  expect(failure !== null, `  the browser's download of it, started with chunk 0, is aborted, never completed (${failure})`);
   await setLanguage(fin, 'fr');
   const fr = await fin.textContent('#refusal');
   expect(fr.includes('Le bloc 1') && fr.includes('racine de Merkle'), '  the refusal is said in the officer\'s language (French)', fr);

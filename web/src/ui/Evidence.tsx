@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Refusal, type ParleyClient } from '../lib/client';
 import { CHUNK } from '../lib/evidence';
+import { openSink, saveWorker } from '../lib/saveStream';
 import { EvidenceClient, EvidenceRefusal, forgetUpload, pendingUploads, type CustodyLine, type FetchedFile, type Progress, type UploadState, type VerifiedPackage } from '../lib/evidenceClient';
 import { HubWordBox, Loading, RefusalBox } from './components';
 import { Recipients } from './Compose';
@@ -161,7 +162,8 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
     setFiles(null);
     abort.current = new AbortController();
     try {
-      setFiles(await ev.fetch(pkg, setProgress, abort.current.signal));
+      const sw = await saveWorker();
+      setFiles(await ev.fetch(pkg, setProgress, abort.current.signal, sw ? (name, size) => openSink(sw, name, size) : undefined));
     } catch (e) {
       setFetchError(e);
     } finally {
@@ -303,9 +305,13 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
                 <ul>
                   {files.files.map((f) => (
                     <li key={f.name} data-name={f.name} data-sha256={f.sha256}>
-                      <button type="button" class="save" onClick={() => download(f.name, f.blob)}>
-                        {t('ev.save', { name: f.name })}
-                      </button>{' '}
+                      {f.blob ? (
+                        <button type="button" class="save" onClick={() => download(f.name, f.blob!)}>
+                          {t('ev.save', { name: f.name })}
+                        </button>
+                      ) : (
+                        <span class="saved">{t('ev.saved', { name: f.name })}</span>
+                      )}{' '}
                       {bytes(f.size)} · SHA-256 <code class="sha">{f.sha256}</code>
                     </li>
                   ))}
