@@ -69,7 +69,11 @@ try {
     "the file the browser's download wrote, streamed to disk as its chunks verified (no whole-file Blob), is the file parley sent (SHA-256 equal)",
     `${dl.suggestedFilename()} ${savedNote}`,
   );
-  expect(await fin.evaluate(() => navigator.serviceWorker.controller !== null && new URL(navigator.serviceWorker.controller.scriptURL).pathname === '/app/sw.js'), "  through the page's service worker (/app/sw.js), under the strict CSP");
+  const swReg = await fin.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration('dl/');
+    return r && r.active ? `${new URL(r.active.scriptURL).pathname} ${new URL(r.scope).pathname} ${navigator.serviceWorker.controller === null}` : 'none';
+  });
+  expect(swReg === '/app/sw.js /app/dl/ true', "  through the page's service worker (/app/sw.js, scoped to /app/dl/: the page's own requests never pass through it), under the strict CSP", swReg);
   await shot(fin, OUT, 'evidence-fetched-en.png');
 
   /* custody */

@@ -1,4 +1,4 @@
-/* The page's service worker (scope /app/): it does one thing, stream a verified
+/* The page's service worker (scope /app/dl/): it does one thing, stream a verified
  * download to the browser's download manager. The page registers a download with a
  * MessagePort and a random token, then opens /app/dl/<token>; this worker answers that
  * request with a stream fed through the port, one verified chunk at a time, asking the
@@ -25,11 +25,9 @@ interface MsgEv {
 }
 interface SwGlobal {
   addEventListener(type: 'install', f: (e: ExtEv) => void): void;
-  addEventListener(type: 'activate', f: (e: ExtEv) => void): void;
   addEventListener(type: 'fetch', f: (e: FetchEv) => void): void;
   addEventListener(type: 'message', f: (e: MsgEv) => void): void;
   skipWaiting(): Promise<void>;
-  clients: { claim(): Promise<void> };
   registration: { scope: string };
 }
 const sw = self as unknown as SwGlobal;
@@ -39,7 +37,6 @@ const MAX_PENDING = 64;
 const pending = new Map<string, Pending>();
 
 sw.addEventListener('install', (e) => e.waitUntil(sw.skipWaiting()));
-sw.addEventListener('activate', (e) => e.waitUntil(sw.clients.claim()));
 
 sw.addEventListener('message', (e) => {
   const d = e.data as { type?: unknown; token?: unknown; name?: unknown; size?: unknown };
@@ -61,8 +58,9 @@ function disposition(name: string): string {
 
 sw.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
-  const prefix = new URL('dl/', sw.registration.scope).pathname;
-  if (url.origin !== new URL(sw.registration.scope).origin || !url.pathname.startsWith(prefix)) return;
+  const scope = new URL(sw.registration.scope); /* /app/dl/ */
+  const prefix = scope.pathname;
+  if (url.origin !== scope.origin || !url.pathname.startsWith(prefix)) return;
   const token = url.pathname.slice(prefix.length);
   const p = pending.get(token);
   if (!p) {

@@ -31,8 +31,10 @@ export function saveWorker(): Promise<ServiceWorker | null> {
               },
             }).createScriptURL('sw.js')
           : 'sw.js';
-        await navigator.serviceWorker.register(url as string, { scope: './' });
-        const reg = await navigator.serviceWorker.ready;
+        /* scoped to the download URLs alone: the page itself is not controlled, so its
+         * requests to the hub never pass through the worker */
+        const reg = await navigator.serviceWorker.register(url as string, { scope: './dl/' });
+        for (let i = 0; i < 100 && !reg.active; i++) await new Promise((r) => setTimeout(r, 100));
         return reg.active;
       } catch {
         return null;
