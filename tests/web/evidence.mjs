@@ -58,7 +58,7 @@ try {
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await fin.evaluate(() => (performance.memory ? Math.round(performance.memory.usedJSHeapSize / 1048576) : -1));
   console.log(`# download in the page: ${prog}; JS heap after it (garbage collected) ${heap} MiB`);
-  expect(/100 %/.test(prog) && /MiB of .* MiB · .*\/s/.test(prog), 'the download shows its progress: bytes, rate, time left', prog);
+  expect(/100 %/.test(prog) && /MiB of .* MiB · .*\/s/.test(prog.replace(/[\u2066-\u2069]/g, '')), 'the download shows its progress: bytes, rate, time left', prog);
   const got = await fin.getAttribute('#ev-fetched li[data-name="seized-disk.img"]', 'data-sha256');
   expect(got === want1, 'every chunk matched the signed Merkle root, the file its SHA-256 (started by keyboard)', got);
   const saved = join(OUT, 'saved-seized-disk.img');
@@ -124,6 +124,25 @@ try {
   await fin.waitForSelector(`#ev-list tr[data-id="${ID1}"]`, { timeout: 20000 });
   const v2 = await axe(fin);
   expect((await fin.evaluate(() => document.documentElement.dir)) === 'rtl' && (await fin.textContent('#ev-title')) === 'حزم الأدلة' && v2.length === 0, 'the evidence list in Arabic, right to left; axe finds no serious violation', v2.join('\n'));
+  const arRow = await fin.$eval(`#ev-list tr[data-id="${ID1}"]`, (tr) => {
+    const size = tr.querySelector('bdi[dir="ltr"]');
+    const box = size ? size.getBoundingClientRect() : null;
+    const num = size ? document.createRange() : null;
+    let order = 'none';
+    if (size && num && size.firstChild) {
+      /* where the number and the unit sit: left to right even in an Arabic line */
+      const text = size.firstChild;
+      num.setStart(text, 0);
+      num.setEnd(text, 1);
+      const first = num.getBoundingClientRect().left;
+      num.setStart(text, text.textContent.length - 1);
+      num.setEnd(text, text.textContent.length);
+      order = first < num.getBoundingClientRect().left ? 'ltr' : 'rtl';
+    }
+    const status = tr.querySelector('td[data-status]');
+    return { size: size ? size.textContent : '', order, w: box ? box.width : 0, status: status ? `${status.getAttribute('data-status')}=${status.textContent}` : '' };
+  });
+  expect(/^[0-9.]+ MiB$/.test(arRow.size) && arRow.order === 'ltr' && arRow.status === 'available=متاحة', `in Arabic the size reads "${arRow.size}" left to right (not "MiB 3.3") and the hub's status is translated (${arRow.status})`, JSON.stringify(arRow));
   await shot(fin, OUT, 'evidence-list-ar.png');
   await setLanguage(fin, 'en');
 
