@@ -70,6 +70,21 @@ const html = readFileSync(join(here, 'index.html'), 'utf8')
   .replace('<!--SCRIPTS-->', tags(js, (n, h) => `<script type="module" src="${n}" integrity="${h}"></script>`));
 writeFileSync(join(out, 'index.html'), html);
 
+// The service worker that streams verified downloads to disk (src/sw.ts): a fixed name,
+// since a worker's URL is its identity; served no-store, so a release replaces it.
+await build({
+  absWorkingDir: here,
+  entryPoints: ['src/sw.ts'],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2020'],
+  minify: true,
+  charset: 'utf8',
+  outfile: join(out, 'sw.js'),
+  logLevel: 'warning',
+});
+
 const sums = readdirSync(out)
   .filter((n) => n !== 'SHA256SUMS')
   .sort()

@@ -1,7 +1,9 @@
 /* See webapp.h. The page is part of the trust model (docs/threat-model.md): its CSP lets
  * only the bundle's own files run (no inline script, no eval; 'wasm-unsafe-eval' because
  * libsodium runs as WebAssembly), connect only to its origin and the hub, and never be
- * framed; index.html pins the hashed files with Subresource Integrity. */
+ * framed; index.html pins the hashed files with Subresource Integrity. Trusted Types
+ * allow one policy, parley-sw, which yields only the URL of the bundle's service worker
+ * (sw.js, which streams verified downloads to disk). */
 #include "webapp.h"
 
 #include <dirent.h>
@@ -55,10 +57,11 @@ bool webapp_is_hashed(const char *name) {
 
 bool webapp_csp(char *out, size_t cap, const char *hub_origin) {
   int n = snprintf(out, cap,
-                   "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+                   "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "
+                   "worker-src 'self'; frame-src 'self'; style-src 'self'; "
                    "img-src 'self' blob: data:; font-src 'self'; connect-src 'self'%s%s; "
                    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'; "
-                   "require-trusted-types-for 'script'; trusted-types 'none'",
+                   "require-trusted-types-for 'script'; trusted-types parley-sw",
                    hub_origin ? " " : "", hub_origin ? hub_origin : "");
   return n > 0 && (size_t)n < cap;
 }

@@ -45,9 +45,12 @@ try {
   const listed = await fin.textContent('#ev-files tr[data-name="seized-disk.img"] .sha');
   expect(from.includes('EST · est-cert') && listed === want1, "the manifest verifies in the page (sender's key from EST's verified record, log inclusion); the file's SHA-256 is the one sent", `${from} ${listed}`);
 
-  /* download, chunk by chunk, with progress */
+  /* download, chunk by chunk, with progress, streamed to the browser's downloads as
+   * chunks verify (the service worker): the browser's download starts at once */
   await fin.focus('#ev-fetch');
+  const dlStarted = fin.waitForEvent('download', { timeout: 20000 });
   await fin.keyboard.press('Enter');
+  const dl = await dlStarted;
   await fin.waitForSelector('#ev-progress', { timeout: 10000 });
   await fin.waitForSelector('#ev-fetched', { timeout: 30000 });
   const prog = await fin.textContent('#ev-progress-text');
@@ -55,13 +58,22 @@ try {
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await fin.evaluate(() => (performance.memory ? Math.round(performance.memory.usedJSHeapSize / 1048576) : -1));
   console.log(`# download in the page: ${prog}; JS heap after it (garbage collected) ${heap} MiB`);
-  expect(/100 %/.test(prog) && /MiB of .* MiB · .*\/s/.test(prog), 'the download shows its progress: bytes, rate, time left', prog);
+  expect(/100 %/.test(prog) && /MiB of .* MiB · .*\/s/.test(prog.replace(/[\u2066-\u2069]/g, '')), 'the download shows its progress: bytes, rate, time left', prog);
   const got = await fin.getAttribute('#ev-fetched li[data-name="seized-disk.img"]', 'data-sha256');
   expect(got === want1, 'every chunk matched the signed Merkle root, the file its SHA-256 (started by keyboard)', got);
-  const [dl] = await Promise.all([fin.waitForEvent('download'), fin.click('#ev-fetched li[data-name="seized-disk.img"] button.save')]);
   const saved = join(OUT, 'saved-seized-disk.img');
   await dl.saveAs(saved);
-  expect(sha256(saved) === want1 && dl.suggestedFilename() === 'seized-disk.img', 'the file the browser saves is the file parley sent (SHA-256 equal)');
+  const savedNote = await fin.textContent('#ev-fetched li[data-name="seized-disk.img"]');
+  expect(
+    sha256(saved) === want1 && dl.suggestedFilename() === 'seized-disk.img' && savedNote.includes('saved to your downloads') && (await fin.locator('#ev-fetched button.save').count()) === 0,
+    "the file the browser's download wrote, streamed to disk as its chunks verified (no whole-file Blob), is the file parley sent (SHA-256 equal)",
+    `${dl.suggestedFilename()} ${savedNote}`,
+  );
+  const swReg = await fin.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration('dl/');
+    return r && r.active ? `${new URL(r.active.scriptURL).pathname} ${new URL(r.scope).pathname} ${navigator.serviceWorker.controller === null}` : 'none';
+  });
+  expect(swReg === '/app/sw.js /app/dl/ true', "  through the page's service worker (/app/sw.js, scoped to /app/dl/: the page's own requests never pass through it), under the strict CSP", swReg);
   await shot(fin, OUT, 'evidence-fetched-en.png');
 
   /* custody */
@@ -87,13 +99,17 @@ try {
   /* a flipped stored chunk */
   await fin.goto(`${HUB}/app/#/evidence/${ID2}`);
   await fin.waitForSelector('#ev-fetch', { timeout: 20000 });
+  const badStarted = fin.waitForEvent('download', { timeout: 20000 });
   await fin.click('#ev-fetch');
+  const bad = await badStarted;
   await fin.waitForSelector('#refusal', { timeout: 30000 });
   const code = await fin.getAttribute('#refusal', 'data-code');
   const chunk = await fin.getAttribute('#refusal', 'data-chunk');
   const text = await fin.textContent('#refusal');
   expect(code === 'EVIDENCE_CHUNK_HASH' && chunk === '1' && text.includes('Chunk 1 (bytes 1048593–2097185)') && text.includes('Merkle root'), 'a flipped byte in stored chunk 1 is refused in the page, naming the chunk', `${code} ${chunk} ${text}`);
   expect((await fin.locator('#ev-fetched').count()) === 0, '  and nothing of the package is offered for saving');
+  const failure = await bad.failure();
+  expect(failure !== null, `  the browser's download of it, started with chunk 0, is aborted, never completed (${failure})`);
   await setLanguage(fin, 'fr');
   const fr = await fin.textContent('#refusal');
   expect(fr.includes('Le bloc 1') && fr.includes('racine de Merkle'), '  the refusal is said in the officer\'s language (French)', fr);
@@ -108,6 +124,25 @@ try {
   await fin.waitForSelector(`#ev-list tr[data-id="${ID1}"]`, { timeout: 20000 });
   const v2 = await axe(fin);
   expect((await fin.evaluate(() => document.documentElement.dir)) === 'rtl' && (await fin.textContent('#ev-title')) === 'حزم الأدلة' && v2.length === 0, 'the evidence list in Arabic, right to left; axe finds no serious violation', v2.join('\n'));
+  const arRow = await fin.$eval(`#ev-list tr[data-id="${ID1}"]`, (tr) => {
+    const size = tr.querySelector('bdi[dir="ltr"]');
+    const box = size ? size.getBoundingClientRect() : null;
+    const num = size ? document.createRange() : null;
+    let order = 'none';
+    if (size && num && size.firstChild) {
+      /* where the number and the unit sit: left to right even in an Arabic line */
+      const text = size.firstChild;
+      num.setStart(text, 0);
+      num.setEnd(text, 1);
+      const first = num.getBoundingClientRect().left;
+      num.setStart(text, text.textContent.length - 1);
+      num.setEnd(text, text.textContent.length);
+      order = first < num.getBoundingClientRect().left ? 'ltr' : 'rtl';
+    }
+    const status = tr.querySelector('td[data-status]');
+    return { size: size ? size.textContent : '', order, w: box ? box.width : 0, status: status ? `${status.getAttribute('data-status')}=${status.textContent}` : '' };
+  });
+  expect(/^[0-9.]+ MiB$/.test(arRow.size) && arRow.order === 'ltr' && arRow.status === 'available=متاحة', `in Arabic the size reads "${arRow.size}" left to right (not "MiB 3.3") and the hub's status is translated (${arRow.status})`, JSON.stringify(arRow));
   await shot(fin, OUT, 'evidence-list-ar.png');
   await setLanguage(fin, 'en');
 

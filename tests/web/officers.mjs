@@ -172,7 +172,10 @@ try {
     await dl.saveAs(join(OUT, file));
   }
   ok('a key is made in the page and downloaded');
-  /* FIN's inbox and the request in every language */
+  /* FIN's inbox and the request in every language; the hub's history lines said in
+   * each (no English fragment of the hub's details left, none shown as English) */
+  const histBad = [];
+  let histLines = 0;
   for (const lang of ['ar', 'zh', 'en', 'fr', 'ru', 'es']) {
     await setLanguage(b, lang);
     await b.evaluate(() => (location.hash = '#/inbox'));
@@ -181,8 +184,12 @@ try {
     await b.evaluate((m) => (location.hash = `#/message/${m}`), id);
     await b.waitForSelector('#body-fields', { timeout: 20000 });
     await shot(b, OUT, `lang-${lang}-message.png`);
+    const hist = await b.$$eval('ol.history li', (ls) => ls.map((l) => [l.textContent, l.querySelectorAll('[lang="en"]').length]));
+    histLines += hist.length;
+    if (lang !== 'en') for (const [text, en] of hist) if (en > 0 || /\b(by|to|from|due|lapsed|alerted|step|submitted|delivered|acknowledged)\b/i.test(text)) histBad.push(`${lang}: ${text}`);
   }
   ok('screenshots of the inbox and of a message in the six languages');
+  expect(histLines >= 12 && histBad.length === 0, `the hub's history of the request (${histLines / 6} lines) is said in every language, with no English fragment`, histBad.join('\n'));
   const errs = [...pageErrors(a), ...pageErrors(b)];
   expect(errs.length === 0, 'no page error and no CSP violation', errs.join('\n'));
 } catch (e) {

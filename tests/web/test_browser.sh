@@ -38,7 +38,10 @@ start_hub "$WORK/hub" --operator-key "$OPK"
 curl -s -D "$WORK/h" -o "$WORK/index.html" "$HUB/app/"
 csp=$(grep -i '^content-security-policy:' "$WORK/h" | tr -d '\r')
 check "GET /app/ (the build's folder, the default --web-dir) is the page" grep -q '<div id="app"' "$WORK/index.html"
-for d in "default-src 'none'" "script-src 'self'" "connect-src 'self'" "frame-ancestors 'none'" "base-uri 'none'" "style-src 'self'"; do
+# the service worker that streams verified downloads: same-origin worker and frame, and
+# Trusted Types with the one policy (parley-sw) that names its script
+for d in "default-src 'none'" "script-src 'self'" "connect-src 'self'" "frame-ancestors 'none'" "base-uri 'none'" "style-src 'self'" \
+  "worker-src 'self';" "frame-src 'self';" "require-trusted-types-for 'script'" "trusted-types parley-sw"; do
   check "CSP has $d" grep -qF "$d" <<<"$csp"
 done
 check "CSP allows no inline script or eval" sh -c "! grep -qE \"unsafe-inline|'unsafe-eval'\" <<'X'

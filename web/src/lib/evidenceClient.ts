@@ -6,10 +6,11 @@
  * Memory: a file is read with File.slice one 1 MiB chunk at a time, sealed, hashed and
  * sent; nothing holds it whole. A download keeps the chunks' leaf hashes (32 bytes per
  * MiB) and one chunk of ciphertext and plaintext in the page's heap; each decrypted
- * chunk is handed at once to the browser as a Blob part, so the plaintext lives in the
- * browser's blob storage (Chromium keeps large blobs on disk, not in the page's memory)
- * until the officer saves it. A file is offered for saving only once its SHA-256
- * matched the signed manifest (§13.4 step 26). */
+ * chunk, once it verified, goes to a sink (the browser's download manager, through the
+ * service worker: on disk as it arrives), its last piece held back until the file's
+ * SHA-256 matched the signed manifest (§13.4 step 26), so a file that does not verify
+ * is never completed. Without a sink the plaintext goes to the browser's blob storage
+ * and is offered for saving only once its SHA-256 matched. */
 import { Refusal, safe, type ParleyClient, type VerifiedRecord } from './client';
 import { b64urlEncode, b64urlDecode } from './encoding';
 import {
@@ -38,6 +39,7 @@ import {
   type EvFile,
 } from './evidence';
 import { contentDigest, signRequest } from './httpsig';
+import type { FileSink } from './saveStream';
 import { readCapped } from './hub';
 import { JsonObject, JsonValue, isJsonObject, jcsBytes, parseJson } from './json';
 import { signKeyId } from './keys';
@@ -87,8 +89,12 @@ export interface FetchedFile {
   name: string;
   size: number;
   sha256: string; /* hex, matched the manifest */
-  blob: Blob;
+  blob?: Blob; /* kept in the browser's blob storage, when there was no sink to stream to */
 }
+
+/* Where a verified file's bytes go as they verify (lib/saveStream.ts): opened at the
+ * file's first byte. */
+export type OpenSink = (name: string, size: number) => Promise<FileSink>;
 
 export interface CustodyLine {
   event: string;
@@ -213,7 +219,10 @@ export class EvidenceClient {
     if (opts.length !== undefined) headers['Upload-Length'] = fields['upload-length']!;
     if (opts.range !== undefined) headers['Range'] = opts.range;
     const init: RequestInit = { method, headers, credentials: 'omit', cache: 'no-store', redirect: 'error' };
-    if (opts.body) init.body = new Uint8Array(opts.body);
+    /* A Blob, not the bytes: Chromium copies a bytes body for its DevTools protocol on
+     * every request while DevTools (or any CDP client, as playwright) watches the page,
+     * which cost 0.3-0.9 s per 1 MiB PATCH; a Blob body is not copied there. */
+    if (opts.body) init.body = new Blob([opts.body as Uint8Array<ArrayBuffer>]);
     if (opts.signal) init.signal = opts.signal;
     try {
       return await fetch(targetUri, init);
@@ -352,7 +361,7 @@ export class EvidenceClient {
   /* Downloads, checks every chunk against its signed leaf hash before decrypting it,
    * checks every file's SHA-256, then records the signed custody events downloaded and
    * verified. */
-  async fetch(pkg: VerifiedPackage, on?: OnProgress, signal?: AbortSignal): Promise<{ files: FetchedFile[]; custody: string[] }> {
+  async fetch(pkg: VerifiedPackage, on?: OnProgress, signal?: AbortSignal, openSink?: OpenSink): Promise<{ files: FetchedFile[]; custody: string[] }> {
     const na = this.na;
     const { info } = pkg;
     const id = info.id;
@@ -366,102 +375,133 @@ export class EvidenceClient {
     }
     try {
       if (pkg.status !== 'available') throw new Refusal('EVIDENCE_STATUS', `The hub says package ${id} is ${safe(pkg.status)}, not available.`);
-      const hashes = await this.leafHashes(id, info, on);
-      const st = streamStart(na, key, info.streamHeader);
+      const nf = info.files.length;
+      const sinks: (FileSink | null)[] = info.files.map(() => null);
+      const held: (Uint8Array | null)[] = info.files.map(() => null);
+      const shaHex: (string | null)[] = info.files.map(() => null);
       const sha = info.files.map(() => na.crypto_hash_sha256_init());
       const parts: Blob[][] = info.files.map(() => []);
-      let fileIdx = 0;
-      let leftInFile = info.files[0]!.size;
-      const write = (pt: Uint8Array) => {
-        let o = 0;
-        while (o < pt.length) {
-          while (leftInFile === 0 && fileIdx + 1 < info.files.length) leftInFile = info.files[++fileIdx]!.size;
-          if (leftInFile === 0) throw new Refusal('EVIDENCE_INVALID', 'The package holds more bytes than its files.');
-          const n = Math.min(leftInFile, pt.length - o);
-          const piece = pt.subarray(o, o + n);
-          na.crypto_hash_sha256_update(sha[fileIdx]!, piece);
-          parts[fileIdx]!.push(new Blob([new Uint8Array(piece)]));
-          leftInFile -= n;
-          o += n;
-        }
-      };
-      const meter = new Meter('download', info.ciphertextSize, 0, on);
-      let chunk = 0;
-      let failures = 0;
-      const buf = new Uint8Array(CHUNK_CT);
-      while (chunk < info.chunks) {
-        const before = chunk;
-        let have = 0;
-        try {
-          const r = await this.send('GET', `/v1/evidence/${id}/content`, { range: `bytes=${chunk * CHUNK_CT}-`, ...(signal ? { signal } : {}) });
-          if (r.status === 503 || r.status === 429) throw new Error(`HTTP ${r.status}`);
-          if (r.status !== 206 && r.status !== 200) throw await this.hubError(r, `the content of package ${id}`);
-          if (r.status === 200 && chunk !== 0) throw new Refusal('EVIDENCE_RANGE', 'The hub ignored the range asked for.');
-          if (!r.body) throw new Error('no body');
-          const reader = r.body.getReader();
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            let o = 0;
-            while (o < value.length) {
-              const want = chunkCtLen(info.plaintextSize, chunk);
-              if (want === 0) {
-                await reader.cancel().catch(() => undefined);
-                throw new Refusal('EVIDENCE_INVALID', 'The hub sent more than the package\'s ciphertext.');
-              }
-              const k = Math.min(want - have, value.length - o);
-              buf.set(value.subarray(o, o + k), have);
-              have += k;
-              o += k;
-              if (have < want) continue;
-              const ct = buf.subarray(0, want);
-              const first = chunk * CHUNK_CT;
-              if (!equalBytes(chunkLeaf(na, ct), hashes[chunk]!)) {
-                await reader.cancel().catch(() => undefined);
-                throw new EvidenceRefusal(
-                  'EVIDENCE_CHUNK_HASH',
-                  `Chunk ${chunk} of package ${id} (bytes ${first}-${first + want - 1}) is not what the sender sealed: it does not match the signed Merkle root. The package is refused and nothing of it is saved.`,
-                  'ev.refuse.chunk',
-                  { chunk, from: first, to: first + want - 1 },
-                );
-              }
-              const pt = openChunk(na, st, ct, chunk + 1 === info.chunks);
-              if (!pt) {
-                await reader.cancel().catch(() => undefined);
-                throw new EvidenceRefusal('CRYPTO_DECRYPT', `Chunk ${chunk} of package ${id} does not decrypt: the package is refused and nothing of it is saved.`, 'ev.refuse.decrypt', { chunk });
-              }
-              write(pt);
-              na.memzero(pt);
-              chunk++;
-              have = 0;
-              meter.update(chunk * CHUNK_CT > info.ciphertextSize ? info.ciphertextSize : chunk * CHUNK_CT);
-            }
+      const sink = async (k: number): Promise<FileSink> => (sinks[k] ??= await openSink!(info.files[k]!.name, info.files[k]!.size));
+      try {
+        /* the first file's download starts now, near the officer's click */
+        if (openSink) await sink(0);
+        const hashes = await this.leafHashes(id, info, on);
+        const st = streamStart(na, key, info.streamHeader);
+        /* a file complete: its SHA-256 checked, then its held-back last piece released */
+        const finish = async (k: number) => {
+          const f = info.files[k]!;
+          const h = na.crypto_hash_sha256_final(sha[k]!);
+          if (!na.memcmp(h, f.sha256))
+            throw new EvidenceRefusal('EVIDENCE_FILE_HASH', `${safe(f.name)} does not match its SHA-256 in the signed manifest: it is not offered for saving.`, 'ev.refuse.fileHash', { names: safe(f.name) });
+          shaHex[k] = hex(h);
+          if (openSink) {
+            const s = await sink(k);
+            if (held[k]) await s.write(held[k]!);
+            held[k] = null;
+            await s.close();
           }
-        } catch (e) {
-          if (e instanceof Refusal) throw e;
-          if (signal?.aborted) throw new Refusal('CANCELLED', 'The download was stopped.');
-          /* a dropped connection: ask again from the first chunk not yet checked */
+        };
+        let fileIdx = 0;
+        let leftInFile = info.files[0]!.size;
+        const write = async (pt: Uint8Array) => {
+          let o = 0;
+          while (o < pt.length) {
+            while (leftInFile === 0 && fileIdx + 1 < nf) leftInFile = info.files[++fileIdx]!.size;
+            if (leftInFile === 0) throw new Refusal('EVIDENCE_INVALID', 'The package holds more bytes than its files.');
+            const n = Math.min(leftInFile, pt.length - o);
+            const piece = pt.subarray(o, o + n);
+            na.crypto_hash_sha256_update(sha[fileIdx]!, piece);
+            if (openSink) {
+              const s = await sink(fileIdx);
+              if (held[fileIdx]) await s.write(held[fileIdx]!);
+              held[fileIdx] = piece.slice();
+            } else parts[fileIdx]!.push(new Blob([new Uint8Array(piece)]));
+            leftInFile -= n;
+            o += n;
+            if (leftInFile === 0) await finish(fileIdx);
+          }
+        };
+        const meter = new Meter('download', info.ciphertextSize, 0, on);
+        let chunk = 0;
+        let failures = 0;
+        const buf = new Uint8Array(CHUNK_CT);
+        while (chunk < info.chunks) {
+          const before = chunk;
+          let have = 0;
+          try {
+            const r = await this.send('GET', `/v1/evidence/${id}/content`, { range: `bytes=${chunk * CHUNK_CT}-`, ...(signal ? { signal } : {}) });
+            if (r.status === 503 || r.status === 429) throw new Error(`HTTP ${r.status}`);
+            if (r.status !== 206 && r.status !== 200) throw await this.hubError(r, `the content of package ${id}`);
+            if (r.status === 200 && chunk !== 0) throw new Refusal('EVIDENCE_RANGE', 'The hub ignored the range asked for.');
+            if (!r.body) throw new Error('no body');
+            const reader = r.body.getReader();
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              let o = 0;
+              while (o < value.length) {
+                const want = chunkCtLen(info.plaintextSize, chunk);
+                if (want === 0) {
+                  await reader.cancel().catch(() => undefined);
+                  throw new Refusal('EVIDENCE_INVALID', 'The hub sent more than the package\'s ciphertext.');
+                }
+                const k = Math.min(want - have, value.length - o);
+                buf.set(value.subarray(o, o + k), have);
+                have += k;
+                o += k;
+                if (have < want) continue;
+                const ct = buf.subarray(0, want);
+                const first = chunk * CHUNK_CT;
+                if (!equalBytes(chunkLeaf(na, ct), hashes[chunk]!)) {
+                  await reader.cancel().catch(() => undefined);
+                  throw new EvidenceRefusal(
+                    'EVIDENCE_CHUNK_HASH',
+                    `Chunk ${chunk} of package ${id} (bytes ${first}-${first + want - 1}) is not what the sender sealed: it does not match the signed Merkle root. The package is refused and nothing of it is saved.`,
+                    'ev.refuse.chunk',
+                    { chunk, from: first, to: first + want - 1 },
+                  );
+                }
+                const pt = openChunk(na, st, ct, chunk + 1 === info.chunks);
+                if (!pt) {
+                  await reader.cancel().catch(() => undefined);
+                  throw new EvidenceRefusal('CRYPTO_DECRYPT', `Chunk ${chunk} of package ${id} does not decrypt: the package is refused and nothing of it is saved.`, 'ev.refuse.decrypt', { chunk });
+                }
+                await write(pt);
+                na.memzero(pt);
+                chunk++;
+                have = 0;
+                meter.update(chunk * CHUNK_CT > info.ciphertextSize ? info.ciphertextSize : chunk * CHUNK_CT);
+              }
+            }
+          } catch (e) {
+            if (e instanceof Refusal) throw e;
+            if (signal?.aborted) throw new Refusal('CANCELLED', 'The download was stopped.');
+            /* a dropped connection: ask again from the first chunk not yet checked */
+          }
+          if (chunk === before && ++failures > RETRIES) throw new Refusal('HUB_UNREACHABLE', `The download of package ${id} broke at chunk ${chunk} and did not resume.`);
+          if (chunk > before) failures = 0;
+          if (chunk < info.chunks) await sleep(chunk === before ? 1000 : 0);
         }
-        if (chunk === before && ++failures > RETRIES) throw new Refusal('HUB_UNREACHABLE', `The download of package ${id} broke at chunk ${chunk} and did not resume.`);
-        if (chunk > before) failures = 0;
-        if (chunk < info.chunks) await sleep(chunk === before ? 1000 : 0);
+        meter.update(info.ciphertextSize, true);
+        /* files of no bytes, and any the ciphertext fell short of (refused by their hash) */
+        for (let k = 0; k < nf; k++) if (shaHex[k] === null) await finish(k);
+        const custody: string[] = [];
+        await this.postCustody(pkg, 'downloaded', 'every ciphertext chunk received');
+        custody.push('downloaded');
+        const files: FetchedFile[] = info.files.map((f, k) => ({
+          name: f.name,
+          size: f.size,
+          sha256: shaHex[k]!,
+          ...(openSink ? {} : { blob: new Blob(parts[k]!, { type: 'application/octet-stream' }) }),
+        }));
+        await this.postCustody(pkg, 'verified', "every chunk hash and every file's SHA-256 matched the manifest");
+        custody.push('verified');
+        return { files, custody };
+      } catch (e) {
+        /* the browser fails every download not completed: no file with unverified bytes */
+        for (let k = 0; k < nf; k++) if (sinks[k] && shaHex[k] === null) sinks[k]!.abort(e instanceof Refusal ? e.code : 'refused');
+        throw e;
       }
-      meter.update(info.ciphertextSize, true);
-      const custody: string[] = [];
-      await this.postCustody(pkg, 'downloaded', 'every ciphertext chunk received');
-      custody.push('downloaded');
-      const files: FetchedFile[] = [];
-      const bad: string[] = [];
-      info.files.forEach((f, i) => {
-        const h = na.crypto_hash_sha256_final(sha[i]!);
-        if (!na.memcmp(h, f.sha256)) bad.push(f.name);
-        else files.push({ name: f.name, size: f.size, sha256: hex(h), blob: new Blob(parts[i]!, { type: 'application/octet-stream' }) });
-      });
-      if (bad.length)
-        throw new EvidenceRefusal('EVIDENCE_FILE_HASH', `${bad.map(safe).join(', ')} does not match its SHA-256 in the signed manifest: it is not offered for saving.`, 'ev.refuse.fileHash', { names: bad.map(safe).join(', ') });
-      await this.postCustody(pkg, 'verified', "every chunk hash and every file's SHA-256 matched the manifest");
-      custody.push('verified');
-      return { files, custody };
     } finally {
       na.memzero(key);
     }
@@ -607,9 +647,17 @@ export class EvidenceClient {
       const reader = new FileReader(files);
       const sha = files.map(() => na.crypto_hash_sha256_init());
       const meter = new Meter('seal', total, 0, on);
+      /* chunk i+1 is read from the file while chunk i is sealed and hashed */
+      const readAhead = (i: number): Promise<Uint8Array> => {
+        const p = reader.read(i * CHUNK, Math.min(CHUNK, total - i * CHUNK));
+        p.catch(() => undefined); /* awaited in turn; never an unhandled rejection */
+        return p;
+      };
+      let nextPt: Promise<Uint8Array> | null = chunks > 0 ? readAhead(0) : null;
       for (let i = 0; i < chunks; i++) {
         const want = Math.min(CHUNK, total - i * CHUNK);
-        const pt = await reader.read(i * CHUNK, want);
+        const pt = await nextPt!;
+        nextPt = i + 1 < chunks ? readAhead(i + 1) : null;
         let base = 0;
         for (let k = 0; k < files.length; k++) {
           const a = Math.max(base, i * CHUNK);
@@ -734,14 +782,26 @@ export class EvidenceClient {
         return;
       }
       const st = streamStart(na, key, header);
-      let pos = 0;
-      let restart = false;
-      for (let i = 0; i < chunks && !restart; i++) {
+      /* chunk i+1 is read and sealed while chunk i is on the wire */
+      const seal = async (i: number): Promise<Uint8Array> => {
         const want = Math.min(CHUNK, totalPt - i * CHUNK);
-        const ctLen = want + 17;
         const pt = await reader.read(i * CHUNK, want);
         const ct = sealChunk(na, st, pt, i + 1 === chunks);
         na.memzero(pt);
+        return ct;
+      };
+      let pos = 0;
+      let restart = false;
+      const ahead = (i: number): Promise<Uint8Array> => {
+        const p = seal(i);
+        p.catch(() => undefined); /* awaited in turn; never an unhandled rejection */
+        return p;
+      };
+      let next: Promise<Uint8Array> | null = ahead(0);
+      for (let i = 0; i < chunks && !restart; i++) {
+        const ct = await next!;
+        next = i + 1 < chunks ? ahead(i + 1) : null;
+        const ctLen = ct.length;
         if (pos + ctLen <= offset) {
           pos += ctLen; /* the hub has it (sealed anyway: the stream's state chains the chunks) */
           continue;
@@ -773,6 +833,7 @@ export class EvidenceClient {
         }
         throw await this.hubError(r, `chunk ${i} of package ${id}`);
       }
+      if (next) await next.catch(() => undefined); /* sealed ahead, not sent: let it settle */
       if (!restart) return;
     }
   }

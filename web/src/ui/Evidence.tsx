@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Refusal, type ParleyClient } from '../lib/client';
 import { CHUNK } from '../lib/evidence';
+import { openSink, saveWorker } from '../lib/saveStream';
 import { EvidenceClient, EvidenceRefusal, forgetUpload, pendingUploads, type CustodyLine, type FetchedFile, type Progress, type UploadState, type VerifiedPackage } from '../lib/evidenceClient';
 import { HubWordBox, Loading, RefusalBox } from './components';
 import { Recipients } from './Compose';
@@ -19,6 +20,30 @@ export function bytes(n: number): string {
   if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   return `${(n / (1 << 30)).toFixed(2)} GiB`;
+}
+
+/* A size inside a sentence: a left-to-right isolate, so that "3.3 MiB" stays so in a
+ * right-to-left line; in markup, <Bytes>. */
+export const bytesIso = (n: number): string => `\u2066${bytes(n)}\u2069`;
+export function Bytes(props: { n: number }) {
+  return (
+    <bdi dir="ltr" class="size">
+      {bytes(props.n)}
+    </bdi>
+  );
+}
+
+/* The hub's package status in the reader's language (the hub's word: shown apart). */
+const EV_STATUS: Record<string, Key> = {
+  uploading: 'evstatus.uploading',
+  available: 'evstatus.available',
+  deleted: 'evstatus.deleted',
+  cancelled: 'evstatus.cancelled',
+  rejected: 'evstatus.rejected',
+};
+export function evStatus(s: unknown, t: T): string {
+  const v = str(s);
+  return EV_STATUS[v] ? t(EV_STATUS[v]!) : v;
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -49,7 +74,7 @@ function ProgressBar(props: { p: Progress | null }) {
   const unit = p.phase === 'hashes';
   const text = unit
     ? `${p.done} / ${p.total}`
-    : t('ev.progress', { done: bytes(p.done), total: bytes(p.total), rate: bytes(Math.round(p.rate)), eta: Number.isFinite(p.eta) ? duration(p.eta * 1000, t) : '—' });
+    : t('ev.progress', { done: bytesIso(p.done), total: bytesIso(p.total), rate: bytesIso(Math.round(p.rate)), eta: Number.isFinite(p.eta) ? duration(p.eta * 1000, t) : '—' });
   return (
     <div class="evprogress" id="ev-progress" data-phase={p.phase} data-done={p.done} data-total={p.total}>
       <label for="ev-progress-bar">{phase}</label>{' '}
@@ -115,8 +140,8 @@ export function EvidenceList(props: { client: ParleyClient }) {
                       <td>
                         {str(from?.['state'])} · {str(from?.['poc'])}
                       </td>
-                      <td>{str(p.hub['status'])}</td>
-                      <td>{typeof p.hub['ciphertext_size'] === 'number' ? bytes(p.hub['ciphertext_size']) : '?'}</td>
+                      <td data-status={str(p.hub['status'])}>{evStatus(p.hub['status'], t)}</td>
+                      <td>{typeof p.hub['ciphertext_size'] === 'number' ? <Bytes n={p.hub['ciphertext_size']} /> : '?'}</td>
                       <td>{localTime(str(p.hub['created']), lang)}</td>
                     </tr>
                   );
@@ -161,7 +186,8 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
     setFiles(null);
     abort.current = new AbortController();
     try {
-      setFiles(await ev.fetch(pkg, setProgress, abort.current.signal));
+      const sw = await saveWorker();
+      setFiles(await ev.fetch(pkg, setProgress, abort.current.signal, sw ? (name, size) => openSink(sw, name, size) : undefined));
     } catch (e) {
       setFetchError(e);
     } finally {
@@ -250,7 +276,7 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
             </>
           )}
         </dl>
-        <p>{t('ev.total', { files: info.files.length, size: bytes(info.plaintextSize), chunks: info.chunks })}</p>
+        <p>{t('ev.total', { files: info.files.length, size: bytesIso(info.plaintextSize), chunks: info.chunks })}</p>
         <table id="ev-files" class="table">
           <caption>{t('ev.files')}</caption>
           <thead>
@@ -264,7 +290,9 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
             {info.files.map((f) => (
               <tr key={f.name} data-name={f.name}>
                 <td dir="auto">{str(f.name)}</td>
-                <td>{bytes(f.size)}</td>
+                <td>
+                  <Bytes n={f.size} />
+                </td>
                 <td>
                   <code class="sha">{hex(f.sha256)}</code>
                 </td>
@@ -275,7 +303,9 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
       </section>
       <HubWordBox>
         <p>
-          {t('ev.hubStatus')}: <span id="ev-status">{str(pkg.status)}</span>
+          {t('ev.hubStatus')}: <span id="ev-status" data-status={str(pkg.status)}>
+            {evStatus(pkg.status, t)}
+          </span>
         </p>
       </HubWordBox>
       <section aria-labelledby="ev-fetch-title">
@@ -284,7 +314,7 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
           <p id="ev-not-recipient">{t('ev.notRecipientNote')}</p>
         ) : (
           <>
-            <p class="note">{t('ev.memoryNote', { chunk: bytes(CHUNK) })}</p>
+            <p class="note">{t('ev.memoryNote', { chunk: bytesIso(CHUNK) })}</p>
             <div class="actions">
               <button type="button" id="ev-fetch" onClick={fetchIt} disabled={busy}>
                 {busy ? t('ev.downloading') : t('ev.download')}
@@ -303,10 +333,14 @@ export function EvidenceView(props: { client: ParleyClient; id: string }) {
                 <ul>
                   {files.files.map((f) => (
                     <li key={f.name} data-name={f.name} data-sha256={f.sha256}>
-                      <button type="button" class="save" onClick={() => download(f.name, f.blob)}>
-                        {t('ev.save', { name: f.name })}
-                      </button>{' '}
-                      {bytes(f.size)} · SHA-256 <code class="sha">{f.sha256}</code>
+                      {f.blob ? (
+                        <button type="button" class="save" onClick={() => download(f.name, f.blob!)}>
+                          {t('ev.save', { name: f.name })}
+                        </button>
+                      ) : (
+                        <span class="saved">{t('ev.saved', { name: f.name })}</span>
+                      )}{' '}
+                      <Bytes n={f.size} /> · SHA-256 <code class="sha">{f.sha256}</code>
                     </li>
                   ))}
                 </ul>
@@ -481,7 +515,7 @@ export function EvidenceSend(props: { client: ParleyClient; caseId?: string; myS
         <div class="field">
           <label for="ev-files">{t('ev.chooseFiles')}</label>
           <input id="ev-files" type="file" multiple onChange={(e) => setFiles(Array.from((e.target as HTMLInputElement).files ?? []))} />
-          {files.length > 0 && <p class="note">{files.map((f) => `${f.name} (${bytes(f.size)})`).join(', ')}</p>}
+          {files.length > 0 && <p class="note">{files.map((f) => `${f.name} (${bytesIso(f.size)})`).join(', ')}</p>}
         </div>
         <Recipients client={props.client} chosen={to} set={setTo} {...(props.myState ? { myState: props.myState } : {})} />
         <div class="field">
@@ -568,7 +602,7 @@ export function CaseEvidence(props: { client: ParleyClient; caseId: string }) {
               <a href={`#/evidence/${p.info.id}`}>
                 <code>{p.info.id}</code>
               </a>{' '}
-              {p.info.from.state} · {p.info.from.poc} · {localTime(iso(p.info.created), lang)} · {p.info.files.map((f) => str(f.name)).join(', ')} ({bytes(p.info.plaintextSize)})
+              {p.info.from.state} · {p.info.from.poc} · {localTime(iso(p.info.created), lang)} · {p.info.files.map((f) => str(f.name)).join(', ')} (<Bytes n={p.info.plaintextSize} />)
             </li>
           ))}
         </ul>

@@ -9,6 +9,7 @@ import { HubWordBox, Loading, Priority, RefusalBox, Skipped, statusLabel, TlpChi
 import { errorText, kindTitle, localTime, objects, str, templateOf, viewerTimeZone } from './format';
 import { Lang } from '../lib/client';
 import { T, useLang } from './i18n';
+import { HistoryLine } from './history';
 import { AckByState } from './Inbox';
 
 interface Choice {
@@ -149,14 +150,8 @@ function History(props: { hub: Record<string, unknown>; t: T; lang: Lang }) {
           <dd>
             <ol class="history">
               {history.map((e, i) => (
-                <li key={i}>
-                  {localTime(str(e['time']), lang)} — {statusLabel(str(e['event']), t)}
-                  {e['detail'] ? (
-                    <>
-                      {' '}
-                      (<bdi>{str(e['detail'])}</bdi>)
-                    </>
-                  ) : null}
+                <li key={i} data-event={str(e['event'])}>
+                  <HistoryLine time={e['time']} event={e['event']} detail={e['detail']} t={t} lang={lang} />
                 </li>
               ))}
             </ol>
