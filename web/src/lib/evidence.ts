@@ -4,7 +4,7 @@
  * chunks), the RFC 9162 Merkle tree over the ciphertext chunks, manifests and custody
  * events. The wire format is libparley's; nothing here changes it. */
 import { b64urlDecode, b64urlEncode, concatBytes, utf8 } from './encoding';
-import { JsonObject, JsonValue, isJsonObject, jcsBytes } from './json';
+import { JsonObject, JsonValue, isJsonObject } from './json';
 import { boxKeyId, Identity, signKeyId } from './keys';
 import { Fields, ProtoError, checkSignable, onlyKnown, pfail, pocIdValid, signedJsonSign, signedJsonVerify, stateCodeValid, timeFormat, uuidValid } from './signed';
 import type { Sodium } from './sodium';

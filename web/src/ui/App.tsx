@@ -22,25 +22,10 @@ import { InboxStore } from './inboxStore';
 import { CreateKey, KeyPage, OpenKey } from './KeyScreens';
 import { MessageView } from './MessageView';
 import { go, Route, useRoute } from './router';
+import type { Session } from './session';
 import { StatePage } from './StatePage';
 
 const IDLE_LOCK_MS = 15 * 60 * 1000;
-
-export interface Me {
-  role: string;
-  state?: string;
-  poc?: string;
-}
-
-export interface Session {
-  na: Sodium;
-  hub: string;
-  id: Identity;
-  client: ParleyClient;
-  me: Me | null;
-  meError: string;
-  store: InboxStore | null;
-}
 
 function hubHost(hub: string): string {
   try {

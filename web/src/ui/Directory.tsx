@@ -5,26 +5,9 @@ import type { ParleyClient } from '../lib/client';
 import { Loading, RefusalBox, Skipped } from './components';
 import { download, errorText, objects, str, strings } from './format';
 import { useLang } from './i18n';
-import { roleLabel } from './Compose';
+import { regionLabel, roleLabel } from './labels';
 
 const REGIONS = ['african', 'asia-pacific', 'eastern-european', 'latin-american-and-caribbean', 'western-european-and-others'];
-
-export function regionLabel(r: string, t: ReturnType<typeof useLang>['t']): string {
-  switch (r) {
-    case 'african':
-      return t('region.african');
-    case 'asia-pacific':
-      return t('region.asiaPacific');
-    case 'eastern-european':
-      return t('region.eastern');
-    case 'latin-american-and-caribbean':
-      return t('region.latin');
-    case 'western-european-and-others':
-      return t('region.western');
-    default:
-      return r;
-  }
-}
 
 export function Directory(props: { client: ParleyClient }) {
   const { t } = useLang();

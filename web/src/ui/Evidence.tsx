@@ -9,7 +9,7 @@ import { CHUNK } from '../lib/evidence';
 import { openSink, saveWorker } from '../lib/saveStream';
 import { EvidenceClient, EvidenceRefusal, forgetUpload, pendingUploads, type CustodyLine, type FetchedFile, type Progress, type UploadState, type VerifiedPackage } from '../lib/evidenceClient';
 import { HubWordBox, Loading, RefusalBox } from './components';
-import { Recipients } from './Compose';
+import { Recipients } from './Recipients';
 import { download, duration, localTime, str } from './format';
 import { T, useLang } from './i18n';
 import type { Key } from './i18n';

@@ -53,7 +53,7 @@ function applyFilters(items: InboxItem[], f: Filters, now: number, titles: Map<s
 }
 
 function Row(props: { item: InboxItem; now: number }) {
-  const { t, lang } = useLang();
+  const { lang } = useLang();
   const h = props.item.hub;
   const f = from(props.item);
   const overdue = isOverdue(props.item, props.now);

@@ -4,7 +4,7 @@
  * Refusal nothing of the message is shown, only the refusal. */
 import { useEffect, useState } from 'preact/hooks';
 import type { OpenedMessage, ParleyClient, TemplateField } from '../lib/client';
-import type { Me } from './App';
+import type { Me } from './session';
 import { HubWordBox, Loading, Priority, RefusalBox, Skipped, statusLabel, TlpChip } from './components';
 import { errorText, kindTitle, localTime, objects, str, templateOf, viewerTimeZone } from './format';
 import { Lang } from '../lib/client';

@@ -9,8 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { Refusal, type ParleyClient, type TrustBadge, type VerifiedPoc, type VerifiedRecord } from '../lib/client';
 import { fingerprintDisplay } from '../lib/keys';
 import { Loading, RefusalBox, useNow } from './components';
-import { roleLabel } from './Compose';
-import { regionLabel } from './Directory';
+import { regionLabel, roleLabel } from './labels';
 import { clockIn, errorText, isObj, str, strings, viewerTimeZone } from './format';
 import { T, useLang } from './i18n';
 
