@@ -19,6 +19,7 @@
 
 #include "backup.h"
 #include "hub.h"
+#include "log_guard.h"
 #include "parley/tlog.h"
 
 /* The store URL from --store or --config (as parleyd would take it). */
@@ -506,4 +507,137 @@ out:
   free(n);
   free(note);
   return rc;
+}
+
+/* ---- restore -------------------------------------------------------------------------- */
+
+const char parleyd_restore_usage[] =
+    "usage: parleyd restore --from FILE [-c CONFIG] [parleyd's other flags]\n"
+    "  Replaces the SQLite store of that configuration (parleyd stopped) with the backup\n"
+    "  FILE, once a copy of it passes the check parleyd makes at start: its log must\n"
+    "  extend the last checkpoint the signer signed and the cosigned checkpoint kept in\n"
+    "  --cosigned-checkpoint. A backup that fails is not installed (exit 1). For\n"
+    "  PostgreSQL, recover with pg_basebackup's copy and the WAL archive\n"
+    "  (docs/operations.md, section 6.2); parleyd makes the same check when it starts.\n";
+
+static void unlink_with_wal(const char *path) {
+  char p[PATH_MAX + 8];
+  unlink(path);
+  snprintf(p, sizeof p, "%s-wal", path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", path);
+  unlink(p);
+}
+
+/* True when another process has the store open (a running parleyd keeps a lock on it
+ * in WAL mode, so an exclusive lock cannot be had). */
+static bool store_in_use(const char *path) {
+  sqlite3 *db = NULL;
+  bool busy = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+              sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
+                           NULL) != SQLITE_OK;
+  sqlite3_close(db);
+  return busy;
+}
+
+int parleyd_restore(const char *from) {
+  const char *dest = sqlite_path(parleyd->cfg.store_url);
+  if (!dest) {
+    fprintf(stderr, "parleyd restore: only the SQLite store; for PostgreSQL recover the base "
+                    "backup and the WAL archive (docs/operations.md, section 6.2): parleyd "
+                    "checks the store when it starts\n");
+    return 2;
+  }
+  struct stat st, dst;
+  if (stat(from, &st) != 0) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", from, strerror(errno));
+    return 1;
+  }
+  if (stat(dest, &dst) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino) {
+    fprintf(stderr, "parleyd restore: %s is the store itself\n", from);
+    return 2;
+  }
+  if (stat(dest, &dst) == 0 && store_in_use(dest)) {
+    fprintf(stderr, "parleyd restore: %s is in use: stop parleyd first\n", dest);
+    return 1;
+  }
+  char tmp[PATH_MAX + 16];
+  if (snprintf(tmp, sizeof tmp, "%s.restoring", dest) >= (int)sizeof tmp) {
+    fprintf(stderr, "parleyd restore: %s: path too long\n", dest);
+    return 2;
+  }
+  unlink_with_wal(tmp);
+  umask(077);
+
+  /* 1. A copy beside the store (same file system, so the final rename is atomic). */
+  sqlite3 *src = NULL, *to = NULL;
+  int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(to, "main", src, "main") : NULL;
+  if (b) {
+    rc = sqlite3_backup_step(b, -1);
+    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_DONE) rc = sqlite3_errcode(to);
+  } else if (rc == SQLITE_OK) {
+    rc = sqlite3_errcode(to);
+  }
+  char check[64] = "";
+  if (rc == SQLITE_DONE) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(to, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+      parley_strlcpy(check, (const char *)sqlite3_column_text(s, 0), sizeof check);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(src);
+  int crc = sqlite3_close(to);
+  if (rc != SQLITE_DONE || crc != SQLITE_OK || strcmp(check, "ok") != 0) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", from,
+            rc != SQLITE_DONE ? sqlite3_errstr(rc)
+            : check[0]        ? "fails SQLite's quick_check"
+                              : "cannot close the copy");
+    unlink_with_wal(tmp);
+    return 1;
+  }
+
+  /* 2. The copy opened as parleyd would (migrations included) and checked. */
+  char url[PATH_MAX + 32];
+  snprintf(url, sizeof url, "sqlite:%s", tmp);
+  parley_error err;
+  static char why[2048], summary[2048];
+  parley_store *store = NULL;
+  if (parley_store_open(url, &store, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd restore: %s: %s (%s)\n", from, err.detail, parley_err_name(err.code));
+    unlink_with_wal(tmp);
+    return 1;
+  }
+  bool ok = parleyd_log_guard_check(store, why, sizeof why, summary, sizeof summary);
+  parley_store_close(store);
+  if (!ok) {
+    printf("REFUSED: %s was not installed: %s\n", from, why);
+    unlink_with_wal(tmp);
+    return 1;
+  }
+
+  /* 3. Into place: the old store's WAL goes first (it must never be replayed onto the
+   * new file), then the rename, then the folder is flushed. */
+  char dir[PATH_MAX];
+  parley_strlcpy(dir, dest, sizeof dir);
+  char wal[PATH_MAX + 32];
+  snprintf(wal, sizeof wal, "%s-wal", tmp);
+  if (access(wal, F_OK) == 0 || !fsync_path(tmp, O_RDONLY)) {
+    fprintf(stderr, "parleyd restore: %s: the copy is not self-contained\n", tmp);
+    unlink_with_wal(tmp);
+    return 1;
+  }
+  snprintf(wal, sizeof wal, "%s-wal", dest);
+  unlink(wal);
+  snprintf(wal, sizeof wal, "%s-shm", dest);
+  unlink(wal);
+  if (rename(tmp, dest) != 0 || !fsync_path(dirname(dir), O_RDONLY)) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", dest, strerror(errno));
+    return 1;
+  }
+  printf("restored %s to %s: %s\n", from, dest, summary);
+  return 0;
 }
