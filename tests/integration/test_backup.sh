@@ -11,7 +11,9 @@
 # checkpoint verifies the restored hub's grown log. The start-up check is automatic:
 # parleyd refuses to start on a store older than the cosigned checkpoint it kept outside
 # the store, or than the last checkpoint its signer signed; `parleyd restore` (SQLite)
-# installs only a backup that passes it. BACKUP_LOAD_S sets each load's length
+# installs only a backup that passes it. An evidence package sent before the backup is
+# fetched and verified from the restored hub on both stores (SQLite: its ciphertext is
+# copied by `parleyd backup` and put back by `parleyd restore`). BACKUP_LOAD_S sets each load's length
 # (default 2 s, 1 s under the sanitizers).
 . "$(dirname "$0")/lib.sh"
 : "${LOADGEN:?LOADGEN must point at the loadgen binary}"
@@ -97,6 +99,22 @@ cosign() {
     curl -sf "$HUB/log/checkpoint" >"$WORK/cosigned-$2" && grep -q "^— witness.a.example/w1 " "$WORK/cosigned-$2" &&
     [ "$(sed -n 2p "$WORK/cosigned-$2")" = "$1" ] || { echo "size $size, want $1"; cat "$WORK/wa.out"; return 1; }
 }
+# evidence_send TAG: EST sends FIN's POC one evidence package (two files); its id in EVID.
+evidence_send() {
+  head -c 1500000 /dev/urandom >"$WORK/ev-$1.bin"
+  printf 'seized %s\n' "$1" >"$WORK/ev-$1.txt"
+  as est-cert evidence send --to FIN:fin-a "$WORK/ev-$1.bin" "$WORK/ev-$1.txt" >"$WORK/evs-$1.out" 2>&1 &&
+    EVID=$(sed -n 's/^sent evidence \([0-9a-f-]*\).*/\1/p' "$WORK/evs-$1.out") && [ -n "$EVID" ] ||
+    { cat "$WORK/evs-$1.out"; return 1; }
+}
+# evidence_back TAG: the restored hub serves it: fetched (every chunk and file hash
+# verified), the same bytes, and `parley evidence verify` finds the manifest in the log.
+evidence_back() {
+  local d=$WORK/evout-$1
+  as fin-a evidence fetch "$EVID" --out "$d" >"$WORK/evf.out" 2>&1 && grep -q '^VERIFIED' "$WORK/evf.out" &&
+    cmp "$WORK/ev-$1.bin" "$d/$EVID/ev-$1.bin" && cmp "$WORK/ev-$1.txt" "$d/$EVID/ev-$1.txt" &&
+    as fin-a evidence verify "$EVID" "$d/$EVID" >>"$WORK/evf.out" 2>&1 || { cat "$WORK/evf.out"; return 1; }
+}
 # check_log STORE CHECKPOINT [args]: parleyd check-log with the hub's log key and witness A.
 check_log() {
   local store=$1 cp=$2
@@ -147,8 +165,11 @@ SIZE=$(sqlite3 "$DB" "SELECT count(*) FROM log_leaves")
 check "witness A cosigns the checkpoint of the whole log ($SIZE entries)" cosign "$SIZE" sq
 check "a client sees the cosigned checkpoint" as fin-a log checkpoint
 
+check "an evidence package sent before backup 2" evidence_send sq
 load 2
 check "backup 2 while envelopes are being submitted" "$PARLEYD" backup --store "$DB" --out "$WORK/b2.db"
+check "backup 2 holds the package's ciphertext (SQLite keeps it in the data folder)" \
+  cmp "$WORK/hub/evidence/$EVID.ct" "$WORK/b2.db.evidence/$EVID.ct"
 finish_load 2
 check "backup 2 holds every envelope answered 2xx before it began (round 1)" \
   all_in "$WORK/acked-1" sqlite3 "$WORK/b2.db" "SELECT id FROM messages"
@@ -221,6 +242,7 @@ start_refused() {
     grep -q "Restore a newer backup" "$WORK/sr.out" ||
     { echo "exit $rc, want 1 and '$want':"; cat "$WORK/sr.out"; return 1; }
 }
+rm -rf "$WORK/hub/evidence" # lost with the machine: it comes back from backup 2
 cp "$WORK/b1.db" "$DB" # backup 1 put in place by hand, no check run
 rm -f "$DB-wal" "$DB-shm"
 check "parleyd refuses to start on backup 1, saying why and what to do" \
@@ -241,6 +263,7 @@ use_hub sq
 republish
 sleep 1.2
 check "the client that saw the cosigned checkpoint verifies the restored hub's log" as fin-a log checkpoint
+check "the evidence package is fetched and verified from the restored hub" evidence_back sq
 stop_hub
 SIGNED=$(awk '{print $3}' "$SIG/signer-state")
 check "the signer signed the restored hub's grown log ($SIGNED entries)" test "$SIGNED" -gt "$SIZE"
@@ -290,6 +313,8 @@ load 3
 check "pg_basebackup while envelopes are being submitted" \
   pg_as "$PG_BIN/pg_basebackup" -h "$PG_DIR" -p "$P1" -U parley -D "$PG_DIR/base" -X stream -c fast -N
 finish_load 3
+check "an evidence package sent after the base backup (it comes back through the WAL archive)" \
+  evidence_send pg
 psql_at "$P1" "SELECT pg_create_restore_point('before-cosign')" >/dev/null
 republish
 SIZE=$(psql_at "$P1" "SELECT count(*) FROM log_leaves")
@@ -341,6 +366,7 @@ use_hub pg
 republish
 sleep 1.2
 check "the client that saw the cosigned checkpoint verifies the recovered hub's log" as fin-a log checkpoint
+check "the evidence package is fetched and verified from the recovered hub" evidence_back pg
 stop_hub
 psql_at "$PA" "UPDATE log_leaves SET entry = entry || '\\x00'::bytea WHERE idx = 7" >/dev/null
 check "check-log refuses the recovered store once an entry is altered" \
