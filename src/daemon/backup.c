@@ -207,9 +207,9 @@ int parleyd_backup_main(int argc, char **argv) {
   }
   /* a bare path is an SQLite file: as a URL from here on */
   if (url[0] && !strstr(url, "://") && strncmp(url, "sqlite:", 7) != 0) {
-    char tmp[sizeof url];
+    char tmp[sizeof url + 8];
     snprintf(tmp, sizeof tmp, "sqlite:%s", url);
-    parley_strlcpy(url, tmp, sizeof url);
+    if (!parley_strlcpy(url, tmp, sizeof url)) url[0] = 0; /* too long: usage */
   }
   if (optind < argc || !out[0] ||
       !store_from_config(config, url, sizeof url, evdir, sizeof evdir) || !url[0]) {

@@ -150,7 +150,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parleyd: hub key: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
-  if (restore_from) return parleyd_restore(restore_from);
+  if (restore_from) {
+    rc = parleyd_restore(restore_from);
+    parley_identity_wipe(&hub.hub_key);
+    return rc;
+  }
   if (parley_store_open(hub.cfg.store_url, &hub.store, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: store: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
