@@ -654,12 +654,10 @@ const char parleyd_restore_usage[] =
     "  (docs/operations.md, section 6.2); parleyd makes the same check when it starts.\n";
 
 static void unlink_with_wal(const char *path) {
-  char p[PATH_MAX + 8];
+  char p[PATH_MAX + 32];
   unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
+  if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p) unlink(p);
+  if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p) unlink(p);
 }
 
 /* True when another process has the store open (a running parleyd keeps a lock on it
@@ -725,6 +723,10 @@ int parleyd_restore(const char *from) {
     return 2;
   }
   struct stat st, dst;
+  if (strlen(from) > PATH_MAX - 16) {
+    fprintf(stderr, "parleyd restore: --from: path too long\n");
+    return 2;
+  }
   if (stat(from, &st) != 0) {
     fprintf(stderr, "parleyd restore: %s: %s\n", from, strerror(errno));
     return 1;
