@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 30
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
   libsodium-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev \
   libcurl4-openssl-dev libcmocka-dev sqlite3 curl python3 postgresql nginx-light wrk \
-  python3-aiosmtpd python3-cryptography
+  python3-aiosmtpd python3-cryptography openssl
 
 .PHONY: all deps build check check-large check-asan check-fuzz check-builds demo bench format soak clean
 

@@ -16,7 +16,8 @@ typedef struct {
   char hub[512];      /* base URL of the hub, e.g. http://127.0.0.1:8440 */
   char key_file[512]; /* the user's secret key file */
   char config_file[512];
-  char home[512]; /* state directory: pinned keys, checkpoints (~/.config/parley) */
+  char home[512];    /* state directory: pinned keys, checkpoints (~/.config/parley) */
+  char ca_file[512]; /* CA certificates for the hub's TLS (--ca-file, ca_file =); empty: system's */
   bool json_output;
   bool headers_only; /* cli_http prints the signed headers instead of sending */
   /* Witnesses whose cosignatures count (config "witness = VKEY", up to 8, distinct) and
@@ -27,6 +28,9 @@ typedef struct {
 } cli_config;
 
 extern cli_config cli;
+
+/* Applies the TLS settings (cli.ca_file) to a libcurl handle (a CURL *). */
+void cli_curl_tls(void *curl);
 
 typedef struct {
   const char *name; /* "keygen", "key show", "admin state add" */

@@ -251,6 +251,7 @@ static int ev_request(const parley_identity *id, const char *method, const char 
   }
   hdr_ctx hc = {out, c};
   curl_easy_setopt(c, CURLOPT_URL, url);
+  cli_curl_tls(c);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ev_on_body);

@@ -129,6 +129,7 @@ int cli_http(const char *method, const char *path, const void *body, size_t body
     return cli_fail("cannot initialise libcurl");
   }
   curl_easy_setopt(c, CURLOPT_URL, url);
+  cli_curl_tls(c);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -361,6 +362,7 @@ cli_sse_end cli_sse_run(cli_sse *s, const parley_identity *id) {
   }
   r.curl = c;
   curl_easy_setopt(c, CURLOPT_URL, url);
+  cli_curl_tls(c);
   curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_sse_bytes);
@@ -402,4 +404,8 @@ cli_sse_end cli_sse_run(cli_sse *s, const parley_identity *id) {
   parley_buf_free(&r.data);
   parley_buf_free(&r.error_body);
   return end;
+}
+
+void cli_curl_tls(void *curl) {
+  if (cli.ca_file[0]) curl_easy_setopt((CURL *)curl, CURLOPT_CAINFO, cli.ca_file);
 }

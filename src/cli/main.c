@@ -68,6 +68,8 @@ static void usage(FILE *f) {
         "  --key FILE      your secret key file (config: key = FILE)\n"
         "  --config FILE   settings file (default $PARLEY_CONFIG or\n"
         "                  ~/.config/parley/config)\n"
+        "  --ca-file FILE  CA certificates (PEM) to check the hub's TLS certificate with,\n"
+        "                  instead of the system's (config: ca_file = FILE)\n"
         "  --json          machine-readable output where a command supports it\n\n"
         "Commands (each has --help):\n",
         f);
@@ -85,7 +87,7 @@ static char *trim(char *s) {
   return s;
 }
 
-/* "hub = URL", "key = FILE", "home = DIR", "witness = VKEY" (repeatable) and
+/* "hub = URL", "key = FILE", "home = DIR", "ca_file = FILE", "witness = VKEY" (repeatable) and
  * "witnesses_required = K" lines; a missing default file is fine. */
 static int load_config(bool explicit) {
   FILE *f = fopen(cli.config_file, "r");
@@ -113,6 +115,8 @@ static int load_config(bool explicit) {
       if (!cli.key_file[0]) ok = parley_strlcpy(cli.key_file, v, sizeof cli.key_file);
     } else if (strcmp(k, "home") == 0) {
       ok = parley_strlcpy(cli.home, v, sizeof cli.home);
+    } else if (strcmp(k, "ca_file") == 0) {
+      if (!cli.ca_file[0]) ok = parley_strlcpy(cli.ca_file, v, sizeof cli.ca_file);
     } else if (strcmp(k, "witness") == 0) {
       parley_cosig_verifier w;
       parley_error err;
@@ -154,9 +158,13 @@ static int load_config(bool explicit) {
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
-      {"hub", required_argument, 0, 'H'},    {"key", required_argument, 0, 'k'},
-      {"config", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+      {"hub", required_argument, 0, 'H'},
+      {"key", required_argument, 0, 'k'},
+      {"config", required_argument, 0, 'c'},
+      {"json", no_argument, 0, 'j'},
+      {"help", no_argument, 0, 'h'},
+      {"ca-file", required_argument, 0, 'A'},
+      {0, 0, 0, 0},
   };
   bool explicit_config = false;
   int ch;
@@ -176,6 +184,9 @@ int main(int argc, char **argv) {
       break;
     case 'j':
       cli.json_output = true;
+      break;
+    case 'A':
+      ok = parley_strlcpy(cli.ca_file, optarg, sizeof cli.ca_file);
       break;
     case 'h':
       usage(stdout);

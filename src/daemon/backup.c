@@ -3,6 +3,7 @@
  * rebuilds the restored log from its leaves and compares it with a checkpoint signed by
  * the hub and cosigned by witnesses: a store that lacks entries the witnesses saw, or
  * whose entries differ, must not be served, for every client would see a fork. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,31 +20,8 @@
 
 #include "backup.h"
 #include "hub.h"
+#include "log_guard.h"
 #include "parley/tlog.h"
-
-/* The store URL from --store or --config (as parleyd would take it). */
-static bool store_from_config(const char *config, char *url, size_t cap) {
-  if (url[0] || !config) return true;
-  static parleyd_config c;
-  parleyd_config_defaults(&c);
-  parley_error err;
-  if (parleyd_config_load_file(&c, config, &err) != PARLEY_E_OK) {
-    fprintf(stderr, "parleyd: %s\n", err.detail);
-    return false;
-  }
-  if (c.store_url[0])
-    parley_strlcpy(url, c.store_url, cap);
-  else
-    snprintf(url, cap, "sqlite:%s/hub.db", c.data_dir);
-  return true;
-}
-
-/* A bare path is an SQLite file. Returns the path of an sqlite: URL, else NULL. */
-static const char *sqlite_path(const char *url) {
-  if (strncmp(url, "sqlite:", 7) == 0) return url + 7;
-  if (strstr(url, "://")) return NULL;
-  return url;
-}
 
 static bool fsync_path(const char *path, int flags) {
   int fd = open(path, flags | O_CLOEXEC);
@@ -51,6 +29,140 @@ static bool fsync_path(const char *path, int flags) {
   bool ok = fsync(fd) == 0;
   close(fd);
   return ok;
+}
+
+/* The store URL from --store or --config (as parleyd would take it), and the evidence
+ * folder from --evidence-dir, --config or, by default, beside an SQLite store. */
+static bool store_from_config(const char *config, char *url, size_t cap, char *evdir,
+                              size_t ev_cap) {
+  static parleyd_config c;
+  parleyd_config_defaults(&c);
+  parley_error err;
+  if (config && (parleyd_config_load_file(&c, config, &err) != PARLEY_E_OK ||
+                 parleyd_config_finish(&c, &err) != PARLEY_E_OK)) {
+    fprintf(stderr, "parleyd: %s\n", err.detail);
+    return false;
+  }
+  if (!url[0] && config) parley_strlcpy(url, c.store_url, cap);
+  if (!evdir[0] && config) parley_strlcpy(evdir, c.evidence_dir, ev_cap);
+  if (!evdir[0] && strncmp(url, "sqlite:", 7) == 0) { /* DATA_DIR/evidence beside DATA_DIR/hub.db */
+    char dir[PATH_MAX];
+    parley_strlcpy(dir, url + 7, sizeof dir);
+    snprintf(evdir, ev_cap, "%s/evidence", dirname(dir));
+  }
+  return true;
+}
+
+/* A package id as parleyd makes them (a UUID): safe as a file name. */
+static bool safe_id(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 64) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f') || id[i] == '-'))
+      return false;
+  return true;
+}
+
+/* Copies the first `len` bytes of from into a new file to (mode 0600), flushed.
+ * len UINT64_MAX: the whole file. */
+static bool copy_file(const char *from, const char *to, uint64_t len, uint64_t *copied) {
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return false;
+  int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (outfd < 0) {
+    int e = errno;
+    close(in);
+    errno = e;
+    return false;
+  }
+  static char buf[1 << 16];
+  uint64_t done = 0;
+  bool ok = true;
+  while (ok && done < len) {
+    size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+    ssize_t r = read(in, buf, want);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      ok = r == 0 && len == UINT64_MAX; /* a short file is an error unless all was asked */
+      if (r == 0 && !ok) errno = EIO;
+      break;
+    }
+    for (ssize_t w = 0; ok && w < r;) {
+      ssize_t n = write(outfd, buf + w, (size_t)(r - w));
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) w += n;
+    }
+    done += (uint64_t)r;
+  }
+  int e = errno;
+  ok = ok && fsync(outfd) == 0;
+  ok = close(outfd) == 0 && ok;
+  close(in);
+  if (!ok) {
+    unlink(to);
+    errno = e ? e : EIO;
+  }
+  *copied = done;
+  return ok;
+}
+
+/* The ciphertext of the packages the copy `db` names, from evdir (ID.ct files) into
+ * outdir: an available package's whole file, an unfinished upload's first upload_offset
+ * bytes (what the copy's row accounts for). Files whose package was deleted since the
+ * snapshot are counted in *missing. */
+static bool backup_evidence(const char *db, const char *evdir, const char *outdir, unsigned *files,
+                            uint64_t *bytes, unsigned *missing) {
+  sqlite3 *h = NULL;
+  sqlite3_stmt *s = NULL;
+  *files = *missing = 0;
+  *bytes = 0;
+  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(h,
+                         "SELECT id, status, upload_offset FROM evidence WHERE status IN (0, 1) "
+                         "ORDER BY id",
+                         -1, &s, NULL) != SQLITE_OK) {
+    fprintf(stderr, "parleyd backup: evidence: %s\n", sqlite3_errmsg(h));
+    sqlite3_close(h);
+    return false;
+  }
+  if (mkdir(outdir, 0700) != 0) {
+    fprintf(stderr, "parleyd backup: %s: %s\n", outdir, strerror(errno));
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return false;
+  }
+  bool ok = true;
+  while (ok && sqlite3_step(s) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(s, 0);
+    if (!id || !safe_id(id)) continue;
+    char from[PATH_MAX], to[PATH_MAX];
+    if (snprintf(from, sizeof from, "%s/%s.ct", evdir, id) >= (int)sizeof from ||
+        snprintf(to, sizeof to, "%s/%s.ct", outdir, id) >= (int)sizeof to)
+      continue;
+    uint64_t len =
+        sqlite3_column_int(s, 1) == 1 ? UINT64_MAX : (uint64_t)sqlite3_column_int64(s, 2);
+    uint64_t got = 0;
+    if (copy_file(from, to, len, &got)) {
+      (*files)++;
+      *bytes += got;
+    } else if (errno == ENOENT) {
+      (*missing)++;
+    } else {
+      fprintf(stderr, "parleyd backup: %s: %s\n", from, strerror(errno));
+      ok = false;
+    }
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return ok && fsync_path(outdir, O_RDONLY | O_DIRECTORY);
+}
+
+/* A bare path is an SQLite file. Returns the path of an sqlite: URL, else NULL. */
+static const char *sqlite_path(const char *url) {
+  if (strncmp(url, "sqlite:", 7) == 0) return url + 7;
+  if (strstr(url, "://")) return NULL;
+  return url;
 }
 
 /* Single integer answer of sql on db, -1 on error. */
@@ -64,22 +176,24 @@ static long long query_int(sqlite3 *db, const char *sql) {
 }
 
 static const char backup_usage[] =
-    "usage: parleyd backup (--store sqlite:PATH | -c CONFIG) --out FILE\n"
+    "usage: parleyd backup (--store sqlite:PATH | -c CONFIG) [--evidence-dir DIR] --out FILE\n"
     "  Copies the SQLite store while parleyd runs (SQLite's online backup: one consistent\n"
-    "  snapshot; writers go on meanwhile). FILE must not exist. For PostgreSQL use\n"
-    "  pg_basebackup and WAL archiving (docs/operations.md).\n";
+    "  snapshot; writers go on meanwhile), then the ciphertext of the evidence packages\n"
+    "  that snapshot names into FILE.evidence/ (from DIR: evidence_dir of CONFIG, or the\n"
+    "  folder `evidence` beside the store). FILE must not exist. For PostgreSQL use\n"
+    "  pg_basebackup and WAL archiving (docs/operations.md): its evidence is in the store.\n";
 
 int parleyd_backup_main(int argc, char **argv) {
-  static const struct option opts[] = {{"store", required_argument, NULL, 's'},
-                                       {"config", required_argument, NULL, 'c'},
-                                       {"out", required_argument, NULL, 'o'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
-  char url[PATH_MAX + 16] = "", out[PATH_MAX] = "";
+  static const struct option opts[] = {
+      {"store", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+      {"out", required_argument, NULL, 'o'},   {"evidence-dir", required_argument, NULL, 'e'},
+      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+  char url[PATH_MAX + 16] = "", out[PATH_MAX] = "", evdir[PATH_MAX] = "";
   const char *config = NULL;
   int ch;
   while ((ch = getopt_long(argc, argv, "s:c:o:h", opts, NULL)) != -1) {
     if (ch == 's' && !parley_strlcpy(url, optarg, sizeof url)) ch = '?';
+    if (ch == 'e' && !parley_strlcpy(evdir, optarg, sizeof evdir)) ch = '?';
     if (ch == 'o' && !parley_strlcpy(out, optarg, sizeof out)) ch = '?';
     if (ch == 'c') config = optarg;
     if (ch == 'h') {
@@ -91,7 +205,14 @@ int parleyd_backup_main(int argc, char **argv) {
       return 2;
     }
   }
-  if (optind < argc || !out[0] || !store_from_config(config, url, sizeof url) || !url[0]) {
+  /* a bare path is an SQLite file: as a URL from here on */
+  if (url[0] && !strstr(url, "://") && strncmp(url, "sqlite:", 7) != 0) {
+    char tmp[sizeof url + 8];
+    snprintf(tmp, sizeof tmp, "sqlite:%s", url);
+    if (!parley_strlcpy(url, tmp, sizeof url)) url[0] = 0; /* too long: usage */
+  }
+  if (optind < argc || !out[0] ||
+      !store_from_config(config, url, sizeof url, evdir, sizeof evdir) || !url[0]) {
     fputs(backup_usage, stderr);
     return 2;
   }
@@ -106,8 +227,11 @@ int parleyd_backup_main(int argc, char **argv) {
     fprintf(stderr, "parleyd backup: %s: %s\n", src, strerror(errno));
     return 1;
   }
-  if (lstat(out, &st) == 0) {
-    fprintf(stderr, "parleyd backup: %s exists; refusing to overwrite it\n", out);
+  char evout[PATH_MAX + 16];
+  snprintf(evout, sizeof evout, "%s.evidence", out);
+  if (lstat(out, &st) == 0 || lstat(evout, &st) == 0) {
+    fprintf(stderr, "parleyd backup: %s exists; refusing to overwrite it\n",
+            lstat(out, &st) == 0 ? out : evout);
     return 1;
   }
   char tmp[PATH_MAX + 16];
@@ -170,6 +294,16 @@ int parleyd_backup_main(int argc, char **argv) {
   }
   printf("backup of %s written to %s: %d pages, log of %lld entries, latest checkpoint %lld\n", src,
          out, pages, leaves, cp);
+  /* The evidence after the snapshot: every package it names is complete by then. */
+  if (evdir[0] && stat(evdir, &st) == 0 && S_ISDIR(st.st_mode)) {
+    unsigned files = 0, missing = 0;
+    uint64_t bytes = 0;
+    if (!backup_evidence(out, evdir, evout, &files, &bytes, &missing)) return 1;
+    printf("evidence of %s written to %s: %u packages, %llu bytes of ciphertext", evdir, evout,
+           files, (unsigned long long)bytes);
+    if (missing) printf("; %u deleted since the snapshot (retention) are missing", missing);
+    printf("\n");
+  }
   return 0;
 }
 
@@ -506,4 +640,192 @@ out:
   free(n);
   free(note);
   return rc;
+}
+
+/* ---- restore -------------------------------------------------------------------------- */
+
+const char parleyd_restore_usage[] =
+    "usage: parleyd restore --from FILE [-c CONFIG] [parleyd's other flags]\n"
+    "  Replaces the SQLite store of that configuration (parleyd stopped) with the backup\n"
+    "  FILE, once a copy of it passes the check parleyd makes at start: its log must\n"
+    "  extend the last checkpoint the signer signed and the cosigned checkpoint kept in\n"
+    "  --cosigned-checkpoint. A backup that fails is not installed (exit 1). For\n"
+    "  PostgreSQL, recover with pg_basebackup's copy and the WAL archive\n"
+    "  (docs/operations.md, section 6.2); parleyd makes the same check when it starts.\n";
+
+static void unlink_with_wal(const char *path) {
+  char p[PATH_MAX + 32];
+  unlink(path);
+  if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p) unlink(p);
+  if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p) unlink(p);
+}
+
+/* True when another process has the store open (a running parleyd keeps a lock on it
+ * in WAL mode, so an exclusive lock cannot be had). */
+static bool store_in_use(const char *path) {
+  sqlite3 *db = NULL;
+  bool busy = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+              sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
+                           NULL) != SQLITE_OK;
+  sqlite3_close(db);
+  return busy;
+}
+
+/* Copies FROM.evidence/ID.ct (if that folder exists) into cfg.evidence_dir, each through
+ * a temporary name and a rename. */
+static bool restore_evidence(const char *from, unsigned *files) {
+  char src[PATH_MAX + 16];
+  snprintf(src, sizeof src, "%s.evidence", from);
+  *files = 0;
+  DIR *d = opendir(src);
+  if (!d) return errno == ENOENT ? true : (perror(src), false);
+  const char *evdir = parleyd->cfg.evidence_dir;
+  if (mkdir(evdir, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", evdir, strerror(errno));
+    closedir(d);
+    return false;
+  }
+  bool ok = true;
+  struct dirent *de;
+  while (ok && (de = readdir(d)) != NULL) {
+    size_t n = strlen(de->d_name);
+    if (n < 4 || strcmp(de->d_name + n - 3, ".ct") != 0) continue;
+    char id[80];
+    if (n - 3 >= sizeof id) continue;
+    memcpy(id, de->d_name, n - 3);
+    id[n - 3] = 0;
+    if (!safe_id(id)) continue;
+    char a[PATH_MAX + 96], part[PATH_MAX + 96], b[PATH_MAX + 96];
+    if (snprintf(a, sizeof a, "%s/%s.ct", src, id) >= (int)sizeof a ||
+        snprintf(part, sizeof part, "%s/%s.ct.restoring", evdir, id) >= (int)sizeof part ||
+        snprintf(b, sizeof b, "%s/%s.ct", evdir, id) >= (int)sizeof b)
+      continue;
+    uint64_t got = 0;
+    unlink(part);
+    ok = copy_file(a, part, UINT64_MAX, &got) && rename(part, b) == 0;
+    if (!ok) {
+      fprintf(stderr, "parleyd restore: %s: %s\n", b, strerror(errno));
+      unlink(part);
+    } else {
+      (*files)++;
+    }
+  }
+  closedir(d);
+  return ok && fsync_path(evdir, O_RDONLY | O_DIRECTORY);
+}
+
+int parleyd_restore(const char *from) {
+  const char *dest = sqlite_path(parleyd->cfg.store_url);
+  if (!dest) {
+    fprintf(stderr, "parleyd restore: only the SQLite store; for PostgreSQL recover the base "
+                    "backup and the WAL archive (docs/operations.md, section 6.2): parleyd "
+                    "checks the store when it starts\n");
+    return 2;
+  }
+  struct stat st, dst;
+  if (strlen(from) > PATH_MAX - 16) {
+    fprintf(stderr, "parleyd restore: --from: path too long\n");
+    return 2;
+  }
+  if (stat(from, &st) != 0) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", from, strerror(errno));
+    return 1;
+  }
+  if (stat(dest, &dst) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino) {
+    fprintf(stderr, "parleyd restore: %s is the store itself\n", from);
+    return 2;
+  }
+  if (stat(dest, &dst) == 0 && store_in_use(dest)) {
+    fprintf(stderr, "parleyd restore: %s is in use: stop parleyd first\n", dest);
+    return 1;
+  }
+  char tmp[PATH_MAX + 16];
+  if (snprintf(tmp, sizeof tmp, "%s.restoring", dest) >= (int)sizeof tmp) {
+    fprintf(stderr, "parleyd restore: %s: path too long\n", dest);
+    return 2;
+  }
+  unlink_with_wal(tmp);
+  umask(077);
+
+  /* 1. A copy beside the store (same file system, so the final rename is atomic). */
+  sqlite3 *src = NULL, *to = NULL;
+  int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(to, "main", src, "main") : NULL;
+  if (b) {
+    rc = sqlite3_backup_step(b, -1);
+    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_DONE) rc = sqlite3_errcode(to);
+  } else if (rc == SQLITE_OK) {
+    rc = sqlite3_errcode(to);
+  }
+  char check[64] = "";
+  if (rc == SQLITE_DONE) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(to, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+      parley_strlcpy(check, (const char *)sqlite3_column_text(s, 0), sizeof check);
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(src);
+  int crc = sqlite3_close(to);
+  if (rc != SQLITE_DONE || crc != SQLITE_OK || strcmp(check, "ok") != 0) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", from,
+            rc != SQLITE_DONE ? sqlite3_errstr(rc)
+            : check[0]        ? "fails SQLite's quick_check"
+                              : "cannot close the copy");
+    unlink_with_wal(tmp);
+    return 1;
+  }
+
+  /* 2. The copy opened as parleyd would (migrations included) and checked. */
+  char url[PATH_MAX + 32];
+  snprintf(url, sizeof url, "sqlite:%s", tmp);
+  parley_error err;
+  static char why[2048], summary[2048];
+  parley_store *store = NULL;
+  if (parley_store_open(url, &store, &err) != PARLEY_E_OK) {
+    fprintf(stderr, "parleyd restore: %s: %s (%s)\n", from, err.detail, parley_err_name(err.code));
+    unlink_with_wal(tmp);
+    return 1;
+  }
+  bool ok = parleyd_log_guard_check(store, why, sizeof why, summary, sizeof summary);
+  parley_store_close(store);
+  if (!ok) {
+    printf("REFUSED: %s was not installed: %s\n", from, why);
+    unlink_with_wal(tmp);
+    return 1;
+  }
+
+  /* 3. The evidence first (FROM.evidence, as `parleyd backup` writes it), so that the
+   * store never names ciphertext that is not there. Same ids, same bytes: replaced. */
+  unsigned ev_files = 0;
+  if (!restore_evidence(from, &ev_files)) {
+    unlink_with_wal(tmp);
+    return 1;
+  }
+
+  /* 4. Into place: the old store's WAL goes first (it must never be replayed onto the
+   * new file), then the rename, then the folder is flushed. */
+  char dir[PATH_MAX];
+  parley_strlcpy(dir, dest, sizeof dir);
+  char wal[PATH_MAX + 32];
+  snprintf(wal, sizeof wal, "%s-wal", tmp);
+  if (access(wal, F_OK) == 0 || !fsync_path(tmp, O_RDONLY)) {
+    fprintf(stderr, "parleyd restore: %s: the copy is not self-contained\n", tmp);
+    unlink_with_wal(tmp);
+    return 1;
+  }
+  snprintf(wal, sizeof wal, "%s-wal", dest);
+  unlink(wal);
+  snprintf(wal, sizeof wal, "%s-shm", dest);
+  unlink(wal);
+  if (rename(tmp, dest) != 0 || !fsync_path(dirname(dir), O_RDONLY)) {
+    fprintf(stderr, "parleyd restore: %s: %s\n", dest, strerror(errno));
+    return 1;
+  }
+  printf("restored %s to %s: %s", from, dest, summary);
+  if (ev_files) printf("; %u evidence packages into %s", ev_files, parleyd->cfg.evidence_dir);
+  printf("\n");
+  return 0;
 }

@@ -148,6 +148,7 @@ static parley_err set_option(parleyd_config *c, const char *key, const char *v, 
   NUM("evidence_state_uploads", evidence_state_uploads, 0, 100000)
   STR("web_dir", web_dir)
   STR("signer", signer_socket)
+  STR("cosigned_checkpoint", cosigned_checkpoint)
 #undef STR
 #undef NUM
   if (strcmp(key, "operator_key") == 0) {
@@ -328,6 +329,11 @@ static const char usage[] =
     "                               (default 8; 0: unlimited)\n"
     "      --signer SOCKET          ask parleyd-signer on this Unix socket for every\n"
     "                               hub-key signature; the key file is not opened\n"
+    "      --cosigned-checkpoint FILE  where the newest witness-cosigned checkpoint is\n"
+    "                               kept, outside the store (default\n"
+    "                               DATA_DIR/cosigned-checkpoint.note): at start the\n"
+    "                               store's log must extend it and the last checkpoint\n"
+    "                               the signer signed, or parleyd refuses to serve it\n"
     "  -h, --help                   this help\n";
 
 int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
@@ -389,6 +395,7 @@ int parleyd_config_parse_args(parleyd_config *c, int argc, char **argv) {
       {"evidence-state-bytes", required_argument, 0, 1},
       {"evidence-state-uploads", required_argument, 0, 1},
       {"signer", required_argument, 0, 1},
+      {"cosigned-checkpoint", required_argument, 0, 1},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -464,6 +471,12 @@ parley_err parleyd_config_finish(parleyd_config *c, parley_error *err) {
   if (!c->hub_key_file[0]) {
     int n = snprintf(c->hub_key_file, sizeof c->hub_key_file, "%s/hub.key", c->data_dir);
     if (n < 0 || (size_t)n >= sizeof c->hub_key_file)
+      return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
+  }
+  if (!c->cosigned_checkpoint[0]) {
+    int n = snprintf(c->cosigned_checkpoint, sizeof c->cosigned_checkpoint,
+                     "%s/cosigned-checkpoint.note", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof c->cosigned_checkpoint)
       return parley_fail(err, PARLEY_E_CONFIG, "data_dir too long");
   }
   size_t n = strlen(c->public_url);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "log_guard.h"
 #include "parley/directory.h"
 #include "parley/tlog.h"
 
@@ -25,6 +26,8 @@ typedef struct {
   uint64_t size;                  /* its checkpoint's tree size */
   uint64_t ts;                    /* its timestamp */
   bool kept_newer;                /* the hub already held a newer line of this witness and type */
+  char *note;                     /* the stored note with the new line (malloc'd) */
+  size_t note_len;
 } cosig_ctx;
 
 static bool same_key(const parley_note_sig *s, const char *name, uint32_t key_id) {
@@ -106,7 +109,16 @@ static parley_qs add_cosig_tx(parley_tx *tx, void *cls, parley_error *err) {
   }
   parley_checkpoint_row upd = {.size = row.size, .created = row.created, .note = (char *)out.data};
   qs = parley_store_checkpoint_put(tx, &upd);
-  if (qs >= 0) qs = PARLEY_QS_ONE;
+  if (qs >= 0) {
+    free(c->note); /* of an earlier try of this transaction */
+    c->note = malloc(out.len + 1);
+    if (c->note) {
+      memcpy(c->note, out.data, out.len);
+      c->note[out.len] = 0;
+      c->note_len = out.len;
+    }
+    qs = PARLEY_QS_ONE;
+  }
 done:
   parley_buf_free(&out);
   free(stored);
@@ -181,8 +193,13 @@ void h_log_add_cosignature(parleyd_req *r) {
     goto fail;
   }
   if (parley_store_run_named(parleyd->store, "add_cosig_tx", true, add_cosig_tx, &c, &err) !=
-      PARLEY_E_OK)
+      PARLEY_E_OK) {
+    free(c.note);
     goto fail;
+  }
+  /* Kept outside the store for the start-up check after a restore (log_guard.h). */
+  if (c.note && !c.kept_newer) parleyd_log_guard_keep_cosigned(c.note, c.note_len, cp.size);
+  free(c.note);
   parley_log(PARLEY_LOG_INFO, "log.cosignature", "witness=%s type=%s size=%llu time=%llu%s",
              c.w->name, line_type_name[c.type], (unsigned long long)cp.size,
              (unsigned long long)c.ts, c.kept_newer ? " (a newer one is kept)" : "");

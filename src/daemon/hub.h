@@ -75,6 +75,9 @@ typedef struct {
   unsigned evidence_state_uploads; /* unfinished uploads per state */
   /* parleyd-signer's Unix socket (signer_client.c); empty: the key is loaded here. */
   char signer_socket[108];
+  /* The newest witness-cosigned checkpoint, kept outside the store for the start-up
+   * check (log_guard.c); default DATA_DIR/cosigned-checkpoint.note. */
+  char cosigned_checkpoint[512];
 } parleyd_config;
 
 void parleyd_config_defaults(parleyd_config *c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "hub.h"
 #include "handlers.h"
 #include "cluster.h"
+#include "log_guard.h"
 #include "nonce_cache.h"
 #include "signer_client.h"
 
@@ -80,6 +82,33 @@ int main(int argc, char **argv) {
     return strcmp(argv[1], "backup") == 0 ? parleyd_backup_main(argc - 1, argv + 1)
                                           : parleyd_check_log_main(argc - 1, argv + 1);
   }
+  /* `parleyd restore --from BACKUP [parleyd's own flags]`: the store of that
+   * configuration is replaced by BACKUP once BACKUP passes the start-up check. */
+  const char *restore_from = NULL;
+  static char *args[256];
+  if (argc > 1 && strcmp(argv[1], "restore") == 0) {
+    if (argc > (int)(sizeof args / sizeof args[0])) {
+      fprintf(stderr, "parleyd restore: too many arguments\n");
+      return 2;
+    }
+    int n = 0;
+    args[n++] = argv[0];
+    for (int i = 2; i < argc; i++) {
+      if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+        restore_from = argv[++i];
+      else if (strncmp(argv[i], "--from=", 7) == 0)
+        restore_from = argv[i] + 7;
+      else
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    if (!restore_from || !*restore_from) {
+      fputs(parleyd_restore_usage, stderr);
+      return 2;
+    }
+    argc = n;
+    argv = args;
+  }
   /* Freed memory stays with the process up to this much: trimming a thread's heap after
    * every transaction cost an madvise and a TLB flush on every core under load. */
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
@@ -110,15 +139,39 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  struct stat key_st;
+  if (restore_from && !hub.cfg.signer_socket[0] && stat(hub.cfg.hub_key_file, &key_st) != 0) {
+    fprintf(stderr, "parleyd restore: hub key %s: %s (give parleyd's own configuration)\n",
+            hub.cfg.hub_key_file, strerror(errno));
+    return 1;
+  }
   if (hub.cfg.signer_socket[0] ? parleyd_signer_start(&err) != PARLEY_E_OK
                                : load_hub_key(&hub, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: hub key: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
+  if (restore_from) {
+    rc = parleyd_restore(restore_from);
+    parley_identity_wipe(&hub.hub_key);
+    return rc;
+  }
   if (parley_store_open(hub.cfg.store_url, &hub.store, &err) != PARLEY_E_OK) {
     fprintf(stderr, "parleyd: store: %s (%s)\n", err.detail, parley_err_name(err.code));
     return 1;
   }
+  /* Before anything is written: a store whose log does not extend what this hub
+   * published (a restore from too early, another log) is not served. */
+  static char why[2048], summary[2048];
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (!parleyd_log_guard_check(hub.store, why, sizeof why, summary, sizeof summary)) {
+    fprintf(stderr, "parleyd: refusing to serve this store: %s\n", why);
+    parley_store_close(hub.store);
+    return 1;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  parley_log(PARLEY_LOG_INFO, "log_guard.checked", "detail=\"%s\" ms=%.1f", summary,
+             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   if (parley_store_run_named(hub.store, "sync_operators", true, sync_operators, &hub, &err) !=
       PARLEY_E_OK) {
     fprintf(stderr, "parleyd: %s\n", err.detail);

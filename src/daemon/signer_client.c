@@ -182,3 +182,18 @@ parley_err parleyd_sign_webhook(const char *body, size_t len, parley_sig *sig, p
   json_decref(a);
   return e;
 }
+
+parley_err parleyd_signer_last_signed(bool *signed_one, uint64_t *size, uint8_t root[32],
+                                      parley_error *err) {
+  json_t *a = ask(json_pack("{s:s}", "op", "info"), err);
+  if (!a) return err->code;
+  const char *hex = json_string_value(json_object_get(a, "root"));
+  size_t got = 0;
+  *signed_one = json_is_true(json_object_get(a, "signed_one"));
+  *size = (uint64_t)json_integer_value(json_object_get(a, "size"));
+  parley_err e = PARLEY_E_OK;
+  if (!hex || parley_hex_decode(hex, strlen(hex), root, 32, &got) != PARLEY_E_OK || got != 32)
+    e = parley_fail(err, PARLEY_E_SIGNER_UNAVAILABLE, "the signer's answer holds no root");
+  json_decref(a);
+  return e;
+}

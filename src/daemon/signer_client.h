@@ -14,6 +14,9 @@
  * signs for cfg.origin; fills parleyd->hub_key.sign_pk and hub_key_id. */
 parley_err parleyd_signer_start(parley_error *err);
 bool parleyd_signer_remote(void);
+/* The last checkpoint the signer signed (*signed_one false: none yet). */
+parley_err parleyd_signer_last_signed(bool *signed_one, uint64_t *size, uint8_t root[32],
+                                      parley_error *err);
 /* Signs the checkpoint `text` as a note appended to `note`. With the signer, the
  * request carries a consistency proof (read in tx) from the last checkpoint the signer
  * signed; its refusal is SIGNER_REFUSED (logged as signer.refused). */

@@ -8,11 +8,17 @@
 # stores (an entry changed, an entry removed) and a checkpoint file without a valid
 # cosignature. Every envelope answered 2xx before the backup (SQLite) or before the last
 # archived WAL (PostgreSQL) is in the restored store, and a client that saw the cosigned
-# checkpoint verifies the restored hub's grown log. BACKUP_LOAD_S sets each load's length
+# checkpoint verifies the restored hub's grown log. The start-up check is automatic:
+# parleyd refuses to start on a store older than the cosigned checkpoint it kept outside
+# the store, or than the last checkpoint its signer signed; `parleyd restore` (SQLite)
+# installs only a backup that passes it. An evidence package sent before the backup is
+# fetched and verified from the restored hub on both stores (SQLite: its ciphertext is
+# copied by `parleyd backup` and put back by `parleyd restore`). BACKUP_LOAD_S sets each load's length
 # (default 2 s, 1 s under the sanitizers).
 . "$(dirname "$0")/lib.sh"
 : "${LOADGEN:?LOADGEN must point at the loadgen binary}"
 : "${MSGPREP:?MSGPREP must point at the msgprep binary}"
+: "${PARLEYD_SIGNER:?PARLEYD_SIGNER must point at the parleyd-signer binary}"
 LOAD_S=${BACKUP_LOAD_S:-$([ "${PARLEY_TEST_SANITIZED:-0}" = 1 ] && echo 1 || echo 2)}
 ORIGIN=test.parley.localhost
 
@@ -93,6 +99,22 @@ cosign() {
     curl -sf "$HUB/log/checkpoint" >"$WORK/cosigned-$2" && grep -q "^— witness.a.example/w1 " "$WORK/cosigned-$2" &&
     [ "$(sed -n 2p "$WORK/cosigned-$2")" = "$1" ] || { echo "size $size, want $1"; cat "$WORK/wa.out"; return 1; }
 }
+# evidence_send TAG: EST sends FIN's POC one evidence package (two files); its id in EVID.
+evidence_send() {
+  head -c 1500000 /dev/urandom >"$WORK/ev-$1.bin"
+  printf 'seized %s\n' "$1" >"$WORK/ev-$1.txt"
+  as est-cert evidence send --to FIN:fin-a "$WORK/ev-$1.bin" "$WORK/ev-$1.txt" >"$WORK/evs-$1.out" 2>&1 &&
+    EVID=$(sed -n 's/^sent evidence \([0-9a-f-]*\).*/\1/p' "$WORK/evs-$1.out") && [ -n "$EVID" ] ||
+    { cat "$WORK/evs-$1.out"; return 1; }
+}
+# evidence_back TAG: the restored hub serves it: fetched (every chunk and file hash
+# verified), the same bytes, and `parley evidence verify` finds the manifest in the log.
+evidence_back() {
+  local d=$WORK/evout-$1
+  as fin-a evidence fetch "$EVID" --out "$d" >"$WORK/evf.out" 2>&1 && grep -q '^VERIFIED' "$WORK/evf.out" &&
+    cmp "$WORK/ev-$1.bin" "$d/$EVID/ev-$1.bin" && cmp "$WORK/ev-$1.txt" "$d/$EVID/ev-$1.txt" &&
+    as fin-a evidence verify "$EVID" "$d/$EVID" >>"$WORK/evf.out" 2>&1 || { cat "$WORK/evf.out"; return 1; }
+}
 # check_log STORE CHECKPOINT [args]: parleyd check-log with the hub's log key and witness A.
 check_log() {
   local store=$1 cp=$2
@@ -143,8 +165,11 @@ SIZE=$(sqlite3 "$DB" "SELECT count(*) FROM log_leaves")
 check "witness A cosigns the checkpoint of the whole log ($SIZE entries)" cosign "$SIZE" sq
 check "a client sees the cosigned checkpoint" as fin-a log checkpoint
 
+check "an evidence package sent before backup 2" evidence_send sq
 load 2
 check "backup 2 while envelopes are being submitted" "$PARLEYD" backup --store "$DB" --out "$WORK/b2.db"
+check "backup 2 holds the package's ciphertext (SQLite keeps it in the data folder)" \
+  cmp "$WORK/hub/evidence/$EVID.ct" "$WORK/b2.db.evidence/$EVID.ct"
 finish_load 2
 check "backup 2 holds every envelope answered 2xx before it began (round 1)" \
   all_in "$WORK/acked-1" sqlite3 "$WORK/b2.db" "SELECT id FROM messages"
@@ -192,17 +217,66 @@ check "check-log names a missing store file" expect_fail "nope.db: No such file"
 check "and creates none" test ! -e "$WORK/nope.db"
 LOG_KEY_SQ=$LOG_KEY
 
-# Restore: stop, put the copy in place, start; the restored hub's log grows consistently.
+# Restore, checked automatically: parleyd keeps the newest cosigned checkpoint outside the
+# store (DATA_DIR/cosigned-checkpoint.note, written when a witness's cosignature arrives);
+# `parleyd restore` installs only a backup whose log extends it, and parleyd refuses to
+# start on a store that does not.
+KEPT=$WORK/hub/cosigned-checkpoint.note
+check "parleyd kept the cosigned checkpoint ($SIZE entries) outside the store" \
+  eval '[ "$(sed -n 2p "$KEPT")" = "$SIZE" ] && grep -q "^— witness.a.example/w1 " "$KEPT"'
+HUB_ARGS=(--data-dir "$WORK/hub" --insecure-hub-key --origin "$ORIGIN" --witness-key "$WA")
+check "parleyd restore refuses while parleyd runs on the store" expect_fail "in use: stop parleyd first" \
+  "$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}"
 stop_hub
-rm -f "$DB" "$DB-wal" "$DB-shm"
-cp "$WORK/b2.db" "$DB"
+LIVE_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
+check "parleyd restore refuses backup 1, from before the cosigned checkpoint" \
+  refused "was not installed: the store's log has .* this hub signed a checkpoint of $SIZE (the checkpoint kept in $KEPT" \
+  "$PARLEYD" restore --from "$WORK/b1.db" "${HUB_ARGS[@]}"
+check "and leaves the store as it was" eval '[ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$LIVE_SUM" ] && [ ! -e "$DB.restoring" ]'
+# start_refused WANT [args]: parleyd exits non-zero at start, saying WANT and what to do.
+start_refused() {
+  local want=$1 rc=0
+  shift
+  timeout 20 "$PARLEYD" --port 0 "${HUB_ARGS[@]}" "$@" >"$WORK/sr.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] && grep -q "refusing to serve this store: .*$want" "$WORK/sr.out" &&
+    grep -q "Restore a newer backup" "$WORK/sr.out" ||
+    { echo "exit $rc, want 1 and '$want':"; cat "$WORK/sr.out"; return 1; }
+}
+rm -rf "$WORK/hub/evidence" # lost with the machine: it comes back from backup 2
+cp "$WORK/b1.db" "$DB" # backup 1 put in place by hand, no check run
+rm -f "$DB-wal" "$DB-shm"
+check "parleyd refuses to start on backup 1, saying why and what to do" \
+  start_refused "the store's log has [0-9]* entries, but this hub signed a checkpoint of $SIZE"
+check "parleyd restore installs backup 2, which extends the cosigned checkpoint" \
+  eval '"$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}" | grep -q "^restored .* extends the checkpoint kept in"'
 rm -f "$WORK/hub/stdout" # start_hub reads the new address from it
-start_hub "$WORK/hub" --operator-key "$(pubkey op)" --checkpoint-interval 1 --key-rate 0 --witness-key "$WA"
+# The restored hub signs through parleyd-signer from now on (its state starts empty).
+SIG=$WORK/signer
+mkdir -p "$SIG"
+cp "$WORK/hub/hub.key" "$SIG/hub.key"
+"$PARLEYD_SIGNER" -d "$SIG" --origin "$ORIGIN" --insecure-hub-key >"$SIG/stdout" 2>"$SIG/stderr" &
+SIGNER_PID=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$SIG/stdout" 2>/dev/null && break; sleep 0.1; done
+start_hub "$WORK/hub" --operator-key "$(pubkey op)" --checkpoint-interval 1 --key-rate 0 \
+  --witness-key "$WA" --signer "$SIG/signer.sock"
 use_hub sq
 republish
 sleep 1.2
 check "the client that saw the cosigned checkpoint verifies the restored hub's log" as fin-a log checkpoint
+check "the evidence package is fetched and verified from the restored hub" evidence_back sq
 stop_hub
+SIGNED=$(awk '{print $3}' "$SIG/signer-state")
+check "the signer signed the restored hub's grown log ($SIGNED entries)" test "$SIGNED" -gt "$SIZE"
+# Backup 2 in place again, the kept cosigned checkpoint moved aside: the signer's last
+# checkpoint alone refuses it (backup 2 holds fewer entries than the signer signed).
+cp "$WORK/b2.db" "$DB"
+rm -f "$DB-wal" "$DB-shm"
+mv "$KEPT" "$KEPT.aside"
+check "parleyd refuses to start below the last checkpoint the signer signed" \
+  start_refused "this hub signed a checkpoint of $SIGNED (the last checkpoint parleyd-signer signed)" \
+  --signer "$SIG/signer.sock"
+kill -TERM "$SIGNER_PID"
+wait "$SIGNER_PID" || true
 
 # ================= PostgreSQL: pg_basebackup, WAL archive, point-in-time recovery =================
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -239,6 +313,8 @@ load 3
 check "pg_basebackup while envelopes are being submitted" \
   pg_as "$PG_BIN/pg_basebackup" -h "$PG_DIR" -p "$P1" -U parley -D "$PG_DIR/base" -X stream -c fast -N
 finish_load 3
+check "an evidence package sent after the base backup (it comes back through the WAL archive)" \
+  evidence_send pg
 psql_at "$P1" "SELECT pg_create_restore_point('before-cosign')" >/dev/null
 republish
 SIZE=$(psql_at "$P1" "SELECT count(*) FROM log_leaves")
@@ -290,6 +366,7 @@ use_hub pg
 republish
 sleep 1.2
 check "the client that saw the cosigned checkpoint verifies the recovered hub's log" as fin-a log checkpoint
+check "the evidence package is fetched and verified from the recovered hub" evidence_back pg
 stop_hub
 psql_at "$PA" "UPDATE log_leaves SET entry = entry || '\\x00'::bytea WHERE idx = 7" >/dev/null
 check "check-log refuses the recovered store once an entry is altered" \
@@ -300,4 +377,9 @@ check "point-in-time recovery to a restore point before the cosigned checkpoint"
   restore early "$PB" "recovery_target_name = 'before-cosign'" "recovery_target_action = 'promote'"
 check "check-log refuses it: the witnesses saw more" \
   refused "this backup is from before it" check_log "$(pg_url "$PB")" "$WORK/cosigned-pg"
+HUB_ARGS=(--data-dir "$WORK/hub-pg" --insecure-hub-key --origin "$ORIGIN" --witness-key "$WA" --store "$(pg_url "$PB")")
+check "parleyd refuses to start on it, against the cosigned checkpoint it kept" \
+  start_refused "the store's log has [0-9]* entries, but this hub signed a checkpoint of $SIZE (the checkpoint kept in $WORK/hub-pg/"
+check "parleyd restore points PostgreSQL to its own recovery" expect_fail "only the SQLite store" \
+  "$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}"
 finish
