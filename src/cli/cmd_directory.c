@@ -390,6 +390,9 @@ int cli_verified_record(const char *code, const char *version, json_t **st_out, 
       rc = cli_fail_err("REFUSED: that version does not verify with the current root key", &err);
     else if (strcmp(info->state, code) != 0)
       rc = cli_fail("REFUSED: the hub served a record of %s for %s", cli_safe(info->state), code);
+    else if (strtoll(version, NULL, 10) != info->version)
+      rc = cli_fail("REFUSED: asked for version %s of %s's record, the hub served version %lld",
+                    version, code, (long long)info->version);
   }
   /* An earlier version must be in the log everyone sees too. */
   uint8_t leaf[32];

@@ -1100,6 +1100,17 @@ int cmd_case(int argc, char **argv) {
       rc = 1;
       continue;
     }
+    /* The hub chooses what it lists: a message belongs to this case only when its signed
+     * header says so (or it is the request that opened the case). */
+    if (strcmp(m.info.case_id, argv[1]) != 0 && strcmp(m.info.id, argv[1]) != 0) {
+      if (!cli.json_output)
+        printf("  %s: REFUSED: listed under this case by the hub, but its signed header "
+               "names case %s\n",
+               cli_safe(id), m.info.case_id[0] ? cli_safe(m.info.case_id) : "(none)");
+      cli_message_clear(&m);
+      rc = 1;
+      continue;
+    }
     bool not_mine = false;
     json_t *body = m.is_ping ? NULL : open_verified(&m, &not_mine);
     const json_t *content = body ? json_object_get(body, "content") : NULL;
@@ -1118,6 +1129,9 @@ int cmd_case(int argc, char **argv) {
     json_decref(body);
     cli_message_clear(&m);
   }
+  if (!cli.json_output)
+    printf("  (only what the hub chose to list: a message it leaves out is not shown, so the\n"
+           "   latest status above may not be the latest one sent)\n");
   json_t *cl = json_object_get(clocks, "clocks");
   if (cli.json_output) {
     json_t *o = json_pack("{s:O,s:o,s:O?}", "hub_unsigned", v, "verified", out, "clocks_unsigned",

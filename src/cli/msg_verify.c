@@ -135,7 +135,9 @@ static bool poc_signing_key(cli_record_cache *c, const char *state, const char *
       cv->version = v;
       cv->info = fetch_verified(state, ver, &cv->log_index);
     }
-    if (!cv->info) break;
+    /* Each earlier version must be the one asked for, logged before the later one: else
+     * a hub could answer with a version that still holds a removed key. */
+    if (!cv->info || cv->info->version != v || cv->log_index >= later) break;
     p = find_poc_key(cv->info, poc, key_id);
     if (!p) later = cv->log_index;
   }

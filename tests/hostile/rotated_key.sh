@@ -50,3 +50,7 @@ hub_sql "DELETE FROM keys WHERE key_id = '$OLD_KID'"
 cp "$WORK/est-cert.key" "$WORK/est-cert-fresh.key"
 mkdir -p "$WORK/home-est-cert-fresh"
 printf 'hub = %s\nkey = %s\nhome = %s\n' "$HUB" "$WORK/est-cert-fresh.key" "$WORK/home-est-cert-fresh" >"$WORK/est-cert-fresh.conf"
+# FIN publishes a third version after the removed key's receipt of M6 was logged: the key's
+# removal (version 2) is then not the current record, which case 3.9 needs.
+as fin-root state sign "$WORK/fin.json" >/dev/null
+as fin-root state publish "$WORK/fin.json" >/dev/null
