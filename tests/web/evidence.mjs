@@ -3,7 +3,9 @@
 // file; checks its custody chain; sees it in the case; is refused a package with a
 // flipped stored chunk, the chunk named. EST's officer seals and uploads a file from the
 // page, the upload broken after one chunk and resumed after a reload (its id written
-// for test_evidence.sh to fetch with parley).
+// for test_evidence.sh to fetch with parley). EST replaced est-cert's key after sending
+// its packages: those signed by the old key before verify; a manifest and a consent by
+// the old key logged after its removal are refused.
 import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +45,7 @@ try {
   await fin.waitForSelector('#evidence', { timeout: 20000 });
   const from = await fin.textContent('#ev-from');
   const listed = await fin.textContent('#ev-files tr[data-name="seized-disk.img"] .sha');
-  expect(from.includes('EST · est-cert') && listed === want1, "the manifest verifies in the page (sender's key from EST's verified record, log inclusion); the file's SHA-256 is the one sent", `${from} ${listed}`);
+  expect(from.includes('EST · est-cert') && listed === want1, "the manifest verifies in the page after EST replaced its sender's key (log inclusion, then the key EST's verified record held when it was logged); the file's SHA-256 is the one sent", `${from} ${listed}`);
 
   /* download, chunk by chunk, with progress, streamed to the browser's downloads as
    * chunks verify (the service worker): the browser's download starts at once */
@@ -118,7 +120,7 @@ try {
   await fin.goto(`${HUB}/app/#/evidence/${need('ID3')}`);
   await fin.waitForSelector('#refusal', { timeout: 20000 });
   const sig = await fin.textContent('#refusal');
-  expect((await fin.getAttribute('#refusal', 'data-code')) === 'EVIDENCE_SIGNATURE' && sig.includes("n’est pas signé par la clé de EST/est-cert") && (await fin.locator('#ev-fetch').count()) === 0, 'a manifest edited after signing is refused before anything is fetched (wrong signer, said in French)', sig);
+  expect((await fin.getAttribute('#refusal', 'data-code')) === 'NOT_IN_LOG' && sig.includes('n’est pas prouvé dans le journal de transparence du hub') && (await fin.locator('#ev-fetch').count()) === 0, 'a manifest edited after signing is refused before anything is fetched (not what the hub logged, said in French)', sig);
   await setLanguage(fin, 'ar');
   await fin.goto(`${HUB}/app/#/evidence`);
   await fin.waitForSelector(`#ev-list tr[data-id="${ID1}"]`, { timeout: 20000 });
@@ -145,6 +147,19 @@ try {
   expect(/^[0-9.]+ MiB$/.test(arRow.size) && arRow.order === 'ltr' && arRow.status === 'available=متاحة', `in Arabic the size reads "${arRow.size}" left to right (not "MiB 3.3") and the hub's status is translated (${arRow.status})`, JSON.stringify(arRow));
   await shot(fin, OUT, 'evidence-list-ar.png');
   await setLanguage(fin, 'en');
+  /* a manifest sealed with est-cert's old key and logged after EST's record removed it */
+  await fin.goto(`${HUB}/app/#/evidence/${need('ID6')}`);
+  await fin.waitForSelector('#refusal, #ev-fetch', { timeout: 20000 });
+  const refused = (await fin.locator('#refusal').count()) === 1;
+  const late = refused ? await fin.textContent('#refusal') : 'accepted: the package is offered for fetching';
+  const lateCode = refused ? await fin.getAttribute('#refusal', 'data-code') : null;
+  const lateRe = new RegExp(`signed with key ${need('OLD_KID')} of EST/est-cert, which was removed from EST's record \\(log entry (\\d+)\\) before the manifest was logged \\(entry (\\d+)\\)`);
+  const lm = late.match(lateRe);
+  expect(
+    lateCode === 'EVIDENCE_SIGNATURE' && lm !== null && Number(lm[1]) < Number(lm[2]) && (await fin.locator('#ev-fetch').count()) === 0,
+    "a manifest signed with the sender's removed key, logged after its removal, is refused, naming the key and both log entries",
+    late,
+  );
 
   /* EST seals and uploads a file from the page, in the case */
   await openKey(est, `${HUB}/app/`, need('EST_KEY'));
@@ -214,6 +229,21 @@ try {
     (await duty.getAttribute('#ev-custody', 'data-failed')) === '0' && shared.join(' ') === 'sealed:yes uploaded:yes available:yes shared:yes' && sharedText.includes("EST/est-cert's signed consent"),
     "a package shared onward: the shared event verifies in the page with the sender's signed consent",
     `${shared.join(' ')} | ${sharedText}`,
+  );
+  /* ID5's consent, signed by est-cert's old key before the rotation, logged (in the
+   * shared event) after it */
+  await duty.goto(`${HUB}/app/#/evidence/${need('ID5')}`);
+  await duty.waitForSelector('#ev-custody-check', { timeout: 20000 });
+  await duty.click('#ev-custody-check');
+  await duty.waitForSelector('#ev-custody', { timeout: 30000 });
+  const lateShare = await duty.$$eval('#ev-custody tbody tr', (rows) => rows.map((r) => `${r.getAttribute('data-event')}:${r.getAttribute('data-verified')}`));
+  const lateText = await duty.textContent('#ev-custody tr[data-event="shared"]');
+  expect(
+    (await duty.getAttribute('#ev-custody', 'data-failed')) === '1' &&
+      lateShare.join(' ') === 'sealed:yes uploaded:yes available:yes shared:no' &&
+      new RegExp(`consent: key ${need('OLD_KID')} of EST/est-cert was removed from EST's record \\(log entry \\d+\\) before this was logged \\(entry \\d+\\)`).test(lateText),
+    "a consent by the sender's key removed before the share was logged does not verify, the key and both log entries named",
+    `${lateShare.join(' ')} | ${lateText}`,
   );
   const errs = [...pageErrors(fin), ...pageErrors(est), ...pageErrors(duty)];
   expect(errs.length === 0, 'no page errors, no CSP refusals', errs.join('\n'));

@@ -240,7 +240,8 @@ interface DirFact {
 }
 
 /* Per-operation cache of verified records (as cli_record_cache: one run). */
-class RecordCache {
+/* Verified records fetched during one operation (current and earlier versions). */
+export class RecordCache {
   current = new Map<string, Promise<VerifiedRecord>>();
   earlier = new Map<string, Promise<{ info: RecordInfo; logIndex: number } | null>>();
 }
@@ -816,6 +817,20 @@ export class ParleyClient {
       later = e.logIndex;
     }
     return null;
+  }
+
+  /* As cli_poc_key_logged: the signing key keyId of state/poc that the state's verified
+   * records held when an object signed with it was logged at entry `logged` (the caller
+   * proves that inclusion first). A key in the current record, or in an earlier version
+   * whose successor was logged after `logged`, counts: a key removed from the record signs
+   * nothing logged after its removal (the receipts' rule, pocSigningKey). Else pk is null,
+   * removedAt the log entry of the first record without the key (null: no verified record
+   * holds it). Throws a Refusal when the state's current record does not verify. */
+  async keyWhenLogged(state: string, poc: string, keyId: string, logged: number, cache: RecordCache = new RecordCache()): Promise<{ pk: Uint8Array } | { pk: null; removedAt: number | null }> {
+    const key = await this.pocSigningKey(cache, state, poc, keyId, true);
+    if (!key) return { pk: null, removedAt: null };
+    if (logged >= key.validBefore) return { pk: null, removedAt: key.validBefore };
+    return { pk: key.pk };
   }
 
   /* ---- messages (§12.3, §12.4) ---- */

@@ -11,7 +11,7 @@
  * SHA-256 matched the signed manifest (§13.4 step 26), so a file that does not verify
  * is never completed. Without a sink the plaintext goes to the browser's blob storage
  * and is offered for saving only once its SHA-256 matched. */
-import { Refusal, safe, type ParleyClient, type VerifiedRecord } from './client';
+import { RecordCache, Refusal, safe, type ParleyClient, type VerifiedRecord } from './client';
 import { b64urlEncode, b64urlDecode } from './encoding';
 import {
   CHUNK,
@@ -59,6 +59,23 @@ export class EvidenceRefusal extends Refusal {
   ) {
     super(code, officer, detail);
   }
+}
+
+/* Why a signer's key does not count for an object logged at entry `logged` (the words
+ * of cmd_evidence.c key_when_logged). */
+function keyReason(state: string, poc: string, keyId: string, removedAt: number | null, logged: number): string {
+  const k = safe(keyId).slice(0, 40);
+  const who = `${state}/${safe(poc).slice(0, 64)}`;
+  return removedAt === null
+    ? `key ${k} is not a signing key of ${who} in any verified record of ${state}`
+    : `key ${k} of ${who} was removed from ${state}'s record (log entry ${removedAt}) before this was logged (entry ${logged})`;
+}
+
+function keyRefusal(state: string, poc: string, keyId: string, removedAt: number | null, logged: number): EvidenceRefusal {
+  const vars = { key: safe(keyId).slice(0, 40), who: `${state}/${safe(poc).slice(0, 64)}`, state, logged };
+  const why = keyReason(state, poc, keyId, removedAt, logged);
+  if (removedAt === null) return new EvidenceRefusal('EVIDENCE_SIGNATURE', `The manifest's signer: ${why}. The package is refused.`, 'ev.refuse.unknownKey', vars);
+  return new EvidenceRefusal('EVIDENCE_SIGNATURE', `The manifest's signer: ${why}. The package is refused.`, 'ev.refuse.keyRemoved', { ...vars, removed: removedAt });
 }
 
 export interface Progress {
@@ -303,13 +320,21 @@ export class EvidenceClient {
     const from = manifest['from'];
     const fs = str(from, 'state');
     const fp = str(from, 'poc');
-    if (!stateCodeValid(fs) || !pocIdValid(fp)) throw new EvidenceRefusal('EVIDENCE_INVALID', `The manifest of package ${id} names no valid sender.`, 'ev.refuse.noSender', { id });
-    const rec = await this.client.verifiedRecord(fs);
-    const poc = rec.pocs.find((p) => p.id === fp);
-    if (!poc) throw new EvidenceRefusal('EVIDENCE_SIGNATURE', `${fs}/${fp} is not a point of contact in ${fs}'s verified record: the package's sender is not verified.`, 'ev.refuse.noSuchSender', { who: `${fs}/${fp}`, state: fs });
+    const fk = str(from, 'key_id');
+    if (!stateCodeValid(fs) || !pocIdValid(fp) || fk === undefined) throw new EvidenceRefusal('EVIDENCE_INVALID', `The manifest of package ${id} names no valid sender.`, 'ev.refuse.noSender', { id });
+    /* its place in the log first: the sender's key counts as it was when the manifest was logged */
+    let li;
+    try {
+      li = await this.client.proveIncluded(entryLeafHash(this.na, LOG_KIND_MANIFEST, jcsBytes(manifest)), `The manifest of package ${id}`);
+    } catch (e) {
+      if (!(e instanceof Refusal) || e.code !== 'NOT_IN_LOG') throw e;
+      throw new EvidenceRefusal(e.code, `The manifest of package ${id} is not provably in the hub's transparency log: it is not what the sender sealed and the hub logged.`, 'ev.refuse.notLogged', { id }, e.detail);
+    }
+    const key = await this.client.keyWhenLogged(fs, fp, fk, li.index);
+    if (!key.pk) throw keyRefusal(fs, fp, fk, key.removedAt, li.index);
     let info: ManifestInfo;
     try {
-      info = manifestVerify(this.na, manifest, poc.signingKey);
+      info = manifestVerify(this.na, manifest, key.pk);
     } catch (e) {
       const d = e instanceof ProtoError ? `${e.code}: ${e.detail}` : String(e);
       if (e instanceof ProtoError && e.code === 'EVIDENCE_SIGNATURE')
@@ -317,7 +342,6 @@ export class EvidenceClient {
       throw new Refusal(e instanceof ProtoError ? e.code : 'EVIDENCE_INVALID', `The manifest of package ${id} is not a valid evidence manifest.`, d);
     }
     if (info.id !== id) throw new Refusal('WRONG_ID', `The hub served package ${info.id} under id ${id}.`);
-    const li = await this.client.proveIncluded(entryLeafHash(this.na, LOG_KIND_MANIFEST, jcsBytes(manifest)), `The manifest of package ${id}`);
     const me = await this.me();
     const boxId = me.record.pocs.find((p) => p.id === me.poc)?.encKey?.keyId;
     return {
@@ -523,6 +547,18 @@ export class EvidenceClient {
 
   /* ---- custody (§13.3), as `parley evidence custody` ---- */
 
+  /* The key a POC signed with, as its state's verified records held it at log entry
+   * `logged`; else why not. */
+  private async signerKey(cache: RecordCache, state: string, poc: string, keyId: string | undefined, logged: number): Promise<{ pk: Uint8Array | null; why: string }> {
+    if (keyId === undefined) return { pk: null, why: 'names no key' };
+    try {
+      const k = await this.client.keyWhenLogged(state, poc, keyId, logged, cache);
+      return k.pk ? { pk: k.pk, why: '' } : { pk: null, why: keyReason(state, poc, keyId, k.removedAt, logged) };
+    } catch (e) {
+      return { pk: null, why: `${state}'s directory record does not verify (${e instanceof Refusal ? e.officer : String(e)})` };
+    }
+  }
+
   async custody(pkg: VerifiedPackage): Promise<{ lines: CustodyLine[]; status: string; failed: number }> {
     const id = pkg.info.id;
     const v = await this.getJson(`/v1/evidence/${id}/custody`, `the custody of package ${id}`);
@@ -537,19 +573,42 @@ export class EvidenceClient {
     const mh = b64urlEncode(pkg.info.hash);
     const lines: CustodyLine[] = [];
     const manifestBytes = jcsBytes(pkg.manifest);
+    const cache = new RecordCache();
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const event = str(item, 'event');
       const rec = isJsonObject(item) ? item['record'] : undefined;
       const li = isJsonObject(item) && typeof item['leaf_index'] === 'number' ? item['leaf_index'] : -1;
       const line: CustodyLine = { event: event !== undefined ? safe(event).slice(0, 32) : '?', who: '?', verified: false };
-      let kind = LOG_KIND_CUSTODY;
-      let why = '';
-      if (event === undefined || !isJsonObject(rec)) why = 'malformed entry';
-      else if (i === 0 || event === 'sealed') {
-        kind = LOG_KIND_MANIFEST;
+      const sealed = i === 0 || event === 'sealed';
+      const kind = sealed ? LOG_KIND_MANIFEST : LOG_KIND_CUSTODY;
+      const actor = isJsonObject(rec) ? rec['actor'] : undefined;
+      const as = str(actor, 'state');
+      const ap = str(actor, 'poc');
+      const byPoc = stateCodeValid(as) && pocIdValid(ap);
+      if (sealed) {
         line.who = `${pkg.info.from.state}/${pkg.info.from.poc} (sender)`;
         line.time = str(rec, 'created');
+      } else {
+        if (str(actor, 'hub') !== undefined) line.who = 'the hub';
+        else if (byPoc) line.who = `${as}/${ap}`;
+        line.time = str(rec, 'time');
+      }
+      let why = '';
+      /* its place in the log first: an actor's key counts as it was when the event was logged */
+      let logged = -1;
+      if (event === undefined || !isJsonObject(rec)) why = 'malformed entry';
+      else {
+        try {
+          logged = (await this.client.proveIncluded(entryLeafHash(this.na, kind, jcsBytes(rec)), `Custody event ${event}`)).index;
+          if (logged !== li) why = `logged at ${logged}, the hub says ${li}`;
+        } catch {
+          why = "not provably in the hub's transparency log";
+        }
+      }
+      if (why || !isJsonObject(rec)) {
+        /* said below */
+      } else if (sealed) {
         let same = false;
         try {
           same = equalBytes(jcsBytes(rec), manifestBytes);
@@ -558,35 +617,30 @@ export class EvidenceClient {
         }
         if (i !== 0 || event !== 'sealed' || !same) why = 'the first event must be the sealed manifest itself';
       } else {
-        const actor = rec['actor'];
         let pk: Uint8Array | null = null;
+        why = "the actor's key is unknown";
         if (str(actor, 'hub') !== undefined) {
-          line.who = 'the hub';
           pk = hubPk;
-        } else if (stateCodeValid(str(actor, 'state')) && pocIdValid(str(actor, 'poc'))) {
-          const s = str(actor, 'state')!;
-          const p = str(actor, 'poc')!;
-          line.who = `${s}/${p}`;
-          try {
-            pk = (await this.client.verifiedRecord(s)).pocs.find((x) => x.id === p)?.signingKey ?? null;
-          } catch {
-            pk = null;
-          }
+        } else if (byPoc) {
+          const k = await this.signerKey(cache, as!, ap!, str(actor, 'key_id'), logged);
+          pk = k.pk;
+          if (k.why) why = k.why;
         }
-        line.time = str(rec, 'time');
-        if (!pk) why = "the actor's key is unknown";
-        else {
+        if (pk) {
+          why = '';
           try {
             const c = custodyVerify(this.na, rec, pk);
             if (c.evidence !== id || str(rec, 'manifest_sha256') !== mh) why = 'names another package or manifest';
             else if (c.event !== event) why = `the hub lists it as ${safe(event)}, it says ${safe(c.event)}`;
             else if (c.shared) {
-              /* onward sharing counts only with the original sender's signed consent for that POC */
+              /* onward sharing counts only with the original sender's signed consent for
+               * that POC, by the key the sender's record held when the event was logged */
               const from = pkg.info.from;
-              const spk = (await this.client.verifiedRecord(from.state)).pocs.find((x) => x.id === from.poc)?.signingKey;
-              if (!spk) why = "the sender's key is unknown";
+              const by = isJsonObject(c.shared.consent['by']) ? c.shared.consent['by'] : undefined;
+              const k = await this.signerKey(cache, from.state, from.poc, str(by, 'key_id'), logged);
+              if (!k.pk) why = `consent: ${k.why}`;
               else {
-                consentVerify(this.na, c.shared.consent, id, pkg.info.hash, c.shared.to, from, spk);
+                consentVerify(this.na, c.shared.consent, id, pkg.info.hash, c.shared.to, from, k.pk);
                 line.who += `, to ${c.shared.to.state}/${c.shared.to.poc} with ${from.state}/${from.poc}'s signed consent`;
               }
             }
@@ -595,15 +649,7 @@ export class EvidenceClient {
           }
         }
       }
-      if (!why) {
-        try {
-          const p = await this.client.proveIncluded(entryLeafHash(this.na, kind, jcsBytes(rec)), `Custody event ${event}`);
-          if (p.index !== li) why = `logged at ${p.index}, the hub says ${li}`;
-          else line.logIndex = p.index;
-        } catch {
-          why = "not provably in the hub's transparency log";
-        }
-      }
+      if (!why) line.logIndex = logged;
       if (why) line.reason = why;
       else line.verified = true;
       if (line.time !== undefined) line.time = safe(line.time).slice(0, 40);

@@ -331,7 +331,9 @@ export const en = {
   'ev.refuse.unknown': 'The hub knows no package of that id sent by you or to you.',
   'ev.refuse.wrongSigner': "The manifest is not signed by {who}'s key in the verified record: it is not what the sender sealed. The package is refused.",
   'ev.refuse.noSender': 'The manifest names no valid sender: the package is refused.',
-  'ev.refuse.noSuchSender': "{who} is not a point of contact in {state}'s verified record: the sender is not verified and the package is refused.",
+  'ev.refuse.notLogged': "The manifest is not provably in the hub's transparency log: it is not what the sender sealed and the hub logged. The package is refused.",
+  'ev.refuse.unknownKey': 'The manifest is signed with key {key}, which is not a signing key of {who} in any verified record of {state}: the sender is not verified and the package is refused.',
+  'ev.refuse.keyRemoved': "The manifest is signed with key {key} of {who}, which was removed from {state}'s record (log entry {removed}) before the manifest was logged (entry {logged}): the package is refused.",
   'ev.refuse.fileHash': '{names}: its SHA-256 does not match the signed manifest; it is not offered for saving.',
   'ev.resume.sameFiles': 'Choose the same files, in the same order: {names}.',
 };

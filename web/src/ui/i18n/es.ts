@@ -332,7 +332,9 @@ export const es: Catalog = {
   'ev.refuse.unknown': 'El hub no conoce ningún paquete con ese identificador enviado por usted o a usted.',
   'ev.refuse.wrongSigner': 'El manifiesto no está firmado con la clave de {who} del registro verificado: no es lo que selló el remitente. El paquete se rechaza.',
   'ev.refuse.noSender': 'El manifiesto no nombra ningún remitente válido: el paquete se rechaza.',
-  'ev.refuse.noSuchSender': '{who} no es un punto de contacto en el registro verificado de {state}: el remitente no está verificado y el paquete se rechaza.',
+  'ev.refuse.notLogged': 'No está demostrado que el manifiesto figure en el registro de transparencia del hub: no es lo que selló el remitente y registró el hub. El paquete se rechaza.',
+  'ev.refuse.unknownKey': 'El manifiesto está firmado con la clave {key}, que no es una clave de firma de {who} en ningún registro verificado de {state}: el remitente no está verificado y el paquete se rechaza.',
+  'ev.refuse.keyRemoved': 'El manifiesto está firmado con la clave {key} de {who}, retirada del registro de {state} (entrada {removed} del registro de transparencia) antes de que se registrara el manifiesto (entrada {logged}): el paquete se rechaza.',
   'ev.refuse.fileHash': '{names}: su SHA-256 no coincide con el manifiesto firmado; no se ofrece para guardar.',
   'ev.resume.sameFiles': 'Elija los mismos archivos, en el mismo orden: {names}.',
 };

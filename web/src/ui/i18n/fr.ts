@@ -332,7 +332,9 @@ export const fr: Catalog = {
   'ev.refuse.unknown': 'Le hub ne connaît aucun paquet de cet identifiant envoyé par vous ou à vous.',
   'ev.refuse.wrongSigner': 'Le manifeste n’est pas signé par la clé de {who} inscrite dans l’enregistrement vérifié : ce n’est pas ce que l’expéditeur a scellé. Le paquet est refusé.',
   'ev.refuse.noSender': 'Le manifeste ne désigne aucun expéditeur valide : le paquet est refusé.',
-  'ev.refuse.noSuchSender': '{who} n’est pas un point de contact dans l’enregistrement vérifié de {state} : l’expéditeur n’est pas vérifié et le paquet est refusé.',
+  'ev.refuse.notLogged': 'Le manifeste n’est pas prouvé dans le journal de transparence du hub : ce n’est pas ce que l’expéditeur a scellé et que le hub a journalisé. Le paquet est refusé.',
+  'ev.refuse.unknownKey': 'Le manifeste est signé avec la clé {key}, qui n’est une clé de signature de {who} dans aucun enregistrement vérifié de {state} : l’expéditeur n’est pas vérifié et le paquet est refusé.',
+  'ev.refuse.keyRemoved': 'Le manifeste est signé avec la clé {key} de {who}, retirée de l’enregistrement de {state} (entrée {removed} du journal) avant que le manifeste soit journalisé (entrée {logged}) : le paquet est refusé.',
   'ev.refuse.fileHash': '{names} : son SHA-256 ne correspond pas au manifeste signé ; il n’est pas proposé à l’enregistrement.',
   'ev.resume.sameFiles': 'Choisissez les mêmes fichiers, dans le même ordre : {names}.',
 };

@@ -332,7 +332,9 @@ export const zh: Catalog = {
   'ev.refuse.unknown': '枢纽不知道由您发送或发给您的此编号证据包。',
   'ev.refuse.wrongSigner': '清单并非由已验证记录中 {who} 的密钥签名：它不是发件人封装的内容。该证据包被拒绝。',
   'ev.refuse.noSender': '清单未指明有效的发件人：该证据包被拒绝。',
-  'ev.refuse.noSuchSender': '{who} 不是 {state} 已验证记录中的联络点：发件人未经验证，该证据包被拒绝。',
+  'ev.refuse.notLogged': '无法证明清单在中心的透明日志中：它不是发件人封装并由中心记录的内容。该证据包被拒绝。',
+  'ev.refuse.unknownKey': '清单由密钥 {key} 签名，但在 {state} 的任何已验证记录中，它都不是 {who} 的签名密钥：发件人未经验证，该证据包被拒绝。',
+  'ev.refuse.keyRemoved': '清单由 {who} 的密钥 {key} 签名，该密钥在清单记入日志（条目 {logged}）之前已从 {state} 的记录中移除（日志条目 {removed}）：该证据包被拒绝。',
   'ev.refuse.fileHash': '{names}：其 SHA-256 与签名清单不一致；不提供保存。',
   'ev.resume.sameFiles': '请按相同顺序选择相同的文件：{names}。',
 };
