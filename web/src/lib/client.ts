@@ -777,7 +777,8 @@ export class ParleyClient {
         try {
           const rec = await this.getJson(`/v1/states/${code}/records/${version}`, `version ${version} of ${code}'s record`);
           const info = recordVerify(this.na, rec, root, 0 /* an old encryption key may have expired */);
-          if (info.state !== code) return null;
+          /* the version asked for: else a hub could answer with one still holding a removed key */
+          if (info.state !== code || info.version !== version) return null;
           const li = await this.proveIncluded(entryLeafHash(this.na, 'state-record', jcsBytes(rec)), `Version ${version} of ${code}'s record`);
           return { info, logIndex: li.index };
         } catch {
@@ -811,7 +812,7 @@ export class ParleyClient {
     let later = cur.logIndex;
     for (let v = cur.version - 1, k = 0; v >= 1 && k < EARLIER_VERSIONS_MAX; v--, k++) {
       const e = await this.earlierRecord(cache, state, v, root);
-      if (!e) return null;
+      if (!e || e.logIndex >= later) return null; /* each version logged before the next */
       const q = e.info.pocs.find((x) => x.id === poc && x.keyId === keyId);
       if (q) return { pk: q.signingKey, validBefore: later };
       later = e.logIndex;
