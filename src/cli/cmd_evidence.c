@@ -348,10 +348,12 @@ static int whoami(const parley_identity *id, char state[4], char poc[64]) {
  * cli_poc_key_logged); else 1 with the reason in why. */
 static int key_when_logged(const char *state, const char *poc, const char *key_id, uint64_t logged,
                            parley_sign_pk *pk, char *why, size_t cap) {
-  cli_record_cache *c = cli_record_cache_new();
+  /* One cache for the whole command: a custody list of many events fetches and verifies
+   * each record version once (the hub chooses how many events there are). */
+  static cli_record_cache *c;
+  if (!c) c = cli_record_cache_new();
   uint64_t before = UINT64_MAX;
   bool ok = c && cli_poc_key_logged(c, state, poc, key_id, logged, pk, &before);
-  cli_record_cache_free(c);
   if (ok) return 0;
   if (!c)
     snprintf(why, cap, "out of memory");
