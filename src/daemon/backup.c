@@ -64,10 +64,19 @@ static bool safe_id(const char *id) {
 }
 
 /* Copies the first `len` bytes of from into a new file to (mode 0600), flushed.
- * len UINT64_MAX: the whole file. */
+ * len UINT64_MAX: the whole file. from must be a regular file, not reached through a
+ * symbolic link (errno ELOOP or EINVAL): a link or FIFO planted in a backup folder
+ * must not copy another file (the hub's key) or hang the copy. */
 static bool copy_file(const char *from, const char *to, uint64_t len, uint64_t *copied) {
-  int in = open(from, O_RDONLY | O_CLOEXEC);
+  *copied = 0;
+  int in = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return false;
+  struct stat st;
+  if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(in);
+    errno = EINVAL;
+    return false;
+  }
   int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (outfd < 0) {
     int e = errno;
@@ -671,46 +680,76 @@ static bool store_in_use(const char *path) {
   return busy;
 }
 
-/* Copies FROM.evidence/ID.ct (if that folder exists) into cfg.evidence_dir, each through
- * a temporary name and a rename. */
-static bool restore_evidence(const char *from, unsigned *files) {
+/* Adds the ciphertext of the packages the checked copy `db` names, from FROM.evidence/
+ * (as `parleyd backup` writes it) into cfg.evidence_dir: only ids the copy names, at most
+ * the size its row accounts for (an available package's ciphertext_size, an unfinished
+ * upload's upload_offset), only regular files (never through a link), and never over an
+ * existing ID.ct (link(2) of a flushed temporary: no replace). *kept: ids already there. */
+static bool restore_evidence(const char *from, const char *db, unsigned *files, unsigned *kept) {
   char src[PATH_MAX + 16];
   snprintf(src, sizeof src, "%s.evidence", from);
-  *files = 0;
-  DIR *d = opendir(src);
-  if (!d) return errno == ENOENT ? true : (perror(src), false);
+  *files = *kept = 0;
+  struct stat st;
+  if (lstat(src, &st) != 0) return errno == ENOENT ? true : (perror(src), false);
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "parleyd restore: %s is not a folder\n", src);
+    return false;
+  }
   const char *evdir = parleyd->cfg.evidence_dir;
   if (mkdir(evdir, 0700) != 0 && errno != EEXIST) {
     fprintf(stderr, "parleyd restore: %s: %s\n", evdir, strerror(errno));
-    closedir(d);
+    return false;
+  }
+  sqlite3 *h = NULL;
+  sqlite3_stmt *s = NULL;
+  /* read-write, not read-only: the last close of a WAL database folds and removes its
+   * -wal, which must not be left beside the copy */
+  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(h,
+                         "SELECT id, status, ciphertext_size, upload_offset FROM evidence "
+                         "WHERE status IN (0, 1) ORDER BY id",
+                         -1, &s, NULL) != SQLITE_OK) {
+    fprintf(stderr, "parleyd restore: evidence: %s\n", sqlite3_errmsg(h));
+    sqlite3_close(h);
     return false;
   }
   bool ok = true;
-  struct dirent *de;
-  while (ok && (de = readdir(d)) != NULL) {
-    size_t n = strlen(de->d_name);
-    if (n < 4 || strcmp(de->d_name + n - 3, ".ct") != 0) continue;
-    char id[80];
-    if (n - 3 >= sizeof id) continue;
-    memcpy(id, de->d_name, n - 3);
-    id[n - 3] = 0;
-    if (!safe_id(id)) continue;
+  int step;
+  while (ok && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(s, 0);
+    if (!id || !safe_id(id)) continue;
+    sqlite3_int64 len = sqlite3_column_int64(s, sqlite3_column_int(s, 1) == 1 ? 2 : 3);
     char a[PATH_MAX + 96], part[PATH_MAX + 96], b[PATH_MAX + 96];
-    if (snprintf(a, sizeof a, "%s/%s.ct", src, id) >= (int)sizeof a ||
+    if (len < 0 || snprintf(a, sizeof a, "%s/%s.ct", src, id) >= (int)sizeof a ||
         snprintf(part, sizeof part, "%s/%s.ct.restoring", evdir, id) >= (int)sizeof part ||
         snprintf(b, sizeof b, "%s/%s.ct", evdir, id) >= (int)sizeof b)
       continue;
+    if (lstat(b, &st) == 0) {
+      (*kept)++;
+      continue;
+    }
     uint64_t got = 0;
     unlink(part);
-    ok = copy_file(a, part, UINT64_MAX, &got) && rename(part, b) == 0;
-    if (!ok) {
+    if (!copy_file(a, part, (uint64_t)len, &got)) {
+      if (errno == ENOENT) continue; /* deleted (retention) before the backup copied it */
+      fprintf(stderr, "parleyd restore: %s: %s\n", a,
+              errno == EINVAL || errno == ELOOP ? "not a regular file (a link, FIFO or device)"
+                                                : strerror(errno));
+      ok = false;
+    } else if (link(part, b) != 0) {
       fprintf(stderr, "parleyd restore: %s: %s\n", b, strerror(errno));
-      unlink(part);
+      ok = false;
     } else {
       (*files)++;
     }
+    unlink(part);
   }
-  closedir(d);
+  if (ok && step != SQLITE_DONE) {
+    fprintf(stderr, "parleyd restore: evidence: %s\n", sqlite3_errmsg(h));
+    ok = false;
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(h);
   return ok && fsync_path(evdir, O_RDONLY | O_DIRECTORY);
 }
 
@@ -798,9 +837,10 @@ int parleyd_restore(const char *from) {
   }
 
   /* 3. The evidence first (FROM.evidence, as `parleyd backup` writes it), so that the
-   * store never names ciphertext that is not there. Same ids, same bytes: replaced. */
-  unsigned ev_files = 0;
-  if (!restore_evidence(from, &ev_files)) {
+   * store never names ciphertext that is not there: missing files added, none replaced. */
+  unsigned ev_files = 0, ev_kept = 0;
+  if (!restore_evidence(from, tmp, &ev_files, &ev_kept)) {
+    printf("REFUSED: %s was not installed: its evidence folder cannot be restored safely\n", from);
     unlink_with_wal(tmp);
     return 1;
   }
@@ -826,6 +866,7 @@ int parleyd_restore(const char *from) {
   }
   printf("restored %s to %s: %s", from, dest, summary);
   if (ev_files) printf("; %u evidence packages into %s", ev_files, parleyd->cfg.evidence_dir);
+  if (ev_kept) printf("; %u already there kept", ev_kept);
   printf("\n");
   return 0;
 }

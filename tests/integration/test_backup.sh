@@ -247,6 +247,24 @@ cp "$WORK/b1.db" "$DB" # backup 1 put in place by hand, no check run
 rm -f "$DB-wal" "$DB-shm"
 check "parleyd refuses to start on backup 1, saying why and what to do" \
   start_refused "the store's log has [0-9]* entries, but this hub signed a checkpoint of $SIZE"
+# A backup whose evidence folder holds links to the hub's key, under the id the copy
+# names and under one it does not: not installed, and the key is copied nowhere.
+B1_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
+cp "$WORK/b2.db" "$WORK/b3.db"
+mkdir "$WORK/b3.db.evidence"
+ln -s "$WORK/hub/hub.key" "$WORK/b3.db.evidence/$EVID.ct"
+ln -s "$WORK/hub/hub.key" "$WORK/b3.db.evidence/00000000-0000-4000-8000-00000000dead.ct"
+check "parleyd restore refuses a backup whose evidence file is a link (to the hub's key)" \
+  refused "its evidence folder cannot be restored safely" "$PARLEYD" restore --from "$WORK/b3.db" "${HUB_ARGS[@]}"
+key_nowhere() { # no file of the evidence folder holds the hub's key
+  local f
+  for f in "$WORK/hub/evidence"/*; do
+    [ -e "$f" ] || continue
+    ! cmp -s "$WORK/hub/hub.key" "$f" || { echo "$f is the hub's key"; return 1; }
+  done
+}
+check "and copies the key nowhere, leaving the store as it was" eval \
+  'key_nowhere && [ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$B1_SUM" ]'
 check "parleyd restore installs backup 2, which extends the cosigned checkpoint" \
   eval '"$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}" | grep -q "^restored .* extends the checkpoint kept in"'
 rm -f "$WORK/hub/stdout" # start_hub reads the new address from it
@@ -277,6 +295,16 @@ check "parleyd refuses to start below the last checkpoint the signer signed" \
   --signer "$SIG/signer.sock"
 kill -TERM "$SIGNER_PID"
 wait "$SIGNER_PID" || true
+# A FIFO as the kept checkpoint: refused at once, not a start that hangs on reading it.
+mkfifo "$KEPT"
+fifo_refused() {
+  local rc=0
+  timeout 10 "$PARLEYD" --port 0 "${HUB_ARGS[@]}" >"$WORK/sr.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] && grep -q "refusing to serve this store: the kept cosigned checkpoint .*: not a regular file" "$WORK/sr.out" ||
+    { echo "exit $rc, want 1 and 'not a regular file':"; cat "$WORK/sr.out"; return 1; }
+}
+check "parleyd refuses a FIFO as the kept checkpoint at once (no hang)" fifo_refused
+rm -f "$KEPT"
 
 # ================= PostgreSQL: pg_basebackup, WAL archive, point-in-time recovery =================
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
