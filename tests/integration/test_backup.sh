@@ -299,7 +299,7 @@ wait "$SIGNER_PID" || true
 mkfifo "$KEPT"
 fifo_refused() {
   local rc=0
-  timeout 10 "$PARLEYD" --port 0 "${HUB_ARGS[@]}" >"$WORK/sr.out" 2>&1 || rc=$?
+  timeout -k 2 10 "$PARLEYD" --port 0 "${HUB_ARGS[@]}" >"$WORK/sr.out" 2>&1 || rc=$?
   [ "$rc" = 1 ] && grep -q "refusing to serve this store: the kept cosigned checkpoint .*: not a regular file" "$WORK/sr.out" ||
     { echo "exit $rc, want 1 and 'not a regular file':"; cat "$WORK/sr.out"; return 1; }
 }
