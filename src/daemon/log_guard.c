@@ -115,11 +115,7 @@ void parleyd_log_guard_keep_cosigned(const char *note, size_t len, uint64_t size
 
 /* ---- the start-up check --------------------------------------------------------------- */
 
-typedef struct {
-  char source[PATH_MAX + 64]; /* where the checkpoint came from, for the messages */
-  uint64_t size;
-  uint8_t root[PARLEY_TLOG_HASH_LEN];
-} known_checkpoint;
+typedef parleyd_known_checkpoint known_checkpoint;
 
 typedef struct {
   known_checkpoint known[2];
@@ -228,6 +224,39 @@ static bool load_cosigned(guard_ctx *g, unsigned *cosigned) {
   return ok;
 }
 
+/* The signer's last checkpoint and the kept cosigned one into g->known. */
+static bool gather_known(guard_ctx *g, unsigned *cosigned) {
+  parley_error err;
+  if (parleyd_signer_remote()) {
+    bool signed_one = false;
+    known_checkpoint *k = &g->known[g->n_known];
+    if (parleyd_signer_last_signed(&signed_one, &k->size, k->root, &err) != PARLEY_E_OK) {
+      snprintf(g->why, g->why_cap, "cannot ask the signer for its last checkpoint: %s", err.detail);
+      return false;
+    }
+    if (signed_one) {
+      snprintf(k->source, sizeof k->source, "the last checkpoint parleyd-signer signed");
+      g->n_known++;
+    }
+  }
+  return load_cosigned(g, cosigned);
+}
+
+bool parleyd_log_guard_known(parleyd_known_checkpoint known[2], size_t *n, char *why,
+                             size_t why_cap) {
+  guard_ctx g;
+  memset(&g, 0, sizeof g);
+  g.why = why;
+  g.why_cap = why_cap;
+  why[0] = 0;
+  unsigned cosigned = 0;
+  *n = 0;
+  if (!gather_known(&g, &cosigned)) return false;
+  memcpy(known, g.known, g.n_known * sizeof *known);
+  *n = g.n_known;
+  return true;
+}
+
 bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, char *summary,
                              size_t summary_cap) {
   guard_ctx g;
@@ -236,20 +265,8 @@ bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, cha
   g.why_cap = why_cap;
   why[0] = 0;
   parley_error err;
-  if (parleyd_signer_remote()) {
-    bool signed_one = false;
-    known_checkpoint *k = &g.known[g.n_known];
-    if (parleyd_signer_last_signed(&signed_one, &k->size, k->root, &err) != PARLEY_E_OK) {
-      snprintf(why, why_cap, "cannot ask the signer for its last checkpoint: %s", err.detail);
-      return false;
-    }
-    if (signed_one) {
-      snprintf(k->source, sizeof k->source, "the last checkpoint parleyd-signer signed");
-      g.n_known++;
-    }
-  }
   unsigned cosigned = 0;
-  if (!load_cosigned(&g, &cosigned)) return false;
+  if (!gather_known(&g, &cosigned)) return false;
   if (parley_store_run_named(store, "log_guard", false, guard_tx, &g, &err) != PARLEY_E_OK) {
     snprintf(why, why_cap, "cannot read the store's log: %s", err.detail);
     return false;

@@ -233,6 +233,10 @@ check "parleyd restore refuses backup 1, from before the cosigned checkpoint" \
   refused "was not installed: the store's log has .* this hub signed a checkpoint of $SIZE (the checkpoint kept in $KEPT" \
   "$PARLEYD" restore --from "$WORK/b1.db" "${HUB_ARGS[@]}"
 check "and leaves the store as it was" eval '[ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$LIVE_SUM" ] && [ ! -e "$DB.restoring" ]'
+check "parleyd restore rebuilds the whole log: it refuses a backup with an entry altered" \
+  refused "was not installed: against the checkpoint kept in .*entry 5: the stored leaf hash is not the hash" \
+  "$PARLEYD" restore --from "$WORK/t1.db" "${HUB_ARGS[@]}"
+check "and leaves the store as it was" eval '[ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$LIVE_SUM" ] && [ ! -e "$DB.restoring" ]'
 # start_refused WANT [args]: parleyd exits non-zero at start, saying WANT and what to do.
 start_refused() {
   local want=$1 rc=0
@@ -287,7 +291,16 @@ SIGNED=$(awk '{print $3}' "$SIG/signer-state")
 check "the signer signed the restored hub's grown log ($SIGNED entries)" test "$SIGNED" -gt "$SIZE"
 # Backup 2 in place again, the kept cosigned checkpoint moved aside: the signer's last
 # checkpoint alone refuses it (backup 2 holds fewer entries than the signer signed).
-cp "$WORK/b2.db" "$DB"
+GROWN_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
+check "parleyd restore refuses backup 2 over the longer store without --force" \
+  refused "the current store's log has [0-9]* entries, the backup's only" \
+  "$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}"
+check "parleyd restore --force installs it" eval \
+  '"$PARLEYD" restore --from "$WORK/b2.db" --force "${HUB_ARGS[@]}" | grep -q "the previous store kept as $DB.pre-restore-"'
+check "and keeps the previous store, its WAL folded in, as STORE.pre-restore-TIME" eval \
+  'set -- "$DB".pre-restore-*; eval "last=\${$#}"; [ "$#" = 2 ] && [ ! -e "$last-wal" ] &&
+   [ ! -e "$DB-wal" ] && [ "$(sqlite3 "$last" "SELECT count(*), max(idx) FROM log_leaves")" = "$GROWN_SUM" ] &&
+   [ "$(sqlite3 "$DB" "SELECT count(*) FROM log_leaves")" = "$(sqlite3 "$WORK/b2.db" "SELECT count(*) FROM log_leaves")" ]'
 rm -f "$DB-wal" "$DB-shm"
 mv "$KEPT" "$KEPT.aside"
 check "parleyd refuses to start below the last checkpoint the signer signed" \
