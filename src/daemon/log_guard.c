@@ -272,6 +272,8 @@ bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, cha
     return false;
   }
   if (why[0]) return false;
+  for (size_t i = 0; i < g.n_known; i++)
+    parleyd_checkpoint_signed(g.known[i].size, g.known[i].root);
   int n = snprintf(summary, summary_cap, "log of %llu entries", (unsigned long long)g.log_size);
   for (size_t i = 0; i < g.n_known && n > 0 && (size_t)n < summary_cap; i++)
     n += snprintf(summary + n, summary_cap - (size_t)n, "%s extends %s (size %llu)", i ? "," : "",
