@@ -11,7 +11,11 @@
 # checkpoint verifies the restored hub's grown log. The start-up check is automatic:
 # parleyd refuses to start on a store older than the cosigned checkpoint it kept outside
 # the store, or than the last checkpoint its signer signed; `parleyd restore` (SQLite)
-# installs only a backup that passes it. An evidence package sent before the backup is
+# installs only a backup that passes it and check-log's full check (an altered entry is
+# refused), refuses one shorter than the current store without --force, keeps the current
+# store as STORE.pre-restore-TIME, and adds only the evidence files the checked copy
+# names, regular files never through a link (a link to the hub's key is refused), none
+# replaced. A FIFO as the kept checkpoint is refused at start, not hung on. An evidence package sent before the backup is
 # fetched and verified from the restored hub on both stores (SQLite: its ciphertext is
 # copied by `parleyd backup` and put back by `parleyd restore`). BACKUP_LOAD_S sets each load's length
 # (default 2 s, 1 s under the sanitizers).
@@ -295,8 +299,11 @@ GROWN_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
 check "parleyd restore refuses backup 2 over the longer store without --force" \
   refused "the current store's log has [0-9]* entries, the backup's only" \
   "$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}"
-check "parleyd restore --force installs it" eval \
-  '"$PARLEYD" restore --from "$WORK/b2.db" --force "${HUB_ARGS[@]}" | grep -q "the previous store kept as $DB.pre-restore-"'
+EV_INODE=$(stat -c %i "$WORK/hub/evidence/$EVID.ct")
+check "parleyd restore --force installs it, keeping the evidence file already there" eval \
+  '"$PARLEYD" restore --from "$WORK/b2.db" --force "${HUB_ARGS[@]}" >"$WORK/force.out" &&
+   grep -q "the previous store kept as $DB.pre-restore-.*; 1 already there kept" "$WORK/force.out" &&
+   [ "$(stat -c %i "$WORK/hub/evidence/$EVID.ct")" = "$EV_INODE" ] || { cat "$WORK/force.out"; false; }'
 check "and keeps the previous store, its WAL folded in, as STORE.pre-restore-TIME" eval \
   'set -- "$DB".pre-restore-*; eval "last=\${$#}"; [ "$#" = 2 ] && [ ! -e "$last-wal" ] &&
    [ ! -e "$DB-wal" ] && [ "$(sqlite3 "$last" "SELECT count(*), max(idx) FROM log_leaves")" = "$GROWN_SUM" ] &&
