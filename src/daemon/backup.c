@@ -22,6 +22,7 @@
 #include "hub.h"
 #include "log_guard.h"
 #include "parley/tlog.h"
+#include "signer_client.h"
 
 static bool fsync_path(const char *path, int flags) {
   int fd = open(path, flags | O_CLOEXEC);
@@ -64,10 +65,19 @@ static bool safe_id(const char *id) {
 }
 
 /* Copies the first `len` bytes of from into a new file to (mode 0600), flushed.
- * len UINT64_MAX: the whole file. */
+ * len UINT64_MAX: the whole file. from must be a regular file, not reached through a
+ * symbolic link (errno ELOOP or EINVAL): a link or FIFO planted in a backup folder
+ * must not copy another file (the hub's key) or hang the copy. */
 static bool copy_file(const char *from, const char *to, uint64_t len, uint64_t *copied) {
-  int in = open(from, O_RDONLY | O_CLOEXEC);
+  *copied = 0;
+  int in = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return false;
+  struct stat st;
+  if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(in);
+    errno = EINVAL;
+    return false;
+  }
   int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (outfd < 0) {
     int e = errno;
@@ -645,13 +655,17 @@ out:
 /* ---- restore -------------------------------------------------------------------------- */
 
 const char parleyd_restore_usage[] =
-    "usage: parleyd restore --from FILE [-c CONFIG] [parleyd's other flags]\n"
+    "usage: parleyd restore --from FILE [--force] [-c CONFIG] [parleyd's other flags]\n"
     "  Replaces the SQLite store of that configuration (parleyd stopped) with the backup\n"
-    "  FILE, once a copy of it passes the check parleyd makes at start: its log must\n"
-    "  extend the last checkpoint the signer signed and the cosigned checkpoint kept in\n"
-    "  --cosigned-checkpoint. A backup that fails is not installed (exit 1). For\n"
-    "  PostgreSQL, recover with pg_basebackup's copy and the WAL archive\n"
-    "  (docs/operations.md, section 6.2); parleyd makes the same check when it starts.\n";
+    "  FILE, once a copy of it passes the full check of `parleyd check-log` against each\n"
+    "  checkpoint kept outside the store (the last the signer signed, the cosigned one in\n"
+    "  --cosigned-checkpoint): a contiguous log, every entry its stored hash, the kept\n"
+    "  checkpoints' roots. A backup whose log is shorter than the current store's is\n"
+    "  refused unless --force. The current store is kept as STORE.pre-restore-TIME; the\n"
+    "  evidence files the backup names are added where missing, none replaced. A backup\n"
+    "  that fails is not installed (exit 1). For PostgreSQL, recover with pg_basebackup's\n"
+    "  copy and the WAL archive (docs/operations.md, section 6.2); parleyd makes the\n"
+    "  start-up check when it starts.\n";
 
 static void unlink_with_wal(const char *path) {
   char p[PATH_MAX + 32];
@@ -660,61 +674,154 @@ static void unlink_with_wal(const char *path) {
   if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p) unlink(p);
 }
 
-/* True when another process has the store open (a running parleyd keeps a lock on it
- * in WAL mode, so an exclusive lock cannot be had). */
-static bool store_in_use(const char *path) {
+/* An exclusive connection to the current store, held until the restore ends: no parleyd
+ * can open it meanwhile. NULL when another process has it open (a running parleyd keeps
+ * a lock on it in WAL mode, so an exclusive lock cannot be had). */
+static sqlite3 *store_lock(const char *path) {
   sqlite3 *db = NULL;
-  bool busy = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-              sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
-                           NULL) != SQLITE_OK;
-  sqlite3_close(db);
-  return busy;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+      sqlite3_exec(db, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
+                   NULL) != SQLITE_OK) {
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
 }
 
-/* Copies FROM.evidence/ID.ct (if that folder exists) into cfg.evidence_dir, each through
- * a temporary name and a rename. */
-static bool restore_evidence(const char *from, unsigned *files) {
+/* Adds the ciphertext of the packages the checked copy `db` names, from FROM.evidence/
+ * (as `parleyd backup` writes it) into cfg.evidence_dir: only ids the copy names, at most
+ * the size its row accounts for (an available package's ciphertext_size, an unfinished
+ * upload's upload_offset), only regular files (never through a link), and never over an
+ * existing ID.ct (link(2) of a flushed temporary: no replace). *kept: ids already there. */
+static bool restore_evidence(const char *from, const char *db, unsigned *files, unsigned *kept) {
   char src[PATH_MAX + 16];
   snprintf(src, sizeof src, "%s.evidence", from);
-  *files = 0;
-  DIR *d = opendir(src);
-  if (!d) return errno == ENOENT ? true : (perror(src), false);
+  *files = *kept = 0;
+  struct stat st;
+  if (lstat(src, &st) != 0) return errno == ENOENT ? true : (perror(src), false);
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "parleyd restore: %s is not a folder\n", src);
+    return false;
+  }
   const char *evdir = parleyd->cfg.evidence_dir;
   if (mkdir(evdir, 0700) != 0 && errno != EEXIST) {
     fprintf(stderr, "parleyd restore: %s: %s\n", evdir, strerror(errno));
-    closedir(d);
+    return false;
+  }
+  sqlite3 *h = NULL;
+  sqlite3_stmt *s = NULL;
+  /* read-write, not read-only: the last close of a WAL database folds and removes its
+   * -wal, which must not be left beside the copy */
+  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(h,
+                         "SELECT id, status, ciphertext_size, upload_offset FROM evidence "
+                         "WHERE status IN (0, 1) ORDER BY id",
+                         -1, &s, NULL) != SQLITE_OK) {
+    fprintf(stderr, "parleyd restore: evidence: %s\n", sqlite3_errmsg(h));
+    sqlite3_close(h);
     return false;
   }
   bool ok = true;
-  struct dirent *de;
-  while (ok && (de = readdir(d)) != NULL) {
-    size_t n = strlen(de->d_name);
-    if (n < 4 || strcmp(de->d_name + n - 3, ".ct") != 0) continue;
-    char id[80];
-    if (n - 3 >= sizeof id) continue;
-    memcpy(id, de->d_name, n - 3);
-    id[n - 3] = 0;
-    if (!safe_id(id)) continue;
+  int step;
+  while (ok && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(s, 0);
+    if (!id || !safe_id(id)) continue;
+    sqlite3_int64 len = sqlite3_column_int64(s, sqlite3_column_int(s, 1) == 1 ? 2 : 3);
     char a[PATH_MAX + 96], part[PATH_MAX + 96], b[PATH_MAX + 96];
-    if (snprintf(a, sizeof a, "%s/%s.ct", src, id) >= (int)sizeof a ||
+    if (len < 0 || snprintf(a, sizeof a, "%s/%s.ct", src, id) >= (int)sizeof a ||
         snprintf(part, sizeof part, "%s/%s.ct.restoring", evdir, id) >= (int)sizeof part ||
         snprintf(b, sizeof b, "%s/%s.ct", evdir, id) >= (int)sizeof b)
       continue;
+    if (lstat(b, &st) == 0) {
+      (*kept)++;
+      continue;
+    }
     uint64_t got = 0;
     unlink(part);
-    ok = copy_file(a, part, UINT64_MAX, &got) && rename(part, b) == 0;
-    if (!ok) {
+    if (!copy_file(a, part, (uint64_t)len, &got)) {
+      if (errno == ENOENT) continue; /* deleted (retention) before the backup copied it */
+      fprintf(stderr, "parleyd restore: %s: %s\n", a,
+              errno == EINVAL || errno == ELOOP ? "not a regular file (a link, FIFO or device)"
+                                                : strerror(errno));
+      ok = false;
+    } else if (link(part, b) != 0) {
       fprintf(stderr, "parleyd restore: %s: %s\n", b, strerror(errno));
-      unlink(part);
+      ok = false;
     } else {
       (*files)++;
     }
+    unlink(part);
   }
-  closedir(d);
+  if (ok && step != SQLITE_DONE) {
+    fprintf(stderr, "parleyd restore: evidence: %s\n", sqlite3_errmsg(h));
+    ok = false;
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(h);
   return ok && fsync_path(evdir, O_RDONLY | O_DIRECTORY);
 }
 
-int parleyd_restore(const char *from) {
+/* The full check of check-log on the copy at url, against each known checkpoint (the
+ * hub's key signs them all). false with *why set when it must not be installed. */
+static bool restore_check(const char *url, char *why, size_t why_cap, char *summary,
+                          size_t summary_cap, uint64_t *log_size) {
+  parleyd_known_checkpoint known[2];
+  size_t n_known = 0;
+  if (!parleyd_log_guard_known(known, &n_known, why, why_cap)) return false;
+  parley_error err;
+  parley_store *store = NULL;
+  if (parley_store_open(url, &store, &err) != PARLEY_E_OK) {
+    snprintf(why, why_cap, "%s (%s)", err.detail, parley_err_name(err.code));
+    return false;
+  }
+  /* the start-up check first: cheap, and its message is the one parleyd would give */
+  if (!parleyd_log_guard_check(store, why, why_cap, summary, summary_cap)) {
+    parley_store_close(store);
+    return false;
+  }
+  parley_note_verifier v;
+  parleyd_hub_note_verifier(&v);
+  static check_ctx c;
+  parley_checkpoint cp;
+  bool ok = true;
+  int w = snprintf(summary, summary_cap, "log of");
+  /* with no known checkpoint, the empty one: the log is still rebuilt and checked */
+  for (size_t i = 0; ok && i < (n_known ? n_known : 1); i++) {
+    memset(&cp, 0, sizeof cp);
+    if (n_known) {
+      cp.size = known[i].size;
+      memcpy(cp.root, known[i].root, sizeof cp.root);
+    }
+    memset(&c, 0, sizeof c);
+    c.cosigned = &cp;
+    c.log_key = &v;
+    if (parley_store_run_named(store, "restore_check", false, check_tx, &c, &err) != PARLEY_E_OK) {
+      snprintf(why, why_cap, "cannot read its log: %s", err.detail);
+      ok = false;
+    } else if (c.problem[0]) {
+      snprintf(why, why_cap, "against %s: %s",
+               n_known ? known[i].source : "its own latest checkpoint", c.problem);
+      ok = false;
+    } else if (w > 0 && (size_t)w < summary_cap) {
+      if (i == 0)
+        w += snprintf(summary + w, summary_cap - (size_t)w,
+                      " %llu entries, each "
+                      "matching its stored hash,",
+                      (unsigned long long)c.size);
+      if (n_known)
+        w += snprintf(summary + w, summary_cap - (size_t)w, "%s extends %s (size %llu)",
+                      i ? "," : "", known[i].source, (unsigned long long)known[i].size);
+      else
+        w += snprintf(summary + w, summary_cap - (size_t)w,
+                      " no checkpoint kept outside the store to compare with");
+    }
+  }
+  *log_size = c.size;
+  parley_store_close(store);
+  return ok;
+}
+
+int parleyd_restore(const char *from, bool force) {
   const char *dest = sqlite_path(parleyd->cfg.store_url);
   if (!dest) {
     fprintf(stderr, "parleyd restore: only the SQLite store; for PostgreSQL recover the base "
@@ -723,44 +830,47 @@ int parleyd_restore(const char *from) {
     return 2;
   }
   struct stat st, dst;
-  if (strlen(from) > PATH_MAX - 16) {
-    fprintf(stderr, "parleyd restore: --from: path too long\n");
+  if (strlen(from) > PATH_MAX - 16 || strlen(dest) > PATH_MAX - 64) {
+    fprintf(stderr, "parleyd restore: path too long\n");
     return 2;
   }
   if (stat(from, &st) != 0) {
     fprintf(stderr, "parleyd restore: %s: %s\n", from, strerror(errno));
     return 1;
   }
-  if (stat(dest, &dst) == 0 && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino) {
+  bool have_dest = stat(dest, &dst) == 0;
+  if (have_dest && st.st_dev == dst.st_dev && st.st_ino == dst.st_ino) {
     fprintf(stderr, "parleyd restore: %s is the store itself\n", from);
     return 2;
   }
-  if (stat(dest, &dst) == 0 && store_in_use(dest)) {
+  /* Held to the end: the current store cannot be opened by a parleyd started meanwhile. */
+  sqlite3 *cur = NULL;
+  if (have_dest && !(cur = store_lock(dest))) {
     fprintf(stderr, "parleyd restore: %s is in use: stop parleyd first\n", dest);
     return 1;
   }
+  long long cur_size = cur ? query_int(cur, "SELECT count(*) FROM log_leaves") : 0;
+  int rc = 1;
   char tmp[PATH_MAX + 16];
-  if (snprintf(tmp, sizeof tmp, "%s.restoring", dest) >= (int)sizeof tmp) {
-    fprintf(stderr, "parleyd restore: %s: path too long\n", dest);
-    return 2;
-  }
+  snprintf(tmp, sizeof tmp, "%s.restoring", dest);
   unlink_with_wal(tmp);
   umask(077);
 
   /* 1. A copy beside the store (same file system, so the final rename is atomic). */
   sqlite3 *src = NULL, *to = NULL;
-  int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-  sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(to, "main", src, "main") : NULL;
+  int src_rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
+  if (src_rc == SQLITE_OK)
+    src_rc = sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  sqlite3_backup *b = src_rc == SQLITE_OK ? sqlite3_backup_init(to, "main", src, "main") : NULL;
   if (b) {
-    rc = sqlite3_backup_step(b, -1);
-    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == SQLITE_DONE) rc = sqlite3_errcode(to);
-  } else if (rc == SQLITE_OK) {
-    rc = sqlite3_errcode(to);
+    src_rc = sqlite3_backup_step(b, -1);
+    if (sqlite3_backup_finish(b) != SQLITE_OK && src_rc == SQLITE_DONE)
+      src_rc = sqlite3_errcode(to);
+  } else if (src_rc == SQLITE_OK) {
+    src_rc = sqlite3_errcode(to);
   }
   char check[64] = "";
-  if (rc == SQLITE_DONE) {
+  if (src_rc == SQLITE_DONE) {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(to, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
@@ -769,63 +879,87 @@ int parleyd_restore(const char *from) {
   }
   sqlite3_close(src);
   int crc = sqlite3_close(to);
-  if (rc != SQLITE_DONE || crc != SQLITE_OK || strcmp(check, "ok") != 0) {
+  if (src_rc != SQLITE_DONE || crc != SQLITE_OK || strcmp(check, "ok") != 0) {
     fprintf(stderr, "parleyd restore: %s: %s\n", from,
-            rc != SQLITE_DONE ? sqlite3_errstr(rc)
-            : check[0]        ? "fails SQLite's quick_check"
-                              : "cannot close the copy");
-    unlink_with_wal(tmp);
-    return 1;
+            src_rc != SQLITE_DONE ? sqlite3_errstr(src_rc)
+            : check[0]            ? "fails SQLite's quick_check"
+                                  : "cannot close the copy");
+    goto fail;
   }
 
-  /* 2. The copy opened as parleyd would (migrations included) and checked. */
+  /* 2. The copy opened as parleyd would (migrations included), then the whole log
+   * rebuilt from its entries and compared with each checkpoint kept outside the store. */
   char url[PATH_MAX + 32];
   snprintf(url, sizeof url, "sqlite:%s", tmp);
-  parley_error err;
   static char why[2048], summary[2048];
-  parley_store *store = NULL;
-  if (parley_store_open(url, &store, &err) != PARLEY_E_OK) {
-    fprintf(stderr, "parleyd restore: %s: %s (%s)\n", from, err.detail, parley_err_name(err.code));
-    unlink_with_wal(tmp);
-    return 1;
-  }
-  bool ok = parleyd_log_guard_check(store, why, sizeof why, summary, sizeof summary);
-  parley_store_close(store);
-  if (!ok) {
+  uint64_t new_size = 0;
+  if (!restore_check(url, why, sizeof why, summary, sizeof summary, &new_size)) {
     printf("REFUSED: %s was not installed: %s\n", from, why);
-    unlink_with_wal(tmp);
-    return 1;
+    goto fail;
+  }
+  if (cur_size > 0 && (uint64_t)cur_size > new_size && !force) {
+    printf("REFUSED: %s was not installed: the current store's log has %lld entries, the "
+           "backup's only %llu: the entries in between would be lost from this hub (and a "
+           "hub that signed them would fork its log). If the current store is damaged and "
+           "this backup is the best there is, give --force (the current store is kept as "
+           "%s.pre-restore-TIME)\n",
+           from, cur_size, (unsigned long long)new_size, dest);
+    goto fail;
   }
 
-  /* 3. The evidence first (FROM.evidence, as `parleyd backup` writes it), so that the
-   * store never names ciphertext that is not there. Same ids, same bytes: replaced. */
-  unsigned ev_files = 0;
-  if (!restore_evidence(from, &ev_files)) {
-    unlink_with_wal(tmp);
-    return 1;
+  /* 3. The evidence, once the store passed (FROM.evidence, as `parleyd backup` writes it),
+   * before the store, so that it never names ciphertext that is not there: missing files
+   * added, none replaced. */
+  unsigned ev_files = 0, ev_kept = 0;
+  if (!restore_evidence(from, tmp, &ev_files, &ev_kept)) {
+    printf("REFUSED: %s was not installed: its evidence folder cannot be restored safely\n", from);
+    goto fail;
   }
 
-  /* 4. Into place: the old store's WAL goes first (it must never be replayed onto the
-   * new file), then the rename, then the folder is flushed. */
-  char dir[PATH_MAX];
+  /* 4. Into place. The current store, its WAL folded in through the connection that locks
+   * it (so no WAL is left to be replayed onto, or unlinked from under, another file), is
+   * kept as STORE.pre-restore-TIME; then the copy is renamed in and the folder flushed. */
+  char dir[PATH_MAX], aside[PATH_MAX + 64] = "", wal[PATH_MAX + 32];
   parley_strlcpy(dir, dest, sizeof dir);
-  char wal[PATH_MAX + 32];
   snprintf(wal, sizeof wal, "%s-wal", tmp);
   if (access(wal, F_OK) == 0 || !fsync_path(tmp, O_RDONLY)) {
     fprintf(stderr, "parleyd restore: %s: the copy is not self-contained\n", tmp);
-    unlink_with_wal(tmp);
-    return 1;
+    goto fail;
   }
-  snprintf(wal, sizeof wal, "%s-wal", dest);
-  unlink(wal);
-  snprintf(wal, sizeof wal, "%s-shm", dest);
-  unlink(wal);
+  if (cur) {
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    snprintf(aside, sizeof aside, "%s.pre-restore-%s", dest, stamp);
+    /* journal_mode=DELETE after the checkpoint: SQLite removes the -wal while the lock is
+     * held; the kept store is one file (parleyd puts it back in WAL mode if opened). */
+    errno = 0;
+    if (sqlite3_exec(cur, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL, NULL,
+                     NULL) != SQLITE_OK ||
+        lstat(aside, &dst) == 0 || rename(dest, aside) != 0) {
+      fprintf(stderr, "parleyd restore: cannot keep the current store as %s: %s\n", aside,
+              errno ? strerror(errno) : sqlite3_errmsg(cur));
+      goto fail;
+    }
+    snprintf(wal, sizeof wal, "%s-shm", dest);
+    unlink(wal);
+  }
   if (rename(tmp, dest) != 0 || !fsync_path(dirname(dir), O_RDONLY)) {
     fprintf(stderr, "parleyd restore: %s: %s\n", dest, strerror(errno));
-    return 1;
+    if (aside[0]) rename(aside, dest);
+    goto fail;
   }
+  sqlite3_close(cur);
+  cur = NULL;
   printf("restored %s to %s: %s", from, dest, summary);
+  if (aside[0]) printf("; the previous store kept as %s", aside);
   if (ev_files) printf("; %u evidence packages into %s", ev_files, parleyd->cfg.evidence_dir);
+  if (ev_kept) printf("; %u already there kept", ev_kept);
   printf("\n");
   return 0;
+fail:
+  unlink_with_wal(tmp);
+  sqlite3_close(cur);
+  return rc;
 }

@@ -18,17 +18,34 @@
 
 static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The file's contents, malloc'd and NUL-terminated, or NULL (errno set; ENOENT: none). */
+/* The file's contents, malloc'd and NUL-terminated, or NULL (errno set; ENOENT: none).
+ * A regular file only, read without blocking: a FIFO put there must not hang the start
+ * (EINVAL). Not through a symbolic link (ELOOP): every write renames a new file over the
+ * path, so a link would be replaced at the first cosignature anyway. */
 static char *read_note_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return NULL;
+  }
   char *buf = malloc(PARLEY_NOTE_MAX_LEN + 1);
-  size_t n = buf ? fread(buf, 1, PARLEY_NOTE_MAX_LEN + 1, f) : 0;
-  bool bad = !buf || ferror(f) || n > PARLEY_NOTE_MAX_LEN;
-  fclose(f);
-  if (bad) {
+  size_t n = 0;
+  bool bad = !buf;
+  while (!bad && n <= PARLEY_NOTE_MAX_LEN) {
+    ssize_t r = read(fd, buf + n, PARLEY_NOTE_MAX_LEN + 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) bad = true;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  int e = !buf ? ENOMEM : bad ? errno : EFBIG;
+  close(fd);
+  if (bad || n > PARLEY_NOTE_MAX_LEN) {
     free(buf);
-    errno = buf ? EFBIG : ENOMEM;
+    errno = e;
     return NULL;
   }
   buf[n] = 0;
@@ -50,12 +67,15 @@ static bool note_size(const char *note, size_t len, uint64_t *size) {
 
 static bool write_durably(const char *path, const char *data, size_t len) {
   char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+  if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
     errno = ENAMETOOLONG;
     return false;
   }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* a new file of a unique name in the same folder (O_EXCL, 0600): never one planted
+   * at a fixed name, and the rename stays within one file system */
+  int fd = mkstemp(tmp);
   if (fd < 0) return false;
+  (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
   size_t done = 0;
   while (done < len) {
     ssize_t w = write(fd, data + done, len - done);
@@ -95,11 +115,7 @@ void parleyd_log_guard_keep_cosigned(const char *note, size_t len, uint64_t size
 
 /* ---- the start-up check --------------------------------------------------------------- */
 
-typedef struct {
-  char source[PATH_MAX + 64]; /* where the checkpoint came from, for the messages */
-  uint64_t size;
-  uint8_t root[PARLEY_TLOG_HASH_LEN];
-} known_checkpoint;
+typedef parleyd_known_checkpoint known_checkpoint;
 
 typedef struct {
   known_checkpoint known[2];
@@ -168,7 +184,10 @@ static bool load_cosigned(guard_ctx *g, unsigned *cosigned) {
   char *note = read_note_file(path, &len);
   if (!note) {
     if (errno == ENOENT) return true;
-    snprintf(g->why, g->why_cap, "the kept cosigned checkpoint %s: %s", path, strerror(errno));
+    snprintf(g->why, g->why_cap, "the kept cosigned checkpoint %s: %s", path,
+             errno == EINVAL  ? "not a regular file"
+             : errno == ELOOP ? "a symbolic link (give the file's own path)"
+                              : strerror(errno));
     return false;
   }
   parley_note *n = calloc(1, sizeof *n);
@@ -205,6 +224,39 @@ static bool load_cosigned(guard_ctx *g, unsigned *cosigned) {
   return ok;
 }
 
+/* The signer's last checkpoint and the kept cosigned one into g->known. */
+static bool gather_known(guard_ctx *g, unsigned *cosigned) {
+  parley_error err;
+  if (parleyd_signer_remote()) {
+    bool signed_one = false;
+    known_checkpoint *k = &g->known[g->n_known];
+    if (parleyd_signer_last_signed(&signed_one, &k->size, k->root, &err) != PARLEY_E_OK) {
+      snprintf(g->why, g->why_cap, "cannot ask the signer for its last checkpoint: %s", err.detail);
+      return false;
+    }
+    if (signed_one) {
+      snprintf(k->source, sizeof k->source, "the last checkpoint parleyd-signer signed");
+      g->n_known++;
+    }
+  }
+  return load_cosigned(g, cosigned);
+}
+
+bool parleyd_log_guard_known(parleyd_known_checkpoint known[2], size_t *n, char *why,
+                             size_t why_cap) {
+  guard_ctx g;
+  memset(&g, 0, sizeof g);
+  g.why = why;
+  g.why_cap = why_cap;
+  why[0] = 0;
+  unsigned cosigned = 0;
+  *n = 0;
+  if (!gather_known(&g, &cosigned)) return false;
+  memcpy(known, g.known, g.n_known * sizeof *known);
+  *n = g.n_known;
+  return true;
+}
+
 bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, char *summary,
                              size_t summary_cap) {
   guard_ctx g;
@@ -213,25 +265,15 @@ bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, cha
   g.why_cap = why_cap;
   why[0] = 0;
   parley_error err;
-  if (parleyd_signer_remote()) {
-    bool signed_one = false;
-    known_checkpoint *k = &g.known[g.n_known];
-    if (parleyd_signer_last_signed(&signed_one, &k->size, k->root, &err) != PARLEY_E_OK) {
-      snprintf(why, why_cap, "cannot ask the signer for its last checkpoint: %s", err.detail);
-      return false;
-    }
-    if (signed_one) {
-      snprintf(k->source, sizeof k->source, "the last checkpoint parleyd-signer signed");
-      g.n_known++;
-    }
-  }
   unsigned cosigned = 0;
-  if (!load_cosigned(&g, &cosigned)) return false;
+  if (!gather_known(&g, &cosigned)) return false;
   if (parley_store_run_named(store, "log_guard", false, guard_tx, &g, &err) != PARLEY_E_OK) {
     snprintf(why, why_cap, "cannot read the store's log: %s", err.detail);
     return false;
   }
   if (why[0]) return false;
+  for (size_t i = 0; i < g.n_known; i++)
+    parleyd_checkpoint_signed(g.known[i].size, g.known[i].root);
   int n = snprintf(summary, summary_cap, "log of %llu entries", (unsigned long long)g.log_size);
   for (size_t i = 0; i < g.n_known && n > 0 && (size_t)n < summary_cap; i++)
     n += snprintf(summary + n, summary_cap - (size_t)n, "%s extends %s (size %llu)", i ? "," : "",

@@ -8,6 +8,7 @@
 #define PARLEYD_LOG_GUARD_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,17 @@ void parleyd_log_guard_keep_cosigned(const char *note, size_t len, uint64_t size
  * wrong and what to do. Needs the hub's public key (parleyd->hub_key.sign_pk). */
 bool parleyd_log_guard_check(parley_store *store, char *why, size_t why_cap, char *summary,
                              size_t summary_cap);
+
+/* A checkpoint this hub is known to have published, kept outside the store. */
+typedef struct {
+  char source[PATH_MAX + 64]; /* where it came from, for messages */
+  uint64_t size;
+  uint8_t root[32];
+} parleyd_known_checkpoint;
+
+/* The known checkpoints (the signer's last, the kept cosigned one; 0 to 2 of them) into
+ * known[0..*n). false with `why` set if one cannot be read or is not this hub's. */
+bool parleyd_log_guard_known(parleyd_known_checkpoint known[2], size_t *n, char *why,
+                             size_t why_cap);
 
 #endif

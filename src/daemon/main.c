@@ -85,6 +85,7 @@ int main(int argc, char **argv) {
   /* `parleyd restore --from BACKUP [parleyd's own flags]`: the store of that
    * configuration is replaced by BACKUP once BACKUP passes the start-up check. */
   const char *restore_from = NULL;
+  bool restore_force = false;
   static char *args[256];
   if (argc > 1 && strcmp(argv[1], "restore") == 0) {
     if (argc > (int)(sizeof args / sizeof args[0])) {
@@ -98,6 +99,8 @@ int main(int argc, char **argv) {
         restore_from = argv[++i];
       else if (strncmp(argv[i], "--from=", 7) == 0)
         restore_from = argv[i] + 7;
+      else if (strcmp(argv[i], "--force") == 0)
+        restore_force = true;
       else
         args[n++] = argv[i];
     }
@@ -151,7 +154,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (restore_from) {
-    rc = parleyd_restore(restore_from);
+    rc = parleyd_restore(restore_from, restore_force);
     parley_identity_wipe(&hub.hub_key);
     return rc;
   }

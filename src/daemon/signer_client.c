@@ -1,6 +1,7 @@
 /* parleyd's side of the hub key: in process, or over the signer's Unix socket (wire
  * format in src/signer/wire.h; one request per connection). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,17 +113,70 @@ void parleyd_hub_note_verifier(parley_note_verifier *v) {
   v->key_id = (uint32_t)h.b[0] << 24 | (uint32_t)h.b[1] << 16 | (uint32_t)h.b[2] << 8 | h.b[3];
 }
 
+/* The newest checkpoint this process signed, or found kept outside the store when it
+ * started: every checkpoint it signs must extend it. The start-up check runs once; a
+ * store rolled back under a running hub (PostgreSQL restored or failed over to a stale
+ * replica) must not make it sign a fork, with the key in process or through a signer
+ * whose state was reset. */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool last_known;
+static uint64_t last_size;
+static uint8_t last_root[PARLEY_TLOG_HASH_LEN];
+
+void parleyd_checkpoint_signed(uint64_t size, const uint8_t root[32]) {
+  pthread_mutex_lock(&last_lock);
+  if (!last_known || size > last_size) {
+    last_known = true;
+    last_size = size;
+    memcpy(last_root, root, sizeof last_root);
+  }
+  pthread_mutex_unlock(&last_lock);
+}
+
+/* PARLEY_QS_ONE when the store's log (tx) extends the last known checkpoint and cp is
+ * not smaller: the store's first last_size entries give its root (O(log n) reads). */
+static parley_qs extends_last(parley_tx *tx, const parley_checkpoint *cp, parley_error *err) {
+  pthread_mutex_lock(&last_lock);
+  bool known = last_known;
+  uint64_t size = last_size;
+  uint8_t root[PARLEY_TLOG_HASH_LEN], have[PARLEY_TLOG_HASH_LEN];
+  memcpy(root, last_root, sizeof root);
+  pthread_mutex_unlock(&last_lock);
+  if (!known) return PARLEY_QS_ONE;
+  bool fork = cp->size < size;
+  if (!fork && size > 0) {
+    parley_error sub;
+    parley_err e = parley_tlog_root(parley_store_tlog_hash, tx, size, have, &sub);
+    if (e == PARLEY_E_STORE_RETRY) return PARLEY_QS_RETRY;
+    fork = e != PARLEY_E_OK || memcmp(have, root, sizeof have) != 0;
+  }
+  if (!fork) return PARLEY_QS_ONE;
+  parley_fail(err, PARLEY_E_SIGNER_REFUSED,
+              "refusing to sign a checkpoint of size %llu: the store's log does not extend the "
+              "checkpoint of size %llu this hub signed or kept (the store was rolled back, "
+              "restored or altered under the running hub; docs/operations.md, section 6)",
+              (unsigned long long)cp->size, (unsigned long long)size);
+  parley_log(PARLEY_LOG_ERROR, "checkpoint.fork_refused", "size=%llu last_size=%llu",
+             (unsigned long long)cp->size, (unsigned long long)size);
+  atomic_fetch_add(&refused_count, 1);
+  return PARLEY_QS_HARD;
+}
+
 parley_qs parleyd_sign_checkpoint(parley_tx *tx, const char *text, size_t len, parley_buf *note,
                                   parley_error *err) {
+  parley_checkpoint cp;
+  if (parley_checkpoint_parse(text, len, &cp, err) != PARLEY_E_OK) return PARLEY_QS_HARD;
+  parley_qs qs = extends_last(tx, &cp, err);
+  if (qs < 0) return qs;
   if (!parleyd_signer_remote()) {
     parley_note_signer *s = NULL;
     parley_err e = parley_note_signer_new(parleyd->cfg.origin, parleyd->hub_key.sign_sk.b, &s, err);
     if (!e) e = parley_note_sign(s, text, len, note, err);
     parley_note_signer_free(s);
-    return e ? PARLEY_QS_HARD : PARLEY_QS_ONE;
+    if (e) return PARLEY_QS_HARD;
+    parleyd_checkpoint_signed(cp.size, cp.root);
+    return PARLEY_QS_ONE;
   }
-  parley_checkpoint cp;
-  if (parley_checkpoint_parse(text, len, &cp, err) != PARLEY_E_OK) return PARLEY_QS_HARD;
   json_t *info = ask(json_pack("{s:s}", "op", "info"), err);
   if (!info) return PARLEY_QS_HARD;
   uint64_t last = (uint64_t)json_integer_value(json_object_get(info, "size"));
@@ -147,12 +201,13 @@ parley_qs parleyd_sign_checkpoint(parley_tx *tx, const char *text, size_t len, p
       ask(json_pack("{s:s,s:s%,s:o}", "op", "checkpoint", "text", text, len, "proof", proof), err);
   if (!a) return PARLEY_QS_HARD;
   const char *n = json_string_value(json_object_get(a, "note"));
-  parley_qs qs = PARLEY_QS_ONE;
+  qs = PARLEY_QS_ONE;
   if (!n || parley_buf_append(note, n, strlen(n)) != PARLEY_E_OK) {
     parley_fail(err, PARLEY_E_SIGNER_UNAVAILABLE, "the signer's answer holds no note");
     qs = PARLEY_QS_HARD;
   }
   json_decref(a);
+  if (qs == PARLEY_QS_ONE) parleyd_checkpoint_signed(cp.size, cp.root);
   return qs;
 }
 

@@ -22,6 +22,11 @@ parley_err parleyd_signer_last_signed(bool *signed_one, uint64_t *size, uint8_t 
  * signed; its refusal is SIGNER_REFUSED (logged as signer.refused). */
 parley_qs parleyd_sign_checkpoint(parley_tx *tx, const char *text, size_t len, parley_buf *note,
                                   parley_error *err);
+/* Records a checkpoint this hub signed or kept (the start-up check's, each signed one):
+ * parleyd_sign_checkpoint refuses (SIGNER_REFUSED, logged as checkpoint.fork_refused,
+ * counted as a refusal) a checkpoint smaller than the newest, or whose store does not
+ * give the newest one's root. */
+void parleyd_checkpoint_signed(uint64_t size, const uint8_t root[32]);
 /* parley_signed_json_sign with the hub key (obj gains "signature"). */
 parley_err parleyd_sign_statement(json_t *obj, const char *purpose, parley_error *err);
 /* parley_sign with purpose "webhook". */

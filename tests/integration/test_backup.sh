@@ -11,7 +11,11 @@
 # checkpoint verifies the restored hub's grown log. The start-up check is automatic:
 # parleyd refuses to start on a store older than the cosigned checkpoint it kept outside
 # the store, or than the last checkpoint its signer signed; `parleyd restore` (SQLite)
-# installs only a backup that passes it. An evidence package sent before the backup is
+# installs only a backup that passes it and check-log's full check (an altered entry is
+# refused), refuses one shorter than the current store without --force, keeps the current
+# store as STORE.pre-restore-TIME, and adds only the evidence files the checked copy
+# names, regular files never through a link (a link to the hub's key is refused), none
+# replaced. A FIFO as the kept checkpoint is refused at start, not hung on. An evidence package sent before the backup is
 # fetched and verified from the restored hub on both stores (SQLite: its ciphertext is
 # copied by `parleyd backup` and put back by `parleyd restore`). BACKUP_LOAD_S sets each load's length
 # (default 2 s, 1 s under the sanitizers).
@@ -233,6 +237,10 @@ check "parleyd restore refuses backup 1, from before the cosigned checkpoint" \
   refused "was not installed: the store's log has .* this hub signed a checkpoint of $SIZE (the checkpoint kept in $KEPT" \
   "$PARLEYD" restore --from "$WORK/b1.db" "${HUB_ARGS[@]}"
 check "and leaves the store as it was" eval '[ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$LIVE_SUM" ] && [ ! -e "$DB.restoring" ]'
+check "parleyd restore rebuilds the whole log: it refuses a backup with an entry altered" \
+  refused "was not installed: against the checkpoint kept in .*entry 5: the stored leaf hash is not the hash" \
+  "$PARLEYD" restore --from "$WORK/t1.db" "${HUB_ARGS[@]}"
+check "and leaves the store as it was" eval '[ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$LIVE_SUM" ] && [ ! -e "$DB.restoring" ]'
 # start_refused WANT [args]: parleyd exits non-zero at start, saying WANT and what to do.
 start_refused() {
   local want=$1 rc=0
@@ -247,6 +255,24 @@ cp "$WORK/b1.db" "$DB" # backup 1 put in place by hand, no check run
 rm -f "$DB-wal" "$DB-shm"
 check "parleyd refuses to start on backup 1, saying why and what to do" \
   start_refused "the store's log has [0-9]* entries, but this hub signed a checkpoint of $SIZE"
+# A backup whose evidence folder holds links to the hub's key, under the id the copy
+# names and under one it does not: not installed, and the key is copied nowhere.
+B1_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
+cp "$WORK/b2.db" "$WORK/b3.db"
+mkdir "$WORK/b3.db.evidence"
+ln -s "$WORK/hub/hub.key" "$WORK/b3.db.evidence/$EVID.ct"
+ln -s "$WORK/hub/hub.key" "$WORK/b3.db.evidence/00000000-0000-4000-8000-00000000dead.ct"
+check "parleyd restore refuses a backup whose evidence file is a link (to the hub's key)" \
+  refused "its evidence folder cannot be restored safely" "$PARLEYD" restore --from "$WORK/b3.db" "${HUB_ARGS[@]}"
+key_nowhere() { # no file of the evidence folder holds the hub's key
+  local f
+  for f in "$WORK/hub/evidence"/*; do
+    [ -e "$f" ] || continue
+    ! cmp -s "$WORK/hub/hub.key" "$f" || { echo "$f is the hub's key"; return 1; }
+  done
+}
+check "and copies the key nowhere, leaving the store as it was" eval \
+  'key_nowhere && [ "$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")" = "$B1_SUM" ]'
 check "parleyd restore installs backup 2, which extends the cosigned checkpoint" \
   eval '"$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}" | grep -q "^restored .* extends the checkpoint kept in"'
 rm -f "$WORK/hub/stdout" # start_hub reads the new address from it
@@ -269,7 +295,19 @@ SIGNED=$(awk '{print $3}' "$SIG/signer-state")
 check "the signer signed the restored hub's grown log ($SIGNED entries)" test "$SIGNED" -gt "$SIZE"
 # Backup 2 in place again, the kept cosigned checkpoint moved aside: the signer's last
 # checkpoint alone refuses it (backup 2 holds fewer entries than the signer signed).
-cp "$WORK/b2.db" "$DB"
+GROWN_SUM=$(sqlite3 "$DB" "SELECT count(*), max(idx) FROM log_leaves")
+check "parleyd restore refuses backup 2 over the longer store without --force" \
+  refused "the current store's log has [0-9]* entries, the backup's only" \
+  "$PARLEYD" restore --from "$WORK/b2.db" "${HUB_ARGS[@]}"
+EV_INODE=$(stat -c %i "$WORK/hub/evidence/$EVID.ct")
+check "parleyd restore --force installs it, keeping the evidence file already there" eval \
+  '"$PARLEYD" restore --from "$WORK/b2.db" --force "${HUB_ARGS[@]}" >"$WORK/force.out" &&
+   grep -q "the previous store kept as $DB.pre-restore-.*; 1 already there kept" "$WORK/force.out" &&
+   [ "$(stat -c %i "$WORK/hub/evidence/$EVID.ct")" = "$EV_INODE" ] || { cat "$WORK/force.out"; false; }'
+check "and keeps the previous store, its WAL folded in, as STORE.pre-restore-TIME" eval \
+  'set -- "$DB".pre-restore-*; eval "last=\${$#}"; [ "$#" = 2 ] && [ ! -e "$last-wal" ] &&
+   [ ! -e "$DB-wal" ] && [ "$(sqlite3 "$last" "SELECT count(*), max(idx) FROM log_leaves")" = "$GROWN_SUM" ] &&
+   [ "$(sqlite3 "$DB" "SELECT count(*) FROM log_leaves")" = "$(sqlite3 "$WORK/b2.db" "SELECT count(*) FROM log_leaves")" ]'
 rm -f "$DB-wal" "$DB-shm"
 mv "$KEPT" "$KEPT.aside"
 check "parleyd refuses to start below the last checkpoint the signer signed" \
@@ -277,6 +315,16 @@ check "parleyd refuses to start below the last checkpoint the signer signed" \
   --signer "$SIG/signer.sock"
 kill -TERM "$SIGNER_PID"
 wait "$SIGNER_PID" || true
+# A FIFO as the kept checkpoint: refused at once, not a start that hangs on reading it.
+mkfifo "$KEPT"
+fifo_refused() {
+  local rc=0
+  timeout -k 2 10 "$PARLEYD" --port 0 "${HUB_ARGS[@]}" >"$WORK/sr.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] && grep -q "refusing to serve this store: the kept cosigned checkpoint .*: not a regular file" "$WORK/sr.out" ||
+    { echo "exit $rc, want 1 and 'not a regular file':"; cat "$WORK/sr.out"; return 1; }
+}
+check "parleyd refuses a FIFO as the kept checkpoint at once (no hang)" fifo_refused
+rm -f "$KEPT"
 
 # ================= PostgreSQL: pg_basebackup, WAL archive, point-in-time recovery =================
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)

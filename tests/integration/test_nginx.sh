@@ -26,7 +26,7 @@ HUB_PORT=$(free_port)
 TLS_PORT=$(free_port)
 PUBLIC=https://localhost:$TLS_PORT
 # Only ports and paths change (and the IPv6 listen line goes if there is no IPv6).
-sed -e "s/10\.0\.0\.1[12]:8443/127.0.0.1:$HUB_PORT/" \
+sed -e "s/10\.0\.0\.1[12]:8080/127.0.0.1:$HUB_PORT/" \
   -e "s/listen 443 /listen 127.0.0.1:$TLS_PORT /" \
   -e "s/listen \[::\]:443 /listen [::1]:$TLS_PORT /" \
   -e "s|/etc/letsencrypt/live/parley.example.org/fullchain.pem|$NG/cert.pem|" \
@@ -36,7 +36,7 @@ grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null || #
   sed -i '/listen \[::1\]/d' "$NG/parley.conf"
 check "the sample is used as shipped but for ports and certificate paths" sh -c "
   diff '$SRC/packaging/nginx/parley.conf' '$NG/parley.conf' | grep '^[<>]' |
-    grep -v -e 'server 10.0.0.1[12]:8443' -e 'server 127.0.0.1:$HUB_PORT' -e 'listen ' -e 'ssl_certificate' | grep . && exit 1 || exit 0"
+    grep -v -e 'server 10.0.0.1[12]:8080' -e 'server 127.0.0.1:$HUB_PORT' -e 'listen ' -e 'ssl_certificate' | grep . && exit 1 || exit 0"
 ngconf() { # $1 = 1 to set every temp path (needs the fastcgi/uwsgi/scgi modules)
   cat <<EOF
 daemon off;

@@ -148,6 +148,38 @@ check "a hub on a rolled-back store gets no checkpoint signed and does not start
 check "it asked the signer for no signature" test "$(grep -c 'event=signer.refused' "$S/stderr" || true)" = "$REFUSALS"
 check "the signer's last checkpoint is unchanged" grep -q '^parley-signer-state v1 6 ' "$S/signer-state"
 
+# The hub key in process, the store rolled back under the running hub (as a PostgreSQL
+# store restored or failed over beneath it would be): its start-up check has run, yet it
+# signs no checkpoint of the shorter log (smaller than the one it signed: a fork).
+H4=$WORK/hub4
+start_hub "$H4" --operator-key "$(pubkey op)" --checkpoint-interval 1
+for u in op est-root; do
+  mkdir -p "$WORK/home4-$u"
+  sed -i -e "s|^hub = .*|hub = $HUB|" -e "s|^home = .*|home = $WORK/home4-$u|" "$WORK/$u.conf"
+done
+as op admin state add --code EST --name Estonia --region eastern-european \
+  --root-key "$WORK/est-root.key.pub" --fingerprint "$(fingerprint est-root)" >/dev/null
+as est-root state sign "$R" >/dev/null
+as est-root state publish "$R" >/dev/null
+as est-root state sign "$R" >/dev/null
+as est-root state publish "$R" >/dev/null
+sleep 1.5
+check "the in-process hub signed a checkpoint of its grown log (6 entries)" \
+  test "$(sqlite3 "$H4/hub.db" "SELECT max(size) FROM checkpoints")" = 6
+sqlite3 "$H4/hub.db" "DELETE FROM log_leaves WHERE idx >= 4; DELETE FROM checkpoints; \
+  DELETE FROM state_records WHERE version >= 4; UPDATE states SET current_version = 3;"
+as est-root state sign "$R" >/dev/null
+as est-root state publish "$R" >"$WORK/pub4.out" 2>&1 || true # a directory change: a checkpoint at once
+sleep 1.5
+check "rolled back under it, it signs no checkpoint of the shorter log" \
+  test "$(sqlite3 "$H4/hub.db" "SELECT count(*) FROM checkpoints")" = 0
+check "and logs the refusal as checkpoint.fork_refused, counted as a refusal" sh -c \
+  "grep -q 'event=checkpoint.fork_refused size=4 last_size=6' '$H4/stderr' &&
+   curl -sf '$HUB/metrics' | grep -q '^parley_signer_failures_total{reason=\"refused\"} [1-9]'"
+kill -TERM "$HUB_PID"
+wait "$HUB_PID" || true
+HUB_PID=
+
 check "parleyd without a reachable signer does not start" \
   expect_fail "SIGNER_UNAVAILABLE" "$PARLEYD" --port 0 --data-dir "$WORK/hub2" \
   --origin test.parley.localhost --signer "$WORK/no-such.sock"
