@@ -64,6 +64,11 @@ parley_err parley_dir_entry(json_t *obj, int64_t time, parley_buf *out, parley_e
 typedef struct {
   parley_dir_state *states; /* sorted by code */
   size_t n, cap;
+  /* A state-record entry waiting for its directory record entry, which must come next
+   * (the hub logs both in one transaction, so no checkpoint falls between them). */
+  bool record_pending;
+  uint8_t pending_hash[32];
+  uint64_t pending_index;
 } parley_dir_view;
 void parley_dir_view_free(parley_dir_view *v);
 /* Finds a state (NULL if not onboarded). */
@@ -74,8 +79,11 @@ parley_dir_state *parley_dir_view_find(parley_dir_view *v, const char *code);
  * entry that breaks the rules: a state onboarded twice; a record of an unknown state,
  * not newer than the current version or naming another root key; a rotation whose
  * statement is not signed by the current root key or names another state or key; an
- * entry that does not parse. An operator replacement is allowed (it is logged in
- * clear) and recorded in root_replaced_at. On refusal v is unchanged. */
+ * entry that does not parse; once the directory has a state, a `state-record` entry
+ * not followed at once by the directory record entry naming its hash, or a record entry
+ * naming the current record's hash again (a record logged twice would let a hub move the
+ * log position at which a record removed a key). An operator replacement is allowed (it
+ * is logged in clear) and recorded in root_replaced_at. On refusal v is unchanged. */
 parley_err parley_dir_apply(parley_dir_view *v, const uint8_t *entry, size_t len, uint64_t index,
                             parley_error *err);
 

@@ -427,6 +427,14 @@ static int check_directory(json_t *entry, const parley_checkpoint *cp, const cha
              (unsigned long long)cp->size);
     goto done;
   }
+  if (!r.broken && r.dir.record_pending) { /* the hub logs both in one transaction */
+    r.broken = true;
+    r.bad_index = r.dir.pending_index;
+    parley_fail(&r.rule, PARLEY_E_DIRECTORY_RULE,
+                "log entry %llu: a state-record entry that checkpoint %llu ends after, without "
+                "its directory entry",
+                (unsigned long long)r.dir.pending_index, (unsigned long long)cp->size);
+  }
   if (r.broken) {
     char q[64];
     snprintf(q, sizeof q, "/log/proof?index=%llu", (unsigned long long)r.bad_index);

@@ -85,6 +85,11 @@ elif sys.argv[2] == "rollback":  # a logged record entry that moves STATE back t
     i = append("directory", b"directory\n" + json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
     db.execute("UPDATE states SET current_version = ? WHERE code = ?", (version, state))
     print(i)
+elif sys.argv[2] == "relog":  # STATE's current record logged again (a state-record entry)
+    state = sys.argv[3]
+    body = db.execute("SELECT r.body FROM state_records r JOIN states s ON s.code = r.state "
+                      "AND s.current_version = r.version WHERE s.code = ?", (state,)).fetchone()[0]
+    print(append("state-record", b"state-record\n" + hashlib.sha256(body.encode()).digest()))
 db.commit()
 PY
 
@@ -195,4 +200,26 @@ witness_round b
 check "a witness refuses entries that do not lead to the checkpoint's root, without blaming the hub" sh -c \
   "[ $RC = 1 ] && grep -q 'do not lead to the root of checkpoint 317' $WORK/round.out && [ $(evidence_count b) = 0 ]"
 check "SIGTERM exits cleanly" stop_hub
+
+# (d) A record logged twice: the operator, holding a POC key that EST's current record
+# removed, would log the record again after what it signs with that key and prove the
+# copy, to move the removal's log position (docs/threat-model.md). A fresh hub on the
+# same port, fresh homes: EST publishes one record, witness A cosigns; the operator then
+# appends the record's state-record entry again, and the hub signs over it.
+rm -rf "$WORK"/home-*/*
+start_hub "$WORK/hub2" "${hub_args[@]}" --port "$PORT"
+onboard EST est-root
+as est-root state sign "$R" >/dev/null
+as est-root state publish "$R" >/dev/null
+witness_round a
+check "(d) witness A cosigns the fresh hub's log" grep -q 'COSIGNED checkpoint of test.parley.localhost' "$WORK/round.out"
+stop_hub
+DUP=$(python3 "$WORK/append.py" "$WORK/hub2/hub.db" relog EST)
+start_hub "$WORK/hub2" "${hub_args[@]}" --port "$PORT"
+sleep 1.1 # the checkpoint interval: the next GET /log/checkpoint signs over the copy
+curl -sf "$HUB/log/checkpoint" >/dev/null
+witness_round a
+check "(d) witness A refuses the record logged again" sh -c "[ $RC = 3 ] && grep -q \
+  'DIRECTORY MISBEHAVIOUR: log entry $DUP: a state-record entry that checkpoint [0-9]* ends after, without its directory entry' $WORK/round.out"
+check "(d) SIGTERM exits cleanly" stop_hub
 finish

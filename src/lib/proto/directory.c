@@ -183,10 +183,30 @@ static parley_err insert_state(parley_dir_view *v, const parley_dir_state *s, pa
   return PARLEY_E_OK;
 }
 
+#define STATE_RECORD_KIND "state-record\n"
+
+/* A state-record entry: its kind line, then the record's SHA-256 (32 bytes). */
+static bool state_record_entry(const uint8_t *entry, size_t len) {
+  const size_t k = sizeof STATE_RECORD_KIND - 1;
+  return len == k + 32 && memcmp(entry, STATE_RECORD_KIND, k) == 0;
+}
+
 parley_err parley_dir_apply(parley_dir_view *v, const uint8_t *entry, size_t len, uint64_t index,
                             parley_error *err) {
+  /* Before the first onboarding (a log from before the directory commitment) records
+   * were logged without directory entries; from then on each comes with one. */
+  if (v->n > 0 && state_record_entry(entry, len)) {
+    if (v->record_pending)
+      return rule(err, index, "a state-record entry follows one without its directory entry", "?");
+    memcpy(v->pending_hash, entry + len - 32, 32);
+    v->pending_index = index;
+    v->record_pending = true;
+    return PARLEY_E_OK;
+  }
   json_t *o = NULL;
   parley_err e = parley_dir_entry_parse(entry, len, &o, err);
+  if (e == PARLEY_E_NOT_FOUND && v->record_pending)
+    return rule(err, index, "the state-record entry before this one has no directory entry", "?");
   if (e == PARLEY_E_NOT_FOUND) return PARLEY_E_OK;
   if (e) return rule(err, index, "does not parse", "?");
   const char *format = NULL, *action = NULL, *state = NULL;
@@ -204,6 +224,10 @@ parley_err parley_dir_apply(parley_dir_view *v, const uint8_t *entry, size_t len
   parley_strlcpy(code, state, sizeof code);
   parley_dir_state *cur = parley_dir_view_find(v, code);
   e = PARLEY_E_OK;
+  if (v->record_pending && strcmp(action, "record") != 0) {
+    json_decref(o);
+    return rule(err, index, "the state-record entry before this one has no directory entry", code);
+  }
   if (!strcmp(action, "onboard")) {
     if (cur)
       e = rule(err, index, "onboarded a second time", code);
@@ -225,9 +249,15 @@ parley_err parley_dir_apply(parley_dir_view *v, const uint8_t *entry, size_t len
       e = rule(err, index, "record version does not grow (a rollback)", code);
     else if (memcmp(root.b, cur->root.b, 32) != 0)
       e = rule(err, index, "record signed by a key that is not the current root key", code);
+    else if (v->record_pending && memcmp(hash, v->pending_hash, 32) != 0)
+      e = rule(err, index,
+               "record entry names another record than the state-record entry before it", code);
+    else if (cur->version > 0 && memcmp(hash, cur->record_sha256, 32) == 0)
+      e = rule(err, index, "the current record logged again", code);
     else {
       cur->version = version;
       memcpy(cur->record_sha256, hash, 32);
+      v->record_pending = false;
     }
   } else if (!strcmp(action, "rotate")) {
     json_t *st = json_object_get(o, "rotation");

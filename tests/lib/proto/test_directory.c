@@ -146,12 +146,70 @@ static json_t *onboard(const char *code, const parley_sign_pk *root) {
   return json_pack("{s:s,s:s,s:s}", "action", "onboard", "state", code, "root_key", k);
 }
 
-static json_t *record(const char *code, int64_t version, const parley_sign_pk *root) {
-  char k[PARLEY_KEY_B64_LEN];
+/* A record entry naming version `version` of a record whose hash is `fill` repeated. */
+static json_t *record_of(const char *code, int64_t version, const parley_sign_pk *root,
+                         uint8_t fill) {
+  char k[PARLEY_KEY_B64_LEN], h[64];
+  uint8_t hash[32];
+  memset(hash, fill, sizeof hash);
   parley_sign_pk_to_b64(root, k);
+  parley_b64url_encode(hash, 32, h, sizeof h);
   return json_pack("{s:s,s:s,s:I,s:s,s:s}", "action", "record", "state", code, "version",
-                   (json_int_t)version, "root_key", k, "record_sha256",
-                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                   (json_int_t)version, "root_key", k, "record_sha256", h);
+}
+
+static json_t *record(const char *code, int64_t version, const parley_sign_pk *root) {
+  return record_of(code, version, root, (uint8_t)version);
+}
+
+/* The state-record entry of a record whose hash is `fill` repeated, as entry `index`. */
+static parley_err state_record(parley_dir_view *v, uint8_t fill, uint64_t index) {
+  uint8_t e[13 + 32] = "state-record\n";
+  memset(e + 13, fill, 32);
+  return parley_dir_apply(v, e, sizeof e, index, NULL);
+}
+
+/* A record is logged once, each state-record entry followed at once by its directory
+ * entry: else a hub could log a record that removed a key a second time, later, and
+ * prove that copy to move the removal's log position. */
+static void test_record_logged_once(void **state) {
+  (void)state;
+  parley_dir_view v;
+  memset(&v, 0, sizeof v);
+  const parley_sign_pk *k1 = &root1.sign_pk;
+  /* before the first onboarding (an old log), state-record entries stand alone */
+  assert_int_equal(state_record(&v, 9, 0), PARLEY_E_OK);
+  assert_false(v.record_pending);
+  assert_int_equal(apply(&v, onboard("EST", k1), 1), PARLEY_E_OK);
+  assert_int_equal(state_record(&v, 1, 2), PARLEY_E_OK);
+  assert_int_equal(apply(&v, record_of("EST", 1, k1, 1), 3), PARLEY_E_OK);
+  assert_int_equal(state_record(&v, 2, 4), PARLEY_E_OK);
+  assert_int_equal(apply(&v, record_of("EST", 2, k1, 2), 5), PARLEY_E_OK);
+  /* the current record logged again, with a directory entry claiming a new version */
+  assert_int_equal(state_record(&v, 2, 6), PARLEY_E_OK);
+  assert_int_equal(apply(&v, record_of("EST", 3, k1, 2), 7), PARLEY_E_DIRECTORY_RULE);
+  /* ... or followed by a directory entry naming another record */
+  assert_int_equal(apply(&v, record_of("EST", 3, k1, 3), 7), PARLEY_E_DIRECTORY_RULE);
+  /* ... or by anything else */
+  const char *other = "envelope\n0123456789abcdef0123456789abcdef";
+  assert_int_equal(parley_dir_apply(&v, (const uint8_t *)other, strlen(other), 7, NULL),
+                   PARLEY_E_DIRECTORY_RULE);
+  assert_int_equal(apply(&v, onboard("AUT", k1), 7), PARLEY_E_DIRECTORY_RULE);
+  assert_int_equal(state_record(&v, 3, 7), PARLEY_E_DIRECTORY_RULE);
+  /* refusals left the view as it was, and the copy can never be closed */
+  assert_int_equal(parley_dir_view_find(&v, "EST")->version, 2);
+  assert_int_equal(apply(&v, record_of("EST", 3, k1, 2), 7), PARLEY_E_DIRECTORY_RULE);
+  parley_dir_view_free(&v);
+  /* the same, with the new record: accepted */
+  memset(&v, 0, sizeof v);
+  assert_int_equal(apply(&v, onboard("EST", k1), 0), PARLEY_E_OK);
+  assert_int_equal(state_record(&v, 1, 1), PARLEY_E_OK);
+  assert_int_equal(apply(&v, record_of("EST", 1, k1, 1), 2), PARLEY_E_OK);
+  assert_int_equal(state_record(&v, 4, 3), PARLEY_E_OK);
+  assert_true(v.record_pending);
+  assert_int_equal(apply(&v, record_of("EST", 2, k1, 4), 4), PARLEY_E_OK);
+  assert_false(v.record_pending);
+  parley_dir_view_free(&v);
 }
 
 static json_t *rotate(const char *code, const parley_identity *by, const parley_sign_pk *to,
@@ -220,10 +278,9 @@ static void test_rules(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_leaf_bytes),
-      cmocka_unit_test(test_root_and_proofs),
-      cmocka_unit_test(test_ext_line),
-      cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_leaf_bytes),         cmocka_unit_test(test_root_and_proofs),
+      cmocka_unit_test(test_ext_line),           cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_record_logged_once),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
